@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { CoeMessageController } from './coe.message.controller';
+import { GovernanceMetrics } from './governance-metrics';
+import { ExpertRegistry } from './registry/expert-registry';
+import { ExpertsHttpController } from './registry/experts.http.controller';
+import { ReviewWorkflow } from './review-workflow';
+
+@Module({
+  controllers: [CoeMessageController, ExpertsHttpController],
+  providers: [ReviewWorkflow, ExpertRegistry, GovernanceMetrics],
+})
+export class CoeModule {}

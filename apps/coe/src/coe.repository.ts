@@ -1,0 +1,188 @@
+import type { ComplianceEvaluated, DecisionMade, DeploymentRequest, ExpertKind, ExpertType, FiredTrigger, RiskAssessed } from '@agf/contracts';
+import type { EntityManager } from 'typeorm';
+
+export type AssignmentStatus = 'pending' | 'completed' | 'breached' | 'reassigned' | 'cancelled';
+
+export interface CoeRequest {
+  requestId: string;
+  projectId: string;
+  requester: string;
+  request: DeploymentRequest;
+  risk: Omit<RiskAssessed, 'request'>;
+  triggers: FiredTrigger[];
+  tierLevel: 0 | 1 | 2;
+  tierReasons: string[];
+  breachCount: number;
+  forcedEscalation: string | null;
+}
+
+export interface AssignmentRecord {
+  assignmentId: string;
+  requestId: string;
+  expertId: string;
+  expertType: ExpertType;
+  expertKind: ExpertKind;
+  runtime: 'builtin' | 'external';
+  role: 'validator' | 'standard' | 'strategic' | 'oversight';
+  scope: string[];
+  tierLevel: 0 | 1 | 2;
+  priority: 'low' | 'normal' | 'high' | 'critical';
+  slaHours: number;
+  assignedAt: string;
+  slaDueAt: string;
+  status: AssignmentStatus;
+  supersedesAssignmentId: string | null;
+  decision: 'approve' | 'reject' | 'conditional' | null;
+  comments: string | null;
+  conditions: string[];
+  confidence: number | null;
+  completedAt: string | null;
+}
+
+export interface ExpertRow {
+  id: string;
+  expert_type: ExpertType;
+  kind: 'automated' | 'human';
+  level: 'standard' | 'strategic';
+  runtime: 'builtin' | 'external';
+  specialties: string[];
+  capacity: number;
+  open_reviews: number;
+}
+
+/** SQL of the `coe` schema; every function runs in the caller's transaction. */
+export const coeRepository = {
+  async lockRequest(m: EntityManager, requestId: string): Promise<CoeRequest | undefined> {
+    const rows: Record<string, unknown>[] = await m.query(`SELECT * FROM "coe"."requests" WHERE "request_id" = $1 FOR UPDATE`, [requestId]);
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      requestId: r['request_id'] as string,
+      projectId: r['project_id'] as string,
+      requester: r['requester'] as string,
+      request: r['request'] as DeploymentRequest,
+      risk: r['risk'] as CoeRequest['risk'],
+      triggers: r['triggers'] as FiredTrigger[],
+      tierLevel: r['tier_level'] as 0 | 1 | 2,
+      tierReasons: r['tier_reasons'] as string[],
+      breachCount: r['breach_count'] as number,
+      forcedEscalation: (r['forced_escalation'] as string | null) ?? null,
+    };
+  },
+
+  /** False when the request is already known (a re-assessment or a replay). */
+  async insertRequest(m: EntityManager, r: Omit<CoeRequest, 'breachCount' | 'forcedEscalation'>): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO "coe"."requests" ("request_id", "project_id", "requester", "request", "risk", "triggers", "tier_level", "tier_reasons")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING 1`,
+      [r.requestId, r.projectId, r.requester, JSON.stringify(r.request), JSON.stringify(r.risk), JSON.stringify(r.triggers), r.tierLevel, JSON.stringify(r.tierReasons)],
+    );
+    return rows.length === 1;
+  },
+
+  async setBreachCount(m: EntityManager, requestId: string, breachCount: number): Promise<void> {
+    await m.query(`UPDATE "coe"."requests" SET "breach_count" = $2 WHERE "request_id" = $1`, [requestId, breachCount]);
+  },
+
+  async setForcedEscalation(m: EntityManager, requestId: string, reason: string): Promise<void> {
+    await m.query(`UPDATE "coe"."requests" SET "forced_escalation" = $2 WHERE "request_id" = $1`, [requestId, reason]);
+  },
+
+  async experts(m: EntityManager): Promise<ExpertRow[]> {
+    return m.query(`SELECT * FROM "coe"."experts" WHERE "active" ORDER BY "id"`);
+  },
+
+  /** Takes one review slot; false when the expert filled up meanwhile (the message is then retried). */
+  async takeSlot(m: EntityManager, expertId: string): Promise<boolean> {
+    // TypeORM answers an UPDATE on Postgres with [rows, affectedCount].
+    const [, affected] = (await m.query(
+      `UPDATE "coe"."experts" SET "open_reviews" = "open_reviews" + 1 WHERE "id" = $1 AND "open_reviews" < "capacity"`,
+      [expertId],
+    )) as [unknown[], number];
+    return affected === 1;
+  },
+
+  async releaseSlot(m: EntityManager, expertId: string): Promise<void> {
+    await m.query(`UPDATE "coe"."experts" SET "open_reviews" = GREATEST(0, "open_reviews" - 1) WHERE "id" = $1`, [expertId]);
+  },
+
+  async insertAssignment(m: EntityManager, a: AssignmentRecord): Promise<void> {
+    await m.query(
+      `INSERT INTO "coe"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "runtime", "role", "scope", "tier_level", "priority",
+         "sla_hours", "assigned_at", "sla_due_at", "status", "supersedes_assignment_id")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      [a.assignmentId, a.requestId, a.expertId, a.expertType, a.expertKind, a.runtime, a.role, JSON.stringify(a.scope), a.tierLevel, a.priority,
+        a.slaHours, a.assignedAt, a.slaDueAt, a.status, a.supersedesAssignmentId],
+    );
+  },
+
+  async assignments(m: EntityManager, requestId: string): Promise<AssignmentRecord[]> {
+    const rows: Record<string, unknown>[] = await m.query(`SELECT * FROM "coe"."assignments" WHERE "request_id" = $1 ORDER BY "assigned_at", "id"`, [requestId]);
+    return rows.map((r) => ({
+      assignmentId: r['id'] as string,
+      requestId: r['request_id'] as string,
+      expertId: r['expert_id'] as string,
+      expertType: r['expert_type'] as ExpertType,
+      expertKind: r['expert_kind'] as ExpertKind,
+      runtime: r['runtime'] as 'builtin' | 'external',
+      role: r['role'] as AssignmentRecord['role'],
+      scope: r['scope'] as string[],
+      tierLevel: r['tier_level'] as 0 | 1 | 2,
+      priority: r['priority'] as AssignmentRecord['priority'],
+      slaHours: r['sla_hours'] as number,
+      assignedAt: (r['assigned_at'] as Date).toISOString(),
+      slaDueAt: (r['sla_due_at'] as Date).toISOString(),
+      status: r['status'] as AssignmentStatus,
+      supersedesAssignmentId: (r['supersedes_assignment_id'] as string | null) ?? null,
+      decision: (r['decision'] as AssignmentRecord['decision']) ?? null,
+      comments: (r['comments'] as string | null) ?? null,
+      conditions: (r['conditions'] as string[] | null) ?? [],
+      confidence: (r['confidence'] as number | null) ?? null,
+      completedAt: r['completed_at'] ? (r['completed_at'] as Date).toISOString() : null,
+    }));
+  },
+
+  async completeAssignment(
+    m: EntityManager,
+    assignmentId: string,
+    review: { decision: string; comments: string; conditions: string[]; confidence: number; completedAt: string },
+  ): Promise<void> {
+    await m.query(
+      `UPDATE "coe"."assignments" SET "status" = 'completed', "decision" = $2, "comments" = $3, "conditions" = $4, "confidence" = $5, "completed_at" = $6 WHERE "id" = $1`,
+      [assignmentId, review.decision, review.comments, JSON.stringify(review.conditions), review.confidence, review.completedAt],
+    );
+  },
+
+  async setAssignmentStatus(m: EntityManager, assignmentId: string, status: AssignmentStatus): Promise<void> {
+    await m.query(`UPDATE "coe"."assignments" SET "status" = $2 WHERE "id" = $1`, [assignmentId, status]);
+  },
+
+  async latestCompliance(m: EntityManager, requestId: string): Promise<ComplianceEvaluated | undefined> {
+    const rows: { evaluation: ComplianceEvaluated }[] = await m.query(`SELECT "evaluation" FROM "coe"."compliance_evaluations" WHERE "request_id" = $1`, [requestId]);
+    return rows[0]?.evaluation;
+  },
+
+  async storeCompliance(m: EntityManager, evaluation: ComplianceEvaluated): Promise<void> {
+    await m.query(
+      `INSERT INTO "coe"."compliance_evaluations" ("request_id", "evaluation", "evaluated_at") VALUES ($1, $2, $3)
+       ON CONFLICT ("request_id") DO UPDATE SET "evaluation" = EXCLUDED."evaluation", "evaluated_at" = EXCLUDED."evaluated_at"
+       WHERE "coe"."compliance_evaluations"."evaluated_at" <= EXCLUDED."evaluated_at"`,
+      [evaluation.requestId, JSON.stringify(evaluation), evaluation.evaluatedAt],
+    );
+  },
+
+  /** Records the one decision of a request; false when there already is one. */
+  async insertDecision(m: EntityManager, decision: DecisionMade): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO "coe"."decisions" ("request_id", "outcome", "tier_level", "decision", "decided_at") VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      [decision.requestId, decision.outcome, decision.tierLevel, JSON.stringify(decision), decision.decidedAt],
+    );
+    return rows.length === 1;
+  },
+
+  async isDecided(m: EntityManager, requestId: string): Promise<boolean> {
+    const rows: unknown[] = await m.query(`SELECT 1 FROM "coe"."decisions" WHERE "request_id" = $1`, [requestId]);
+    return rows.length === 1;
+  },
+};

@@ -1,0 +1,11 @@
+import 'reflect-metadata';
+import { messagingTablesMigration } from '@agf/messaging';
+import { runService } from '@agf/platform';
+import { CoeModule } from './coe.module';
+import { CoeSchema1732500000101 } from './migrations/1732500000101-coe-schema';
+
+void runService({
+  name: 'coe',
+  module: CoeModule,
+  migrations: [messagingTablesMigration('coe'), CoeSchema1732500000101],
+});

@@ -1,0 +1,36 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { type GovernancePolicy, registeredExperts } from '@agf/policy';
+import { POLICY } from '@agf/platform';
+import { DataSource } from 'typeorm';
+
+/**
+ * Loads the expert registry of agf-config.yaml into the `coe` schema at start-up. Experts removed from the
+ * configuration are deactivated, not deleted: their open assignments still need to resolve.
+ */
+@Injectable()
+export class ExpertRegistry implements OnApplicationBootstrap {
+  private readonly logger = new Logger('expert-registry');
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(POLICY) private readonly policy: GovernancePolicy,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const experts = registeredExperts(this.policy);
+    await this.dataSource.transaction(async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext('agf-coe-registry'))`);
+      for (const e of experts) {
+        await m.query(
+          `INSERT INTO "coe"."experts" ("id", "expert_type", "kind", "level", "runtime", "specialties", "capacity", "active", "updated_at")
+           VALUES ($1, $2, $3, $4, $5, $6, $7, true, now())
+           ON CONFLICT ("id") DO UPDATE SET "expert_type" = EXCLUDED."expert_type", "kind" = EXCLUDED."kind", "level" = EXCLUDED."level",
+             "runtime" = EXCLUDED."runtime", "specialties" = EXCLUDED."specialties", "capacity" = EXCLUDED."capacity", "active" = true, "updated_at" = now()`,
+          [e.id, e.expertType, e.type, e.level, e.runtime, JSON.stringify(e.specialties), e.capacity],
+        );
+      }
+      await m.query(`UPDATE "coe"."experts" SET "active" = false WHERE NOT ("id" = ANY($1::text[]))`, [experts.map((e) => e.id)]);
+    });
+    this.logger.log(`expert registry: ${experts.length} experts`);
+  }
+}

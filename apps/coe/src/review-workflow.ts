@@ -1,0 +1,326 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ComplianceEvaluated, DecisionMade, DeploymentRequest, ReviewAssigned, RiskAssessed, SlaTimerFired } from '@agf/contracts';
+import {
+  calculateConfidence,
+  classifyTier,
+  decide,
+  decideWithoutGovernance,
+  detectTriggers,
+  type ExpertCandidate,
+  isReadyToDecide,
+  type PlannedAssignment,
+  planAssignments,
+  planBreachResponse,
+  runBuiltinValidator,
+} from '@agf/coe-domain';
+import type { OutgoingEvent } from '@agf/messaging';
+import { POLICY } from '@agf/platform';
+import type { GovernancePolicy } from '@agf/policy';
+import type { EntityManager } from 'typeorm';
+import { type AssignmentRecord, type CoeRequest, coeRepository as repo, type ExpertRow } from './coe.repository';
+import { GovernanceMetrics } from './governance-metrics';
+
+export interface Tx {
+  manager: EntityManager;
+  emit(event: OutgoingEvent): unknown;
+}
+
+/**
+ * The CoE's use cases. Each runs inside the transaction of the message that caused it (inbox + effects +
+ * outbox commit together) and starts by locking the request row, so concurrent reviews, breaches and
+ * compliance results of one request are applied one after another and exactly one decision comes out.
+ */
+@Injectable()
+export class ReviewWorkflow {
+  private readonly logger = new Logger('coe');
+
+  constructor(
+    @Inject(POLICY) private readonly policy: GovernancePolicy,
+    private readonly metrics: GovernanceMetrics,
+  ) {}
+
+  /** `risk.assessed`: triggers, tier, assignments; automated validators answer at once. */
+  async classifyAndAssign(tx: Tx, assessed: RiskAssessed): Promise<void> {
+    const { request, ...risk } = assessed;
+    const now = new Date();
+    const triggers = detectTriggers({ request, overallScore: risk.overallScore, policy: this.policy });
+    const tier = triggers.length ? classifyTier({ overallScore: risk.overallScore, request, triggers, policy: this.policy }) : { tier: 0 as const, reasons: ['no trigger condition fired'] };
+    const inserted = await repo.insertRequest(tx.manager, {
+      requestId: request.requestId,
+      projectId: request.projectId,
+      requester: request.requester,
+      request,
+      risk,
+      triggers,
+      tierLevel: tier.tier,
+      tierReasons: tier.reasons,
+    });
+    if (!inserted) return; // a re-assessment of a request already under review: the first classification stands
+    const current = (await repo.lockRequest(tx.manager, request.requestId))!;
+    tx.emit({
+      name: 'review.classified',
+      correlationId: request.requestId,
+      data: {
+        requestId: request.requestId,
+        projectId: request.projectId,
+        governanceRequired: triggers.length > 0,
+        triggers,
+        tierLevel: tier.tier,
+        tierReasons: tier.reasons,
+        classifiedAt: now.toISOString(),
+      },
+    });
+    if (!triggers.length) {
+      const decision = decideWithoutGovernance({ request, risk, now, governanceEnabled: this.policy.governance.enabled });
+      await this.publishDecision(tx, { ...decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, []);
+      return;
+    }
+    const experts = await repo.experts(tx.manager);
+    const plan = planAssignments({
+      tier: tier.tier,
+      request,
+      risk,
+      triggers,
+      experts: experts.map(toCandidate),
+      slaHours: this.policy.governance.sla_hours,
+      now,
+      newId: randomUUID,
+    });
+    for (const planned of plan.assignments) await this.assign(tx, current, planned);
+    if (plan.unfilled.length) {
+      const reason = `no eligible expert for ${plan.unfilled.map((u) => `${u.role} ${u.expertType} (${u.reason})`).join('; ')}`;
+      await repo.setForcedEscalation(tx.manager, request.requestId, reason);
+      current.forcedEscalation = reason;
+    }
+    await this.decideWhenReady(tx, current, now);
+  }
+
+  /** `review.submit` from a human (through intake) or an external automated expert. */
+  async recordReview(
+    tx: Tx,
+    review: { requestId: string; assignmentId: string; expertId: string; decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence?: number },
+  ): Promise<void> {
+    const request = await repo.lockRequest(tx.manager, review.requestId);
+    if (!request) throw new Error(`review for unknown request ${review.requestId}; retrying until its assessment arrives`);
+    const assignment = (await repo.assignments(tx.manager, request.requestId)).find((a) => a.assignmentId === review.assignmentId);
+    const refusal = !assignment
+      ? 'unknown assignment'
+      : assignment.expertId !== review.expertId
+        ? `assignment belongs to ${assignment.expertId}`
+        : review.expertId === request.requester
+          ? 'the requester cannot review their own deployment'
+          : assignment.status !== 'pending' && assignment.status !== 'breached'
+            ? `assignment is ${assignment.status}`
+            : (await repo.isDecided(tx.manager, request.requestId))
+              ? 'request already decided'
+              : undefined;
+    if (refusal || !assignment) {
+      this.logger.warn(`review ${review.assignmentId} by ${review.expertId} ignored: ${refusal}`);
+      return;
+    }
+    await this.complete(tx, request, assignment, {
+      decision: review.decision,
+      comments: review.comments,
+      conditions: review.conditions,
+      confidence: review.confidence ?? (assignment.expertKind === 'human' ? 0.9 : 0.8),
+    });
+    await this.decideWhenReady(tx, request, new Date());
+  }
+
+  /** `sla.breached`: reassign once, then a human_oversight expert, then escalate; nothing expires silently. */
+  async handleBreach(tx: Tx, breach: SlaTimerFired): Promise<void> {
+    const request = await repo.lockRequest(tx.manager, breach.requestId);
+    if (!request || (await repo.isDecided(tx.manager, breach.requestId))) return;
+    const assignments = await repo.assignments(tx.manager, request.requestId);
+    const breached = assignments.find((a) => a.assignmentId === breach.assignmentId);
+    if (!breached || breached.status !== 'pending') return;
+    await repo.setAssignmentStatus(tx.manager, breached.assignmentId, 'breached');
+    await repo.releaseSlot(tx.manager, breached.expertId);
+    const now = new Date();
+    const response = planBreachResponse({
+      breached: { assignmentId: breached.assignmentId, expertId: breached.expertId, expertType: breached.expertType, role: breached.role, tierLevel: breached.tierLevel },
+      priorBreachesForRequest: request.breachCount,
+      experts: (await repo.experts(tx.manager)).map(toCandidate),
+      excludedExpertIds: assignments.map((a) => a.expertId),
+      requester: request.requester,
+      now,
+      slaHours: this.policy.governance.sla_hours,
+      newId: randomUUID,
+    });
+    await repo.setBreachCount(tx.manager, request.requestId, request.breachCount + 1);
+    request.breachCount += 1;
+    this.metrics.breaches.inc({ action: response.action });
+    if (response.action !== 'escalate') {
+      await repo.setAssignmentStatus(tx.manager, breached.assignmentId, 'reassigned');
+      await this.assign(tx, request, { ...response.assignment, supersedesAssignmentId: breached.assignmentId });
+    } else {
+      const reason = `SLA breached by ${breached.expertId} (${breached.expertType}) and ${response.reason}`;
+      await repo.setForcedEscalation(tx.manager, request.requestId, reason);
+      request.forcedEscalation = reason;
+    }
+    await this.decideWhenReady(tx, request, now);
+  }
+
+  /** `compliance.evaluated`: CoE approves a COMPLIANCE_REQUIRED request only on a passing evaluation. */
+  async recordCompliance(tx: Tx, evaluation: ComplianceEvaluated): Promise<void> {
+    const request = await repo.lockRequest(tx.manager, evaluation.requestId);
+    await repo.storeCompliance(tx.manager, evaluation);
+    if (request) await this.decideWhenReady(tx, request, new Date());
+  }
+
+  private async assign(tx: Tx, request: CoeRequest, planned: PlannedAssignment & { supersedesAssignmentId?: string }): Promise<void> {
+    const countsLoad = !(planned.expertKind === 'automated' && planned.runtime === 'builtin');
+    if (countsLoad && !(await repo.takeSlot(tx.manager, planned.expertId))) {
+      throw new Error(`expert ${planned.expertId} reached capacity meanwhile; planning again`);
+    }
+    const record: AssignmentRecord = {
+      assignmentId: planned.assignmentId,
+      requestId: request.requestId,
+      expertId: planned.expertId,
+      expertType: planned.expertType,
+      expertKind: planned.expertKind,
+      runtime: planned.runtime,
+      role: planned.role,
+      scope: planned.scope,
+      tierLevel: planned.tierLevel,
+      priority: planned.priority,
+      slaHours: planned.slaHours,
+      assignedAt: iso(planned.assignedAt),
+      slaDueAt: iso(planned.slaDueAt),
+      status: 'pending',
+      supersedesAssignmentId: planned.supersedesAssignmentId ?? null,
+      decision: null,
+      comments: null,
+      conditions: [],
+      confidence: null,
+      completedAt: null,
+    };
+    await repo.insertAssignment(tx.manager, record);
+    this.metrics.assignments.inc({ expert_type: record.expertType, role: record.role });
+    const assigned: ReviewAssigned = {
+      requestId: record.requestId,
+      projectId: request.projectId,
+      assignmentId: record.assignmentId,
+      expertId: record.expertId,
+      expertType: record.expertType,
+      expertKind: record.expertKind,
+      role: record.role,
+      scope: record.scope,
+      tierLevel: record.tierLevel,
+      priority: record.priority,
+      slaHours: record.slaHours,
+      assignedAt: record.assignedAt,
+      slaDueAt: record.slaDueAt,
+      ...(record.supersedesAssignmentId ? { supersedesAssignmentId: record.supersedesAssignmentId } : {}),
+    };
+    tx.emit({ name: 'review.assigned', correlationId: request.requestId, data: assigned });
+    if (record.expertKind === 'automated' && record.runtime === 'external') {
+      tx.emit({
+        name: 'review.requested',
+        correlationId: request.requestId,
+        subjectToken: record.expertId,
+        data: {
+          ...assigned,
+          request: request.request,
+          risk: { overallScore: request.risk.overallScore, riskFactors: request.risk.riskFactors },
+          replySubject: `agf.v1.review.submit.${request.projectId}`,
+        },
+      });
+    }
+    if (record.expertKind === 'automated' && record.runtime === 'builtin') {
+      const verdict = runBuiltinValidator({ expert: { id: record.expertId, expertType: record.expertType }, request: request.request, risk: request.risk });
+      await this.complete(tx, request, record, verdict);
+    }
+  }
+
+  private async complete(
+    tx: Tx,
+    request: CoeRequest,
+    assignment: AssignmentRecord,
+    review: { decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence: number },
+  ): Promise<void> {
+    const completedAt = new Date().toISOString();
+    await repo.completeAssignment(tx.manager, assignment.assignmentId, { ...review, completedAt });
+    if (!(assignment.expertKind === 'automated' && assignment.runtime === 'builtin')) await repo.releaseSlot(tx.manager, assignment.expertId);
+    tx.emit({
+      name: 'review.completed',
+      correlationId: request.requestId,
+      data: {
+        requestId: request.requestId,
+        projectId: request.projectId,
+        assignmentId: assignment.assignmentId,
+        expertId: assignment.expertId,
+        expertType: assignment.expertType,
+        expertKind: assignment.expertKind,
+        decision: review.decision,
+        comments: review.comments,
+        conditions: review.conditions,
+        confidence: review.confidence,
+        completedAt,
+      },
+    });
+  }
+
+  private async decideWhenReady(tx: Tx, request: CoeRequest, now: Date): Promise<void> {
+    if (await repo.isDecided(tx.manager, request.requestId)) return;
+    const assignments = await repo.assignments(tx.manager, request.requestId);
+    const complianceRequired = request.triggers.some((t) => t.condition === 'COMPLIANCE_REQUIRED');
+    const evaluation = complianceRequired ? await repo.latestCompliance(tx.manager, request.requestId) : undefined;
+    const compliance = { required: complianceRequired, ...(evaluation ? { evaluation } : {}) };
+    if (!request.forcedEscalation && !isReadyToDecide(assignments, compliance)) return;
+    const reviews = assignments.filter((a) => a.status === 'completed');
+    // Every assignment still standing (not replaced, not cancelled) was a review the tier asked for.
+    const expectedReviews = assignments.filter((a) => a.status !== 'reassigned' && a.status !== 'cancelled').length;
+    const confidence = calculateConfidence({
+      riskScore: request.risk.overallScore,
+      reviews: reviews.map((r) => ({ decision: r.decision!, confidence: r.confidence ?? 0.5 })),
+      expectedReviews,
+      historicalAccuracy: request.risk.analyzers.historical.confidence,
+      dataQuality: request.risk.confidence,
+    });
+    const decision = decide({
+      request: request.request,
+      risk: request.risk,
+      tier: request.tierLevel,
+      triggers: request.triggers,
+      assignments,
+      compliance,
+      ...(request.forcedEscalation ? { forcedEscalation: request.forcedEscalation } : {}),
+      confidence,
+      minConfidence: this.policy.governance.min_confidence,
+      now,
+    });
+    await this.publishDecision(tx, { ...decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, assignments);
+  }
+
+  private async publishDecision(tx: Tx, decision: DecisionMade, assignments: AssignmentRecord[]): Promise<void> {
+    if (!(await repo.insertDecision(tx.manager, decision))) return;
+    // Reviews nobody needs any more are closed, so experts' load and SLA timers are released.
+    for (const open of assignments.filter((a) => a.status === 'pending')) {
+      await repo.setAssignmentStatus(tx.manager, open.assignmentId, 'cancelled');
+      if (!(open.expertKind === 'automated' && open.runtime === 'builtin')) await repo.releaseSlot(tx.manager, open.expertId);
+    }
+    tx.emit({ name: 'decision.made', correlationId: decision.requestId, data: decision });
+    this.metrics.decisions.inc({ outcome: decision.outcome, tier: String(decision.tierLevel) });
+  }
+}
+
+function toCandidate(row: ExpertRow): ExpertCandidate {
+  return {
+    id: row.id,
+    type: row.kind,
+    specialties: row.specialties,
+    capacity: row.capacity,
+    level: row.level,
+    runtime: row.runtime,
+    expertType: row.expert_type,
+    openReviews: row.open_reviews,
+  };
+}
+
+function iso(value: Date | string): string {
+  return typeof value === 'string' ? value : value.toISOString();
+}
+
+export type { DeploymentRequest };

@@ -1,0 +1,112 @@
+import { Injectable } from '@nestjs/common';
+import type { DecisionMade } from '@agf/contracts';
+import { DataSource, type EntityManager } from 'typeorm';
+
+export interface RequestRow {
+  id: string;
+  project_id: string;
+  component_name: string;
+  version: string;
+  requester: string;
+  request: Record<string, unknown>;
+  status: string;
+  risk: Record<string, unknown> | null;
+  classification: { triggers: unknown[]; tierLevel: number; tierReasons: string[]; governanceRequired: boolean } | null;
+  compliance: Record<string, unknown> | null;
+  decision: DecisionMade | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AssignmentRow {
+  id: string;
+  request_id: string;
+  expert_id: string;
+  expert_type: string;
+  expert_kind: string;
+  role: string;
+  status: string;
+  tier_level: number;
+  assigned_at: Date;
+  sla_due_at: Date;
+  supersedes_assignment_id: string | null;
+  decision: string | null;
+  comments: string | null;
+  conditions: string[] | null;
+  completed_at: Date | null;
+  warned_at: Date | null;
+  breached_at: Date | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string): boolean => UUID.test(value);
+
+@Injectable()
+export class RequestViewRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async findRequest(id: string, manager: EntityManager = this.dataSource.manager, forUpdate = false): Promise<RequestRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows: RequestRow[] = await manager.query(`SELECT * FROM "intake"."requests" WHERE "id" = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+    return rows[0];
+  }
+
+  async findAssignments(requestId: string, manager: EntityManager = this.dataSource.manager): Promise<AssignmentRow[]> {
+    return manager.query(`SELECT * FROM "intake"."assignments" WHERE "request_id" = $1 ORDER BY "assigned_at", "id"`, [requestId]);
+  }
+
+  async findDecision(id: string): Promise<{ status: string; decision: DecisionMade | null } | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows: { status: string; decision: DecisionMade | null }[] = await this.dataSource.query(
+      `SELECT "status", "decision" FROM "intake"."requests" WHERE "id" = $1`,
+      [id],
+    );
+    return rows[0];
+  }
+}
+
+/** The public view of a request: the whole story so far. */
+export function toRequestView(row: RequestRow, assignments: AssignmentRow[]) {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    componentName: row.component_name,
+    version: row.version,
+    requester: row.requester,
+    status: row.status,
+    request: row.request,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    riskAssessment: row.risk,
+    triggers: row.classification?.triggers ?? null,
+    tierLevel: row.classification?.tierLevel ?? row.decision?.tierLevel ?? null,
+    tierReasons: row.classification?.tierReasons ?? null,
+    assignments: assignments.map((a) => ({
+      id: a.id,
+      expertId: a.expert_id,
+      expertType: a.expert_type,
+      expertKind: a.expert_kind,
+      role: a.role,
+      status: a.status,
+      tierLevel: a.tier_level,
+      assignedAt: a.assigned_at.toISOString(),
+      slaDueAt: a.sla_due_at.toISOString(),
+      supersedesAssignmentId: a.supersedes_assignment_id,
+      slaWarnedAt: a.warned_at?.toISOString() ?? null,
+      slaBreachedAt: a.breached_at?.toISOString() ?? null,
+    })),
+    reviews: assignments
+      .filter((a) => a.status === 'completed')
+      .map((a) => ({
+        assignmentId: a.id,
+        expertId: a.expert_id,
+        expertType: a.expert_type,
+        decision: a.decision,
+        comments: a.comments,
+        conditions: a.conditions ?? [],
+        completedAt: a.completed_at?.toISOString() ?? null,
+      })),
+    compliance: row.compliance,
+    decision: row.decision,
+  };
+}

@@ -1,0 +1,58 @@
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { LIMITS } from '@agf/contracts';
+import { ProblemError } from '@agf/platform';
+import type { Response } from 'express';
+import { DecisionWaiters } from '../decisions/decision-waiters';
+import { RequestViewRepository, toRequestView } from './request-view.repository';
+
+const notFound = (id: string) => new ProblemError(404, 'not-found', 'Not Found', `no deployment request ${id}`);
+
+@ApiTags('deployment requests')
+@Controller('v1/deployment-requests')
+export class RequestsHttpController {
+  constructor(
+    private readonly repository: RequestViewRepository,
+    private readonly waiters: DecisionWaiters,
+  ) {}
+
+  @Get(':id')
+  @ApiOperation({ summary: 'The whole story of a request: status, risk, triggers, tier, assignments, reviews, decision' })
+  @ApiResponse({ status: 200 })
+  @ApiResponse({ status: 404, description: 'Unknown id' })
+  async get(@Param('id') id: string) {
+    const row = await this.repository.findRequest(id);
+    if (!row) throw notFound(id);
+    return toRequestView(row, await this.repository.findAssignments(id));
+  }
+
+  @Get(':id/decision')
+  @ApiOperation({ summary: 'Long-poll for the decision (CI waits here)' })
+  @ApiQuery({ name: 'waitSeconds', required: false, description: `0-${LIMITS.maxWaitSeconds}` })
+  @ApiResponse({ status: 200, description: 'The decision' })
+  @ApiResponse({ status: 202, description: 'Still pending when the wait ended' })
+  async decision(@Param('id') id: string, @Query('waitSeconds') waitSecondsText: string | undefined, @Res({ passthrough: true }) res: Response) {
+    const waitSeconds = parseWaitSeconds(waitSecondsText);
+    const current = await this.repository.findDecision(id);
+    if (!current) throw notFound(id);
+    if (current.decision) return current.decision;
+    if (waitSeconds > 0) {
+      // Wait on an in-memory callback; no connection is held meanwhile.
+      const { promise, cancel } = this.waiters.wait(id, waitSeconds * 1000);
+      res.once('close', cancel);
+      const decision = (await promise) ?? (await this.repository.findDecision(id))?.decision;
+      if (decision) return decision;
+    }
+    res.status(202).setHeader('Retry-After', '1');
+    return { id, status: current.status, decision: null };
+  }
+}
+
+function parseWaitSeconds(text: string | undefined): number {
+  if (text === undefined || text === '') return 0;
+  const value = Number(text);
+  if (!/^\d{1,3}$/.test(text) || value > LIMITS.maxWaitSeconds) {
+    throw new ProblemError(400, 'invalid-query', 'Bad Request', undefined, [{ path: 'waitSeconds', message: `expected an integer 0-${LIMITS.maxWaitSeconds}` }]);
+  }
+  return value;
+}

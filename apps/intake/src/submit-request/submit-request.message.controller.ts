@@ -1,0 +1,47 @@
+import { Controller, Logger } from '@nestjs/common';
+import { type IncomingCommand, MessageContext, OnMessage } from '@agf/messaging';
+import { ProblemError } from '@agf/platform';
+import { PROJECT_ID_PATTERN, type ValidationIssue } from '@agf/contracts';
+import { submitRequest } from './submit-request.use-case';
+import { validateSubmission } from './validate-submission';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** `agf.v1.intake.submit`: the same use case as HTTP; bad input becomes `agf.v1.intake.rejected.<projectId|_invalid>`. */
+@Controller()
+export class SubmitRequestMessageController {
+  private readonly logger = new Logger('intake.submit');
+
+  @OnMessage('intake.submit')
+  async submit(command: IncomingCommand, ctx: MessageContext): Promise<void> {
+    const msgId = ctx.natsMsgId;
+    const errors = this.check(command);
+    if (errors.length) return this.reject(ctx, command.body, errors);
+    const checked = validateSubmission(command.body);
+    if (!checked.ok) return this.reject(ctx, command.body, checked.errors);
+    try {
+      await submitRequest(ctx, checked.input, 'nats', msgId ? `nats:${msgId}` : undefined);
+    } catch (error) {
+      if (error instanceof ProblemError && error.status < 500) return this.reject(ctx, command.body, [{ path: 'Nats-Msg-Id', message: error.message }]);
+      throw error;
+    }
+  }
+
+  private check(command: IncomingCommand): ValidationIssue[] {
+    if (command.size > MAX_BODY_BYTES) return [{ path: '(body)', message: 'the message exceeds 1 MiB' }];
+    if (command.parseError) return [{ path: '(body)', message: `not valid JSON: ${command.parseError}` }];
+    return [];
+  }
+
+  private reject(ctx: MessageContext, body: unknown, errors: ValidationIssue[]): void {
+    const candidate = (body as { projectId?: unknown } | null)?.projectId;
+    const projectId = typeof candidate === 'string' && PROJECT_ID_PATTERN.test(candidate) ? candidate : '_invalid';
+    this.logger.warn(`rejected submission for ${projectId}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+    ctx.emit({
+      name: 'intake.rejected',
+      data: { projectId, errors, receivedAt: new Date().toISOString(), ...(ctx.natsMsgId ? { natsMsgId: ctx.natsMsgId } : {}) },
+      correlationId: ctx.natsMsgId ?? `intake.submit:${ctx.streamSequence}`,
+      subjectToken: projectId,
+    });
+  }
+}

@@ -1,0 +1,65 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { canonicalize } from './canonical';
+import type { DeploymentRequest, DeploymentRequestInput } from '@agf/contracts';
+import type { OutgoingEvent } from '@agf/messaging';
+import { ProblemError } from '@agf/platform';
+import type { EntityManager } from 'typeorm';
+
+export interface WriteContext {
+  manager: EntityManager;
+  emit(event: OutgoingEvent<'deployment.requested'>): unknown;
+}
+
+export interface SubmitResult {
+  id: string;
+  status: string;
+  /** True when an idempotency key matched an earlier submission: nothing new was stored or published. */
+  replayed: boolean;
+}
+
+/**
+ * Stores a valid request and emits `deployment.requested` in the same transaction. With an idempotency key,
+ * the key row is claimed first: a racing retry blocks on it, then finds the first request and returns it.
+ */
+export async function submitRequest(
+  tx: WriteContext,
+  input: DeploymentRequestInput,
+  via: 'http' | 'nats',
+  idempotencyKey: string | undefined,
+  now = new Date(),
+): Promise<SubmitResult> {
+  const id = randomUUID();
+  if (idempotencyKey) {
+    const fingerprint = createHash('sha256').update(canonicalize(input)).digest('hex');
+    const claimed: unknown[] = await tx.manager.query(
+      `INSERT INTO "intake"."idempotency_keys" ("key", "request_id", "fingerprint") VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
+      [idempotencyKey, id, fingerprint],
+    );
+    if (!claimed.length) {
+      const [first]: { request_id: string; fingerprint: string; status: string }[] = await tx.manager.query(
+        `SELECT k."request_id", k."fingerprint", r."status" FROM "intake"."idempotency_keys" k
+           JOIN "intake"."requests" r ON r."id" = k."request_id" WHERE k."key" = $1`,
+        [idempotencyKey],
+      );
+      if (first.fingerprint !== fingerprint) {
+        throw new ProblemError(422, 'idempotency-key-reused', 'Unprocessable Content', 'this idempotency key was used for a different request');
+      }
+      return { id: first.request_id, status: first.status, replayed: true };
+    }
+  }
+  const request: DeploymentRequest = {
+    ...input,
+    requestId: id,
+    timestamp: input.timestamp ?? now.toISOString(),
+    metadata: input.metadata ?? {},
+    receivedAt: now.toISOString(),
+    receivedVia: via,
+  };
+  await tx.manager.query(
+    `INSERT INTO "intake"."requests" ("id", "project_id", "component_name", "version", "requester", "request", "created_at", "updated_at")
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+    [id, input.projectId, input.componentName, input.version, input.requester, JSON.stringify(request), now],
+  );
+  tx.emit({ name: 'deployment.requested', data: request, correlationId: id });
+  return { id, status: 'received', replayed: false };
+}

@@ -1,0 +1,187 @@
+import type { z } from 'zod';
+import { DeploymentRequestInput } from './deployment-request';
+import * as S from './events/schemas';
+import type { StreamName } from './streams';
+
+interface CatalogEntry {
+  /** `agf.v1.<domain>.<event>`; the last token (project id, expert id) is added by `subjectFor`. */
+  readonly subjectBase: string;
+  readonly stream: StreamName;
+  readonly schema: z.ZodType;
+  /** `event`: a CloudEvent in structured mode. `command`: a plain JSON body (the public submit API). */
+  readonly kind: 'event' | 'command';
+  /** What the last subject token holds; `none` when the subject has no variable token. */
+  readonly token: 'projectId' | 'expertId' | 'none';
+  readonly description: string;
+}
+
+/**
+ * The one typed map from message name to subject, stream and schema. Every publisher and consumer
+ * goes through it, so a subject is never spelled twice.
+ */
+export const CATALOG = {
+  'intake.submit': {
+    subjectBase: 'agf.v1.intake.submit',
+    stream: 'AGF_INTAKE',
+    schema: DeploymentRequestInput,
+    kind: 'command',
+    token: 'none',
+    description: 'A pipeline submits a deployment request over NATS; `Nats-Msg-Id` is its idempotency key.',
+  },
+  'intake.rejected': {
+    subjectBase: 'agf.v1.intake.rejected',
+    stream: 'AGF_INTAKE',
+    schema: S.IntakeRejected,
+    kind: 'event',
+    token: 'projectId',
+    description: 'A submission over NATS was invalid; the last token is its projectId, or `_invalid`.',
+  },
+  'deployment.requested': {
+    subjectBase: 'agf.v1.deployment.requested',
+    stream: 'AGF_DEPLOYMENT',
+    schema: S.DeploymentRequested,
+    kind: 'event',
+    token: 'projectId',
+    description: 'Intake accepted and stored a deployment request.',
+  },
+  'deployment.outcome': {
+    subjectBase: 'agf.v1.deployment.outcome',
+    stream: 'AGF_DEPLOYMENT',
+    schema: S.DeploymentOutcome,
+    kind: 'event',
+    token: 'projectId',
+    description: 'What happened after the decision, as the pipeline reported it.',
+  },
+  'risk.assessed': {
+    subjectBase: 'agf.v1.risk.assessed',
+    stream: 'AGF_RISK',
+    schema: S.RiskAssessed,
+    kind: 'event',
+    token: 'projectId',
+    description: 'Risk scored a request (or re-scored it, with a higher revision).',
+  },
+  'review.classified': {
+    subjectBase: 'agf.v1.review.classified',
+    stream: 'AGF_REVIEW',
+    schema: S.ReviewClassified,
+    kind: 'event',
+    token: 'projectId',
+    description: 'CoE checked the trigger conditions and chose the review tier.',
+  },
+  'review.assigned': {
+    subjectBase: 'agf.v1.review.assigned',
+    stream: 'AGF_REVIEW',
+    schema: S.ReviewAssigned,
+    kind: 'event',
+    token: 'projectId',
+    description: 'An expert was assigned to review a request, with an SLA.',
+  },
+  'review.requested': {
+    subjectBase: 'agf.v1.review.requested',
+    stream: 'AGF_REVIEW',
+    schema: S.ReviewRequested,
+    kind: 'event',
+    token: 'expertId',
+    description: 'Work for one external automated expert: the subject ends with its expert id.',
+  },
+  'review.submit': {
+    subjectBase: 'agf.v1.review.submit',
+    stream: 'AGF_REVIEW',
+    schema: S.ReviewSubmit,
+    kind: 'event',
+    token: 'projectId',
+    description: "An expert's answer to an assignment (from intake's review API or an external expert).",
+  },
+  'review.completed': {
+    subjectBase: 'agf.v1.review.completed',
+    stream: 'AGF_REVIEW',
+    schema: S.ReviewCompleted,
+    kind: 'event',
+    token: 'projectId',
+    description: 'CoE accepted a review for an open assignment.',
+  },
+  'sla.warning': {
+    subjectBase: 'agf.v1.sla.warning',
+    stream: 'AGF_SLA',
+    schema: S.SlaTimerFired,
+    kind: 'event',
+    token: 'projectId',
+    description: '75 % of an assignment SLA has passed without a review.',
+  },
+  'sla.breached': {
+    subjectBase: 'agf.v1.sla.breached',
+    stream: 'AGF_SLA',
+    schema: S.SlaTimerFired,
+    kind: 'event',
+    token: 'projectId',
+    description: 'An assignment SLA passed without a review.',
+  },
+  'decision.made': {
+    subjectBase: 'agf.v1.decision.made',
+    stream: 'AGF_DECISION',
+    schema: S.DecisionMade,
+    kind: 'event',
+    token: 'projectId',
+    description: 'The governance decision for a request: exactly one per request, ever.',
+  },
+  'learning.model.updated': {
+    subjectBase: 'agf.v1.learning.model.updated',
+    stream: 'AGF_LEARNING',
+    schema: S.LearningModelUpdated,
+    kind: 'event',
+    token: 'projectId',
+    description: "A project's and component's learned history changed.",
+  },
+  'learning.pattern.captured': {
+    subjectBase: 'agf.v1.learning.pattern.captured',
+    stream: 'AGF_LEARNING',
+    schema: S.LearningPatternCaptured,
+    kind: 'event',
+    token: 'projectId',
+    description: 'A decision (and later its outcome) was stored as a pattern.',
+  },
+  'compliance.evaluated': {
+    subjectBase: 'agf.v1.compliance.evaluated',
+    stream: 'AGF_COMPLIANCE',
+    schema: S.ComplianceEvaluated,
+    kind: 'event',
+    token: 'projectId',
+    description: 'A request was evaluated against the configured compliance controls.',
+  },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type MessageName = keyof typeof CATALOG;
+export type EventName = { [K in MessageName]: (typeof CATALOG)[K]['kind'] extends 'event' ? K : never }[MessageName];
+export type PayloadOf<N extends MessageName> = z.infer<(typeof CATALOG)[N]['schema']>;
+export const MESSAGE_NAMES = Object.keys(CATALOG) as MessageName[];
+
+/** `io.agf.<domain>.<event>.v1`, the CloudEvents `type` of a message. */
+export const eventType = (name: MessageName): string => `io.agf.${name}.v1`;
+
+const nameByType = new Map(MESSAGE_NAMES.map((name) => [eventType(name), name]));
+export const messageNameOfType = (type: string): MessageName | undefined => nameByType.get(type);
+
+/** The concrete subject for one message; `token` is the project id (or expert id) it is about. */
+export function subjectFor(name: MessageName, token?: string): string {
+  const entry: CatalogEntry = CATALOG[name];
+  if (entry.token === 'none') return entry.subjectBase;
+  if (!token) throw new Error(`subject of ${name} needs a ${entry.token}`);
+  return `${entry.subjectBase}.${token}`;
+}
+
+/** The subject filter matching every message of one name (`agf.v1.decision.made.>`). */
+export function subjectFilterFor(name: MessageName): string {
+  const entry: CatalogEntry = CATALOG[name];
+  return entry.token === 'none' ? entry.subjectBase : `${entry.subjectBase}.>`;
+}
+
+/** Which message a concrete subject carries (namespace already removed), or undefined. */
+export function messageNameOfSubject(subject: string): MessageName | undefined {
+  for (const name of MESSAGE_NAMES) {
+    const entry: CatalogEntry = CATALOG[name];
+    if (entry.token === 'none' ? subject === entry.subjectBase : subject.startsWith(`${entry.subjectBase}.`)) {
+      return name;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { CATALOG, eventType, type EventName, type PayloadOf } from './catalog';
+
+/** CloudEvents 1.0 structured-mode envelope (ARCHITECTURE.md), plus correlation and causation ids. */
+export const CloudEventEnvelope = z.object({
+  specversion: z.literal('1.0'),
+  id: z.uuid(),
+  source: z.string().regex(/^agf\/[a-z0-9-]+$/),
+  type: z.string().regex(/^io\.agf\.[a-z.]+\.v1$/),
+  subject: z.string().min(1),
+  time: z.iso.datetime({ offset: true }),
+  datacontenttype: z.literal('application/json'),
+  /** The deployment request id this event belongs to (extension attribute). */
+  correlationid: z.string().min(1),
+  /** The id of the event that caused this one; absent for the first event of a request. */
+  causationid: z.string().min(1).optional(),
+  /** W3C trace context, also sent as the `traceparent` NATS header. */
+  traceparent: z.string().optional(),
+  data: z.unknown(),
+});
+export type CloudEventEnvelope = z.infer<typeof CloudEventEnvelope>;
+
+export type CloudEvent<N extends EventName> = Omit<CloudEventEnvelope, 'data'> & { data: PayloadOf<N> };
+
+export interface NewEvent<N extends EventName> {
+  name: N;
+  source: string;
+  data: PayloadOf<N>;
+  /** Deployment request id; also the CloudEvents `subject`. */
+  correlationId: string;
+  causationId?: string;
+  traceparent?: string;
+  id?: string;
+  time?: Date;
+}
+
+export function createEvent<N extends EventName>(e: NewEvent<N>): CloudEvent<N> {
+  return {
+    specversion: '1.0',
+    id: e.id ?? randomUUID(),
+    source: `agf/${e.source}`,
+    type: eventType(e.name),
+    subject: e.correlationId,
+    time: (e.time ?? new Date()).toISOString(),
+    datacontenttype: 'application/json',
+    correlationid: e.correlationId,
+    ...(e.causationId ? { causationid: e.causationId } : {}),
+    ...(e.traceparent ? { traceparent: e.traceparent } : {}),
+    data: e.data,
+  };
+}
+
+/** The envelope schema with the `data` schema of one event, for validation and JSON Schema. */
+export function cloudEventSchema<N extends EventName>(name: N) {
+  return CloudEventEnvelope.extend({ type: z.literal(eventType(name)), data: CATALOG[name].schema });
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: { path: string; message: string }[] };
+
+/** Turns zod issues into `{path, message}` pairs that name each bad field. */
+export function describeIssues(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.length ? issue.path.map(String).join('.') : '(root)',
+    message: issue.message,
+  }));
+}
+
+export function parseEvent<N extends EventName>(name: N, body: unknown): ParseResult<CloudEvent<N>> {
+  const result = cloudEventSchema(name).safeParse(body);
+  return result.success
+    ? { ok: true, value: result.data as CloudEvent<N> }
+    : { ok: false, issues: describeIssues(result.error) };
+}

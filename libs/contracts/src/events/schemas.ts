@@ -1,0 +1,289 @@
+import { z } from 'zod';
+import { DeploymentRequest } from '../deployment-request';
+import {
+  DecisionOutcome,
+  DeploymentOutcomeStatus,
+  ExpertId,
+  ExpertKind,
+  ExpertType,
+  IsoDateTime,
+  ProjectId,
+  ReviewDecision,
+  Score,
+  TierLevel,
+  TriggerCondition,
+} from '../primitives';
+
+const Text = z.string();
+const RequestId = z.uuid();
+
+export const ValidationIssue = z.object({ path: Text, message: Text });
+export type ValidationIssue = z.infer<typeof ValidationIssue>;
+
+export const IntakeRejected = z.object({
+  projectId: z.union([ProjectId, z.literal('_invalid')]),
+  errors: z.array(ValidationIssue),
+  receivedAt: IsoDateTime,
+  natsMsgId: Text.optional(),
+});
+
+export const DeploymentRequested = DeploymentRequest;
+
+export const DeploymentOutcome = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  componentName: Text,
+  version: Text,
+  status: DeploymentOutcomeStatus,
+  reportedAt: IsoDateTime,
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const AnalyzerResult = z.object({
+  score: Score,
+  confidence: Score,
+  factors: z.array(Text),
+  mitigations: z.array(Text),
+});
+export type AnalyzerResult = z.infer<typeof AnalyzerResult>;
+
+export const RiskAssessed = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  overallScore: Score,
+  securityScore: Score,
+  complexityScore: Score,
+  impactScore: Score,
+  historicalScore: Score,
+  confidence: Score,
+  riskFactors: z.array(Text),
+  mitigationSuggestions: z.array(Text),
+  analyzers: z.object({
+    security: AnalyzerResult,
+    complexity: AnalyzerResult,
+    impact: AnalyzerResult,
+    historical: AnalyzerResult,
+  }),
+  weights: z.object({ security: z.number(), complexity: z.number(), impact: z.number(), historical: z.number() }),
+  /** Each time risk re-assesses a request the revision goes up; consumers keep the highest. */
+  revision: z.number().int().min(1),
+  /** The request as intake stored it, so downstream services need no replica of intake's data. */
+  request: DeploymentRequest,
+  assessedAt: IsoDateTime,
+});
+export type RiskAssessed = z.infer<typeof RiskAssessed>;
+
+export const AssignmentRole = z.enum(['validator', 'standard', 'strategic', 'oversight']);
+export type AssignmentRole = z.infer<typeof AssignmentRole>;
+
+export const ReviewAssigned = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  assignmentId: z.uuid(),
+  expertId: ExpertId,
+  expertType: ExpertType,
+  expertKind: ExpertKind,
+  role: AssignmentRole,
+  scope: z.array(Text),
+  tierLevel: TierLevel,
+  priority: z.enum(['low', 'normal', 'high', 'critical']),
+  slaHours: z.number().positive(),
+  assignedAt: IsoDateTime,
+  slaDueAt: IsoDateTime,
+  /** Set when this assignment replaces one whose SLA was breached. */
+  supersedesAssignmentId: z.uuid().optional(),
+});
+export type ReviewAssigned = z.infer<typeof ReviewAssigned>;
+
+/** Work item for an external automated expert, on a subject of its own (`agf.v1.review.requested.<expertId>`). */
+export const ReviewRequested = ReviewAssigned.extend({
+  request: DeploymentRequest,
+  risk: z.object({ overallScore: Score, riskFactors: z.array(Text) }),
+  /** Where to send the answer: an `agf.v1.review.submit.<projectId>` CloudEvent. */
+  replySubject: Text,
+});
+export type ReviewRequested = z.infer<typeof ReviewRequested>;
+
+export const ReviewSubmit = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  assignmentId: z.uuid(),
+  expertId: ExpertId,
+  decision: ReviewDecision,
+  comments: Text,
+  conditions: z.array(Text).default([]),
+  confidence: Score.optional(),
+  submittedAt: IsoDateTime,
+});
+export type ReviewSubmit = z.infer<typeof ReviewSubmit>;
+
+export const ReviewCompleted = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  assignmentId: z.uuid(),
+  expertId: ExpertId,
+  expertType: ExpertType,
+  expertKind: ExpertKind,
+  decision: ReviewDecision,
+  comments: Text,
+  conditions: z.array(Text),
+  confidence: Score,
+  completedAt: IsoDateTime,
+});
+export type ReviewCompleted = z.infer<typeof ReviewCompleted>;
+
+export const SlaTimerFired = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  assignmentId: z.uuid(),
+  expertId: ExpertId,
+  tierLevel: TierLevel,
+  assignedAt: IsoDateTime,
+  slaDueAt: IsoDateTime,
+  dueAt: IsoDateTime,
+  firedAt: IsoDateTime,
+  /** Fraction of the SLA elapsed when this timer was due: 0.75 for a warning, 1 for a breach. */
+  fraction: z.number().positive(),
+});
+export type SlaTimerFired = z.infer<typeof SlaTimerFired>;
+
+export const FiredTrigger = z.object({ condition: TriggerCondition, reason: Text });
+export type FiredTrigger = z.infer<typeof FiredTrigger>;
+
+/** CoE's reading of a request: whether governance applies, which triggers fired and which tier it gets. */
+export const ReviewClassified = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  governanceRequired: z.boolean(),
+  triggers: z.array(FiredTrigger),
+  tierLevel: TierLevel,
+  tierReasons: z.array(Text),
+  classifiedAt: IsoDateTime,
+});
+export type ReviewClassified = z.infer<typeof ReviewClassified>;
+
+export const ConfidenceScore = z.object({
+  score: Score,
+  level: z.enum(['very_low', 'low', 'medium', 'high', 'very_high']),
+  calculationBasis: z.object({
+    expertConsensus: Score,
+    historicalAccuracy: Score,
+    dataQuality: Score,
+    riskAdjustment: z.number(),
+    completenessAdjustment: z.number(),
+    baseConfidence: Score,
+    expertCount: z.number().int().min(0),
+    riskLevel: Score,
+  }),
+});
+export type ConfidenceScore = z.infer<typeof ConfidenceScore>;
+
+export const MonitoringRequirement = z.object({
+  metric: Text,
+  comparison: z.enum(['above', 'below']),
+  threshold: z.number(),
+  unit: Text,
+  durationMinutes: z.number().int().positive(),
+  reason: Text,
+});
+export type MonitoringRequirement = z.infer<typeof MonitoringRequirement>;
+
+export const RollbackPlan = z.object({
+  source: z.enum(['pipeline', 'generated']),
+  previousVersion: Text.nullable(),
+  steps: z.array(Text),
+  triggerConditions: z.array(Text),
+  maxDurationMinutes: z.number().int().positive(),
+});
+export type RollbackPlan = z.infer<typeof RollbackPlan>;
+
+export const ExpertReview = z.object({
+  assignmentId: z.uuid(),
+  expertId: ExpertId,
+  expertType: ExpertType,
+  expertKind: ExpertKind,
+  status: z.enum(['pending', 'completed', 'breached', 'reassigned', 'cancelled']),
+  decision: ReviewDecision.nullable(),
+  comments: Text,
+  conditions: z.array(Text),
+  confidence: Score.nullable(),
+  completionTime: IsoDateTime.nullable(),
+});
+export type ExpertReview = z.infer<typeof ExpertReview>;
+
+export const DecisionMade = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  componentName: Text,
+  version: Text,
+  outcome: DecisionOutcome,
+  approved: z.boolean(),
+  tierLevel: TierLevel,
+  triggers: z.array(FiredTrigger),
+  riskScore: Score,
+  confidenceScore: Score,
+  confidence: ConfidenceScore,
+  conditions: z.array(Text),
+  monitoringRequirements: z.array(MonitoringRequirement),
+  rollbackPlan: RollbackPlan.nullable(),
+  decisionRationale: Text,
+  expertReviews: z.array(ExpertReview),
+  decidedAt: IsoDateTime,
+});
+export type DecisionMade = z.infer<typeof DecisionMade>;
+
+export const HistoryStats = z.object({
+  deployments: z.number().int().min(0),
+  failures: z.number().int().min(0),
+  rollbacks: z.number().int().min(0),
+  failureRate: Score,
+  rollbackRate: Score,
+  lastFailureAt: IsoDateTime.nullable(),
+  recentIncidents: z.number().int().min(0),
+});
+export type HistoryStats = z.infer<typeof HistoryStats>;
+
+export const LearningModelUpdated = z.object({
+  projectId: ProjectId,
+  componentName: Text,
+  project: HistoryStats,
+  component: HistoryStats,
+  /** Bumped on every change of this project's history; a replica keeps the highest it has seen. */
+  revision: z.number().int().min(1),
+  cause: z.object({ requestId: RequestId, kind: z.enum(['decision', 'outcome']) }),
+  updatedAt: IsoDateTime,
+});
+export type LearningModelUpdated = z.infer<typeof LearningModelUpdated>;
+
+export const LearningPatternCaptured = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  componentName: Text,
+  features: z.record(z.string(), z.number()),
+  riskScore: Score,
+  tierLevel: TierLevel,
+  decisionOutcome: DecisionOutcome,
+  deploymentOutcome: DeploymentOutcomeStatus.nullable(),
+  capturedAt: IsoDateTime,
+});
+
+export const ControlEvaluation = z.object({
+  framework: Text,
+  control: Text,
+  status: z.enum(['pass', 'fail', 'pending', 'not_applicable']),
+  reason: Text,
+});
+export type ControlEvaluation = z.infer<typeof ControlEvaluation>;
+
+export const ComplianceEvaluated = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  passed: z.boolean(),
+  /** True while a control waits for something still to come (e.g. an approval). */
+  pending: z.boolean(),
+  controls: z.array(ControlEvaluation),
+  /** The completed reviews this evaluation saw; coe only trusts an evaluation that saw all of them. */
+  basedOnAssignments: z.array(z.uuid()),
+  evaluatedAt: IsoDateTime,
+});
+export type ComplianceEvaluated = z.infer<typeof ComplianceEvaluated>;

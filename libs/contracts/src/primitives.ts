@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/** A project id is always one safe NATS subject token (ARCHITECTURE: `[A-Za-z0-9_-]{1,128}`). */
+export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+export const ProjectId = z.string().regex(PROJECT_ID_PATTERN, 'must match [A-Za-z0-9_-]{1,128}');
+
+/** Expert ids appear in subjects (`agf.v1.review.requested.<expertId>`), so they obey the same rule. */
+export const ExpertId = z.string().regex(PROJECT_ID_PATTERN, 'must match [A-Za-z0-9_-]{1,128}');
+
+export const Uuid = z.uuid();
+export const IsoDateTime = z.iso.datetime({ offset: true });
+export const Score = z.number().min(0).max(1);
+export const TierLevel = z.union([z.literal(0), z.literal(1), z.literal(2)]);
+export type TierLevel = z.infer<typeof TierLevel>;
+
+export const ExpertType = z.enum(['security', 'architecture', 'performance', 'compliance', 'human_oversight']);
+export type ExpertType = z.infer<typeof ExpertType>;
+export const ExpertKind = z.enum(['automated', 'human']);
+export type ExpertKind = z.infer<typeof ExpertKind>;
+export const ReviewDecision = z.enum(['approve', 'reject', 'conditional']);
+export type ReviewDecision = z.infer<typeof ReviewDecision>;
+
+export const TriggerCondition = z.enum([
+  'DOMINO_COMPLETE',
+  'CRITICAL_DEPLOYMENT',
+  'SECURITY_CHANGE',
+  'COMPLIANCE_REQUIRED',
+  'CROSS_PROJECT_IMPACT',
+]);
+export type TriggerCondition = z.infer<typeof TriggerCondition>;
+
+export const DecisionOutcome = z.enum([
+  'PROCEED_STANDARD',
+  'PROCEED_WITH_MONITORING',
+  'BLOCK_WITH_FEEDBACK',
+  'ESCALATE_TO_HUMAN',
+]);
+export type DecisionOutcome = z.infer<typeof DecisionOutcome>;
+
+export const DeploymentOutcomeStatus = z.enum(['succeeded', 'failed', 'rolled_back']);
+export type DeploymentOutcomeStatus = z.infer<typeof DeploymentOutcomeStatus>;
+
+/** Limits that keep one client from exhausting the system; they are part of the contract. */
+export const LIMITS = {
+  shortText: 256,
+  longText: 8192,
+  changes: 1000,
+  changeText: 2048,
+  listItems: 100,
+  conditions: 50,
+  maxBodyBytes: 1024 * 1024,
+  maxWaitSeconds: 60,
+} as const;
+
+export const ShortText = z.string().min(1).max(LIMITS.shortText);
+export const LongText = z.string().max(LIMITS.longText);

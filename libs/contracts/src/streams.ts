@@ -1,0 +1,18 @@
+/** One JetStream stream per domain (ARCHITECTURE.md). Subjects are given without any test namespace. */
+export const STREAMS = {
+  AGF_INTAKE: { subjects: ['agf.v1.intake.>'], description: 'Submissions over NATS and their rejections' },
+  AGF_DEPLOYMENT: { subjects: ['agf.v1.deployment.>'], description: 'Accepted deployment requests and reported outcomes' },
+  AGF_RISK: { subjects: ['agf.v1.risk.>'], description: 'Risk assessments' },
+  AGF_REVIEW: { subjects: ['agf.v1.review.>'], description: 'Expert assignments, review commands and completed reviews' },
+  AGF_SLA: { subjects: ['agf.v1.sla.>'], description: 'SLA warnings and breaches' },
+  AGF_DECISION: { subjects: ['agf.v1.decision.>'], description: 'Governance decisions, kept for replay' },
+  AGF_LEARNING: { subjects: ['agf.v1.learning.>'], description: 'Learned history and captured patterns' },
+  AGF_COMPLIANCE: { subjects: ['agf.v1.compliance.>'], description: 'Compliance evaluations' },
+  AGF_DLQ: { subjects: ['agf.dlq.>'], description: 'Messages a consumer gave up on, with the reason' },
+} as const;
+
+export type StreamName = keyof typeof STREAMS;
+export const STREAM_NAMES = Object.keys(STREAMS) as StreamName[];
+
+/** Dead letters are published as `agf.dlq.<service>.<stream>`. */
+export const dlqSubject = (service: string, stream: string): string => `agf.dlq.${service}.${stream}`;

@@ -1,0 +1,14 @@
+import type { EntityManager } from 'typeorm';
+
+/**
+ * Records that `consumer` processed `eventId`, in the caller's transaction. Returns false when it was
+ * already processed: a duplicate or redelivery that must have no second effect. A concurrent claim of the
+ * same id waits on the primary key until the first transaction ends, so two replicas never both win.
+ */
+export async function claimInboxEntry(manager: EntityManager, schema: string, consumer: string, eventId: string): Promise<boolean> {
+  const rows: unknown[] = await manager.query(
+    `INSERT INTO "${schema}"."inbox" ("consumer", "event_id") VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
+    [consumer, eventId],
+  );
+  return rows.length === 1;
+}

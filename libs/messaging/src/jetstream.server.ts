@@ -1,0 +1,272 @@
+import {
+  CATALOG,
+  dlqSubject,
+  type MessageName,
+  messageNameOfSubject,
+  parseEvent,
+  type EventName,
+  type StreamName,
+} from '@agf/contracts';
+import { type ConsumerMessages, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { isObservable, lastValueFrom } from 'rxjs';
+import type { DataSource } from 'typeorm';
+import { claimInboxEntry } from './inbox';
+import { type IncomingCommand, MessageContext } from './message-context';
+import type { Namespace } from './namespace';
+import { insertOutboxRows, toOutboxRow } from './outbox';
+import type { OutboxRelay } from './outbox-relay';
+import { headerSafe, redeliveryDelayMs } from './retry-policy';
+import { Semaphore } from './semaphore';
+import { ensureConsumer, ensureStreams, type StreamOptions } from './topology';
+
+export type HandlerResult = 'processed' | 'duplicate' | 'ignored' | 'retried' | 'dead_lettered';
+
+export interface HandlerObserver {
+  (observation: { consumer: string; message: string; result: HandlerResult; seconds: number }): void;
+}
+
+export interface JetStreamServerOptions {
+  service: string;
+  schema: string;
+  nc: NatsConnection;
+  dataSource: DataSource;
+  namespace: Namespace;
+  relay: OutboxRelay;
+  streamOptions: StreamOptions;
+  /** Messages processed at once per consumer. */
+  concurrency: number;
+  /** Deliveries before a failing message is dead-lettered. */
+  maxDeliver: number;
+  ackWaitMs: number;
+  retryBaseMs: number;
+  observe?: HandlerObserver;
+}
+
+/** Invalid input that no retry can fix: dead-letter at once. */
+class PoisonMessage extends Error {
+  override name = 'PoisonMessage';
+}
+
+/**
+ * NestJS transport over JetStream durable pull consumers. Per stream a service reads, one durable consumer
+ * named after the service (shared by all its replicas). Each message: validate against the catalog, then
+ * in one Postgres transaction claim the inbox entry, run the handler, write the events it emitted to the
+ * outbox; commit, ack. Failures are redelivered with backoff, and dead-lettered after `maxDeliver`.
+ */
+export class JetStreamServer extends Server implements CustomTransportStrategy {
+  private readonly js: JetStreamClient;
+  private readonly subscriptions: ConsumerMessages[] = [];
+  private readonly loops: Promise<void>[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private closing = false;
+  private readonly tracer = trace.getTracer('agf-messaging');
+
+  constructor(private readonly options: JetStreamServerOptions) {
+    super();
+    this.js = jetstream(options.nc);
+  }
+
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      const { nc, namespace, streamOptions } = this.options;
+      const jsm = await jetstreamManager(nc);
+      await ensureStreams(jsm, namespace, streamOptions);
+      for (const [stream, names] of this.handledByStream()) {
+        // NATS 2.9 has one filter subject per consumer: narrow it when the service reads one message type.
+        const filterSubject = names.length === 1 ? filterOf(names[0]) : undefined;
+        await ensureConsumer(jsm, namespace, {
+          stream,
+          durable: this.options.service,
+          filterSubject,
+          maxDeliver: this.options.maxDeliver,
+          ackWaitMs: this.options.ackWaitMs,
+          maxAckPending: this.options.concurrency * 20,
+        });
+        this.loops.push(this.consumeLoop(stream));
+      }
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const subscription of this.subscriptions) await subscription.close().catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  on(): never {
+    throw new Error('JetStreamServer has no events to listen to');
+  }
+
+  unwrap<T>(): T {
+    return this.js as T;
+  }
+
+  private handledByStream(): Map<StreamName, MessageName[]> {
+    const byStream = new Map<StreamName, MessageName[]>();
+    for (const pattern of this.messageHandlers.keys()) {
+      const name = pattern as MessageName;
+      const entry = CATALOG[name];
+      if (!entry) throw new Error(`@OnMessage('${pattern}'): not a message of the contracts catalog`);
+      byStream.set(entry.stream, [...(byStream.get(entry.stream) ?? []), name]);
+    }
+    return byStream;
+  }
+
+  private async consumeLoop(stream: StreamName): Promise<void> {
+    const { namespace, service, concurrency } = this.options;
+    const slots = new Semaphore(concurrency);
+    while (!this.closing) {
+      try {
+        const consumer = await this.js.consumers.get(namespace.stream(stream), service);
+        const messages = await consumer.consume({ max_messages: concurrency * 2 });
+        this.subscriptions.push(messages);
+        for await (const msg of messages) {
+          await slots.acquire();
+          const work = this.process(stream, msg).finally(() => {
+            slots.release();
+            this.inFlight.delete(work);
+          });
+          this.inFlight.add(work);
+        }
+      } catch (error) {
+        if (this.closing) break;
+        this.logger.warn(`${service}/${stream}: consumer interrupted (${(error as Error).message}); resuming`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  private async process(stream: StreamName, msg: JsMsg): Promise<void> {
+    const started = performance.now();
+    const subject = this.options.namespace.strip(msg.subject) ?? msg.subject;
+    const name = messageNameOfSubject(subject);
+    const observe = (result: HandlerResult): void =>
+      this.options.observe?.({ consumer: `${this.options.service}/${stream}`, message: name ?? 'unknown', result, seconds: (performance.now() - started) / 1000 });
+
+    if (!name || !this.messageHandlers.has(name)) {
+      msg.ack();
+      return observe('ignored');
+    }
+    const parentContext = propagation.extract(context.active(), { traceparent: msg.headers?.get('traceparent') ?? '' });
+    await context.with(parentContext, () =>
+      this.tracer.startActiveSpan(`${subject} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } }, async (span) => {
+        const heartbeat = setInterval(() => msg.working(), Math.max(1000, this.options.ackWaitMs / 2));
+        try {
+          const result = await this.processInTransaction(name, subject, msg);
+          msg.ack();
+          observe(result);
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+          observe(await this.handleFailure(stream, msg, error));
+        } finally {
+          clearInterval(heartbeat);
+          span.end();
+        }
+      }),
+    );
+  }
+
+  private async processInTransaction(name: MessageName, subject: string, msg: JsMsg): Promise<HandlerResult> {
+    const { payload, envelope, inboxId } = this.decode(name, msg);
+    const { dataSource, schema, service, namespace, relay } = this.options;
+    const result = await dataSource.transaction(async (manager) => {
+      if (!(await claimInboxEntry(manager, schema, service, inboxId))) return 'duplicate' as const;
+      const ctx = new MessageContext(manager, msg, subject, envelope);
+      try {
+        await this.invoke(name, payload, ctx);
+      } catch (error) {
+        throw ctx.failure ?? error;
+      }
+      await insertOutboxRows(manager, schema, ctx.emitted.map((event) => toOutboxRow(service, namespace, event).row));
+      return ctx.emitted.length ? ('emitted' as const) : ('processed' as const);
+    });
+    if (result === 'emitted') relay.kick();
+    return result === 'duplicate' ? 'duplicate' : 'processed';
+  }
+
+  private decode(name: MessageName, msg: JsMsg): { payload: unknown; envelope: MessageContext['envelope']; inboxId: string } {
+    const text = msg.string();
+    let body: unknown;
+    let parseError: string | undefined;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      parseError = (error as Error).message;
+    }
+    if (CATALOG[name].kind === 'command') {
+      // Commands come from outside AGF; their handler answers bad input with a rejection event.
+      const command: IncomingCommand = { body, parseError, size: msg.data.length };
+      return { payload: command, envelope: undefined, inboxId: `${msg.info.stream}:${msg.seq}` };
+    }
+    if (parseError) throw new PoisonMessage(`not JSON: ${parseError}`);
+    const parsed = parseEvent(name as EventName, body);
+    if (!parsed.ok) {
+      throw new PoisonMessage(`invalid ${name}: ${parsed.issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    }
+    return { payload: parsed.value, envelope: parsed.value, inboxId: parsed.value.id };
+  }
+
+  private async invoke(name: MessageName, payload: unknown, ctx: MessageContext): Promise<void> {
+    const handler = this.getHandlerByPattern(name);
+    if (!handler) throw new Error(`no handler for ${name}`);
+    const result: unknown = await handler(payload, ctx);
+    if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+  }
+
+  private async handleFailure(stream: StreamName, msg: JsMsg, error: unknown): Promise<HandlerResult> {
+    const reason = describeError(error);
+    const poison = error instanceof PoisonMessage;
+    const deliveries = msg.info.deliveryCount;
+    if (!poison && deliveries < this.options.maxDeliver) {
+      const delay = redeliveryDelayMs(deliveries, this.options.retryBaseMs);
+      this.logger.warn(`${msg.subject} #${msg.seq}: delivery ${deliveries}/${this.options.maxDeliver} failed (${reason}); retry in ${delay} ms`);
+      msg.nak(delay);
+      return 'retried';
+    }
+    try {
+      await this.deadLetter(stream, msg, reason);
+      this.logger.error(`${msg.subject} #${msg.seq}: dead-lettered after ${deliveries} deliveries: ${reason}`);
+      msg.term(headerSafe(reason, 200));
+      return 'dead_lettered';
+    } catch (dlqError) {
+      // The DLQ is unreachable: keep the message rather than lose it.
+      this.logger.error(`${msg.subject} #${msg.seq}: dead-lettering failed (${(dlqError as Error).message}); will retry`);
+      msg.nak(redeliveryDelayMs(deliveries, this.options.retryBaseMs));
+      return 'retried';
+    }
+  }
+
+  private async deadLetter(stream: StreamName, msg: JsMsg, reason: string): Promise<void> {
+    const { namespace, service } = this.options;
+    const h = natsHeaders();
+    for (const [key, values] of msg.headers ?? []) for (const value of values) if (key !== 'Nats-Msg-Id') h.append(key, value);
+    h.set('Agf-Dlq-Reason', headerSafe(reason));
+    h.set('Agf-Dlq-Subject', msg.subject);
+    h.set('Agf-Dlq-Stream', msg.info.stream);
+    h.set('Agf-Dlq-Stream-Seq', String(msg.seq));
+    h.set('Agf-Dlq-Consumer', service);
+    h.set('Agf-Dlq-Deliveries', String(msg.info.deliveryCount));
+    h.set('Agf-Dlq-At', new Date().toISOString());
+    await this.js.publish(namespace.subject(dlqSubject(service, stream)), msg.data, {
+      msgID: `dlq:${msg.info.stream}:${service}:${msg.seq}`,
+      headers: h,
+    });
+  }
+}
+
+function filterOf(name: MessageName): string {
+  const entry = CATALOG[name];
+  return entry.token === 'none' ? entry.subjectBase : `${entry.subjectBase}.>`;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  if (error && typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message);
+  return String(error);
+}

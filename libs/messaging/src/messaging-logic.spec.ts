@@ -1,0 +1,57 @@
+import { Namespace } from './namespace';
+import { headerSafe, redeliveryDelayMs } from './retry-policy';
+import { Semaphore } from './semaphore';
+
+describe('Namespace', () => {
+  it.each([
+    ['', 'agf.v1.decision.made.p', 'AGF_DECISION'],
+    ['t1a2b', 't1a2b.agf.v1.decision.made.p', 'T1A2B_AGF_DECISION'],
+    ['my-run', 'my-run.agf.v1.decision.made.p', 'MY_RUN_AGF_DECISION'],
+  ])('prefix "%s" gives %s and stream %s', (prefix, subject, stream) => {
+    const ns = new Namespace(prefix);
+    expect(ns.subject('agf.v1.decision.made.p')).toBe(subject);
+    expect(ns.strip(subject)).toBe('agf.v1.decision.made.p');
+    expect(ns.stream('AGF_DECISION')).toBe(stream);
+  });
+
+  it('does not claim subjects of another namespace', () => {
+    expect(new Namespace('a').strip('b.agf.v1.x')).toBeUndefined();
+  });
+
+  it('refuses a prefix that is not one safe token', () => {
+    expect(() => new Namespace('a.b')).toThrow(/AGF_NAMESPACE/);
+  });
+});
+
+describe('redelivery backoff', () => {
+  it.each([
+    [1, 500],
+    [2, 1000],
+    [3, 2000],
+    [10, 30_000],
+  ])('delivery %i waits %i ms', (delivery, delay) => {
+    expect(redeliveryDelayMs(delivery, 500)).toBe(delay);
+  });
+
+  it('keeps header values on one short line', () => {
+    expect(headerSafe('a\r\nb', 10)).toBe('a b');
+    expect(headerSafe('x'.repeat(600))).toHaveLength(512);
+  });
+});
+
+describe('Semaphore', () => {
+  it('admits at most `size` holders and hands slots over in order', async () => {
+    const semaphore = new Semaphore(2);
+    await semaphore.acquire();
+    await semaphore.acquire();
+    const order: number[] = [];
+    const third = semaphore.acquire().then(() => order.push(3));
+    const fourth = semaphore.acquire().then(() => order.push(4));
+    expect(semaphore.inUse).toBe(2);
+    semaphore.release();
+    await third;
+    semaphore.release();
+    await fourth;
+    expect(order).toEqual([3, 4]);
+  });
+});

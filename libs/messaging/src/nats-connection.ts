@@ -1,0 +1,16 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+/**
+ * Connects and keeps reconnecting for ever: a service waits for NATS (not ready) instead of crashing,
+ * and rides out a NATS restart.
+ */
+export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+  return connect({
+    servers: url.split(','),
+    name,
+    waitOnFirstConnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    pingInterval: 10_000,
+  });
+}

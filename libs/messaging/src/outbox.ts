@@ -1,0 +1,67 @@
+import { createEvent, type CloudEvent, type EventName, type PayloadOf, subjectFor } from '@agf/contracts';
+import { context, propagation } from '@opentelemetry/api';
+import type { EntityManager } from 'typeorm';
+import type { Namespace } from './namespace';
+
+export interface OutgoingEvent<N extends EventName = EventName> {
+  name: N;
+  data: PayloadOf<N>;
+  /** Deployment request id (CloudEvents subject and correlation id). */
+  correlationId: string;
+  /** Subject token; defaults to `data.projectId`. */
+  subjectToken?: string;
+  causationId?: string;
+  /** A deterministic id makes a retried effect produce the same event, which JetStream then de-duplicates. */
+  id?: string;
+}
+
+export interface OutboxRow {
+  eventId: string;
+  subject: string;
+  payload: string;
+  headers: Record<string, string>;
+}
+
+/** Current W3C trace context, so the event continues the trace it was emitted in. */
+export function currentTraceparent(): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier['traceparent'];
+}
+
+export function toOutboxRow<N extends EventName>(source: string, ns: Namespace, event: OutgoingEvent<N>): { row: OutboxRow; envelope: CloudEvent<N> } {
+  const traceparent = currentTraceparent();
+  const envelope = createEvent({
+    name: event.name,
+    source,
+    data: event.data,
+    correlationId: event.correlationId,
+    causationId: event.causationId,
+    traceparent,
+    id: event.id,
+  });
+  const token = event.subjectToken ?? (event.data as { projectId?: string }).projectId;
+  return {
+    envelope,
+    row: {
+      eventId: envelope.id,
+      subject: ns.subject(subjectFor(event.name, token)),
+      payload: JSON.stringify(envelope),
+      headers: traceparent ? { traceparent } : {},
+    },
+  };
+}
+
+/** Writes rows in the caller's transaction; `ON CONFLICT` makes a replayed effect write nothing twice. */
+export async function insertOutboxRows(manager: EntityManager, schema: string, rows: OutboxRow[]): Promise<void> {
+  if (!rows.length) return;
+  const values: unknown[] = [];
+  const tuples = rows.map((row, i) => {
+    values.push(row.eventId, row.subject, row.payload, JSON.stringify(row.headers));
+    return `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}::jsonb)`;
+  });
+  await manager.query(
+    `INSERT INTO "${schema}"."outbox" ("event_id", "subject", "payload", "headers") VALUES ${tuples.join(', ')} ON CONFLICT ("event_id") DO NOTHING`,
+    values,
+  );
+}

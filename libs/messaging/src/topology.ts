@@ -1,0 +1,102 @@
+import { STREAM_NAMES, STREAMS, type StreamName } from '@agf/contracts';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamManager,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { Namespace } from './namespace';
+
+export interface StreamOptions {
+  /** How long decisions stay replayable (ARCHITECTURE: default 30 days). */
+  decisionRetentionDays: number;
+  /** How long other domain streams keep messages. */
+  retentionDays: number;
+  /** JetStream drops a re-publish with the same `Nats-Msg-Id` within this window. */
+  duplicateWindowMs: number;
+}
+
+export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
+  decisionRetentionDays: 30,
+  retentionDays: 7,
+  duplicateWindowMs: 2 * 60_000,
+};
+
+const DAY_MS = 24 * 3600_000;
+
+export function streamConfig(ns: Namespace, name: StreamName, options: StreamOptions): Partial<StreamConfig> & { name: string } {
+  const days = name === 'AGF_DECISION' ? options.decisionRetentionDays : name === 'AGF_DLQ' ? Math.max(30, options.retentionDays) : options.retentionDays;
+  return {
+    name: ns.stream(name),
+    subjects: ns.streamSubjects(name),
+    description: STREAMS[name].description,
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    max_age: nanos(days * DAY_MS),
+    duplicate_window: nanos(options.duplicateWindowMs),
+    num_replicas: 1,
+  };
+}
+
+/** Creates every stream, or updates it to the declared configuration; safe to run from many processes at once. */
+export async function ensureStreams(jsm: JetStreamManager, ns: Namespace, options: StreamOptions = DEFAULT_STREAM_OPTIONS): Promise<void> {
+  for (const name of STREAM_NAMES) {
+    const config = streamConfig(ns, name, options);
+    try {
+      await jsm.streams.info(config.name);
+      await jsm.streams.update(config.name, config);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      try {
+        await jsm.streams.add(config);
+      } catch (addError) {
+        // Another replica created it between our info and add: that is the outcome we wanted.
+        if (!(addError instanceof JetStreamApiError && /already in use/i.test(addError.message))) throw addError;
+      }
+    }
+  }
+}
+
+export interface DurableConsumerSpec {
+  stream: StreamName;
+  durable: string;
+  /** Contract subject filter (namespace is added here), or undefined for the whole stream. */
+  filterSubject?: string;
+  maxDeliver: number;
+  ackWaitMs: number;
+  maxAckPending: number;
+}
+
+/** Creates the durable pull consumer, or updates the settings that may change. */
+export async function ensureConsumer(jsm: JetStreamManager, ns: Namespace, spec: DurableConsumerSpec): Promise<void> {
+  const stream = ns.stream(spec.stream);
+  const config = {
+    durable_name: spec.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    max_deliver: spec.maxDeliver,
+    ack_wait: nanos(spec.ackWaitMs),
+    max_ack_pending: spec.maxAckPending,
+    ...(spec.filterSubject ? { filter_subject: ns.subject(spec.filterSubject) } : {}),
+  };
+  try {
+    await jsm.consumers.info(stream, spec.durable);
+    await jsm.consumers.update(stream, spec.durable, {
+      max_deliver: config.max_deliver,
+      ack_wait: config.ack_wait,
+      max_ack_pending: config.max_ack_pending,
+      ...(config.filter_subject ? { filter_subject: config.filter_subject } : {}),
+    });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    await jsm.consumers.add(stream, config);
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof JetStreamApiError && (error.status === 404 || /not found/i.test(error.message));
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+export const SERVICE_PORTS = { intake: 3000, risk: 3001, coe: 3002, sla: 3003, learning: 3004, compliance: 3005 } as const;
+export type ServiceName = keyof typeof SERVICE_PORTS;
+
+const Int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const InfraEnv = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/agf'),
+  NATS_URL: z.string().regex(/^(nats|tls):\/\//, 'expected nats://host:port (comma-separated for several)').default('nats://127.0.0.1:4222'),
+  AGF_CONFIG: z.string().min(1).default('./agf-config.yaml'),
+  /** Prefix for subjects and streams, so test runs sharing a NATS server never see each other. */
+  AGF_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{0,32}$/, 'expected up to 32 characters of [A-Za-z0-9_-]').default(''),
+  AGF_CONSUMER_CONCURRENCY: Int(1, 1024).default(32),
+  AGF_MAX_DELIVER: Int(1, 100).default(5),
+  AGF_ACK_WAIT_MS: Int(1000, 3_600_000).default(30_000),
+  AGF_RETRY_BASE_MS: Int(10, 60_000).default(500),
+  AGF_DB_POOL_SIZE: Int(1, 200).default(10),
+  AGF_DECISION_RETENTION_DAYS: Int(1, 3650).default(30),
+  /** `paused` leaves committed outbox rows unsent: operators use it to drain a node, tests to stage a crash. */
+  AGF_OUTBOX_RELAY: z.enum(['on', 'paused']).default('on'),
+  AGF_OUTBOX_POLL_MS: Int(10, 60_000).default(1000),
+  /** HTTP requests per client address and minute before `429 Retry-After`. */
+  AGF_RATE_LIMIT_PER_MINUTE: Int(1, 10_000_000).default(6000),
+  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+});
+
+export type InfraConfig = z.infer<typeof InfraEnv> & { service: ServiceName; port: number; schema: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads infrastructure settings from the environment; an error names the variable and what was expected. */
+export function loadInfraConfig(service: ServiceName, env: NodeJS.ProcessEnv = process.env): InfraConfig {
+  const portVariable = `${service.toUpperCase()}_PORT`;
+  const parsed = InfraEnv.extend({ [portVariable]: Int(0, 65535).default(SERVICE_PORTS[service]) }).safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid environment for ${service}:\n${lines.join('\n')}`);
+  }
+  const values = parsed.data as z.infer<typeof InfraEnv> & Record<string, number>;
+  return { ...values, service, port: values[portVariable], schema: service };
+}

@@ -1,0 +1,91 @@
+import {
+  type CallHandler,
+  Controller,
+  type ExecutionContext,
+  Get,
+  Header,
+  Inject,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { type Observable, tap } from 'rxjs';
+import type { HandlerObserver } from '@agf/messaging';
+
+export const SERVICE_NAME = Symbol('SERVICE_NAME');
+
+/** One registry per process; every metric is prefixed `agf_` and labelled with the service. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  private readonly messages: Counter<'consumer' | 'message' | 'result'>;
+  private readonly handlerDuration: Histogram<'consumer' | 'message' | 'result'>;
+  readonly outboxPublished: Counter;
+
+  constructor(@Inject(SERVICE_NAME) service: string) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry, prefix: 'agf_' });
+    const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    this.httpRequests = new Counter({ name: 'agf_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+    this.httpDuration = new Histogram({ name: 'agf_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'status'], buckets, registers: [this.registry] });
+    this.messages = new Counter({ name: 'agf_messages_total', help: 'Messages handled, by consumer, message and result (processed, duplicate, ignored, retried, dead_lettered)', labelNames: ['consumer', 'message', 'result'], registers: [this.registry] });
+    this.handlerDuration = new Histogram({ name: 'agf_message_handler_duration_seconds', help: 'Message handling duration including its transaction', labelNames: ['consumer', 'message', 'result'], buckets, registers: [this.registry] });
+    this.outboxPublished = new Counter({ name: 'agf_outbox_published_total', help: 'Events published from the outbox', registers: [this.registry] });
+  }
+
+  observeHttp(method: string, route: string, status: number, seconds: number): void {
+    const labels = { method, route, status: String(status) };
+    this.httpRequests.inc(labels);
+    this.httpDuration.observe(labels, seconds);
+  }
+
+  readonly observeMessage: HandlerObserver = ({ consumer, message, result, seconds }) => {
+    this.messages.inc({ consumer, message, result });
+    this.handlerDuration.observe({ consumer, message, result }, seconds);
+  };
+
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    const existing = this.registry.getSingleMetric(name);
+    return (existing as Counter<L>) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets?: number[]): Histogram<L> {
+    const existing = this.registry.getSingleMetric(name);
+    return (existing as Histogram<L>) ?? new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  }
+}
+
+/** Rate, errors and duration of every HTTP route, labelled by the route template (not the raw URL). */
+@Injectable()
+export class HttpMetricsInterceptor implements NestInterceptor {
+  constructor(private readonly metrics: MetricsService) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const started = performance.now();
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    res.once('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      this.metrics.observeHttp(req.method, route, res.statusCode, (performance.now() - started) / 1000);
+    });
+    return next.handle().pipe(tap({ error: () => undefined }));
+  }
+}
+
+@ApiExcludeController()
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: MetricsService) {}
+
+  @Get()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  async scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

@@ -1,0 +1,51 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { GovernancePolicy } from '@agf/policy';
+import { type Namespace, type OutboxRelay, TransactionalPublisher } from '@agf/messaging';
+import { DataSource } from 'typeorm';
+import { HealthController } from './health.controller';
+import type { InfraConfig } from './infra-config';
+import { HttpMetricsInterceptor, MetricsController, MetricsService, SERVICE_NAME } from './metrics';
+import { ProblemDetailsFilter } from './problem';
+import { INFRA_CONFIG, NAMESPACE, NATS_CONNECTION, POLICY } from './tokens';
+
+export interface ServiceRuntime {
+  infra: InfraConfig;
+  policy: GovernancePolicy;
+  dataSource: DataSource;
+  nc: NatsConnection;
+  namespace: Namespace;
+  relay: OutboxRelay;
+  metrics: MetricsService;
+}
+
+/** What every service gets: its DataSource, NATS, policy, metrics, health, problem+json errors. */
+@Global()
+@Module({})
+export class PlatformModule {
+  static register(runtime: ServiceRuntime): DynamicModule {
+    return {
+      module: PlatformModule,
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [HealthController, MetricsController],
+      providers: [
+        { provide: DataSource, useValue: runtime.dataSource },
+        { provide: NATS_CONNECTION, useValue: runtime.nc },
+        { provide: NAMESPACE, useValue: runtime.namespace },
+        { provide: POLICY, useValue: runtime.policy },
+        { provide: INFRA_CONFIG, useValue: runtime.infra },
+        { provide: SERVICE_NAME, useValue: runtime.infra.service },
+        { provide: MetricsService, useValue: runtime.metrics },
+        {
+          provide: TransactionalPublisher,
+          useValue: new TransactionalPublisher(runtime.dataSource, runtime.infra.schema, runtime.infra.service, runtime.namespace, runtime.relay),
+        },
+        { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+      ],
+      exports: [DataSource, NATS_CONNECTION, NAMESPACE, POLICY, INFRA_CONFIG, SERVICE_NAME, MetricsService, TransactionalPublisher],
+    };
+  }
+}

@@ -1,0 +1,136 @@
+import { type DynamicModule, Logger, type LogLevel, Module, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { jetstream } from '@nats-io/jetstream';
+import { loadPolicyFile } from '@agf/policy';
+import { connectNats, JetStreamServer, Namespace, OutboxRelay } from '@agf/messaging';
+import express from 'express';
+import type { MigrationInterface } from 'typeorm';
+import { createServiceDataSource, ensureDatabase, initialiseDatabase, waitFor } from './database';
+import { loadInfraConfig, type ServiceName } from './infra-config';
+import { MetricsService } from './metrics';
+import { PlatformModule, type ServiceRuntime } from './platform.module';
+import { bodyParserProblems } from './problem';
+import { perClientRateLimit } from './rate-limit';
+import { httpTracingMiddleware, startTracing } from './tracing';
+
+export interface ServiceDefinition {
+  name: ServiceName;
+  /** The service's own (static) Nest module; it injects what PlatformModule provides. */
+  module: Type;
+  migrations: Array<new () => MigrationInterface>;
+  /** Extra HTTP set-up (OpenAPI, body limits) before the server listens. */
+  configureHttp?: (app: NestExpressApplication, runtime: ServiceRuntime) => void;
+}
+
+export interface RunningService {
+  runtime: ServiceRuntime;
+  app: NestExpressApplication;
+  stop(): Promise<void>;
+}
+
+/** Exit code for a configuration error: the supervisor does not restart a service that cannot start. */
+export const EXIT_CONFIG_ERROR = 78;
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/**
+ * Starts one service: validated configuration, Postgres (waiting for it, migrating its schema), NATS
+ * (waiting for it), streams and durable consumers, the outbox relay, then HTTP. SIGTERM/SIGINT stop it cleanly.
+ */
+export async function runService(definition: ServiceDefinition): Promise<RunningService> {
+  const logger = new Logger(definition.name);
+  let runtime: ServiceRuntime;
+  try {
+    const infra = loadInfraConfig(definition.name);
+    const policy = loadPolicyFile(infra.AGF_CONFIG);
+    runtime = { infra, policy } as ServiceRuntime;
+  } catch (error) {
+    logger.error((error as Error).message);
+    process.exit(EXIT_CONFIG_ERROR);
+  }
+  const { infra } = runtime;
+  const tracing = startTracing(definition.name);
+  runtime.namespace = new Namespace(infra.AGF_NAMESPACE);
+  runtime.metrics = new MetricsService(definition.name);
+
+  await waitFor('Postgres', () => ensureDatabase(infra.DATABASE_URL), (m) => logger.warn(m));
+  runtime.dataSource = createServiceDataSource({
+    url: infra.DATABASE_URL,
+    schema: infra.schema,
+    poolSize: infra.AGF_DB_POOL_SIZE,
+    migrations: definition.migrations,
+    applicationName: `agf-${definition.name}`,
+  });
+  await waitFor('Postgres migrations', () => initialiseDatabaseOnce(runtime), (m) => logger.warn(m));
+  runtime.nc = await waitFor('NATS', () => connectNats(infra.NATS_URL, `agf-${definition.name}`), (m) => logger.warn(m));
+  runtime.relay = new OutboxRelay(runtime.dataSource, jetstream(runtime.nc), {
+    schema: infra.schema,
+    batchSize: 256,
+    idleDelayMs: infra.AGF_OUTBOX_POLL_MS,
+    retainSentMs: 3600_000,
+    logger,
+    onPublished: (count) => runtime.metrics.outboxPublished.inc(count),
+  });
+
+  @Module({ imports: [PlatformModule.register(runtime), definition.module] })
+  class ServiceRootModule {}
+
+  const app = await NestFactory.create<NestExpressApplication>(ServiceRootModule as unknown as DynamicModule, {
+    bodyParser: false,
+    logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(infra.LOG_LEVEL) + 1),
+  });
+  app.use(httpTracingMiddleware(definition.name));
+  app.use(perClientRateLimit(infra.AGF_RATE_LIMIT_PER_MINUTE));
+  app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  app.use(bodyParserProblems);
+  definition.configureHttp?.(app, runtime);
+  app.connectMicroservice(
+    {
+      strategy: new JetStreamServer({
+        service: definition.name,
+        schema: infra.schema,
+        nc: runtime.nc,
+        dataSource: runtime.dataSource,
+        namespace: runtime.namespace,
+        relay: runtime.relay,
+        streamOptions: { decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS, retentionDays: 7, duplicateWindowMs: 120_000 },
+        concurrency: infra.AGF_CONSUMER_CONCURRENCY,
+        maxDeliver: infra.AGF_MAX_DELIVER,
+        ackWaitMs: infra.AGF_ACK_WAIT_MS,
+        retryBaseMs: infra.AGF_RETRY_BASE_MS,
+        observe: runtime.metrics.observeMessage,
+      }),
+    },
+    { inheritAppConfig: true },
+  );
+  // Bootstrap hooks (e.g. loading the expert registry) run before any message is consumed.
+  await app.init();
+  await app.startAllMicroservices();
+  if (infra.AGF_OUTBOX_RELAY === 'on') runtime.relay.start();
+  else logger.warn('outbox relay paused (AGF_OUTBOX_RELAY=paused): committed events stay unsent');
+  await app.listen(infra.port, '0.0.0.0');
+  logger.log(`ready on :${infra.port} (namespace "${runtime.namespace.prefix}")`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await app.close();
+      await runtime.relay.stop();
+      await runtime.nc.drain().catch(() => undefined);
+      await runtime.dataSource.destroy().catch(() => undefined);
+      await tracing.shutdown().catch(() => undefined);
+    })());
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.log(`${signal}: stopping`);
+      void stop().then(() => process.exit(0));
+    });
+  }
+  return { runtime, app, stop };
+}
+
+async function initialiseDatabaseOnce(runtime: ServiceRuntime): Promise<void> {
+  if (runtime.dataSource.isInitialized) await runtime.dataSource.destroy();
+  await initialiseDatabase(runtime.dataSource, runtime.infra.schema);
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { ExpertType, PROJECT_ID_PATTERN, TriggerCondition } from '@agf/contracts';
+
+const Fraction = z.number().min(0).max(1);
+const PositiveHours = z.number().positive();
+
+export const ExpertConfig = z.strictObject({
+  id: z.string().regex(PROJECT_ID_PATTERN, 'must match [A-Za-z0-9_-]{1,128}'),
+  /** PRD wording: `automated` or `human`. */
+  type: z.enum(['automated', 'human']),
+  specialties: z.array(z.string()).default([]),
+  /** Concurrent open reviews this expert takes. */
+  capacity: z.number().int().positive().default(5),
+  /** `strategic` reviewers are added on tier 2; `standard` ones from tier 1. */
+  level: z.enum(['standard', 'strategic']).default('standard'),
+  /** Automated experts only: `builtin` validators answer at once inside CoE; `external` ones over NATS. */
+  runtime: z.enum(['builtin', 'external']).default('builtin'),
+  name: z.string().optional(),
+});
+export type ExpertConfig = z.infer<typeof ExpertConfig>;
+
+export const ComplianceRule = z.strictObject({
+  framework: z.string().min(1),
+  control: z.string().min(1),
+  description: z.string().default(''),
+  /** When the rule applies: `always`, `personal_data` (touchesPersonalData), or `scope` (the framework is in complianceScopes). */
+  applies_when: z.array(z.enum(['always', 'personal_data', 'scope'])).min(1),
+  /**
+   * What the rule checks:
+   * - `independent_approval`: an approving review by someone other than the requester (SOC2 CC8.1);
+   * - `change_record`: the request carries what change management needs: version, changes, a risk assessment, a rollback path (ISO 27001 A.8.32);
+   * - `reviewer_of_type`: an approving review by an expert of `expert_type` (GDPR: a compliance reviewer).
+   */
+  requires: z.enum(['independent_approval', 'change_record', 'reviewer_of_type']),
+  expert_type: ExpertType.optional(),
+});
+export type ComplianceRule = z.infer<typeof ComplianceRule>;
+
+export const GovernancePolicy = z.strictObject({
+  framework: z.strictObject({ name: z.string(), version: z.string() }).optional(),
+  governance: z.strictObject({
+    enabled: z.boolean(),
+    trigger_conditions: z.array(TriggerCondition),
+    tier_thresholds: z
+      .strictObject({ tier_0_max_risk: Fraction, tier_1_max_risk: Fraction, tier_2_max_risk: Fraction })
+      .refine((t) => t.tier_0_max_risk <= t.tier_1_max_risk && t.tier_1_max_risk <= t.tier_2_max_risk, {
+        message: 'expected tier_0_max_risk <= tier_1_max_risk <= tier_2_max_risk',
+      }),
+    sla_hours: z.strictObject({ tier_0: PositiveHours, tier_1: PositiveHours, tier_2: PositiveHours }),
+    /** Decisions with a lower confidence go to a human (ESCALATE_TO_HUMAN). */
+    min_confidence: Fraction.default(0.5),
+    /** Weights of the four analyzers in the overall risk score; they need not sum to 1 (they are normalised). */
+    risk_weights: z
+      .strictObject({ security: Fraction, complexity: Fraction, impact: Fraction, historical: Fraction })
+      .default({ security: 0.35, complexity: 0.2, impact: 0.25, historical: 0.2 }),
+  }),
+  experts: z.partialRecord(ExpertType, z.array(ExpertConfig)),
+  monitoring: z.strictObject({
+    dashboards: z.record(z.string(), z.boolean()).optional(),
+    alerts: z.strictObject({
+      critical_threshold: Fraction,
+      warning_threshold: Fraction,
+      notification_channels: z.array(z.string()).default([]),
+    }),
+  }),
+  compliance: z.strictObject({ rules: z.array(ComplianceRule) }).default({ rules: [] }),
+});
+export type GovernancePolicy = z.infer<typeof GovernancePolicy>;
+/** The policy as written in YAML, before defaults are filled in. */
+export type GovernancePolicyInput = z.input<typeof GovernancePolicy>;
+
+/** A flat view of the registry: one entry per expert with its expert type. */
+export interface RegisteredExpert extends ExpertConfig {
+  expertType: ExpertType;
+}
+
+export function registeredExperts(policy: GovernancePolicy): RegisteredExpert[] {
+  return Object.entries(policy.experts).flatMap(([expertType, experts]) =>
+    (experts ?? []).map((expert) => ({ ...expert, expertType: expertType as ExpertType })),
+  );
+}

@@ -1,0 +1,5 @@
+export * from './test-database';
+export * from './test-nats';
+export * from './service-process';
+export * from './eventually';
+export * from './own-servers';

@@ -1,0 +1,149 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { Socket } from 'node:net';
+import { freePort } from './service-process';
+
+/**
+ * Servers of a test's own, on free ports with their own data directories, so a fault test can kill and
+ * restart them without touching the servers everyone else uses.
+ */
+
+async function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => (socket.destroy(), resolve(false)));
+      socket.connect(port, '127.0.0.1');
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+function findBinary(candidates: string[], missing: string): string {
+  const found = candidates.find((path) => path && existsSync(path));
+  if (!found) throw new Error(missing);
+  return found;
+}
+
+export class OwnNatsServer {
+  private child: ChildProcess | undefined;
+  readonly output: string[] = [];
+
+  private constructor(
+    private readonly binary: string,
+    readonly port: number,
+    private readonly storeDir: string,
+  ) {}
+
+  static async start(): Promise<OwnNatsServer> {
+    const binary = findBinary(
+      [process.env['NATS_SERVER_BIN'] ?? '', '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'],
+      'nats-server not found: install it (Debian/Ubuntu: apt install nats-server; or a release from https://github.com/nats-io/nats-server) or set NATS_SERVER_BIN',
+    );
+    const server = new OwnNatsServer(binary, await freePort(), mkdtempSync(join(tmpdir(), 'agf-nats-')));
+    await server.launch();
+    return server;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  private async launch(): Promise<void> {
+    this.child = spawn(this.binary, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
+    await waitForPort(this.port, 15_000, 'nats-server');
+  }
+
+  /** SIGKILL and start again on the same port and store: a crash and a restart. */
+  async restart(downMs = 0): Promise<void> {
+    await this.kill();
+    if (downMs) await new Promise((resolve) => setTimeout(resolve, downMs));
+    await this.launch();
+  }
+
+  private async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+export class OwnPostgres {
+  private constructor(
+    private readonly bin: string,
+    readonly port: number,
+    private readonly dataDir: string,
+  ) {}
+
+  static async start(): Promise<OwnPostgres> {
+    const bin = findBinary([process.env['PG_BIN'] ?? '', ...postgresBinDirs()].map((dir) => (dir ? join(dir, 'pg_ctl') : '')), 'pg_ctl/initdb not found: install PostgreSQL server binaries (Debian/Ubuntu: apt install postgresql) or set PG_BIN to their directory').replace(/pg_ctl$/, '');
+    const dataDir = mkdtempSync(join(tmpdir(), 'agf-pg-'));
+    const server = new OwnPostgres(bin, await freePort(), dataDir);
+    if (userInfo().uid === 0) chownSync(dataDir, postgresId('-u'), postgresId('-g'));
+    server.run('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+    await server.startServer();
+    return server;
+  }
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/agf`;
+  }
+
+  private run(tool: string, args: string[]): void {
+    const command = join(this.bin, tool);
+    // PostgreSQL refuses to run as root; on a root CI machine it runs as the `postgres` user.
+    if (userInfo().uid === 0) execFileSync('runuser', ['-u', 'postgres', '--', command, ...args], { stdio: 'pipe' });
+    else execFileSync(command, args, { stdio: 'pipe' });
+  }
+
+  private async startServer(): Promise<void> {
+    const options = `-p ${this.port} -k ${this.dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`;
+    this.run('pg_ctl', ['-D', this.dataDir, '-o', options, '-l', join(this.dataDir, 'server.log'), '-w', 'start']);
+    await waitForPort(this.port, 15_000, 'postgres');
+  }
+
+  /** An immediate (crash-like) stop and a start on the same port and data. */
+  async restart(downMs = 0): Promise<void> {
+    this.run('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']);
+    if (downMs) await new Promise((resolve) => setTimeout(resolve, downMs));
+    await this.startServer();
+  }
+
+  async stop(): Promise<void> {
+    try {
+      this.run('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']);
+    } finally {
+      rmSync(this.dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+function postgresBinDirs(): string[] {
+  const dirs: string[] = [];
+  try {
+    dirs.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim());
+  } catch {
+    // pg_config not on PATH
+  }
+  const debian = '/usr/lib/postgresql';
+  if (existsSync(debian)) for (const version of readdirSync(debian).sort().reverse()) dirs.push(join(debian, version, 'bin'));
+  return dirs;
+}
+
+function postgresId(flag: '-u' | '-g'): number {
+  return Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+}

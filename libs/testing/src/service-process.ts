@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+export type ServiceName = 'intake' | 'risk' | 'coe' | 'sla' | 'learning' | 'compliance';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface ServiceProcessOptions {
+  databaseUrl: string;
+  namespace: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * One service as its own OS process, started from the build in `dist/` (npm test builds first), so tests
+ * can SIGKILL it and start it again exactly as a crash and a restart would.
+ */
+export class ServiceProcess {
+  private child: ChildProcess | undefined;
+  readonly output: string[] = [];
+
+  private constructor(
+    readonly name: ServiceName,
+    readonly port: number,
+    private readonly options: ServiceProcessOptions,
+  ) {}
+
+  static async start(name: ServiceName, options: ServiceProcessOptions): Promise<ServiceProcess> {
+    const service = new ServiceProcess(name, await freePort(), options);
+    await service.restart();
+    return service;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async restart(extraEnv: Record<string, string> = {}): Promise<void> {
+    const entry = join(ROOT, 'dist', 'apps', this.name, 'src', 'main.js');
+    this.child = spawn(process.execPath, [entry], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: this.options.databaseUrl,
+        AGF_NAMESPACE: this.options.namespace,
+        [`${this.name.toUpperCase()}_PORT`]: String(this.port),
+        AGF_OUTBOX_POLL_MS: '200',
+        AGF_RETRY_BASE_MS: '100',
+        LOG_LEVEL: 'warn',
+        NO_COLOR: '1',
+        ...this.options.env,
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk: Buffer): void => {
+      this.output.push(chunk.toString());
+      if (this.output.length > 500) this.output.shift();
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+    await this.waitUntilReady();
+  }
+
+  async waitUntilReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) {
+        throw new Error(`${this.name} exited with ${this.child.exitCode}:\n${this.output.join('')}`);
+      }
+      try {
+        const response = await fetch(`${this.url}/health/ready`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${this.name} not ready within ${timeoutMs} ms:\n${this.output.join('')}`);
+  }
+
+  /** SIGKILL: no shutdown hooks run, exactly like a crash. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

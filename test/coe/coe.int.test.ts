@@ -1,0 +1,122 @@
+import { join } from 'node:path';
+import { type CloudEvent, createEvent, type DeploymentRequest, type RiskAssessed, subjectFor } from '@agf/contracts';
+import { aDeploymentRequest } from '@agf/contracts/testing';
+import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
+
+jest.setTimeout(90_000);
+
+const analyzer = (score: number, factors: string[] = []) => ({ score, confidence: 0.8, factors, mitigations: [] });
+
+function assessed(request: DeploymentRequest, overallScore: number, securityScore = 0.2): RiskAssessed {
+  return {
+    requestId: request.requestId,
+    projectId: request.projectId,
+    overallScore,
+    securityScore,
+    complexityScore: 0.2,
+    impactScore: 0.2,
+    historicalScore: 0.3,
+    confidence: 0.75,
+    riskFactors: [],
+    mitigationSuggestions: [],
+    analyzers: { security: analyzer(securityScore), complexity: analyzer(0.2), impact: analyzer(0.2), historical: analyzer(0.3) },
+    weights: { security: 0.35, complexity: 0.2, impact: 0.25, historical: 0.2 },
+    revision: 1,
+    request,
+    assessedAt: new Date().toISOString(),
+  };
+}
+
+describe('coe service (real NATS JetStream and Postgres)', () => {
+  let db: TestDatabase;
+  let nats: TestNats;
+  let coe: ServiceProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    nats = await TestNats.connect();
+    coe = await ServiceProcess.start('coe', {
+      databaseUrl: db.url,
+      namespace: nats.namespace.prefix,
+      env: { AGF_CONFIG: join(__dirname, '..', 'fixtures', 'agf-config.governance.yaml') },
+    });
+  });
+
+  afterAll(async () => {
+    await coe?.stop();
+    await nats?.cleanup();
+    await db?.drop();
+  });
+
+  const publish = async <N extends 'risk.assessed' | 'review.submit'>(name: N, data: CloudEvent<N>['data'], id?: string) => {
+    const event = createEvent({ name, source: 'test', correlationId: data.requestId, data, ...(id ? { id } : {}) });
+    await nats.publish(subjectFor(name, data.projectId), JSON.stringify(event), event.id);
+    return event;
+  };
+  const decisionsOf = async (requestId: string) =>
+    (await nats.read('AGF_DECISION', 'agf.v1.decision.made.>')).map((m) => m.json<CloudEvent<'decision.made'>>()).filter((e) => e.data.requestId === requestId);
+  const reviewEvents = async (requestId: string, subject: string) =>
+    (await nats.read('AGF_REVIEW', subject)).map((m) => m.json<CloudEvent<'review.assigned'>>()).filter((e) => e.data.requestId === requestId);
+
+  it('decides a request that fires no trigger at once: PROCEED_STANDARD', async () => {
+    const request = aDeploymentRequest({ projectId: 'coe-plain' });
+    await publish('risk.assessed', assessed(request, 0.1));
+    const [decision] = await eventually(async () => {
+      const found = await decisionsOf(request.requestId);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(decision!.data).toMatchObject({ outcome: 'PROCEED_STANDARD', approved: true, triggers: [], tierLevel: 0 });
+    expect(decision!.correlationid).toBe(request.requestId);
+  });
+
+  it('runs built-in validators on tier 0 and rejects failing tests with the reason', async () => {
+    const request = aDeploymentRequest({ projectId: 'coe-tests', changes: ['src/auth/login.ts'], riskIndicators: { testsPassed: false, securitySensitive: true } });
+    await publish('risk.assessed', assessed(request, 0.2));
+    const [decision] = await eventually(async () => {
+      const found = await decisionsOf(request.requestId);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(decision!.data.outcome).toBe('BLOCK_WITH_FEEDBACK');
+    expect(decision!.data.triggers.map((t) => t.condition)).toEqual(['SECURITY_CHANGE']);
+    expect(decision!.data.decisionRationale).toContain('failing tests');
+  });
+
+  it('waits for the human reviewer on tier 1, ignores a duplicate or foreign review, and decides exactly once', async () => {
+    const request = aDeploymentRequest({ projectId: 'coe-human', changes: ['src/auth/session.ts'], riskIndicators: { securitySensitive: true, testsPassed: true } });
+    await publish('risk.assessed', assessed(request, 0.5, 0.6));
+    const assigned = await eventually(async () => {
+      const found = await reviewEvents(request.requestId, 'agf.v1.review.assigned.>');
+      expect(found.map((e) => e.data.role).sort()).toEqual(['standard', 'validator']);
+      return found;
+    });
+    const human = assigned.find((e) => e.data.expertKind === 'human')!.data;
+    expect(await decisionsOf(request.requestId)).toHaveLength(0);
+
+    const base = { requestId: request.requestId, projectId: request.projectId, assignmentId: human.assignmentId, comments: 'looks fine', conditions: ['canary first'], submittedAt: new Date().toISOString() };
+    await publish('review.submit', { ...base, expertId: 'someone_else', decision: 'reject' });
+    const first = await publish('review.submit', { ...base, expertId: human.expertId, decision: 'conditional' });
+    await publish('review.submit', { ...base, expertId: human.expertId, decision: 'conditional' }, first.id); // redelivered
+    await publish('review.submit', { ...base, expertId: human.expertId, decision: 'reject' }); // answered twice
+
+    const [decision] = await eventually(async () => {
+      const found = await decisionsOf(request.requestId);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(decision!.data).toMatchObject({ outcome: 'PROCEED_WITH_MONITORING', approved: true, conditions: ['canary first'], tierLevel: 1 });
+    expect(decision!.data.monitoringRequirements.length).toBeGreaterThan(0);
+    expect(decision!.data.rollbackPlan).toMatchObject({ source: 'generated' });
+    expect(decision!.data.confidence.calculationBasis.expertCount).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await decisionsOf(request.requestId)).toHaveLength(1);
+    const open = await db.query<{ open_reviews: number }>(`SELECT "open_reviews" FROM "coe"."experts" WHERE "id" = $1`, [human.expertId]);
+    expect(open[0]!.open_reviews).toBe(0);
+  });
+
+  it('serves the expert registry loaded from agf-config.yaml', async () => {
+    const { experts } = (await (await fetch(`${coe.url}/v1/experts`)).json()) as { experts: { id: string }[] };
+    expect(experts.map((e) => e.id)).toEqual(expect.arrayContaining(['security_agent_1', 'oversight_board_1']));
+  });
+});

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { type CloudEvent, createEvent, subjectFor } from '@agf/contracts';
+import { aDeploymentRequest } from '@agf/contracts/testing';
+import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
+
+jest.setTimeout(90_000);
+
+const ROOT = join(__dirname, '..', '..');
+
+describe('external automated expert protocol (tools/example-expert)', () => {
+  let db: TestDatabase;
+  let nats: TestNats;
+  let coe: ServiceProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    nats = await TestNats.connect();
+    coe = await ServiceProcess.start('coe', {
+      databaseUrl: db.url,
+      namespace: nats.namespace.prefix,
+      env: { AGF_CONFIG: join(__dirname, '..', 'fixtures', 'agf-config.external-expert.yaml') },
+    });
+  });
+
+  afterAll(async () => {
+    await coe?.stop();
+    await nats?.cleanup();
+    await db?.drop();
+  });
+
+  it('sends the work to the expert on its own subject and decides from its answer', async () => {
+    const request = aDeploymentRequest({ projectId: 'ext-expert', changes: ['src/auth/session.ts: TODO remove debug login'], riskIndicators: { securitySensitive: true, testsPassed: true } });
+    const analyzer = { score: 0.2, confidence: 0.8, factors: [], mitigations: [] };
+    const data = {
+      requestId: request.requestId,
+      projectId: request.projectId,
+      overallScore: 0.2,
+      securityScore: 0.2,
+      complexityScore: 0.2,
+      impactScore: 0.2,
+      historicalScore: 0.3,
+      confidence: 0.7,
+      riskFactors: [],
+      mitigationSuggestions: [],
+      analyzers: { security: analyzer, complexity: analyzer, impact: analyzer, historical: analyzer },
+      weights: { security: 0.35, complexity: 0.2, impact: 0.25, historical: 0.2 },
+      revision: 1,
+      request,
+      assessedAt: new Date().toISOString(),
+    };
+    const event = createEvent({ name: 'risk.assessed', source: 'test', correlationId: request.requestId, data });
+    await nats.publish(subjectFor('risk.assessed', request.projectId), JSON.stringify(event), event.id);
+
+    // The work item waits in the stream until the expert comes up: nothing is missed while it is down.
+    await eventually(async () => expect(await nats.read('AGF_REVIEW', 'agf.v1.review.requested.security_agent_1')).toHaveLength(1));
+    const expert = spawn(process.execPath, [join(ROOT, 'dist', 'tools', 'example-expert', 'src', 'main.js'), '--expert', 'security_agent_1', '--once'], {
+      env: { ...process.env, AGF_NAMESPACE: nats.namespace.prefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    expert.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    expert.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    const exitCode = await new Promise<number | null>((resolve) => expert.once('exit', resolve));
+    expect({ exitCode, output: output.join('') }).toMatchObject({ exitCode: 0 });
+
+    const decision = await eventually(async () => {
+      const found = (await nats.read('AGF_DECISION', 'agf.v1.decision.made.>')).map((m) => m.json<CloudEvent<'decision.made'>>()).filter((e) => e.data.requestId === request.requestId);
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    });
+    expect(decision.data.outcome).toBe('BLOCK_WITH_FEEDBACK');
+    expect(decision.data.decisionRationale).toContain('still marked TODO');
+    expect(decision.data.expertReviews).toEqual([expect.objectContaining({ expertId: 'security_agent_1', expertKind: 'automated', decision: 'reject' })]);
+  });
+});

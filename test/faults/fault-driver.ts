@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { aDeploymentRequestInput } from '@agf/contracts/testing';
+import type { DeploymentRequestInput } from '@agf/contracts';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Namespace } from '@agf/messaging';
+
+/** The kinds of request the driver mixes: each takes a different path through AGF. */
+const KINDS: Array<(i: number) => Partial<DeploymentRequestInput>> = [
+  // no trigger: PROCEED_STANDARD straight away
+  (i) => ({ projectId: `plain-${i % 5}` }),
+  // security change on tier 0: automated validators only
+  (i) => ({ projectId: `sec-${i % 3}`, changes: ['src/auth/session.ts'], riskIndicators: { codeChanges: 20, filesChanged: 2, testsPassed: true, userImpact: 'low', securitySensitive: true } }),
+  // tier 1: a human standard reviewer
+  (i) => ({ projectId: `mid-${i % 3}`, changes: ['src/auth/session.ts', 'src/payments/ledger.ts'], riskIndicators: { codeChanges: 900, filesChanged: 40, testsPassed: true, userImpact: 'high', securitySensitive: true, vulnerabilities: { high: 2 } } }),
+  // tier 2: strategic reviewers and human oversight
+  (i) => ({ projectId: `big-${i % 2}`, changes: ['src/auth/session.ts'], riskIndicators: { codeChanges: 2500, filesChanged: 120, testsPassed: true, userImpact: 'critical', completionPercentage: 100, securitySensitive: true, touchesPersonalData: true } }),
+];
+
+export interface DriverCounts {
+  httpAccepted: number;
+  natsPublished: number;
+  /** Attempts the system answered with "not now" (503, 429, connection refused) and the driver retried. */
+  refused: number;
+  /** 5xx answers other than 503: the system failed to say what went wrong. */
+  unexpected5xx: number;
+  reviewsPosted: number;
+}
+
+/**
+ * A pipeline fleet and its reviewers: submits a steady stream of requests over HTTP and NATS (each
+ * retried with the same idempotency key until accepted, as a CI job would), and approves every human
+ * assignment it finds.
+ */
+export class FaultDriver {
+  readonly counts: DriverCounts = { httpAccepted: 0, natsPublished: 0, refused: 0, unexpected5xx: 0, reviewsPosted: 0 };
+  readonly httpIds = new Set<string>();
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private sequence = 0;
+
+  constructor(
+    private readonly intakeUrl: () => string,
+    private readonly js: JetStreamClient,
+    private readonly namespace: Namespace,
+    private readonly query: <T>(sql: string) => Promise<T[]>,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  start(requestsPerSecond: number): void {
+    this.running = true;
+    this.loops = [this.submitLoop(requestsPerSecond), this.reviewLoop()];
+  }
+
+  async stopSubmitting(): Promise<void> {
+    this.running = false;
+    await this.loops[0];
+  }
+
+  /** Keeps reviewing until told to stop (after every request is decided). */
+  reviewing = true;
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.reviewing = false;
+    await Promise.all(this.loops);
+  }
+
+  private async submitLoop(rate: number): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    while (this.running) {
+      const i = this.sequence++;
+      const input = aDeploymentRequestInput({ ...KINDS[i % KINDS.length]!(i), version: `1.0.${i}` });
+      const submission = (i % 3 === 2 ? this.submitOverNats(input, `fault-nats-${i}-${randomUUID()}`) : this.submitOverHttp(input, `fault-http-${i}-${randomUUID()}`)).finally(() =>
+        inFlight.delete(submission),
+      );
+      inFlight.add(submission);
+      await sleep(1000 / rate);
+    }
+    await Promise.all(inFlight);
+  }
+
+  private async submitOverHttp(input: DeploymentRequestInput, key: string): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const response = await fetch(`${this.intakeUrl()}/v1/deployment-requests`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify(input),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const text = await response.text();
+        if (response.status === 202) {
+          this.httpIds.add((JSON.parse(text) as { id: string }).id);
+          this.counts.httpAccepted += 1;
+          return;
+        }
+        if (response.status >= 500 && response.status !== 503) {
+          this.counts.unexpected5xx += 1;
+          this.log(`unexpected ${response.status}: ${text}`);
+        } else this.counts.refused += 1;
+      } catch {
+        this.counts.refused += 1; // intake down or restarting: connection refused or reset
+      }
+      await sleep(Math.min(2000, 200 * 2 ** attempt));
+    }
+  }
+
+  private async submitOverNats(input: DeploymentRequestInput, msgID: string): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.js.publish(this.namespace.subject('agf.v1.intake.submit'), JSON.stringify(input), { msgID, timeout: 5000 });
+        this.counts.natsPublished += 1;
+        return;
+      } catch {
+        this.counts.refused += 1; // NATS down: no publish ack, so the pipeline retries with the same Nats-Msg-Id
+      }
+      await sleep(Math.min(2000, 200 * 2 ** attempt));
+    }
+  }
+
+  private async reviewLoop(): Promise<void> {
+    const posted = new Set<string>();
+    while (this.reviewing) {
+      try {
+        const pending = await this.query<{ id: string; request_id: string; expert_id: string }>(
+          `SELECT "id", "request_id", "expert_id" FROM "intake"."assignments" WHERE "status" = 'pending' AND "expert_kind" = 'human' LIMIT 200`,
+        );
+        for (const a of pending.filter((p) => !posted.has(p.id))) {
+          const response = await fetch(`${this.intakeUrl()}/v1/deployment-requests/${a.request_id}/reviews`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ assignmentId: a.id, expertId: a.expert_id, decision: 'approve', comments: 'approved by the fault driver' }),
+            signal: AbortSignal.timeout(10_000),
+          });
+          await response.arrayBuffer();
+          // 202: sent; 409: already answered. Anything else (intake or Postgres down) is tried again later.
+          if (response.status === 202 || response.status === 409) {
+            posted.add(a.id);
+            if (response.status === 202) this.counts.reviewsPosted += 1;
+          }
+        }
+      } catch {
+        // a dependency is down: try again on the next round
+      }
+      await sleep(300);
+    }
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,124 @@
+import fc from 'fast-check';
+import { aDeploymentRequestInput } from '@agf/contracts/testing';
+import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
+
+jest.setTimeout(300_000);
+
+/** Inputs per endpoint; `npm run test:fuzz` raises it (AGF_FUZZ_RUNS) to ≥ 10,000 in all. */
+const RUNS = Number(process.env['AGF_FUZZ_RUNS'] ?? 500);
+
+const nasty = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme', maxLength: 64 }),
+  fc.constantFrom("'; DROP TABLE intake.requests; --", 'agf.v1.>', '*', '>', '..', 'a b', '\u0000', '${jndi:ldap://x}', '<script>', '🚀'.repeat(50), 'x'.repeat(5000)),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 5 }),
+  fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 4 }),
+);
+
+/** A valid request with some fields replaced, dropped or added: close to valid is where bugs hide. */
+const mutatedRequest = fc
+  .record({
+    replace: fc.dictionary(fc.constantFrom('projectId', 'componentName', 'version', 'changes', 'riskIndicators', 'requester', 'timestamp', 'metadata'), nasty, { maxKeys: 3 }),
+    drop: fc.subarray(['projectId', 'componentName', 'version', 'changes', 'riskIndicators', 'requester']),
+    indicators: fc.dictionary(fc.constantFrom('codeChanges', 'userImpact', 'vulnerabilities', 'affectedProjects', 'completionPercentage', 'la', 'fix', 'custom'), nasty, { maxKeys: 3 }),
+    extra: fc.option(fc.tuple(fc.string({ maxLength: 12 }), nasty)),
+  })
+  .map(({ replace, drop, indicators, extra }) => {
+    const body: Record<string, unknown> = { ...aDeploymentRequestInput(), ...replace };
+    body['riskIndicators'] = { ...(aDeploymentRequestInput().riskIndicators as object), ...indicators };
+    for (const key of drop) delete body[key];
+    if (extra) body[extra[0]] = extra[1];
+    return JSON.stringify(body);
+  });
+
+const deep = fc.integer({ min: 30, max: 3000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`);
+const protoKeys = fc.constantFrom('__proto__', 'constructor', 'prototype').map((key) => `{"projectId":"p","metadata":{"${key}":{"polluted":true}},"${key}":{"x":1}}`);
+const truncated = fc.integer({ min: 0, max: 200 }).map((n) => JSON.stringify(aDeploymentRequestInput()).slice(0, n));
+const hugeArray = fc.integer({ min: 1001, max: 3000 }).map((n) => JSON.stringify({ ...aDeploymentRequestInput(), changes: Array.from({ length: n }, () => 'x') }));
+const anyJson = fc.json({ maxDepth: 4 });
+const validRequest = fc
+  .record({ projectId: fc.stringMatching(/^[A-Za-z0-9_-]{1,32}$/), componentName: fc.string({ minLength: 1, maxLength: 40 }), changes: fc.array(fc.string({ maxLength: 80 }), { maxLength: 5 }) })
+  .map((overrides) => JSON.stringify(aDeploymentRequestInput(overrides)));
+const body = fc.oneof(validRequest, mutatedRequest, anyJson, deep, protoKeys, truncated, hugeArray, fc.string());
+const contentType = fc.constantFrom('application/json', 'application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/cloudevents+json', '');
+
+describe('fuzzing intake with generated bad input', () => {
+  let db: TestDatabase;
+  let nats: TestNats;
+  let intake: ServiceProcess;
+  const counts = { sent: 0, accepted: 0, rejected4xx: 0, server5xx: 0 };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    nats = await TestNats.connect();
+    intake = await ServiceProcess.start('intake', { databaseUrl: db.url, namespace: nats.namespace.prefix, env: { AGF_RATE_LIMIT_PER_MINUTE: '1000000' } });
+  });
+
+  afterAll(async () => {
+    console.log(`fuzz: ${JSON.stringify(counts)}`);
+    await intake?.stop();
+    await nats?.cleanup();
+    await db?.drop();
+  });
+
+  async function send(path: string, text: string, type: string): Promise<number> {
+    const response = await fetch(`${intake.url}${path}`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body: text });
+    counts.sent += 1;
+    if (response.status >= 500) counts.server5xx += 1;
+    else if (response.status >= 400) counts.rejected4xx += 1;
+    else counts.accepted += 1;
+    if (response.status >= 400) expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    await response.arrayBuffer();
+    return response.status;
+  }
+
+  it('answers every generated submission with 202 or a 4xx problem, never a 5xx, and stores only what it accepted', async () => {
+    await fc.assert(
+      fc.asyncProperty(body, contentType, async (text, type) => {
+        const status = await send('/v1/deployment-requests', text, type);
+        expect(status).toBeLessThan(500);
+      }),
+      { numRuns: RUNS },
+    );
+    expect(counts.accepted).toBeGreaterThan(0);
+    const stored = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM intake.requests'))[0]!.n);
+    expect(stored).toBe(counts.accepted);
+  });
+
+  it('answers generated reviews and outcomes with 4xx, never a 5xx', async () => {
+    const known = await (await fetch(`${intake.url}/v1/deployment-requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(aDeploymentRequestInput()) })).json() as { id: string };
+    const ids = fc.constantFrom(known.id, '00000000-0000-4000-8000-000000000000', 'not-a-uuid', '..%2F..%2Fetc', "1'or'1");
+    const reviewBody = fc.oneof(
+      anyJson,
+      protoKeys,
+      fc.record({ assignmentId: fc.oneof(fc.uuid(), nasty), expertId: nasty, decision: fc.oneof(fc.constantFrom('approve', 'reject', 'conditional'), nasty), comments: nasty }).map((r) => JSON.stringify(r)),
+    );
+    const outcomeBody = fc.oneof(anyJson, protoKeys, fc.record({ status: fc.oneof(fc.constantFrom('succeeded', 'failed', 'rolled_back'), nasty), reportedAt: nasty }).map((r) => JSON.stringify(r)));
+    await fc.assert(
+      fc.asyncProperty(ids, fc.boolean(), reviewBody, outcomeBody, contentType, async (id, review, rBody, oBody, type) => {
+        const status = review ? await send(`/v1/deployment-requests/${id}/reviews`, rBody, type) : await send(`/v1/deployment-requests/${id}/outcome`, oBody, type);
+        expect(status).toBeGreaterThanOrEqual(400);
+        expect(status).toBeLessThan(500);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('answers every generated NATS submission with exactly one accepted request or one rejection', async () => {
+    const texts = fc.sample(fc.oneof(mutatedRequest, anyJson, protoKeys, truncated, fc.string()), Math.max(100, Math.floor(RUNS / 2)));
+    const before = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM intake.requests'))[0]!.n);
+    await Promise.all(texts.map((text, i) => nats.publish('agf.v1.intake.submit', text, `fuzz-${i}`)));
+    counts.sent += texts.length;
+    await eventually(async () => {
+      const rejected = (await nats.read('AGF_INTAKE', 'agf.v1.intake.rejected.>')).length;
+      const stored = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM intake.requests'))[0]!.n) - before;
+      expect(rejected + stored).toBe(texts.length);
+    }, 60_000, 500);
+    expect((await fetch(`${intake.url}/health/ready`)).status).toBe(200);
+    expect(await nats.read('AGF_DLQ')).toHaveLength(0);
+  });
+});

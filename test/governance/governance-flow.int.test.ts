@@ -1,0 +1,133 @@
+import { cloudEventSchema } from '@agf/contracts';
+import { aDeploymentRequestInput } from '@agf/contracts/testing';
+import { eventually } from '@agf/testing';
+import { TestSystem } from './system';
+
+jest.setTimeout(120_000);
+
+/** One request of each kind through all six services, on real NATS JetStream and Postgres. */
+describe('governance end to end', () => {
+  let system: TestSystem;
+
+  beforeAll(async () => {
+    system = await TestSystem.start('agf-config.governance.yaml');
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  const humansOf = async (id: string, count: number) =>
+    eventually(async () => {
+      const humans = (await system.view(id)).assignments.filter((a) => a.expertKind === 'human' && a.status === 'pending');
+      expect(humans.length).toBeGreaterThanOrEqual(count);
+      return humans;
+    }, 20_000);
+
+  it('decides PROCEED_STANDARD at once when no trigger fires', async () => {
+    const id = await system.submit(
+      aDeploymentRequestInput({ projectId: 'docs-site', changes: ['docs/getting-started.md'], riskIndicators: { codeChanges: 4, filesChanged: 1, testsPassed: true, userImpact: 'low' } }),
+    );
+    const decision = await system.decision(id);
+    expect(cloudEventSchema('decision.made').safeParse(decision).success).toBe(true);
+    expect(decision.data).toMatchObject({ outcome: 'PROCEED_STANDARD', approved: true, triggers: [] });
+    const view = await system.view(id);
+    expect(view).toMatchObject({ status: 'decided', triggers: [], decision: { outcome: 'PROCEED_STANDARD' } });
+    expect(view.riskAssessment?.overallScore).toBeLessThan(0.8);
+  });
+
+  it('approves a tier-0 request with automated validators only', async () => {
+    const id = await system.submit(
+      aDeploymentRequestInput({
+        projectId: 'autonomous-agent',
+        changes: ['src/report/format.ts'],
+        riskIndicators: { codeChanges: 10, filesChanged: 2, testsPassed: true, userImpact: 'low', completionPercentage: 100 },
+        metadata: { completionMode: 'DOMINO' },
+      }),
+    );
+    const decision = await system.decision(id);
+    expect(decision.data).toMatchObject({ outcome: 'PROCEED_WITH_MONITORING', approved: true, tierLevel: 0 });
+    expect(decision.data.triggers.map((t) => t.condition)).toContain('DOMINO_COMPLETE');
+    expect(decision.data.expertReviews.length).toBeGreaterThan(0);
+    expect(decision.data.expertReviews.every((r) => r.expertKind === 'automated' && r.decision === 'approve')).toBe(true);
+    expect(decision.data.monitoringRequirements.length).toBeGreaterThan(0);
+    expect(decision.data.rollbackPlan).not.toBeNull();
+    expect(decision.data.confidence.calculationBasis).toHaveProperty('expertConsensus');
+  });
+
+  it('proceeds with a tier-1 request once a human approves it through the API', async () => {
+    const id = await system.submit(
+      aDeploymentRequestInput({
+        projectId: 'orders-api',
+        changes: ['src/orders/schema.ts'],
+        riskIndicators: { codeChanges: 60, filesChanged: 4, testsPassed: true, userImpact: 'medium', affectedProjects: ['billing-api'] },
+      }),
+    );
+    const humans = await humansOf(id, 1);
+    const view = await system.view(id);
+    expect(view.tierLevel).toBeGreaterThanOrEqual(1);
+    expect(view.triggers?.map((t) => t.condition)).toContain('CROSS_PROJECT_IMPACT');
+    for (const human of humans) {
+      const response = await system.review(id, { assignmentId: human.id, expertId: human.expertId, decision: 'approve', comments: 'schema change is backwards compatible' });
+      expect(response.status).toBe(202);
+    }
+    const decision = await system.decision(id);
+    expect(decision.data).toMatchObject({ outcome: 'PROCEED_WITH_MONITORING', approved: true });
+    const story = await eventually(async () => {
+      const v = await system.view(id);
+      expect(v.status).toBe('decided');
+      return v;
+    });
+    expect(story.reviews.length).toBeGreaterThanOrEqual(humans.length);
+  });
+
+  it('blocks a tier-2 request a strategic reviewer rejects, with the feedback', async () => {
+    const id = await system.submit(
+      aDeploymentRequestInput({
+        projectId: 'core-platform',
+        changes: ['src/auth/session.ts', 'src/crypto/keys.ts'],
+        riskIndicators: { codeChanges: 900, filesChanged: 40, testsPassed: true, userImpact: 'critical', completionPercentage: 100, securitySensitive: true },
+      }),
+    );
+    const humans = await humansOf(id, 2);
+    expect((await system.view(id)).tierLevel).toBe(2);
+    const [rejecter, ...others] = humans;
+    expect((await system.review(id, { assignmentId: rejecter!.id, expertId: rejecter!.expertId, decision: 'reject', comments: 'session keys rotate without a migration path' })).status).toBe(202);
+    for (const other of others) {
+      await system.review(id, { assignmentId: other.id, expertId: other.expertId, decision: 'approve', comments: 'fine by me' });
+    }
+    const decision = await system.decision(id);
+    expect(decision.data).toMatchObject({ outcome: 'BLOCK_WITH_FEEDBACK', approved: false, tierLevel: 2 });
+    expect(decision.data.decisionRationale).toMatch(/session keys rotate/);
+  });
+
+  it('refuses review answers that do not belong, and yields one decision for duplicate submissions', async () => {
+    const id = await system.submit(
+      aDeploymentRequestInput({
+        projectId: 'search-api',
+        requester: 'alice',
+        changes: ['src/index/ranking.ts'],
+        riskIndicators: { codeChanges: 30, testsPassed: true, userImpact: 'medium', affectedProjects: ['web-frontend'] },
+      }),
+    );
+    const humans = await humansOf(id, 1);
+    const target = humans[0]!;
+    const wrongExpert = await system.review(id, { assignmentId: target.id, expertId: 'someone_else', decision: 'approve', comments: '' });
+    expect(wrongExpert.status).toBe(422);
+    const requester = await system.review(id, { assignmentId: target.id, expertId: 'alice', decision: 'approve', comments: '' });
+    expect(requester.status).toBe(422);
+    const unknown = await system.review(id, { assignmentId: '00000000-0000-4000-8000-000000000000', expertId: target.expertId, decision: 'approve', comments: '' });
+    expect(unknown.status).toBe(422);
+
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => system.review(id, { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: 'ok' })),
+    );
+    expect(answers.map((r) => r.status).sort()).toEqual([202, 409, 409, 409]);
+    for (const other of humans.slice(1)) await system.review(id, { assignmentId: other.id, expertId: other.expertId, decision: 'approve', comments: 'ok' });
+    await system.decision(id);
+    // Give a second decision every chance to appear before checking there is none.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await system.decisionsOf(id)).toHaveLength(1);
+    expect((await system.review(id, { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: 'late' })).status).toBe(409);
+  });
+});

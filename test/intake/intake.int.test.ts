@@ -1,0 +1,143 @@
+import { cloudEventSchema, type CloudEvent } from '@agf/contracts';
+import { aDeploymentRequestInput } from '@agf/contracts/testing';
+import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
+
+jest.setTimeout(60_000);
+
+describe('intake service (real NATS JetStream and Postgres)', () => {
+  let db: TestDatabase;
+  let nats: TestNats;
+  let intake: ServiceProcess;
+
+  const post = (body: unknown, headers: Record<string, string> = {}, path = '/v1/deployment-requests') =>
+    fetch(`${intake.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const requested = () => nats.read('AGF_DEPLOYMENT', 'agf.v1.deployment.requested.>');
+  const storedRequests = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM intake.requests'))[0]!.n);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    nats = await TestNats.connect();
+    intake = await ServiceProcess.start('intake', { databaseUrl: db.url, namespace: nats.namespace.prefix });
+  });
+
+  afterAll(async () => {
+    await intake?.stop();
+    await nats?.cleanup();
+    await db?.drop();
+  });
+
+  it('turns one HTTP request into exactly one deployment.requested CloudEvent', async () => {
+    const input = aDeploymentRequestInput({ projectId: 'http-project' });
+    const response = await post(input);
+    expect(response.status).toBe(202);
+    const { id, status } = (await response.json()) as { id: string; status: string };
+    expect(status).toBe('received');
+
+    const events = await eventually(async () => {
+      const found = (await requested()).filter((m) => m.subject === 'agf.v1.deployment.requested.http-project');
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    const event = cloudEventSchema('deployment.requested').parse(events[0]!.json()) as CloudEvent<'deployment.requested'>;
+    expect(event).toMatchObject({ specversion: '1.0', source: 'agf/intake', type: 'io.agf.deployment.requested.v1', subject: id, correlationid: id });
+    expect(event.data).toMatchObject({ requestId: id, projectId: 'http-project', receivedVia: 'http' });
+    expect(events[0]!.headers['Nats-Msg-Id']).toBe(event.id);
+    expect(events[0]!.headers['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+
+    const view = await (await fetch(`${intake.url}/v1/deployment-requests/${id}`)).json();
+    expect(view).toMatchObject({ id, status: 'received', projectId: 'http-project', assignments: [], decision: null });
+  });
+
+  it('turns one NATS submission into exactly one deployment.requested CloudEvent', async () => {
+    const input = aDeploymentRequestInput({ projectId: 'nats-project' });
+    await nats.publish('agf.v1.intake.submit', JSON.stringify(input), 'pipeline-run-1');
+    const events = await eventually(async () => {
+      const found = (await requested()).filter((m) => m.subject === 'agf.v1.deployment.requested.nats-project');
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(events[0]!.json<CloudEvent<'deployment.requested'>>().data.receivedVia).toBe('nats');
+  });
+
+  const tooLarge = JSON.stringify({ ...aDeploymentRequestInput(), changes: ['x'.repeat(1024 * 1024)] });
+  it.each([
+    ['wrong types', { ...aDeploymentRequestInput(), changes: 'not-an-array', riskIndicators: { codeChanges: 'many' } }, 400, ['changes', 'riskIndicators.codeChanges']],
+    ['missing fields', { projectId: 'p' }, 400, ['componentName', 'version', 'changes', 'riskIndicators', 'requester']],
+    ['a projectId outside [A-Za-z0-9_-]{1,128}', aDeploymentRequestInput({ projectId: 'bad.project>*' }), 400, ['projectId']],
+    ['a projectId too long', aDeploymentRequestInput({ projectId: 'p'.repeat(129) }), 400, ['projectId']],
+    ['a userImpact outside the enum', { ...aDeploymentRequestInput(), riskIndicators: { userImpact: 'apocalyptic' } }, 400, ['riskIndicators.userImpact']],
+    ['malformed JSON', '{"projectId": "p", ', 400, ['(body)']],
+    ['a __proto__ key', '{"projectId":"p","__proto__":{"admin":true}}', 400, ['__proto__']],
+    ['a nested constructor key', JSON.stringify({ ...aDeploymentRequestInput(), metadata: { constructor: { prototype: {} } } }), 400, ['metadata.constructor']],
+    ['an unknown top-level field', { ...aDeploymentRequestInput(), sneaky: 1 }, 400, ['(root)']],
+    ['a body over 1 MiB', tooLarge, 413, []],
+  ])('rejects %s with problem+json and stores and publishes nothing', async (_case, body, status, paths) => {
+    const before = { rows: await storedRequests(), events: (await requested()).length };
+    const response = await post(body);
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = (await response.json()) as { status: number; errors?: { path: string }[] };
+    expect(problem.status).toBe(status);
+    const named = (problem.errors ?? []).map((e) => e.path);
+    for (const path of paths) expect(named).toContain(path);
+    expect(await storedRequests()).toBe(before.rows);
+    expect((await requested()).length).toBe(before.events);
+  });
+
+  it('answers a non-JSON content type with 415', async () => {
+    const response = await fetch(`${intake.url}/v1/deployment-requests`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect(response.status).toBe(415);
+    expect(response.headers.get('content-type')).toMatch(/problem\+json/);
+  });
+
+  it('rejects bad input over NATS with intake.rejected naming the errors, storing nothing', async () => {
+    const before = await storedRequests();
+    await nats.publish('agf.v1.intake.submit', JSON.stringify({ projectId: 'nats-bad', version: 7 }), 'bad-1');
+    await nats.publish('agf.v1.intake.submit', '{not json', 'bad-2');
+    const rejected = await eventually(async () => {
+      const found = await nats.read('AGF_INTAKE', 'agf.v1.intake.rejected.>');
+      expect(found).toHaveLength(2);
+      return found;
+    });
+    const bySubject = Object.fromEntries(rejected.map((m) => [m.subject, m.json<CloudEvent<'intake.rejected'>>().data]));
+    expect(bySubject['agf.v1.intake.rejected.nats-bad']!.errors.map((e) => e.path)).toEqual(expect.arrayContaining(['version', 'componentName']));
+    expect(bySubject['agf.v1.intake.rejected._invalid']!.errors[0]!.message).toMatch(/not valid JSON/);
+    expect(await storedRequests()).toBe(before);
+  });
+
+  it('creates one request when retries with one Idempotency-Key race each other', async () => {
+    const input = aDeploymentRequestInput({ projectId: 'idem-project' });
+    const responses = await Promise.all(Array.from({ length: 12 }, () => post(input, { 'Idempotency-Key': 'build-4711' })));
+    const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as { id: string }).id));
+    expect(responses.every((r) => r.status === 202)).toBe(true);
+    expect(new Set(ids).size).toBe(1);
+    expect((await db.query(`SELECT id FROM intake.requests WHERE project_id = 'idem-project'`)).length).toBe(1);
+    await eventually(async () => expect((await requested()).filter((m) => m.subject.endsWith('.idem-project'))).toHaveLength(1));
+    const reused = await post({ ...input, version: '9.9.9' }, { 'Idempotency-Key': 'build-4711' });
+    expect(reused.status).toBe(422);
+  });
+
+  it('answers unknown ids with 404 and a pending decision with 202 after the wait', async () => {
+    expect((await fetch(`${intake.url}/v1/deployment-requests/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+    expect((await fetch(`${intake.url}/v1/deployment-requests/not-a-uuid`)).status).toBe(404);
+    const { id } = (await (await post(aDeploymentRequestInput())).json()) as { id: string };
+    const started = Date.now();
+    const pending = await fetch(`${intake.url}/v1/deployment-requests/${id}/decision?waitSeconds=1`);
+    expect(pending.status).toBe(202);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect((await fetch(`${intake.url}/v1/deployment-requests/${id}/decision?waitSeconds=61`)).status).toBe(400);
+  });
+
+  it('serves OpenAPI at /docs and counts requests in /metrics', async () => {
+    expect((await fetch(`${intake.url}/docs`)).status).toBe(200);
+    const openapi = (await (await fetch(`${intake.url}/docs-json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/deployment-requests', '/v1/deployment-requests/{id}/reviews']));
+    const metrics = await (await fetch(`${intake.url}/metrics`)).text();
+    expect(metrics).toMatch(/agf_http_requests_total\{method="POST",route="\/v1\/deployment-requests",status="202",service="intake"\} \d+/);
+    expect(metrics).toMatch(/agf_messages_total\{consumer="intake\/AGF_INTAKE",message="intake.submit",result="processed"/);
+  });
+});

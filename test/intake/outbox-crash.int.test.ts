@@ -1,0 +1,51 @@
+import { aDeploymentRequestInput } from '@agf/contracts/testing';
+import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
+
+jest.setTimeout(60_000);
+
+describe('outbox: a process killed after its commit but before its publish', () => {
+  let db: TestDatabase;
+  let nats: TestNats;
+  let intake: ServiceProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    nats = await TestNats.connect();
+  });
+
+  afterAll(async () => {
+    await intake?.stop();
+    await nats?.cleanup();
+    await db?.drop();
+  });
+
+  it('publishes the committed event after restart, exactly once', async () => {
+    // The relay is paused, so the commit happens and the publish does not: the state a crash leaves behind.
+    intake = await ServiceProcess.start('intake', { databaseUrl: db.url, namespace: nats.namespace.prefix, env: { AGF_OUTBOX_RELAY: 'paused' } });
+    const response = await fetch(`${intake.url}/v1/deployment-requests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(aDeploymentRequestInput({ projectId: 'crash-project' })),
+    });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    await intake.kill();
+
+    expect(await db.query(`SELECT event_id FROM intake.outbox WHERE sent_at IS NULL`)).toHaveLength(1);
+    expect(await nats.read('AGF_DEPLOYMENT')).toHaveLength(0);
+
+    await intake.restart({ AGF_OUTBOX_RELAY: 'on' });
+    const events = await eventually(async () => {
+      const found = await nats.read('AGF_DEPLOYMENT', 'agf.v1.deployment.requested.>');
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(events[0]!.json().subject).toBe(id);
+    await eventually(async () => expect(await db.query(`SELECT 1 FROM intake.outbox WHERE sent_at IS NULL`)).toHaveLength(0));
+    // A second restart does not publish it again.
+    await intake.kill();
+    await intake.restart();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await nats.read('AGF_DEPLOYMENT')).toHaveLength(1);
+  });
+});

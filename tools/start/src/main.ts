@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ensureDatabase, EXIT_CONFIG_ERROR, SERVICE_PORTS, type ServiceName, waitFor } from '@agf/platform';
+
+/**
+ * `npm start`: the whole system on one machine. Each service is its own process with its log lines
+ * prefixed by its name; one that dies is restarted with backoff (one that exits with a configuration
+ * error is not, since it would only fail again); Ctrl-C stops them all cleanly.
+ */
+const ROOT = join(__dirname, '..', '..', '..');
+const ALL = Object.keys(SERVICE_PORTS) as ServiceName[];
+const COLORS = ['\x1b[36m', '\x1b[33m', '\x1b[35m', '\x1b[32m', '\x1b[34m', '\x1b[31m'];
+const RESET = '\x1b[0m';
+
+interface Supervised {
+  name: ServiceName;
+  child?: ChildProcess;
+  restarts: number;
+  startedAt: number;
+}
+
+let stopping = false;
+
+function log(name: string, line: string, color = ''): void {
+  const useColor = process.stdout.isTTY && !process.env['NO_COLOR'];
+  process.stdout.write(`${useColor ? color : ''}${name.padEnd(10)}|${useColor ? RESET : ''} ${line}\n`);
+}
+
+function launch(service: Supervised, color: string): void {
+  service.startedAt = Date.now();
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', service.name, 'src', 'main.js')], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: process.env['NO_COLOR'] ?? (process.stdout.isTTY ? '' : '1') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  service.child = child;
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => log(service.name, line, color));
+  }
+  child.on('exit', (code, signal) => {
+    service.child = undefined;
+    if (stopping) return;
+    if (code === EXIT_CONFIG_ERROR) {
+      log(service.name, `stopped: configuration error (exit ${code}); fix it and run npm start again`, color);
+      return;
+    }
+    // Back off when a service keeps dying; a service that ran a while starts the count again.
+    if (Date.now() - service.startedAt > 30_000) service.restarts = 0;
+    const delay = Math.min(10_000, 500 * 2 ** service.restarts);
+    service.restarts += 1;
+    log(service.name, `exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`, color);
+    setTimeout(() => !stopping && launch(service, color), delay).unref();
+  });
+}
+
+async function main(): Promise<void> {
+  const wanted = (process.env['AGF_SERVICES']?.split(',').map((s) => s.trim()).filter(Boolean) ?? ALL) as ServiceName[];
+  const unknown = wanted.filter((name) => !ALL.includes(name));
+  if (unknown.length) {
+    log('start', `AGF_SERVICES: unknown service ${unknown.join(', ')}; expected some of ${ALL.join(', ')}`);
+    process.exit(EXIT_CONFIG_ERROR);
+  }
+  const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/agf';
+  await waitFor('Postgres', () => ensureDatabase(databaseUrl), (message) => log('start', message));
+  const services: Supervised[] = wanted.map((name) => ({ name, restarts: 0, startedAt: 0 }));
+  services.forEach((service, index) => launch(service, COLORS[index % COLORS.length]!));
+  log('start', `started ${wanted.join(', ')}; Ctrl-C stops everything`);
+
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log('start', `${signal}: stopping every service`);
+    const running = services.filter((s) => s.child);
+    for (const service of running) service.child?.kill('SIGTERM');
+    const force = setTimeout(() => running.forEach((s) => s.child?.kill('SIGKILL')), 10_000);
+    void Promise.all(running.map((s) => new Promise((resolve) => (s.child ? s.child.once('exit', resolve) : resolve(undefined))))).then(() => {
+      clearTimeout(force);
+      log('start', 'all services stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+void main();
