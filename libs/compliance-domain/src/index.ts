@@ -1,1 +1,2 @@
-export {};
+export * from './audit-chain';
+export * from './evaluate';

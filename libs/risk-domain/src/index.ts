@@ -1,1 +1,3 @@
 export * from './change-classification';
+export * from './analyzers';
+export * from './assess';

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+
+/** The previousHash of the very first entry: there is nothing before it to point to. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * Deterministic JSON (RFC 8785-like): the same value always gives the same text,
+ * so hashes computed today can be recomputed years later.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  switch (typeof value) {
+    case 'number':
+      if (!Number.isFinite(value)) {
+        throw new Error(`canonicalJson: non-finite number ${value} cannot be represented in JSON`);
+      }
+      return JSON.stringify(value);
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        // Like JSON.stringify, undefined array items become null so positions stay stable.
+        return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+      }
+      const record = value as Record<string, unknown>;
+      const members = Object.keys(record)
+        .filter((key) => record[key] !== undefined)
+        .sort()
+        .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`);
+      return `{${members.join(',')}}`;
+    }
+    default:
+      throw new Error(`canonicalJson: values of type ${typeof value} cannot be represented in JSON`);
+  }
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export interface AuditEntryContent {
+  sequence: number;
+  eventId: string;
+  eventType: string;
+  subject: string;
+  correlationId: string | null;
+  occurredAt: string;
+  recordedAt: string;
+  /** The whole CloudEvent envelope as received. */
+  payload: unknown;
+}
+
+export interface ChainedAuditEntry extends AuditEntryContent {
+  previousHash: string;
+  contentHash: string;
+  entryHash: string;
+}
+
+export interface ChainVerificationResult {
+  valid: boolean;
+  entries: number;
+  firstBrokenEntry?: { sequence: number; reason: string };
+}
+
+/** Picks only the content fields, so extra columns (ids, hashes) never leak into the content hash. */
+function contentOf(entry: AuditEntryContent): AuditEntryContent {
+  return {
+    sequence: entry.sequence,
+    eventId: entry.eventId,
+    eventType: entry.eventType,
+    subject: entry.subject,
+    correlationId: entry.correlationId,
+    occurredAt: entry.occurredAt,
+    recordedAt: entry.recordedAt,
+    payload: entry.payload,
+  };
+}
+
+export function computeContentHash(content: AuditEntryContent): string {
+  return sha256Hex(canonicalJson(contentOf(content)));
+}
+
+export function computeEntryHash(previousHash: string, contentHash: string): string {
+  return sha256Hex(previousHash + contentHash);
+}
+
+export function chainEntry(content: AuditEntryContent, previousHash: string): ChainedAuditEntry {
+  const contentHash = computeContentHash(content);
+  return {
+    ...contentOf(content),
+    previousHash,
+    contentHash,
+    entryHash: computeEntryHash(previousHash, contentHash),
+  };
+}
+
+/**
+ * Verifies a chain one entry at a time, so a large audit table can be walked
+ * page by page without holding it in memory.
+ */
+export class ChainVerifier {
+  private entriesSeen = 0;
+  private previous: ChainedAuditEntry | null = null;
+  private firstBrokenEntry: { sequence: number; reason: string } | undefined;
+
+  add(entry: ChainedAuditEntry): void {
+    this.entriesSeen += 1;
+    // After the first break every later entry is suspect anyway; we only keep counting.
+    if (this.firstBrokenEntry) return;
+
+    const reason = this.findProblem(entry);
+    if (reason) {
+      this.firstBrokenEntry = { sequence: entry.sequence, reason };
+      return;
+    }
+    this.previous = entry;
+  }
+
+  result(): ChainVerificationResult {
+    const result: ChainVerificationResult = {
+      valid: this.firstBrokenEntry === undefined,
+      entries: this.entriesSeen,
+    };
+    if (this.firstBrokenEntry) result.firstBrokenEntry = { ...this.firstBrokenEntry };
+    return result;
+  }
+
+  private findProblem(entry: ChainedAuditEntry): string | null {
+    const expectedSequence = this.previous ? this.previous.sequence + 1 : 1;
+    if (entry.sequence !== expectedSequence) {
+      return `sequence gap: expected entry ${expectedSequence} but found ${entry.sequence}, so an entry was deleted, inserted or reordered`;
+    }
+
+    const expectedPreviousHash = this.previous ? this.previous.entryHash : GENESIS_HASH;
+    if (entry.previousHash !== expectedPreviousHash) {
+      return this.previous
+        ? 'previous hash mismatch: the entry does not point to the entry recorded before it'
+        : 'previous hash mismatch: the first entry does not start from the genesis hash';
+    }
+
+    if (computeContentHash(entry) !== entry.contentHash) {
+      return 'content hash mismatch: the entry was changed after it was recorded';
+    }
+
+    if (computeEntryHash(entry.previousHash, entry.contentHash) !== entry.entryHash) {
+      return 'entry hash mismatch: the stored entry hash does not match its previous hash and content hash';
+    }
+
+    return null;
+  }
+}
+
+export function verifyChain(entries: Iterable<ChainedAuditEntry>): ChainVerificationResult {
+  const verifier = new ChainVerifier();
+  for (const entry of entries) verifier.add(entry);
+  return verifier.result();
+}

@@ -1,0 +1,343 @@
+import type { DeploymentRequest } from '@agf/contracts';
+import type { ComplianceRule } from '@agf/policy';
+import {
+  AuditEntryContent,
+  ChainedAuditEntry,
+  GENESIS_HASH,
+  canonicalJson,
+  chainEntry,
+  sha256Hex,
+  verifyChain,
+  ChainVerifier,
+} from './audit-chain';
+import { CompletedReview, ComplianceInput, evaluateCompliance } from './evaluate';
+
+describe('canonicalJson', () => {
+  it.each<[string, unknown, string]>([
+    ['sorts top-level keys', { b: 1, a: 2 }, '{"a":2,"b":1}'],
+    ['sorts nested keys', { z: { y: 1, x: [{ d: 1, c: 2 }] }, a: null }, '{"a":null,"z":{"x":[{"c":2,"d":1}],"y":1}}'],
+    ['omits undefined properties', { a: undefined, b: 'x' }, '{"b":"x"}'],
+    ['keeps array order', [3, 1, 2], '[3,1,2]'],
+    ['turns dates into ISO strings', { at: new Date('2024-01-02T03:04:05.000Z') }, '{"at":"2024-01-02T03:04:05.000Z"}'],
+    ['escapes strings like JSON', { 'k"': 'line\nbreak' }, '{"k\\"":"line\\nbreak"}'],
+  ])('%s', (_name, value, expected) => {
+    expect(canonicalJson(value)).toBe(expected);
+  });
+
+  it('gives the same text whatever the key insertion order', () => {
+    expect(canonicalJson({ a: 1, b: { c: 2, d: 3 } })).toBe(canonicalJson({ b: { d: 3, c: 2 }, a: 1 }));
+  });
+
+  it.each([NaN, Infinity, -Infinity])('throws on non-finite number %p', (value) => {
+    expect(() => canonicalJson({ value })).toThrow(/non-finite/);
+  });
+});
+
+function contentFor(sequence: number): AuditEntryContent {
+  return {
+    sequence,
+    eventId: `event-${sequence}`,
+    eventType: 'agf.v1.deployment.requested',
+    subject: `request-${sequence}`,
+    correlationId: sequence % 2 === 0 ? null : `corr-${sequence}`,
+    occurredAt: `2024-05-0${sequence}T10:00:00.000Z`,
+    recordedAt: `2024-05-0${sequence}T10:00:01.000Z`,
+    payload: { specversion: '1.0', id: `event-${sequence}`, data: { n: sequence, tags: ['a', 'b'] } },
+  };
+}
+
+function buildChain(length: number): ChainedAuditEntry[] {
+  const chain: ChainedAuditEntry[] = [];
+  let previousHash = GENESIS_HASH;
+  for (let sequence = 1; sequence <= length; sequence++) {
+    const entry = chainEntry(contentFor(sequence), previousHash);
+    chain.push(entry);
+    previousHash = entry.entryHash;
+  }
+  return chain;
+}
+
+describe('audit chain', () => {
+  it('computes the hashes from the documented formula', () => {
+    const entry = chainEntry(contentFor(1), GENESIS_HASH);
+    expect(entry.previousHash).toBe(GENESIS_HASH);
+    expect(entry.contentHash).toBe(sha256Hex(canonicalJson(contentFor(1))));
+    expect(entry.entryHash).toBe(sha256Hex(GENESIS_HASH + entry.contentHash));
+    expect(entry.entryHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('verifies an untouched chain of 5 entries', () => {
+    expect(verifyChain(buildChain(5))).toEqual({ valid: true, entries: 5 });
+  });
+
+  it('verifies an empty chain', () => {
+    expect(verifyChain([])).toEqual({ valid: true, entries: 0 });
+  });
+
+  it('verifies page by page with the streaming verifier', () => {
+    const chain = buildChain(5);
+    const verifier = new ChainVerifier();
+    for (const page of [chain.slice(0, 2), chain.slice(2)]) page.forEach((entry) => verifier.add(entry));
+    expect(verifier.result()).toEqual({ valid: true, entries: 5 });
+  });
+
+  it.each<[string, (chain: ChainedAuditEntry[]) => ChainedAuditEntry[], number, number, RegExp]>([
+    [
+      'payload changed',
+      (chain) => chain.map((e) => (e.sequence === 3 ? { ...e, payload: { tampered: true } } : e)),
+      5,
+      3,
+      /content hash mismatch/,
+    ],
+    [
+      'entries reordered',
+      (chain) => [chain[0], chain[2], chain[1], chain[3], chain[4]],
+      5,
+      3,
+      /sequence gap/,
+    ],
+    ['entry deleted', (chain) => chain.filter((e) => e.sequence !== 4), 4, 5, /sequence gap/],
+    [
+      'first entry deleted',
+      (chain) => chain.slice(1),
+      4,
+      2,
+      /sequence gap/,
+    ],
+    [
+      'entry hash edited',
+      (chain) => chain.map((e) => (e.sequence === 2 ? { ...e, entryHash: 'f'.repeat(64) } : e)),
+      5,
+      2,
+      /entry hash mismatch/,
+    ],
+    [
+      'content hash edited',
+      (chain) => chain.map((e) => (e.sequence === 4 ? { ...e, contentHash: 'a'.repeat(64) } : e)),
+      5,
+      4,
+      /content hash mismatch/,
+    ],
+    [
+      'previous hash edited',
+      (chain) => chain.map((e) => (e.sequence === 5 ? { ...e, previousHash: GENESIS_HASH } : e)),
+      5,
+      5,
+      /previous hash mismatch/,
+    ],
+    [
+      'entry rewritten and rehashed in place',
+      (chain) =>
+        chain.map((e) =>
+          e.sequence === 2 ? chainEntry({ ...contentFor(2), subject: 'forged' }, e.previousHash) : e,
+        ),
+      5,
+      3,
+      /previous hash mismatch/,
+    ],
+  ])('detects %s', (_name, tamper, expectedEntries, brokenSequence, reason) => {
+    const result = verifyChain(tamper(buildChain(5)));
+    expect(result.valid).toBe(false);
+    expect(result.entries).toBe(expectedEntries);
+    expect(result.firstBrokenEntry?.sequence).toBe(brokenSequence);
+    expect(result.firstBrokenEntry?.reason).toMatch(reason);
+  });
+});
+
+const SOC2_CC81: ComplianceRule = {
+  framework: 'SOC2',
+  control: 'CC8.1',
+  description: 'Changes are approved by someone other than the author',
+  applies_when: ['scope'],
+  requires: 'independent_approval',
+};
+const GDPR_REVIEW: ComplianceRule = {
+  framework: 'GDPR',
+  control: 'Art.25',
+  description: 'Personal data changes need a compliance review',
+  applies_when: ['personal_data', 'scope'],
+  requires: 'reviewer_of_type',
+  expert_type: 'compliance',
+};
+const ISO_CHANGE: ComplianceRule = {
+  framework: 'ISO27001',
+  control: 'A.8.32',
+  description: 'Change management record',
+  applies_when: ['always'],
+  requires: 'change_record',
+};
+
+function requestWith(overrides: Partial<DeploymentRequest> = {}): DeploymentRequest {
+  return {
+    requestId: '00000000-0000-4000-8000-000000000001',
+    projectId: 'shop',
+    componentName: 'checkout',
+    version: '1.2.3',
+    changes: ['feat: new payment form'],
+    riskIndicators: { complianceScopes: ['soc2'] },
+    requester: 'alice',
+    timestamp: '2024-05-01T10:00:00.000Z',
+    metadata: {},
+    receivedAt: '2024-05-01T10:00:00.000Z',
+    receivedVia: 'http',
+    ...overrides,
+  } as DeploymentRequest;
+}
+
+function review(expertId: string, expertType: string, decision: CompletedReview['decision'], id = expertId): CompletedReview {
+  return { assignmentId: `assignment-${id}`, expertId, expertType, decision };
+}
+
+function inputWith(overrides: Partial<ComplianceInput> = {}): ComplianceInput {
+  return { request: requestWith(), riskAssessed: true, reviews: [], ...overrides };
+}
+
+describe('evaluateCompliance', () => {
+  it.each<[string, ComplianceRule, ComplianceInput, string, RegExp]>([
+    ['SOC2: no reviews yet', SOC2_CC81, inputWith(), 'pending', /someone other than the requester alice/],
+    [
+      'SOC2: requester self-approval does not count',
+      SOC2_CC81,
+      inputWith({ reviews: [review('alice', 'security', 'approve')] }),
+      'pending',
+      /someone other than the requester alice/,
+    ],
+    [
+      'SOC2: independent approval passes',
+      SOC2_CC81,
+      inputWith({ reviews: [review('alice', 'security', 'approve'), review('bob', 'architecture', 'approve')] }),
+      'pass',
+      /bob/,
+    ],
+    [
+      'SOC2: conditional independent approval passes',
+      SOC2_CC81,
+      inputWith({ reviews: [review('bob', 'architecture', 'conditional')] }),
+      'pass',
+      /bob/,
+    ],
+    [
+      'SOC2: independent rejection fails',
+      SOC2_CC81,
+      inputWith({ reviews: [review('bob', 'architecture', 'approve'), review('carol', 'security', 'reject')] }),
+      'fail',
+      /rejected by carol/,
+    ],
+    [
+      'SOC2: requester rejecting own change is ignored',
+      SOC2_CC81,
+      inputWith({ reviews: [review('alice', 'security', 'reject'), review('bob', 'security', 'approve')] }),
+      'pass',
+      /bob/,
+    ],
+    [
+      'SOC2: scope matched case-insensitively',
+      SOC2_CC81,
+      inputWith({ request: requestWith({ riskIndicators: { complianceScopes: ['SoC2'] } }) }),
+      'pending',
+      /requester/,
+    ],
+    [
+      'SOC2: not in scope',
+      SOC2_CC81,
+      inputWith({ request: requestWith({ riskIndicators: { complianceScopes: ['hipaa'] } }) }),
+      'not_applicable',
+      /SOC2 scope/,
+    ],
+    [
+      'GDPR: personal data without a compliance reviewer',
+      GDPR_REVIEW,
+      inputWith({
+        request: requestWith({ riskIndicators: { touchesPersonalData: true } }),
+        reviews: [review('bob', 'security', 'approve')],
+      }),
+      'pending',
+      /waiting for a compliance reviewer/,
+    ],
+    [
+      'GDPR: personal data approved by a compliance reviewer',
+      GDPR_REVIEW,
+      inputWith({
+        request: requestWith({ riskIndicators: { touchesPersonalData: true } }),
+        reviews: [review('dora', 'compliance', 'approve')],
+      }),
+      'pass',
+      /dora/,
+    ],
+    [
+      'GDPR: compliance reviewer rejected',
+      GDPR_REVIEW,
+      inputWith({
+        request: requestWith({ riskIndicators: { touchesPersonalData: true } }),
+        reviews: [review('dora', 'compliance', 'reject')],
+      }),
+      'fail',
+      /rejected/,
+    ],
+    [
+      'GDPR: applies via scope alone',
+      GDPR_REVIEW,
+      inputWith({ request: requestWith({ riskIndicators: { complianceScopes: ['gdpr'] } }) }),
+      'pending',
+      /compliance reviewer/,
+    ],
+    [
+      'GDPR: no personal data and not in scope',
+      GDPR_REVIEW,
+      inputWith({ request: requestWith({ riskIndicators: { touchesPersonalData: false } }) }),
+      'not_applicable',
+      /personal data/,
+    ],
+    ['ISO: pending before risk assessment', ISO_CHANGE, inputWith({ riskAssessed: false }), 'pending', /risk assessment/],
+    ['ISO: complete record passes', ISO_CHANGE, inputWith(), 'pass', /1\.2\.3.*1 change.*generated by AGF/],
+    [
+      'ISO: rollback plan from metadata',
+      ISO_CHANGE,
+      inputWith({ request: requestWith({ metadata: { rollback: 'helm rollback checkout' } }) }),
+      'pass',
+      /rollback plan from the request/,
+    ],
+    [
+      'ISO: no changes listed fails',
+      ISO_CHANGE,
+      inputWith({ request: requestWith({ changes: [] }) }),
+      'fail',
+      /no changes listed/,
+    ],
+    ['ISO: empty version fails', ISO_CHANGE, inputWith({ request: requestWith({ version: '' }) }), 'fail', /version/],
+  ])('%s', (_name, rule, input, status, reason) => {
+    const [control] = evaluateCompliance([rule], input).controls;
+    expect(control).toMatchObject({ framework: rule.framework, control: rule.control, status });
+    expect(control.reason).toMatch(reason);
+  });
+
+  it.each<[string, ComplianceInput, { passed: boolean; pending: boolean }]>([
+    ['all pass', inputWith({ reviews: [review('bob', 'compliance', 'approve')] }), { passed: true, pending: false }],
+    ['one pending', inputWith({ riskAssessed: false, reviews: [review('bob', 'compliance', 'approve')] }), { passed: false, pending: true }],
+    [
+      'a failure wins over pending',
+      inputWith({ riskAssessed: false, reviews: [review('bob', 'compliance', 'reject')] }),
+      { passed: false, pending: false },
+    ],
+  ])('overall outcome: %s', (_name, input, expected) => {
+    const evaluation = evaluateCompliance([SOC2_CC81, GDPR_REVIEW, ISO_CHANGE], input);
+    expect({ passed: evaluation.passed, pending: evaluation.pending }).toEqual(expected);
+  });
+
+  it('lists the assignments it was based on, sorted', () => {
+    const evaluation = evaluateCompliance(
+      [SOC2_CC81],
+      inputWith({ reviews: [review('zed', 'security', 'approve'), review('amy', 'security', 'approve')] }),
+    );
+    expect(evaluation.basedOnAssignments).toEqual(['assignment-amy', 'assignment-zed']);
+  });
+
+  it('passes trivially when no rule applies', () => {
+    const evaluation = evaluateCompliance(
+      [SOC2_CC81],
+      inputWith({ request: requestWith({ riskIndicators: {} }) }),
+    );
+    expect(evaluation).toMatchObject({ passed: true, pending: false });
+    expect(evaluation.controls[0].status).toBe('not_applicable');
+  });
+});
