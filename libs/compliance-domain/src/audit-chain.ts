@@ -118,7 +118,20 @@ export class ChainVerifier {
     this.previous = entry;
   }
 
-  result(): ChainVerificationResult {
+  /**
+   * `expectedHead` is the chain head recorded on every append: without it, deleting the newest entries
+   * would leave a shorter chain that still verifies.
+   */
+  result(expectedHead?: { sequence: number; entryHash: string }): ChainVerificationResult {
+    if (expectedHead && !this.firstBrokenEntry) {
+      const last = this.previous;
+      if ((last?.sequence ?? 0) !== expectedHead.sequence || (last?.entryHash ?? GENESIS_HASH) !== expectedHead.entryHash) {
+        this.firstBrokenEntry = {
+          sequence: (last?.sequence ?? 0) + 1,
+          reason: `chain head mismatch: the head records entry ${expectedHead.sequence}, the chain ends at ${last?.sequence ?? 0}, so entries were removed or the head was changed`,
+        };
+      }
+    }
     const result: ChainVerificationResult = {
       valid: this.firstBrokenEntry === undefined,
       entries: this.entriesSeen,
@@ -156,4 +169,56 @@ export function verifyChain(entries: Iterable<ChainedAuditEntry>): ChainVerifica
   const verifier = new ChainVerifier();
   for (const entry of entries) verifier.add(entry);
   return verifier.result();
+}
+
+/** A stored audit row as Postgres returns it (the `compliance.audit_entries` columns). */
+export interface AuditRow {
+  sequence: string | number;
+  event_id: string;
+  event_type: string;
+  subject: string;
+  correlation_id: string | null;
+  occurred_at: string;
+  recorded_at: string;
+  /** The canonical JSON of the envelope, exactly as hashed. */
+  payload: string;
+  previous_hash: string;
+  content_hash: string;
+  entry_hash: string;
+}
+
+export function auditEntryFromRow(row: AuditRow): ChainedAuditEntry {
+  return {
+    sequence: Number(row.sequence),
+    eventId: row.event_id,
+    eventType: row.event_type,
+    subject: row.subject,
+    correlationId: row.correlation_id,
+    occurredAt: row.occurred_at,
+    recordedAt: row.recorded_at,
+    payload: JSON.parse(row.payload) as unknown,
+    previousHash: row.previous_hash,
+    contentHash: row.content_hash,
+    entryHash: row.entry_hash,
+  };
+}
+
+/**
+ * Walks a chain page by page (`loadPage(afterSequence, limit)`, oldest first) and checks it against the
+ * recorded head; used by the service's endpoint and by the offline command alike.
+ */
+export async function verifyPagedChain(
+  loadPage: (afterSequence: number, limit: number) => Promise<ChainedAuditEntry[]>,
+  head: { sequence: number; entryHash: string } | undefined,
+  pageSize = 2000,
+): Promise<ChainVerificationResult> {
+  const verifier = new ChainVerifier();
+  let after = 0;
+  for (;;) {
+    const page = await loadPage(after, pageSize);
+    for (const entry of page) verifier.add(entry);
+    if (page.length < pageSize) break;
+    after = page[page.length - 1]!.sequence;
+  }
+  return verifier.result(head);
 }

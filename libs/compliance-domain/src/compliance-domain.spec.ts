@@ -1,8 +1,8 @@
 import type { DeploymentRequest } from '@agf/contracts';
 import type { ComplianceRule } from '@agf/policy';
 import {
-  AuditEntryContent,
-  ChainedAuditEntry,
+  type AuditEntryContent,
+  type ChainedAuditEntry,
   GENESIS_HASH,
   canonicalJson,
   chainEntry,
@@ -10,7 +10,7 @@ import {
   verifyChain,
   ChainVerifier,
 } from './audit-chain';
-import { CompletedReview, ComplianceInput, evaluateCompliance } from './evaluate';
+import { type CompletedReview, type ComplianceInput, evaluateCompliance } from './evaluate';
 
 describe('canonicalJson', () => {
   it.each<[string, unknown, string]>([
@@ -72,6 +72,19 @@ describe('audit chain', () => {
 
   it('verifies an empty chain', () => {
     expect(verifyChain([])).toEqual({ valid: true, entries: 0 });
+  });
+
+  it.each<[string, (chain: ChainedAuditEntry[]) => ChainedAuditEntry[], boolean]>([
+    ['matches the recorded head', (chain) => chain, true],
+    ['newest entries deleted', (chain) => chain.slice(0, 3), false],
+  ])('checks the chain head: %s', (_name, tamper, valid) => {
+    const chain = buildChain(5);
+    const head = { sequence: 5, entryHash: chain[4]!.entryHash };
+    const verifier = new ChainVerifier();
+    for (const entry of tamper(chain)) verifier.add(entry);
+    const result = verifier.result(head);
+    expect(result.valid).toBe(valid);
+    if (!valid) expect(result.firstBrokenEntry).toMatchObject({ sequence: 4, reason: expect.stringMatching(/chain head mismatch/) });
   });
 
   it('verifies page by page with the streaming verifier', () => {
@@ -322,6 +335,17 @@ describe('evaluateCompliance', () => {
   ])('overall outcome: %s', (_name, input, expected) => {
     const evaluation = evaluateCompliance([SOC2_CC81, GDPR_REVIEW, ISO_CHANGE], input);
     expect({ passed: evaluation.passed, pending: evaluation.pending }).toEqual(expected);
+  });
+
+  it.each<[string, number | undefined, string]>([
+    ['reviews still open', 1, 'pending'],
+    ['open count unknown', undefined, 'pending'],
+    ['every assigned review in', 0, 'fail'],
+  ])('a control waiting on a reviewer: %s → %s', (_name, openAssignments, status) => {
+    const input = inputWith({ reviews: [review('bob', 'security', 'approve')], ...(openAssignments === undefined ? {} : { openAssignments }) });
+    const evaluation = evaluateCompliance([GDPR_REVIEW], { ...input, request: requestWith({ riskIndicators: { touchesPersonalData: true } }) });
+    expect(evaluation.controls[0]!.status).toBe(status);
+    expect(evaluation.pending).toBe(status === 'pending');
   });
 
   it('lists the assignments it was based on, sorted', () => {

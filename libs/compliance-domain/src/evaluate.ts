@@ -12,7 +12,7 @@ export interface ComplianceInput {
   request: DeploymentRequest;
   riskAssessed: boolean;
   reviews: CompletedReview[];
-  governanceRequired?: boolean;
+  /** Assignments neither answered nor superseded; 0 (with reviews in) turns a waiting control into a failure. */
   openAssignments?: number;
 }
 
@@ -128,6 +128,13 @@ export function evaluateCompliance(rules: ComplianceRule[], input: ComplianceInp
     control: rule.control,
     ...evaluateRule(rule, input),
   }));
+  // Once every assigned review is in, nothing more can arrive to satisfy a waiting control: it fails rather
+  // than leaving the request waiting forever (e.g. no compliance reviewer was assigned to a personal-data change).
+  if (input.openAssignments === 0 && input.reviews.length > 0) {
+    for (const control of controls) {
+      if (control.status === 'pending') Object.assign(control, { status: 'fail', reason: `unmet after every assigned review was in: ${control.reason}` });
+    }
+  }
   const failed = controls.some((control) => control.status === 'fail');
   const pending = !failed && controls.some((control) => control.status === 'pending');
   return {

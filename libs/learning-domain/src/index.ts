@@ -1,1 +1,2 @@
-export {};
+export * from './features';
+export * from './history';

@@ -1,0 +1,14 @@
+import { Injectable } from '@nestjs/common';
+import { MetricsService } from '@agf/platform';
+import type { Counter } from 'prom-client';
+
+@Injectable()
+export class ComplianceMetrics {
+  readonly audited: Counter<'type'>;
+  readonly evaluations: Counter<'result'>;
+
+  constructor(metrics: MetricsService) {
+    this.audited = metrics.counter('agf_compliance_audit_entries_total', 'Events appended to the audit chain, by CloudEvents type', ['type']);
+    this.evaluations = metrics.counter('agf_compliance_evaluations_total', 'Control evaluations published, by result', ['result']);
+  }
+}

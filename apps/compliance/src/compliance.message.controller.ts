@@ -1,0 +1,83 @@
+import { Controller, Inject } from '@nestjs/common';
+import { evaluateCompliance } from '@agf/compliance-domain';
+import type { CloudEvent, ComplianceEvaluated, EventName } from '@agf/contracts';
+import { MessageContext, OnMessage } from '@agf/messaging';
+import { POLICY } from '@agf/platform';
+import type { GovernancePolicy } from '@agf/policy';
+import { auditRepository as audit } from './audit.repository';
+import { ComplianceMetrics } from './compliance-metrics';
+import { evaluationRepository as repo } from './evaluation.repository';
+
+/**
+ * Every domain event lands in the audit chain in the transaction that processes it (inbox + entry commit
+ * together, so a redelivery adds nothing). The events that change a request's compliance picture also
+ * re-evaluate its controls and publish `compliance.evaluated`.
+ *
+ * Lock order is always request first, then the chain head (taken by the append, last), so handlers never deadlock.
+ */
+@Controller()
+export class ComplianceMessageController {
+  constructor(
+    @Inject(POLICY) private readonly policy: GovernancePolicy,
+    private readonly metrics: ComplianceMetrics,
+  ) {}
+
+  @OnMessage('risk.assessed')
+  async riskAssessed(event: CloudEvent<'risk.assessed'>, ctx: MessageContext): Promise<void> {
+    await repo.lockRequest(ctx.manager, event.data.requestId);
+    await repo.recordAssessedRequest(ctx.manager, event.data.request);
+    await this.evaluate(event.data.requestId, ctx);
+    await this.audit(event, ctx);
+  }
+
+  @OnMessage('review.assigned')
+  async reviewAssigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
+    await repo.lockRequest(ctx.manager, event.data.requestId);
+    await repo.recordAssignment(ctx.manager, event.data.assignmentId, event.data.requestId, event.data.supersedesAssignmentId);
+    await this.audit(event, ctx);
+  }
+
+  @OnMessage('review.completed')
+  async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
+    const r = event.data;
+    await repo.lockRequest(ctx.manager, r.requestId);
+    await repo.recordAssignment(ctx.manager, r.assignmentId, r.requestId, undefined);
+    if (await repo.recordReview(ctx.manager, r.requestId, { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision })) {
+      await this.evaluate(r.requestId, ctx);
+    }
+    await this.audit(event, ctx);
+  }
+
+  @OnMessage('intake.rejected') async intakeRejected(e: CloudEvent<'intake.rejected'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('deployment.requested') async deploymentRequested(e: CloudEvent<'deployment.requested'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('deployment.outcome') async deploymentOutcome(e: CloudEvent<'deployment.outcome'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('review.classified') async reviewClassified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('review.requested') async reviewRequested(e: CloudEvent<'review.requested'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('review.submit') async reviewSubmitted(e: CloudEvent<'review.submit'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('decision.made') async decisionMade(e: CloudEvent<'decision.made'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('learning.model.updated') async modelUpdated(e: CloudEvent<'learning.model.updated'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('learning.pattern.captured') async patternCaptured(e: CloudEvent<'learning.pattern.captured'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('compliance.evaluated') async complianceEvaluated(e: CloudEvent<'compliance.evaluated'>, ctx: MessageContext) { await this.audit(e, ctx); }
+
+  private async audit(event: CloudEvent<EventName>, ctx: MessageContext): Promise<void> {
+    if (await audit.append(ctx.manager, event)) this.metrics.audited.inc({ type: event.type });
+  }
+
+  /** Re-evaluates the controls once the request itself is known; reviews that came first are already stored. */
+  private async evaluate(requestId: string, ctx: MessageContext): Promise<void> {
+    const state = await repo.state(ctx.manager, requestId);
+    if (!state?.request) return;
+    const result = evaluateCompliance(this.policy.compliance.rules, {
+      request: state.request,
+      riskAssessed: state.riskAssessed,
+      reviews: state.reviews,
+      openAssignments: state.openAssignments,
+    });
+    const evaluation: ComplianceEvaluated = { requestId, projectId: state.projectId, ...result, evaluatedAt: new Date().toISOString() };
+    await repo.saveEvaluation(ctx.manager, evaluation);
+    ctx.emit({ name: 'compliance.evaluated', correlationId: requestId, data: evaluation });
+    this.metrics.evaluations.inc({ result: evaluation.passed ? 'passed' : evaluation.pending ? 'pending' : 'failed' });
+  }
+}

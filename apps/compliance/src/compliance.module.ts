@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { AuditHttpController } from './audit.http.controller';
+import { ComplianceMessageController } from './compliance.message.controller';
+import { ComplianceMetrics } from './compliance-metrics';
+
+@Module({
+  controllers: [ComplianceMessageController, AuditHttpController],
+  providers: [ComplianceMetrics],
+})
+export class ComplianceModule {}

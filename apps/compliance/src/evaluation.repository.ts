@@ -1,0 +1,90 @@
+import type { CompletedReview } from '@agf/compliance-domain';
+import type { ComplianceEvaluated, DeploymentRequest } from '@agf/contracts';
+import type { EntityManager } from 'typeorm';
+
+type Queryable = Pick<EntityManager, 'query'>;
+
+export interface RequestState {
+  requestId: string;
+  projectId: string;
+  request: DeploymentRequest | null;
+  riskAssessed: boolean;
+  reviews: CompletedReview[];
+  openAssignments: number;
+}
+
+/** What the control evaluation needs of a request, gathered from events that arrive in any order. */
+export const evaluationRepository = {
+  /** Serialises the handlers of one request for the rest of the transaction. */
+  async lockRequest(m: Queryable, requestId: string): Promise<void> {
+    await m.query(`SELECT pg_advisory_xact_lock(hashtext('agf-compliance'), hashtext($1))`, [requestId]);
+  },
+
+  async recordAssessedRequest(m: Queryable, request: DeploymentRequest): Promise<void> {
+    await m.query(
+      `INSERT INTO "compliance"."requests" ("request_id", "project_id", "request", "risk_assessed") VALUES ($1, $2, $3, true)
+       ON CONFLICT ("request_id") DO UPDATE SET "request" = EXCLUDED."request", "risk_assessed" = true`,
+      [request.requestId, request.projectId, JSON.stringify(request)],
+    );
+  },
+
+  async recordAssignment(m: Queryable, assignmentId: string, requestId: string, supersedes: string | undefined): Promise<void> {
+    await m.query(`INSERT INTO "compliance"."assignments" ("assignment_id", "request_id") VALUES ($1, $2) ON CONFLICT DO NOTHING`, [assignmentId, requestId]);
+    if (supersedes) {
+      await m.query(
+        `INSERT INTO "compliance"."assignments" ("assignment_id", "request_id", "superseded") VALUES ($1, $2, true)
+         ON CONFLICT ("assignment_id") DO UPDATE SET "superseded" = true`,
+        [supersedes, requestId],
+      );
+    }
+  },
+
+  /** Stores a completed review; false when it was already stored. */
+  async recordReview(m: Queryable, requestId: string, review: CompletedReview): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO "compliance"."reviews" ("assignment_id", "request_id", "expert_id", "expert_type", "decision") VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      [review.assignmentId, requestId, review.expertId, review.expertType, review.decision],
+    );
+    return rows.length === 1;
+  },
+
+  async state(m: Queryable, requestId: string): Promise<RequestState | undefined> {
+    const rows: { project_id: string; request: DeploymentRequest | null; risk_assessed: boolean }[] = await m.query(
+      `SELECT "project_id", "request", "risk_assessed" FROM "compliance"."requests" WHERE "request_id" = $1`,
+      [requestId],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    const reviews: { assignment_id: string; expert_id: string; expert_type: string; decision: CompletedReview['decision'] }[] = await m.query(
+      `SELECT "assignment_id", "expert_id", "expert_type", "decision" FROM "compliance"."reviews" WHERE "request_id" = $1`,
+      [requestId],
+    );
+    const open: { count: string }[] = await m.query(
+      `SELECT count(*) AS "count" FROM "compliance"."assignments" a
+        WHERE a."request_id" = $1 AND NOT a."superseded"
+          AND NOT EXISTS (SELECT 1 FROM "compliance"."reviews" r WHERE r."assignment_id" = a."assignment_id")`,
+      [requestId],
+    );
+    return {
+      requestId,
+      projectId: row.project_id,
+      request: row.request,
+      riskAssessed: row.risk_assessed,
+      reviews: reviews.map((r) => ({ assignmentId: r.assignment_id, expertId: r.expert_id, expertType: r.expert_type, decision: r.decision })),
+      openAssignments: Number(open[0]?.count ?? 0),
+    };
+  },
+
+  async saveEvaluation(m: Queryable, evaluation: ComplianceEvaluated): Promise<void> {
+    await m.query(`UPDATE "compliance"."requests" SET "latest_evaluation" = $2 WHERE "request_id" = $1`, [evaluation.requestId, JSON.stringify(evaluation)]);
+  },
+
+  async latestEvaluation(m: Queryable, requestId: string): Promise<ComplianceEvaluated | undefined> {
+    const rows: { latest_evaluation: ComplianceEvaluated | null }[] = await m.query(
+      `SELECT "latest_evaluation" FROM "compliance"."requests" WHERE "request_id" = $1`,
+      [requestId],
+    );
+    return rows[0]?.latest_evaluation ?? undefined;
+  },
+};

@@ -1,0 +1,11 @@
+import 'reflect-metadata';
+import { messagingTablesMigration } from '@agf/messaging';
+import { runService } from '@agf/platform';
+import { RiskSchema1732500000201 } from './migrations/1732500000201-risk-schema';
+import { RiskModule } from './risk.module';
+
+void runService({
+  name: 'risk',
+  module: RiskModule,
+  migrations: [messagingTablesMigration('risk'), RiskSchema1732500000201],
+});
