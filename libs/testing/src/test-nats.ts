@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type CloudEventEnvelope, STREAM_NAMES, type StreamName } from '@agf/contracts';
+import { type CloudEvent, cloudEventSchema, type CloudEventEnvelope, createEvent, type EventName, type PayloadOf, STREAM_NAMES, type StreamName, subjectFor } from '@agf/contracts';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Namespace } from '@agf/messaging';
@@ -66,6 +66,17 @@ export class TestNats {
 
   async publish(subject: string, body: string | Uint8Array, msgID?: string): Promise<void> {
     await this.js.publish(this.namespace.subject(subject), body, msgID ? { msgID } : undefined);
+  }
+
+  /**
+   * Publishes a domain event as `source` would. The event is validated first: an invalid test event would be
+   * dead-lettered and make a "nothing happened" assertion pass for the wrong reason.
+   */
+  async publishEvent<N extends EventName>(name: N, data: PayloadOf<N>, options: { correlationId: string; source?: string; id?: string }): Promise<CloudEvent<N>> {
+    const event = createEvent({ name, source: options.source ?? 'test', data, correlationId: options.correlationId, id: options.id });
+    cloudEventSchema(name).parse(event);
+    await this.publish(subjectFor(name, (data as { projectId: string }).projectId), JSON.stringify(event), event.id);
+    return event;
   }
 
   /** Removes this namespace's streams (and so its consumers). */
