@@ -1,10 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export type ServiceName = 'intake' | 'risk' | 'coe' | 'sla' | 'learning' | 'compliance';
 
-const ROOT = join(__dirname, '..', '..', '..');
+/** The repository root, whether this file runs from source (Jest) or from `dist/` (benchmarks). */
+function repositoryRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'nx.json'))) return dir;
+  }
+  throw new Error(`no nx.json above ${from}`);
+}
+
+const ROOT = repositoryRoot(__dirname);
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,6 +51,11 @@ export class ServiceProcess {
     const service = new ServiceProcess(name, await freePort(), options);
     await service.restart();
     return service;
+  }
+
+  /** The running process id (for CPU and memory sampling), undefined while stopped. */
+  get pid(): number | undefined {
+    return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
   }
 
   get url(): string {

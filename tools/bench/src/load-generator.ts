@@ -1,0 +1,142 @@
+import { connect } from '@nats-io/transport-node';
+import { type LatencySummary, summarise } from './stats';
+
+/**
+ * The load generator runs as its own process (forked by the benchmark) so that its CPU does not count
+ * against the system under test. It offers requests at a fixed rate, open-loop (a slow answer does not
+ * slow the offer down), and times each from the HTTP accept (202 received) to the decision arriving on NATS.
+ */
+export interface LoadRun {
+  submitUrl: string;
+  natsUrl: string;
+  /** Core NATS subscription that sees every decision (JetStream-stored messages are delivered to it too). */
+  decisionSubject: string;
+  rate: number;
+  durationSeconds: number;
+  /** How long to wait after the last offer for decisions still in flight. */
+  drainSeconds: number;
+  label: string;
+}
+
+export interface LoadResult {
+  label: string;
+  rate: number;
+  offered: number;
+  accepted: number;
+  errors: number;
+  errorSamples: string[];
+  decided: number;
+  undecided: number;
+  decisionsPerSecond: number;
+  latencyMs: LatencySummary;
+  outcomes: Record<string, number>;
+}
+
+export function benchRequestBody(i: number, label: string): string {
+  // A low-risk change touching authentication code: SECURITY_CHANGE fires, the tier is 0, and the built-in
+  // automated validators decide at once (the automated path, no human in it).
+  return JSON.stringify({
+    projectId: 'bench-project',
+    componentName: 'login-service',
+    version: `1.0.${i}`,
+    changes: ['src/auth/login-form.ts'],
+    requester: `bench-${label}`,
+    riskIndicators: { codeChanges: 12, filesChanged: 1, testsPassed: true, userImpact: 'low', vulnerabilities: {}, securitySensitive: false, affectedProjects: [], touchesPersonalData: false },
+  });
+}
+
+async function run(spec: LoadRun): Promise<LoadResult> {
+  const nc = await connect({ servers: spec.natsUrl });
+  const acceptedAt = new Map<string, number>();
+  const decidedAt = new Map<string, number>();
+  const outcomes: Record<string, number> = {};
+  const subscription = nc.subscribe(spec.decisionSubject, {
+    callback: (_error, msg) => {
+      const now = performance.now();
+      try {
+        const event = msg.json<{ data: { requestId: string; outcome?: string } }>();
+        if (!decidedAt.has(event.data.requestId)) decidedAt.set(event.data.requestId, now);
+        const outcome = event.data.outcome ?? 'unknown';
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      } catch {
+        // not a decision of ours
+      }
+    },
+  });
+  await nc.flush();
+
+  let offered = 0;
+  let errors = 0;
+  const errorSamples: string[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const submit = async (i: number): Promise<void> => {
+    try {
+      const response = await fetch(spec.submitUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: benchRequestBody(i, spec.label) });
+      const now = performance.now();
+      const text = await response.text();
+      if (response.status !== 202) throw new Error(`${response.status} ${text.slice(0, 120)}`);
+      acceptedAt.set((JSON.parse(text) as { id: string }).id, now);
+    } catch (error) {
+      errors += 1;
+      if (errorSamples.length < 5) errorSamples.push((error as Error).message);
+    }
+  };
+
+  const started = performance.now();
+  const total = Math.round(spec.rate * spec.durationSeconds);
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * spec.rate));
+      while (offered < due) {
+        const p = submit(offered);
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+        offered += 1;
+      }
+      if (offered >= total) resolve();
+      else setTimeout(tick, 2);
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  const drainUntil = performance.now() + spec.drainSeconds * 1000;
+  while (performance.now() < drainUntil && [...acceptedAt.keys()].some((id) => !decidedAt.has(id))) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  subscription.unsubscribe();
+  await nc.close();
+
+  const latencies: number[] = [];
+  let lastDecision = started;
+  for (const [id, accepted] of acceptedAt) {
+    const decided = decidedAt.get(id);
+    if (decided === undefined) continue;
+    // A decision can overtake the HTTP response on a loaded machine; it is then counted as 0 ms, not negative.
+    latencies.push(Math.max(0, decided - accepted));
+    lastDecision = Math.max(lastDecision, decided);
+  }
+  const decided = latencies.length;
+  return {
+    label: spec.label,
+    rate: spec.rate,
+    offered,
+    accepted: acceptedAt.size,
+    errors,
+    errorSamples,
+    decided,
+    undecided: acceptedAt.size - decided,
+    decisionsPerSecond: decided / ((lastDecision - started) / 1000),
+    latencyMs: summarise(latencies),
+    outcomes,
+  };
+}
+
+process.on('message', (message: LoadRun) => {
+  run(message).then(
+    (result) => process.send?.(result),
+    (error: unknown) => {
+      console.error(`load generator: ${(error as Error).stack ?? error}`);
+      process.exit(1);
+    },
+  );
+});

@@ -1,0 +1,259 @@
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createTestDatabase, freePort, natsUrl, ServiceProcess, type ServiceName, TestNats, type TestDatabase } from '@agf/testing';
+import type { LoadResult, LoadRun } from './load-generator';
+import { fixed } from './stats';
+
+/**
+ * `npm run bench`: starts AGF (every service its own process, own database and namespace), offers fixed
+ * rates of tier-0 requests from a separate load-generator process, and reports decisions/s, request→decision
+ * latency, CPU and peak RSS per service. It then runs the reference pipeline (plain Node, same hops, same
+ * outbox transactions) at the same rates and reports AGF's figures as ratios of the reference's.
+ */
+const HELP = `usage: npm run bench -- [--rates 50,100,200,300,400,600] [--duration 20] [--p99-limit 250] [--skip-reference]
+env: DATABASE_URL, NATS_URL (the servers to measure against)`;
+
+const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
+const CLOCK_TICKS = 100; // Linux USER_HZ
+
+interface ProcessUsage {
+  name: string;
+  cpuPercent: number;
+  peakRssMb: number;
+}
+
+interface StepReport {
+  result: LoadResult;
+  usage: ProcessUsage[];
+}
+
+/** Samples CPU time and RSS of a set of processes from /proc while a step runs. */
+class UsageSampler {
+  private readonly startTicks = new Map<string, number>();
+  private readonly peakRss = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
+
+  constructor(private readonly processes: () => Array<{ name: string; pid: number | undefined }>) {}
+
+  start(): void {
+    this.startedAt = performance.now();
+    for (const p of this.processes()) {
+      this.startTicks.set(p.name, cpuTicks(p.pid));
+      this.peakRss.set(p.name, rssBytes(p.pid));
+    }
+    this.timer = setInterval(() => {
+      for (const p of this.processes()) this.peakRss.set(p.name, Math.max(this.peakRss.get(p.name) ?? 0, rssBytes(p.pid)));
+    }, 250);
+  }
+
+  stop(): ProcessUsage[] {
+    clearInterval(this.timer);
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    return this.processes().map((p) => ({
+      name: p.name,
+      cpuPercent: ((cpuTicks(p.pid) - (this.startTicks.get(p.name) ?? 0)) / CLOCK_TICKS / seconds) * 100,
+      peakRssMb: (this.peakRss.get(p.name) ?? 0) / 1024 / 1024,
+    }));
+  }
+}
+
+function cpuTicks(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+function rssBytes(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function runLoad(spec: LoadRun): Promise<LoadResult> {
+  const child = fork(join(__dirname, 'load-generator.js'), { stdio: 'inherit' });
+  try {
+    return await new Promise<LoadResult>((resolve, reject) => {
+      child.once('message', (result) => resolve(result as LoadResult));
+      child.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)));
+      child.send(spec);
+    });
+  } finally {
+    child.kill();
+  }
+}
+
+/** A step is sustained when (nearly) everything offered was decided, without errors, and p99 is under the limit. */
+function sustained(step: StepReport, p99Limit: number): boolean {
+  const r = step.result;
+  return r.errors === 0 && r.undecided === 0 && r.decided >= r.offered * 0.99 && r.latencyMs.p99 <= p99Limit;
+}
+
+async function stepThrough(
+  label: string,
+  rates: number[],
+  durationSeconds: number,
+  p99Limit: number,
+  target: Omit<LoadRun, 'rate' | 'durationSeconds' | 'drainSeconds' | 'label'>,
+  processes: () => Array<{ name: string; pid: number | undefined }>,
+): Promise<StepReport[]> {
+  const reports: StepReport[] = [];
+  // A short warm-up so JIT, pools and consumers are hot before anything is measured.
+  await runLoad({ ...target, rate: Math.min(50, rates[0]!), durationSeconds: 3, drainSeconds: 5, label: `${label}-warmup` });
+  for (const rate of rates) {
+    const sampler = new UsageSampler(processes);
+    sampler.start();
+    const result = await runLoad({ ...target, rate, durationSeconds, drainSeconds: 10, label });
+    const report = { result, usage: sampler.stop() };
+    reports.push(report);
+    printStep(report, p99Limit);
+    // Past the knee the backlog only grows; stepping further measures the backlog, not the system.
+    if (!sustained(report, p99Limit) && result.decisionsPerSecond < rate * 0.8) break;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  return reports;
+}
+
+function printStep({ result: r, usage }: StepReport, p99Limit: number): void {
+  console.log(
+    `${r.label.padEnd(9)} offered ${String(r.rate).padStart(4)}/s: ${fixed(r.decisionsPerSecond)} decisions/s, latency p50 ${fixed(r.latencyMs.p50)} p90 ${fixed(r.latencyMs.p90)} p99 ${fixed(r.latencyMs.p99)} ms, ` +
+      `accepted ${r.accepted}/${r.offered}, errors ${r.errors}, undecided ${r.undecided}${sustained({ result: r, usage }, p99Limit) ? '' : '  ← not sustained'}`,
+  );
+  if (r.errorSamples.length) console.log(`          errors: ${r.errorSamples.join(' | ')}`);
+  console.log(`          ${usage.map((u) => `${u.name} ${fixed(u.cpuPercent, 0)}% ${fixed(u.peakRssMb, 0)} MB`).join(', ')}`);
+}
+
+function best(reports: StepReport[], p99Limit: number): StepReport | undefined {
+  return reports.filter((r) => sustained(r, p99Limit)).sort((a, b) => b.result.decisionsPerSecond - a.result.decisionsPerSecond)[0];
+}
+
+async function startAgf(db: TestDatabase, nats: TestNats): Promise<ServiceProcess[]> {
+  const env = { AGF_RATE_LIMIT_PER_MINUTE: '10000000', LOG_LEVEL: 'warn' };
+  // One after another: each creates streams and consumers; at the same time they only contend.
+  const services: ServiceProcess[] = [];
+  for (const name of SERVICES) services.push(await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env }));
+  return services;
+}
+
+async function startReference(db: TestDatabase, nats: TestNats): Promise<{ processes: Array<{ name: string; child: ChildProcess }>; port: number; stream: string; prefix: string }> {
+  await db.query(`CREATE SCHEMA "bench_reference"`);
+  await db.query(`CREATE TABLE "bench_reference"."state" ("id" uuid PRIMARY KEY, "hop" int NOT NULL, "body" text NOT NULL)`);
+  await db.query(`CREATE TABLE "bench_reference"."outbox" ("seq" bigserial PRIMARY KEY, "event_id" uuid NOT NULL UNIQUE, "subject" text NOT NULL, "payload" text NOT NULL, "sent_at" timestamptz)`);
+  await db.query(`CREATE INDEX "outbox_unsent" ON "bench_reference"."outbox" ("seq") WHERE "sent_at" IS NULL`);
+  const prefix = `${nats.namespace.prefix}ref`;
+  const stream = `${prefix.toUpperCase()}_REFERENCE`;
+  await nats.jsm.streams.add({ name: stream, subjects: [`${prefix}.ref.>`], duplicate_window: 120_000_000_000 });
+  const port = await freePort();
+  const env = { ...process.env, DATABASE_URL: db.url, NATS_URL: natsUrl(), REF_PREFIX: prefix, REF_STREAM: stream, REF_PORT: String(port), REF_HOPS: '2' };
+  const script = join(__dirname, 'reference', 'pipeline.js');
+  const processes = [
+    { name: 'ref-ingress', child: spawn(process.execPath, [script, 'ingress'], { env, stdio: 'inherit' }) },
+    { name: 'ref-hop1', child: spawn(process.execPath, [script, 'hop', '1'], { env, stdio: 'inherit' }) },
+    { name: 'ref-hop2', child: spawn(process.execPath, [script, 'hop', '2'], { env, stdio: 'inherit' }) },
+  ];
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' });
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error('reference ingress did not start');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { processes, port, stream, prefix };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rates: { type: 'string', default: '50,100,200,300,400,600' },
+      duration: { type: 'string', default: '20' },
+      'p99-limit': { type: 'string', default: '250' },
+      'skip-reference': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const rates = values.rates.split(',').map(Number);
+  const duration = Number(values.duration);
+  const p99Limit = Number(values['p99-limit']);
+  if (rates.some((r) => !Number.isFinite(r) || r <= 0) || !(duration > 0) || !(p99Limit > 0)) throw new Error(`bad arguments\n${HELP}`);
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per step, sustained = all decided, no errors, p99 ≤ ${p99Limit} ms`);
+
+  const db = await createTestDatabase();
+  const nats = await TestNats.connect();
+  const stops: Array<() => Promise<unknown>> = [async () => nats.cleanup(), async () => db.drop()];
+  try {
+    const services = await startAgf(db, nats);
+    stops.unshift(async () => Promise.all(services.map((s) => s.stop())));
+    console.log('\nAGF (tier-0 requests over HTTP, decision.made on NATS):');
+    const agf = await stepThrough(
+      'agf',
+      rates,
+      duration,
+      p99Limit,
+      { submitUrl: `${services[0]!.url}/v1/deployment-requests`, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
+      () => services.map((s) => ({ name: s.name, pid: s.pid })),
+    );
+    await Promise.all(services.map((s) => s.stop()));
+    stops.shift();
+
+    let reference: StepReport[] = [];
+    if (!values['skip-reference']) {
+      const ref = await startReference(db, nats);
+      stops.unshift(async () => {
+        ref.processes.forEach((p) => p.child.kill());
+        await nats.jsm.streams.delete(ref.stream).catch(() => undefined);
+      });
+      console.log('\nReference pipeline (plain Node, same hops and outbox transactions):');
+      reference = await stepThrough(
+        'reference',
+        rates,
+        duration,
+        p99Limit,
+        { submitUrl: `http://127.0.0.1:${ref.port}/`, natsUrl: natsUrl(), decisionSubject: `${ref.prefix}.ref.decision.made` },
+        () => ref.processes.map((p) => ({ name: p.name, pid: p.child.pid })),
+      );
+    }
+
+    const agfBest = best(agf, p99Limit);
+    const refBest = best(reference, p99Limit);
+    console.log('\nSummary');
+    console.log(`  AGF highest sustained rate: ${agfBest ? `${fixed(agfBest.result.decisionsPerSecond)} decisions/s (offered ${agfBest.result.rate}/s, p99 ${fixed(agfBest.result.latencyMs.p99)} ms)` : 'none of the offered rates'}`);
+    if (refBest) console.log(`  reference highest sustained rate: ${fixed(refBest.result.decisionsPerSecond)} decisions/s (offered ${refBest.result.rate}/s, p99 ${fixed(refBest.result.latencyMs.p99)} ms)`);
+    if (agfBest && refBest) console.log(`  ratio AGF / reference: ${fixed((agfBest.result.decisionsPerSecond / refBest.result.decisionsPerSecond) * 100, 0)} % of the reference's sustained rate`);
+    for (const a of agf) {
+      const r = reference.find((x) => x.result.rate === a.result.rate);
+      if (r) console.log(`  at ${a.result.rate}/s: p99 AGF ${fixed(a.result.latencyMs.p99)} ms vs reference ${fixed(r.result.latencyMs.p99)} ms (×${fixed(a.result.latencyMs.p99 / r.result.latencyMs.p99, 2)})`);
+    }
+    const peak = new Map<string, number>();
+    for (const step of agf) for (const u of step.usage) peak.set(u.name, Math.max(peak.get(u.name) ?? 0, u.peakRssMb));
+    console.log(`  peak RSS per service under load: ${[...peak].map(([name, mb]) => `${name} ${fixed(mb, 0)} MB`).join(', ')}`);
+  } finally {
+    for (const stop of stops) await stop().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`bench: ${(error as Error).stack ?? error}`);
+    process.exit(1);
+  },
+);
