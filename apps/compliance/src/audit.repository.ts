@@ -4,38 +4,80 @@ import type { EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
-/** SQL of the audit trail. Appends run in the message's transaction, so an event is audited exactly when it is processed. */
+interface PendingRow {
+  arrival: string;
+  event_id: string;
+  event_type: string;
+  subject: string;
+  correlation_id: string | null;
+  occurred_at: string;
+  payload: string;
+}
+
+/** SQL of the audit trail. */
 export const auditRepository = {
   /**
-   * Appends one event to the chain; false when it is already there (the same event id published twice).
-   * Locking the head row serialises appenders across replicas, so sequence and previous hash never fork.
+   * Records an event for the chain, in the transaction that processes it (so it is audited exactly when it
+   * is processed); idempotent by event id. No shared lock here: chaining happens in `chainPending`.
    */
-  async append(m: Queryable, event: CloudEventEnvelope): Promise<boolean> {
+  async record(m: Queryable, event: CloudEventEnvelope): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO "compliance"."audit_pending" ("event_id", "event_type", "subject", "correlation_id", "occurred_at", "payload")
+       SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM "compliance"."audit_entries" WHERE "event_id" = $1)
+       ON CONFLICT ("event_id") DO NOTHING RETURNING 1`,
+      [event.id, event.type, event.subject, event.correlationid ?? null, event.time, canonicalJson(event)],
+    );
+    return rows.length === 1;
+  },
+
+  /**
+   * Appends up to `limit` recorded events to the chain in arrival order, in one transaction; returns how many.
+   * Locking the head row serialises chainers across replicas, so sequence and previous hash never fork.
+   */
+  async chainPending(m: Queryable, limit: number): Promise<number> {
     const heads: { sequence: string; entry_hash: string }[] = await m.query(`SELECT "sequence", "entry_hash" FROM "compliance"."chain_head" FOR UPDATE`);
     const head = heads[0];
     if (!head) throw new Error('compliance.chain_head is missing: the migration did not run');
-    const known: unknown[] = await m.query(`SELECT 1 FROM "compliance"."audit_entries" WHERE "event_id" = $1`, [event.id]);
-    if (known.length) return false;
-    const entry = chainEntry(
-      {
-        sequence: Number(head.sequence) + 1,
-        eventId: event.id,
-        eventType: event.type,
-        subject: event.subject,
-        correlationId: event.correlationid ?? null,
-        occurredAt: event.time,
-        recordedAt: new Date().toISOString(),
-        payload: event,
-      },
-      head.entry_hash,
-    );
+    const pending: PendingRow[] = await m.query(`SELECT * FROM "compliance"."audit_pending" ORDER BY "arrival" LIMIT $1`, [limit]);
+    if (!pending.length) return 0;
+    const recordedAt = new Date().toISOString();
+    let previousHash = head.entry_hash;
+    let sequence = Number(head.sequence);
+    const values: unknown[] = [];
+    const tuples: string[] = [];
+    for (const row of pending) {
+      sequence += 1;
+      const entry = chainEntry(
+        {
+          sequence,
+          eventId: row.event_id,
+          eventType: row.event_type,
+          subject: row.subject,
+          correlationId: row.correlation_id,
+          occurredAt: row.occurred_at,
+          recordedAt,
+          payload: JSON.parse(row.payload) as unknown,
+        },
+        previousHash,
+      );
+      previousHash = entry.entryHash;
+      const base = values.length;
+      values.push(entry.sequence, entry.eventId, entry.eventType, entry.subject, entry.correlationId, entry.occurredAt, entry.recordedAt, row.payload, entry.previousHash, entry.contentHash, entry.entryHash);
+      tuples.push(`(${Array.from({ length: 11 }, (_, i) => `$${base + i + 1}`).join(', ')})`);
+    }
     await m.query(
       `INSERT INTO "compliance"."audit_entries" ("sequence", "event_id", "event_type", "subject", "correlation_id", "occurred_at", "recorded_at",
-         "payload", "previous_hash", "content_hash", "entry_hash") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [entry.sequence, entry.eventId, entry.eventType, entry.subject, entry.correlationId, entry.occurredAt, entry.recordedAt, canonicalJson(entry.payload), entry.previousHash, entry.contentHash, entry.entryHash],
+         "payload", "previous_hash", "content_hash", "entry_hash") VALUES ${tuples.join(', ')}`,
+      values,
     );
-    await m.query(`UPDATE "compliance"."chain_head" SET "sequence" = $1, "entry_hash" = $2`, [entry.sequence, entry.entryHash]);
-    return true;
+    await m.query(`DELETE FROM "compliance"."audit_pending" WHERE "arrival" = ANY($1::bigint[])`, [pending.map((p) => p.arrival)]);
+    await m.query(`UPDATE "compliance"."chain_head" SET "sequence" = $1, "entry_hash" = $2`, [sequence, previousHash]);
+    return pending.length;
+  },
+
+  async pendingCount(m: Queryable): Promise<number> {
+    const rows: { count: string }[] = await m.query(`SELECT count(*) AS "count" FROM "compliance"."audit_pending"`);
+    return Number(rows[0]?.count ?? 0);
   },
 
   /** Entries after `afterSequence`, oldest first: keyset paging keeps a walk over millions of rows cheap. */

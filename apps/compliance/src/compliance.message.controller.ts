@@ -9,11 +9,9 @@ import { ComplianceMetrics } from './compliance-metrics';
 import { evaluationRepository as repo } from './evaluation.repository';
 
 /**
- * Every domain event lands in the audit chain in the transaction that processes it (inbox + entry commit
- * together, so a redelivery adds nothing). The events that change a request's compliance picture also
+ * Every domain event is recorded for the audit chain in the transaction that processes it (inbox + record
+ * commit together, so a redelivery adds nothing); AuditChainer then appends it to the hash chain. The events that change a request's compliance picture also
  * re-evaluate its controls and publish `compliance.evaluated`.
- *
- * Lock order is always request first, then the chain head (taken by the append, last), so handlers never deadlock.
  */
 @Controller()
 export class ComplianceMessageController {
@@ -62,7 +60,7 @@ export class ComplianceMessageController {
   @OnMessage('compliance.evaluated') async complianceEvaluated(e: CloudEvent<'compliance.evaluated'>, ctx: MessageContext) { await this.audit(e, ctx); }
 
   private async audit(event: CloudEvent<EventName>, ctx: MessageContext): Promise<void> {
-    if (await audit.append(ctx.manager, event)) this.metrics.audited.inc({ type: event.type });
+    if (await audit.record(ctx.manager, event)) this.metrics.audited.inc({ type: event.type });
   }
 
   /** Re-evaluates the controls once the request itself is known; reviews that came first are already stored. */

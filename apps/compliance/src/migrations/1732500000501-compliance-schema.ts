@@ -21,7 +21,7 @@ export class ComplianceSchema1732500000501 implements MigrationInterface {
         "entry_hash" char(64) NOT NULL
       )`);
     await q.query(`CREATE INDEX "audit_entries_correlation" ON "compliance"."audit_entries" ("correlation_id", "sequence")`);
-    // One row: the last entry. Appenders lock it, which orders appends, and verification compares against it
+    // One row: the last entry. The chainer locks it, which orders appends across replicas, and verification compares against it
     // so that deleting the newest entries is detected too.
     await q.query(`
       CREATE TABLE "compliance"."chain_head" (
@@ -30,6 +30,18 @@ export class ComplianceSchema1732500000501 implements MigrationInterface {
         "entry_hash" char(64) NOT NULL
       )`);
     await q.query(`INSERT INTO "compliance"."chain_head" ("id", "sequence", "entry_hash") VALUES (true, 0, repeat('0', 64))`);
+    // Events waiting to be chained. Handlers only insert here (no shared lock on their path); one chainer at a
+    // time moves them into audit_entries in arrival order, in batches.
+    await q.query(`
+      CREATE TABLE "compliance"."audit_pending" (
+        "arrival" bigserial PRIMARY KEY,
+        "event_id" text NOT NULL UNIQUE,
+        "event_type" text NOT NULL,
+        "subject" text NOT NULL,
+        "correlation_id" text,
+        "occurred_at" text NOT NULL,
+        "payload" text NOT NULL
+      )`);
     // What the control evaluation needs of each request, gathered from events that may arrive in any order.
     await q.query(`
       CREATE TABLE "compliance"."requests" (
@@ -58,6 +70,6 @@ export class ComplianceSchema1732500000501 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['reviews', 'assignments', 'requests', 'chain_head', 'audit_entries']) await q.query(`DROP TABLE "compliance"."${table}"`);
+    for (const table of ['reviews', 'assignments', 'requests', 'audit_pending', 'chain_head', 'audit_entries']) await q.query(`DROP TABLE "compliance"."${table}"`);
   }
 }

@@ -1,0 +1,56 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { auditRepository as audit } from './audit.repository';
+import { ComplianceMetrics } from './compliance-metrics';
+
+const BATCH = 500;
+const IDLE_MS = 100;
+
+/**
+ * Moves recorded events into the hash chain in batches. Chaining needs one global order, so it is done by
+ * one loop per replica in short transactions that lock the chain head, instead of by every handler:
+ * handlers never wait on each other, and a batch of 500 costs one commit instead of 500.
+ */
+@Injectable()
+export class AuditChainer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('compliance');
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metrics: ComplianceMetrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const chained = await this.dataSource.transaction((manager) => audit.chainPending(manager, BATCH));
+        failures = 0;
+        if (chained) this.metrics.chained.inc(chained);
+        if (chained === BATCH) continue;
+      } catch (error) {
+        failures += 1;
+        if (failures === 1 || failures % 50 === 0) this.logger.warn(`audit chainer: ${(error as Error).message}; retrying`);
+        await sleep(Math.min(5000, IDLE_MS * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      await sleep(IDLE_MS);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
