@@ -1,0 +1,69 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { type HistoryStats, ProjectId, Uuid } from '@agf/contracts';
+import { rankSimilar, summarizeHistory } from '@agf/learning-domain';
+import { ProblemError } from '@agf/platform';
+import { DataSource } from 'typeorm';
+import { learningRepository as repo } from './learning.repository';
+
+export interface SimilarPattern {
+  requestId: string;
+  projectId: string;
+  componentName: string;
+  version: string | null;
+  similarity: number;
+  riskScore: number | null;
+  tierLevel: number | null;
+  decisionOutcome: string | null;
+  deploymentOutcome: string | null;
+}
+
+const DEFAULT_LIMIT = 10;
+const MAX_LIMIT = 50;
+
+function badRequest(path: string, detail: string, message: string): ProblemError {
+  return new ProblemError(400, 'invalid-request', 'Bad Request', detail, [{ path, message }]);
+}
+
+/** Past requests that looked like this one, and the outcome history the risk service replicates. */
+@Controller('v1')
+export class LearningHttpController {
+  constructor(private readonly dataSource: DataSource) {}
+
+  @Get('patterns/similar')
+  async similar(
+    @Query('requestId') requestId: string | undefined,
+    @Query('limit') limitParam: string | undefined,
+  ): Promise<{ requestId: string; similar: SimilarPattern[] }> {
+    if (typeof requestId !== 'string' || !Uuid.safeParse(requestId).success) throw badRequest('requestId', 'requestId must be a UUID', 'expected a UUID');
+    const limit = parseLimit(limitParam);
+    const target = await repo.pattern(this.dataSource, requestId);
+    if (!target?.features) throw new ProblemError(404, 'not-found', 'Not Found', `no features for request ${requestId} yet`);
+    const candidates = await repo.similarCandidates(this.dataSource, requestId);
+    const similar: SimilarPattern[] = rankSimilar(target.features, candidates, limit).map(({ features: _features, ...pattern }) => pattern);
+    return { requestId, similar };
+  }
+
+  @Get('history/:projectId')
+  async history(
+    @Param('projectId') projectId: string,
+    @Query('componentName') componentName: string | undefined,
+  ): Promise<{ projectId: string; project: HistoryStats; component?: HistoryStats }> {
+    if (!ProjectId.safeParse(projectId).success) throw badRequest('projectId', 'projectId is not a valid project id', 'must match [A-Za-z0-9_-]{1,128}');
+    if (componentName !== undefined && (typeof componentName !== 'string' || componentName.length === 0)) {
+      throw badRequest('componentName', 'componentName must be a non-empty string', 'expected a non-empty string');
+    }
+    const now = new Date();
+    const project = summarizeHistory(await repo.outcomeRecords(this.dataSource, projectId), now);
+    if (componentName === undefined) return { projectId, project };
+    const component = summarizeHistory(await repo.outcomeRecords(this.dataSource, projectId, componentName), now);
+    return { projectId, project, component };
+  }
+}
+
+function parseLimit(value: unknown): number {
+  if (value === undefined) return DEFAULT_LIMIT;
+  if (typeof value !== 'string' || !/^\d{1,3}$/.test(value)) throw badRequest('limit', `limit must be an integer from 1 to ${MAX_LIMIT}`, 'expected an integer');
+  const limit = Number(value);
+  if (limit < 1 || limit > MAX_LIMIT) throw badRequest('limit', `limit must be an integer from 1 to ${MAX_LIMIT}`, `expected 1..${MAX_LIMIT}`);
+  return limit;
+}

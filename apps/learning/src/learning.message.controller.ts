@@ -1,0 +1,104 @@
+import { Controller, Logger } from '@nestjs/common';
+import type { CloudEvent, LearningModelUpdated, PayloadOf } from '@agf/contracts';
+import { extractFeatures, summarizeHistory } from '@agf/learning-domain';
+import { MessageContext, OnMessage } from '@agf/messaging';
+import { type PatternRow, learningRepository as repo, type StoredRisk } from './learning.repository';
+import { LearningMetrics } from './learning-metrics';
+
+/**
+ * Joins risk.assessed, decision.made and deployment.outcome of one request into a pattern row, whatever order
+ * they arrive in, and publishes the history the risk service replicates.
+ */
+@Controller()
+export class LearningMessageController {
+  private readonly logger = new Logger(LearningMessageController.name);
+
+  constructor(private readonly metrics: LearningMetrics) {}
+
+  @OnMessage('risk.assessed')
+  async riskAssessed(event: CloudEvent<'risk.assessed'>, ctx: MessageContext): Promise<void> {
+    const assessed = event.data;
+    await repo.lockRequest(ctx.manager, assessed.requestId);
+    const risk: StoredRisk = {
+      overallScore: assessed.overallScore,
+      securityScore: assessed.securityScore,
+      complexityScore: assessed.complexityScore,
+      impactScore: assessed.impactScore,
+      historicalScore: assessed.historicalScore,
+      confidence: assessed.confidence,
+      revision: assessed.revision,
+    };
+    if (!(await repo.storeRisk(ctx.manager, assessed, risk, extractFeatures(assessed.request, risk)))) return;
+    await this.captureIfComplete(assessed.requestId, ctx);
+  }
+
+  @OnMessage('decision.made')
+  async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
+    const decision = event.data;
+    await repo.lockRequest(ctx.manager, decision.requestId);
+    if (!(await repo.storeDecision(ctx.manager, decision))) return;
+    await this.captureIfComplete(decision.requestId, ctx);
+  }
+
+  @OnMessage('deployment.outcome')
+  async deploymentOutcome(event: CloudEvent<'deployment.outcome'>, ctx: MessageContext): Promise<void> {
+    const outcome = event.data;
+    await repo.lockRequest(ctx.manager, outcome.requestId);
+    if (!(await repo.storeOutcome(ctx.manager, outcome))) {
+      const stored = await repo.pattern(ctx.manager, outcome.requestId);
+      if (stored && stored.deploymentOutcome !== outcome.status) {
+        this.logger.warn(
+          `request ${outcome.requestId}: outcome ${outcome.status} ignored, ${stored.deploymentOutcome ?? 'unknown'} was reported first`,
+        );
+      }
+      return;
+    }
+    this.metrics.outcomeRecorded(outcome.status);
+    await this.emitModelUpdate(outcome.projectId, outcome.componentName, { requestId: outcome.requestId, kind: 'outcome' }, ctx);
+  }
+
+  /** Captures the pattern once it has both its features and its decision. */
+  private async captureIfComplete(requestId: string, ctx: MessageContext): Promise<void> {
+    const row = await repo.pattern(ctx.manager, requestId);
+    if (!row || row.captured || !isComplete(row)) return;
+    if (!(await repo.markCaptured(ctx.manager, requestId))) return;
+    const captured: PayloadOf<'learning.pattern.captured'> = {
+      requestId,
+      projectId: row.projectId,
+      componentName: row.componentName,
+      features: row.features,
+      riskScore: row.risk?.overallScore ?? row.decision.riskScore,
+      tierLevel: row.decision.tierLevel,
+      decisionOutcome: row.decision.outcome,
+      deploymentOutcome: row.deploymentOutcome,
+      capturedAt: new Date().toISOString(),
+    };
+    ctx.emit({ name: 'learning.pattern.captured', correlationId: requestId, data: captured });
+    await this.emitModelUpdate(row.projectId, row.componentName, { requestId, kind: 'decision' }, ctx);
+  }
+
+  private async emitModelUpdate(
+    projectId: string,
+    componentName: string,
+    cause: LearningModelUpdated['cause'],
+    ctx: MessageContext,
+  ): Promise<void> {
+    // The revision first: its row lock orders this project's updates, so the stats read next are at least as new as any lower revision's.
+    const revision = await repo.nextRevision(ctx.manager, projectId);
+    const now = new Date();
+    const update: LearningModelUpdated = {
+      projectId,
+      componentName,
+      project: summarizeHistory(await repo.outcomeRecords(ctx.manager, projectId), now),
+      component: summarizeHistory(await repo.outcomeRecords(ctx.manager, projectId, componentName), now),
+      revision,
+      cause,
+      updatedAt: now.toISOString(),
+    };
+    ctx.emit({ name: 'learning.model.updated', correlationId: cause.requestId, data: update });
+  }
+}
+
+function isComplete(row: PatternRow): row is PatternRow & { features: NonNullable<PatternRow['features']>; decision: NonNullable<PatternRow['decision']> } {
+  return row.features !== null && row.decision !== null;
+}

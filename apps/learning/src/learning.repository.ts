@@ -1,0 +1,159 @@
+import type { DecisionMade, DeploymentRequest, RiskAssessed } from '@agf/contracts';
+import type { DeploymentRecord, FeatureVector, OutcomeStatus } from '@agf/learning-domain';
+import type { EntityManager } from 'typeorm';
+
+type Queryable = Pick<EntityManager, 'query'>;
+
+/** The risk scores kept per pattern; `revision` lets a re-assessment replace an older one. */
+export interface StoredRisk {
+  overallScore: number;
+  securityScore: number;
+  complexityScore: number;
+  impactScore: number;
+  historicalScore: number;
+  confidence: number;
+  revision: number;
+}
+
+export interface PatternRow {
+  requestId: string;
+  projectId: string;
+  componentName: string;
+  request: DeploymentRequest | null;
+  risk: StoredRisk | null;
+  features: FeatureVector | null;
+  decision: DecisionMade | null;
+  decisionOutcome: DecisionMade['outcome'] | null;
+  tierLevel: DecisionMade['tierLevel'] | null;
+  deploymentOutcome: OutcomeStatus | null;
+  outcomeReportedAt: Date | null;
+  decidedAt: Date | null;
+  captured: boolean;
+}
+
+export interface SimilarCandidate {
+  requestId: string;
+  projectId: string;
+  componentName: string;
+  version: string | null;
+  features: FeatureVector;
+  riskScore: number | null;
+  tierLevel: number | null;
+  decisionOutcome: string | null;
+  deploymentOutcome: string | null;
+}
+
+const PATTERN_COLUMNS = `
+  "request_id" AS "requestId", "project_id" AS "projectId", "component_name" AS "componentName",
+  "request", "risk", "features", "decision", "decision_outcome" AS "decisionOutcome", "tier_level" AS "tierLevel",
+  "deployment_outcome" AS "deploymentOutcome", "outcome_reported_at" AS "outcomeReportedAt",
+  "decided_at" AS "decidedAt", "captured"`;
+
+/** Upper bound of rows the similarity scan loads, so memory stays bounded as history grows. */
+export const SIMILAR_CANDIDATE_SCAN = 5000;
+
+/** SQL of the `learning` schema; writes run in the caller's (message) transaction. */
+export const learningRepository = {
+  /** Serialises the handlers of one request, whatever order its events arrive in. */
+  async lockRequest(m: Queryable, requestId: string): Promise<void> {
+    await m.query(`SELECT pg_advisory_xact_lock(hashtext('agf-learning'), hashtext($1))`, [requestId]);
+  },
+
+  async pattern(m: Queryable, requestId: string): Promise<PatternRow | undefined> {
+    const rows: PatternRow[] = await m.query(`SELECT ${PATTERN_COLUMNS} FROM "learning"."patterns" WHERE "request_id" = $1`, [requestId]);
+    return rows[0];
+  },
+
+  /** Stores the assessment unless an equal or newer revision is already here; false when nothing changed. */
+  async storeRisk(m: Queryable, assessed: RiskAssessed, risk: StoredRisk, features: FeatureVector): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "request", "risk", "features")
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT ("request_id") DO UPDATE SET "request" = EXCLUDED."request", "risk" = EXCLUDED."risk", "features" = EXCLUDED."features"
+       WHERE "learning"."patterns"."risk" IS NULL OR ("learning"."patterns"."risk"->>'revision')::int < ($5::jsonb->>'revision')::int
+       RETURNING 1`,
+      [assessed.requestId, assessed.projectId, assessed.request.componentName, JSON.stringify(assessed.request), JSON.stringify(risk), JSON.stringify(features)],
+    );
+    return rows.length === 1;
+  },
+
+  /** Stores the decision unless this one (or a later one) is already here; false when nothing changed. */
+  async storeDecision(m: Queryable, decision: DecisionMade): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "decision", "decision_outcome", "tier_level", "decided_at")
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT ("request_id") DO UPDATE SET "decision" = EXCLUDED."decision", "decision_outcome" = EXCLUDED."decision_outcome",
+         "tier_level" = EXCLUDED."tier_level", "decided_at" = EXCLUDED."decided_at"
+       WHERE "learning"."patterns"."decided_at" IS NULL OR "learning"."patterns"."decided_at" < EXCLUDED."decided_at"
+       RETURNING 1`,
+      [decision.requestId, decision.projectId, decision.componentName, JSON.stringify(decision), decision.outcome, decision.tierLevel, decision.decidedAt],
+    );
+    return rows.length === 1;
+  },
+
+  /** Records the first reported outcome; false when one was already recorded (whatever it said). */
+  async storeOutcome(
+    m: Queryable,
+    outcome: { requestId: string; projectId: string; componentName: string; status: OutcomeStatus; reportedAt: string },
+  ): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "deployment_outcome", "outcome_reported_at")
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT ("request_id") DO UPDATE SET "deployment_outcome" = EXCLUDED."deployment_outcome", "outcome_reported_at" = EXCLUDED."outcome_reported_at"
+       WHERE "learning"."patterns"."deployment_outcome" IS NULL
+       RETURNING 1`,
+      [outcome.requestId, outcome.projectId, outcome.componentName, outcome.status, outcome.reportedAt],
+    );
+    return rows.length === 1;
+  },
+
+  /** Marks the pattern captured; false when it already was. */
+  async markCaptured(m: Queryable, requestId: string): Promise<boolean> {
+    // TypeORM answers an UPDATE with [rows, affected count], not with the rows alone.
+    const [, affected]: [unknown[], number] = await m.query(
+      `UPDATE "learning"."patterns" SET "captured" = true WHERE "request_id" = $1 AND NOT "captured"`,
+      [requestId],
+    );
+    return affected === 1;
+  },
+
+  /**
+   * Bumps the project's revision. The row lock it takes serialises the model updates of one project, so
+   * history read after this call includes every update that got a lower revision.
+   */
+  async nextRevision(m: Queryable, projectId: string): Promise<number> {
+    const rows: { revision: number }[] = await m.query(
+      `INSERT INTO "learning"."project_revisions" ("project_id", "revision") VALUES ($1, 1)
+       ON CONFLICT ("project_id") DO UPDATE SET "revision" = "learning"."project_revisions"."revision" + 1
+       RETURNING "revision"`,
+      [projectId],
+    );
+    return rows[0]!.revision;
+  },
+
+  /** Outcome records of a project (or one component); requests without an outcome carry nothing to summarise. */
+  async outcomeRecords(m: Queryable, projectId: string, componentName?: string): Promise<DeploymentRecord[]> {
+    const rows: { requestId: string; outcome: OutcomeStatus; reportedAt: Date | null }[] = await m.query(
+      `SELECT "request_id" AS "requestId", "deployment_outcome" AS "outcome", "outcome_reported_at" AS "reportedAt"
+       FROM "learning"."patterns"
+       WHERE "project_id" = $1 AND ($2::text IS NULL OR "component_name" = $2) AND "deployment_outcome" IS NOT NULL`,
+      [projectId, componentName ?? null],
+    );
+    return rows.map((r) => ({ requestId: r.requestId, outcome: r.outcome, reportedAt: r.reportedAt ? new Date(r.reportedAt).toISOString() : null }));
+  },
+
+  /** Patterns with features across all projects, most recently decided first, capped at SIMILAR_CANDIDATE_SCAN. */
+  async similarCandidates(m: Queryable, excludeRequestId: string): Promise<SimilarCandidate[]> {
+    return m.query(
+      `SELECT "request_id" AS "requestId", "project_id" AS "projectId", "component_name" AS "componentName",
+         COALESCE("request"->>'version', "decision"->>'version') AS "version", "features",
+         ("risk"->>'overallScore')::double precision AS "riskScore", "tier_level" AS "tierLevel",
+         "decision_outcome" AS "decisionOutcome", "deployment_outcome" AS "deploymentOutcome"
+       FROM "learning"."patterns"
+       WHERE "features" IS NOT NULL AND "request_id" <> $1
+       ORDER BY "decided_at" DESC NULLS LAST, "request_id"
+       LIMIT ${SIMILAR_CANDIDATE_SCAN}`,
+      [excludeRequestId],
+    );
+  },
+};
