@@ -101,6 +101,31 @@ describe('governance end to end', () => {
     expect(decision.data.decisionRationale).toMatch(/session keys rotate/);
   });
 
+  it('scores the next identical request higher after the previous one was rolled back', async () => {
+    const input = aDeploymentRequestInput({ projectId: 'history-demo', componentName: 'pricing', changes: ['src/pricing/rules.ts'], riskIndicators: { codeChanges: 40, testsPassed: true, userImpact: 'low' } });
+    const first = await system.submit(input);
+    await system.decision(first);
+    const before = (await system.view(first)).riskAssessment!;
+    const outcome = await fetch(`${system.intake}/v1/deployment-requests/${first}/outcome`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'rolled_back', details: { reason: 'error rate doubled' } }),
+    });
+    expect(outcome.status).toBe(202);
+    // learning → learning.model.updated → risk's replica: within seconds, the next identical request scores higher.
+    const after = await eventually(async () => {
+      const next = await system.submit({ ...input, version: `${input.version}-retry-${Date.now()}` });
+      const assessment = await eventually(async () => {
+        const view = await system.view(next);
+        expect(view.riskAssessment).not.toBeNull();
+        return view.riskAssessment!;
+      }, 10_000);
+      expect(assessment.historicalScore).toBeGreaterThan(before.historicalScore);
+      return assessment;
+    }, 20_000, 500);
+    expect(after.overallScore).toBeGreaterThan(before.overallScore);
+  });
+
   it('refuses review answers that do not belong, and yields one decision for duplicate submissions', async () => {
     const id = await system.submit(
       aDeploymentRequestInput({
@@ -129,5 +154,18 @@ describe('governance end to end', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await system.decisionsOf(id)).toHaveLength(1);
     expect((await system.review(id, { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: 'late' })).status).toBe(409);
+  });
+
+  it('keeps every event of these requests in an audit chain that verifies', async () => {
+    const compliance = system.services.get('compliance')!.url;
+    const result = await eventually(async () => {
+      const verification = (await (await fetch(`${compliance}/v1/audit/verify`)).json()) as { valid: boolean; entries: number };
+      const decisions = (await system.nats.read('AGF_DECISION')).length;
+      expect(verification.valid).toBe(true);
+      // At least the requests, assessments and decisions of the tests above are chained.
+      expect(verification.entries).toBeGreaterThanOrEqual(decisions * 3);
+      return verification;
+    }, 20_000);
+    expect(result.valid).toBe(true);
   });
 });
