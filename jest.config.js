@@ -15,4 +15,7 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
+  // A safety net, not a habit: if a test ever leaks a handle (a child's pipe, a socket), the run still ends
+  // and reports instead of hanging CI until its time limit. Children are killed on exit (ServiceProcess).
+  forceExit: true,
 };

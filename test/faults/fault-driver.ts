@@ -123,7 +123,7 @@ export class FaultDriver {
     while (this.reviewing) {
       try {
         const pending = await this.query<{ id: string; request_id: string; expert_id: string }>(
-          `SELECT "id", "request_id", "expert_id" FROM "intake"."assignments" WHERE "status" = 'pending' AND "expert_kind" = 'human' LIMIT 200`,
+          `SELECT "id", "request_id", "expert_id" FROM "intake"."assignments" WHERE "status" = 'pending' AND "expert_kind" = 'human' ORDER BY "assigned_at" LIMIT 500`,
         );
         for (const a of pending.filter((p) => !posted.has(p.id))) {
           const response = await fetch(`${this.intakeUrl()}/v1/deployment-requests/${a.request_id}/reviews`, {

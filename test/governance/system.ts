@@ -16,7 +16,16 @@ export class TestSystem {
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
     const env = { AGF_CONFIG: join(__dirname, '..', 'fixtures', configFile) };
-    const started = await Promise.all(SERVICES.map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env })));
+    const attempts = await Promise.allSettled(SERVICES.map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env })));
+    const started = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+    const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+    if (failed) {
+      // Leave nothing running: a service left behind keeps the test worker (and CI) alive forever.
+      await Promise.all(started.map((s) => s.stop()));
+      await nats.cleanup();
+      await db.drop();
+      throw failed.reason;
+    }
     return new TestSystem(db, nats, new Map(started.map((s) => [s.name, s])));
   }
 

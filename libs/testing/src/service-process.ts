@@ -27,6 +27,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Every child still running; killed when the test process exits, so no test run leaves services behind. */
+const LIVE_CHILDREN = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of LIVE_CHILDREN) child.kill('SIGKILL');
+});
+
 export interface ServiceProcessOptions {
   databaseUrl: string;
   namespace: string;
@@ -80,13 +86,21 @@ export class ServiceProcess {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const child = this.child;
+    LIVE_CHILDREN.add(child);
+    child.once('exit', () => LIVE_CHILDREN.delete(child));
     const keep = (chunk: Buffer): void => {
       this.output.push(chunk.toString());
       if (this.output.length > 500) this.output.shift();
     };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
-    await this.waitUntilReady();
+    try {
+      await this.waitUntilReady();
+    } catch (error) {
+      await this.kill(); // a service that never became ready must not outlive the failed test
+      throw error;
+    }
   }
 
   async waitUntilReady(timeoutMs = 30_000): Promise<void> {

@@ -17,20 +17,23 @@ export class ExpertRegistry implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const experts = registeredExperts(this.policy);
-    await this.dataSource.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext('agf-coe-registry'))`);
-      for (const e of experts) {
-        await m.query(
-          `INSERT INTO "coe"."experts" ("id", "expert_type", "kind", "level", "runtime", "specialties", "capacity", "active", "updated_at")
-           VALUES ($1, $2, $3, $4, $5, $6, $7, true, now())
-           ON CONFLICT ("id") DO UPDATE SET "expert_type" = EXCLUDED."expert_type", "kind" = EXCLUDED."kind", "level" = EXCLUDED."level",
-             "runtime" = EXCLUDED."runtime", "specialties" = EXCLUDED."specialties", "capacity" = EXCLUDED."capacity", "active" = true, "updated_at" = now()`,
-          [e.id, e.expertType, e.type, e.level, e.runtime, JSON.stringify(e.specialties), e.capacity],
-        );
-      }
-      await m.query(`UPDATE "coe"."experts" SET "active" = false WHERE NOT ("id" = ANY($1::text[]))`, [experts.map((e) => e.id)]);
-    });
+    const experts = registeredExperts(this.policy).sort((a, b) => a.id.localeCompare(b.id));
+    // One statement per expert, each its own transaction, touching a row only when it changed: a replica
+    // starting next to busy ones then never holds several expert rows at once, so it cannot deadlock with
+    // the workflow taking review slots on them.
+    for (const e of experts) {
+      await this.dataSource.query(
+        `INSERT INTO "coe"."experts" ("id", "expert_type", "kind", "level", "runtime", "specialties", "capacity", "active", "updated_at")
+         VALUES ($1, $2, $3, $4, $5, $6, $7, true, now())
+         ON CONFLICT ("id") DO UPDATE SET "expert_type" = EXCLUDED."expert_type", "kind" = EXCLUDED."kind", "level" = EXCLUDED."level",
+           "runtime" = EXCLUDED."runtime", "specialties" = EXCLUDED."specialties", "capacity" = EXCLUDED."capacity", "active" = true, "updated_at" = now()
+         WHERE ("coe"."experts"."expert_type", "coe"."experts"."kind", "coe"."experts"."level", "coe"."experts"."runtime", "coe"."experts"."specialties",
+                "coe"."experts"."capacity", "coe"."experts"."active")
+           IS DISTINCT FROM (EXCLUDED."expert_type", EXCLUDED."kind", EXCLUDED."level", EXCLUDED."runtime", EXCLUDED."specialties", EXCLUDED."capacity", true)`,
+        [e.id, e.expertType, e.type, e.level, e.runtime, JSON.stringify(e.specialties), e.capacity],
+      );
+    }
+    await this.dataSource.query(`UPDATE "coe"."experts" SET "active" = false WHERE "active" AND NOT ("id" = ANY($1::text[]))`, [experts.map((e) => e.id)]);
     this.logger.log(`expert registry: ${experts.length} experts`);
   }
 }

@@ -36,9 +36,13 @@ export class ReadModelMessageController {
   @OnMessage('review.assigned')
   async assigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
     const a = event.data;
+    await lockRequest(ctx, a.requestId);
+    // An assignment announced after the decision (streams are consumed independently) was cancelled by it.
     await ctx.manager.query(
       `INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at", "supersedes_assignment_id")
-       VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10) ON CONFLICT ("id") DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6,
+         CASE WHEN EXISTS (SELECT 1 FROM "intake"."requests" WHERE "id" = $2 AND "decision" IS NOT NULL) THEN 'cancelled' ELSE 'pending' END,
+         $7, $8, $9, $10) ON CONFLICT ("id") DO NOTHING`,
       [a.assignmentId, a.requestId, a.expertId, a.expertType, a.expertKind, a.role, a.tierLevel, a.assignedAt, a.slaDueAt, a.supersedesAssignmentId ?? null],
     );
     if (a.supersedesAssignmentId) {
@@ -86,6 +90,11 @@ export class ReadModelMessageController {
 
   @OnMessage('decision.made')
   async decision(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
+    await lockRequest(ctx, event.data.requestId);
+    // CoE cancels what is still open when it decides; reviewers must not see those as waiting for them.
+    await ctx.manager.query(`UPDATE "intake"."assignments" SET "status" = 'cancelled' WHERE "request_id" = $1 AND "status" IN ('pending', 'breached')`, [
+      event.data.requestId,
+    ]);
     await ctx.manager.query(`UPDATE "intake"."requests" SET "decision" = $2, "updated_at" = now() WHERE "id" = $1 AND "decision" IS NULL`, [
       event.data.requestId,
       JSON.stringify(event.data),
@@ -93,6 +102,11 @@ export class ReadModelMessageController {
     await advanceStatus(ctx, event.data.requestId, 'decided');
     this.waiters.resolve(event.data);
   }
+}
+
+/** Orders the decision against assignments of the same request, so neither misses the other's change. */
+async function lockRequest(ctx: MessageContext, requestId: string): Promise<void> {
+  await ctx.manager.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = $1 FOR UPDATE`, [requestId]);
 }
 
 async function advanceStatus(ctx: MessageContext, requestId: string, status: Status): Promise<void> {
