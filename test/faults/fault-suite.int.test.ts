@@ -11,7 +11,7 @@ import { FaultDriver, sleep } from './fault-driver';
  * Postgres and runs a second replica; the short form inside `npm test` does one of each kind.
  */
 const FULL = process.env['AGF_FAULTS'] === 'full';
-const RATE = FULL ? 8 : 5;
+const RATE = FULL ? 6 : 5;
 const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
 const SCHEMAS = SERVICES;
 

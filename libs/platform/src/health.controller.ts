@@ -1,19 +1,33 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, type OnModuleDestroy } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DataSource } from 'typeorm';
-import { NATS_CONNECTION } from './tokens';
+import { Pool } from 'pg';
+import type { InfraConfig } from './infra-config';
+import { INFRA_CONFIG, NATS_CONNECTION } from './tokens';
 
 @ApiExcludeController()
 @Controller('health')
-export class HealthController {
+export class HealthController implements OnModuleDestroy {
+  /**
+   * A connection of its own: probing through the service's pool would report "not ready" whenever handlers
+   * work through a backlog and hold every pooled connection, which is exactly when a restart must not happen.
+   */
+  private readonly probe: Pool;
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    private readonly dataSource: DataSource,
+    @Inject(INFRA_CONFIG) infra: InfraConfig,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
-  ) {}
+  ) {
+    this.probe = new Pool({ connectionString: infra.DATABASE_URL, max: 1, idleTimeoutMillis: 60_000, connectionTimeoutMillis: 2000 });
+    this.probe.on('error', () => undefined); // a dropped idle probe connection is replaced on the next check
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.probe.end().catch(() => undefined);
+  }
 
   /** The process is alive (a supervisor restarts it when this fails). */
   @Get('live')
@@ -43,7 +57,7 @@ export class HealthController {
   private async checkPostgres() {
     const indicator = this.indicators.check('postgres');
     try {
-      await withTimeout(this.dataSource.query('SELECT 1'), 2000);
+      await withTimeout(this.probe.query('SELECT 1'), 2000);
       return indicator.up();
     } catch (error) {
       return indicator.down({ message: (error as Error).message });
