@@ -68,7 +68,7 @@ export function rollbackPlanFor(request: DeploymentRequest, tier: TierLevel, mon
     source: 'generated',
     previousVersion: previous,
     steps: [
-      `Redeploy ${request.componentName} ${target} with the same pipeline`,
+      `Redeploy ${target} of ${request.componentName} with the same pipeline`,
       'Confirm health checks pass and the monitored metrics return to their baseline',
       `Report the rollback: POST /v1/deployment-requests/${request.requestId}/outcome {"status":"rolled_back"}`,
     ],

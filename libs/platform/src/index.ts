@@ -7,3 +7,4 @@ export * from './health.controller';
 export * from './tokens';
 export * from './platform.module';
 export * from './run-service';
+export * from './repository-root';

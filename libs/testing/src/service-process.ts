@@ -1,17 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { repositoryRoot } from '@agf/platform';
 
 export type ServiceName = 'intake' | 'risk' | 'coe' | 'sla' | 'learning' | 'compliance';
-
-/** The repository root, whether this file runs from source (Jest) or from `dist/` (benchmarks). */
-function repositoryRoot(from: string): string {
-  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'nx.json'))) return dir;
-  }
-  throw new Error(`no nx.json above ${from}`);
-}
 
 const ROOT = repositoryRoot(__dirname);
 

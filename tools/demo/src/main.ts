@@ -115,7 +115,7 @@ function print(scenario: Scenario, event: CloudEvent<'decision.made'>): void {
   console.log(`  triggers: ${d.triggers.map((t) => `${t.condition} (${t.reason})`).join('; ') || 'none'}`);
   console.log(`  rationale: ${d.decisionRationale}`);
   if (d.conditions.length) console.log(`  conditions: ${d.conditions.join('; ')}`);
-  if (d.monitoringRequirements.length) console.log(`  monitor: ${d.monitoringRequirements.map((m) => `${m.metric} ${m.comparison} ${m.threshold}${m.unit} for ${m.durationMinutes} min`).join('; ')}`);
+  if (d.monitoringRequirements.length) console.log(`  monitor: ${d.monitoringRequirements.map((m) => `${m.metric} ${m.comparison} ${m.threshold}${/^[a-z]/i.test(m.unit) ? ` ${m.unit}` : m.unit} for ${m.durationMinutes} min`).join('; ')}`);
   if (d.rollbackPlan) console.log(`  rollback (${d.rollbackPlan.source}): ${d.rollbackPlan.steps.join(' → ')}`);
 }
 

@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ensureDatabase, EXIT_CONFIG_ERROR, SERVICE_PORTS, type ServiceName, waitFor } from '@agf/platform';
+import { ensureDatabase, EXIT_CONFIG_ERROR, repositoryRoot, SERVICE_PORTS, type ServiceName, waitFor } from '@agf/platform';
 
 /**
  * `npm start`: the whole system on one machine. Each service is its own process with its log lines
  * prefixed by its name; one that dies is restarted with backoff (one that exits with a configuration
  * error is not, since it would only fail again); Ctrl-C stops them all cleanly.
  */
-const ROOT = join(__dirname, '..', '..', '..');
+const ROOT = repositoryRoot(__dirname);
 const ALL = Object.keys(SERVICE_PORTS) as ServiceName[];
 const COLORS = ['\x1b[36m', '\x1b[33m', '\x1b[35m', '\x1b[32m', '\x1b[34m', '\x1b[31m'];
 const RESET = '\x1b[0m';
