@@ -7,4 +7,4 @@ export * from './health.controller';
 export * from './tokens';
 export * from './platform.module';
 export * from './run-service';
-export * from './repository-root';
+export * from './process-layout';

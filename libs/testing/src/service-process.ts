@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { repositoryRoot } from '@agf/platform';
+import { repositoryRoot, SERVICE_NODE_FLAGS } from '@agf/platform';
 
 export type ServiceName = 'intake' | 'risk' | 'coe' | 'sla' | 'learning' | 'compliance';
 
@@ -62,7 +62,7 @@ export class ServiceProcess {
 
   async restart(extraEnv: Record<string, string> = {}): Promise<void> {
     const entry = join(ROOT, 'dist', 'apps', this.name, 'src', 'main.js');
-    this.child = spawn(process.execPath, [entry], {
+    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, entry], {
       cwd: ROOT,
       env: {
         ...process.env,
