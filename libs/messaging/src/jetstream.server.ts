@@ -9,7 +9,7 @@ import {
 } from '@agf/contracts';
 import { type ConsumerMessages, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { DataSource } from 'typeorm';
@@ -63,6 +63,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private readonly inFlight = new Set<Promise<void>>();
   private closing = false;
   private readonly tracer = trace.getTracer('agf-messaging');
+  private readonly handlerCache = new Map<MessageName, MessageHandler>();
 
   constructor(private readonly options: JetStreamServerOptions) {
     super();
@@ -213,7 +214,12 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   }
 
   private async invoke(name: MessageName, payload: unknown, ctx: MessageContext): Promise<void> {
-    const handler = this.getHandlerByPattern(name);
+    // Nest normalises the pattern on every lookup; the handlers do not change once listening.
+    let handler = this.handlerCache.get(name);
+    if (!handler) {
+      handler = this.getHandlerByPattern(name) ?? undefined;
+      if (handler) this.handlerCache.set(name, handler);
+    }
     if (!handler) throw new Error(`no handler for ${name}`);
     const result: unknown = await handler(payload, ctx);
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
