@@ -21,6 +21,8 @@ export async function freePort(): Promise<number> {
 
 /** Every child still running; killed when the test process exits, so no test run leaves services behind. */
 const LIVE_CHILDREN = new Set<ChildProcess>();
+// Jest loads this module once per test file in a worker process, so each file adds its own listener.
+process.setMaxListeners(Math.max(process.getMaxListeners(), 64));
 process.once('exit', () => {
   for (const child of LIVE_CHILDREN) child.kill('SIGKILL');
 });
