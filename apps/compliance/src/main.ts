@@ -7,5 +7,6 @@ import { ComplianceSchema1732500000501 } from './migrations/1732500000501-compli
 void runService({
   name: 'compliance',
   module: ComplianceModule,
+  consumerBatchSize: 16,
   migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501],
 });

@@ -8,6 +8,7 @@ import { serveOpenApi } from './openapi';
 void runService({
   name: 'intake',
   module: IntakeModule,
+  consumerBatchSize: 16,
   migrations: [messagingTablesMigration('intake'), IntakeSchema1732500000001],
   configureHttp: (app) => serveOpenApi(app),
 });

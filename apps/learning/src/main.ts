@@ -7,5 +7,6 @@ import { LearningSchema1732500000401 } from './migrations/1732500000401-learning
 void runService({
   name: 'learning',
   module: LearningModule,
+  consumerBatchSize: 16,
   migrations: [messagingTablesMigration('learning'), LearningSchema1732500000401],
 });

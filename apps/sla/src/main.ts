@@ -7,5 +7,6 @@ import { SlaModule } from './sla.module';
 void runService({
   name: 'sla',
   module: SlaModule,
+  consumerBatchSize: 16,
   migrations: [messagingTablesMigration('sla'), SlaSchema1732500000301],
 });

@@ -38,6 +38,11 @@ export interface JetStreamServerOptions {
   streamOptions: StreamOptions;
   /** Messages processed at once per consumer. */
   concurrency: number;
+  /**
+   * Up to this many messages that are already waiting are handled in one transaction (1 = never). Batches
+   * only form under load, so an idle system keeps its latency; a failing batch is retried message by message.
+   */
+  batchSize?: number;
   /** Deliveries before a failing message is dead-lettered. */
   maxDeliver: number;
   ackWaitMs: number;
@@ -121,19 +126,47 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 
   private async consumeLoop(stream: StreamName): Promise<void> {
     const { namespace, service, concurrency } = this.options;
+    const batchSize = Math.max(1, this.options.batchSize ?? 1);
     const slots = new Semaphore(concurrency);
+    const waiting: JsMsg[] = [];
+    // Backpressure: messages are taken from NATS only as fast as they are handled, so none waits here long
+    // enough to reach its ack wait (and be redelivered, or given up on after max deliveries).
+    const highWater = batchSize * 2;
+    let wake: (() => void) | undefined;
+    let resume: (() => void) | undefined;
+    // Takes whatever is waiting when a slot frees up: one message when idle, up to batchSize under load.
+    const dispatch = async (): Promise<void> => {
+      while (!this.closing) {
+        if (!waiting.length) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          continue;
+        }
+        await slots.acquire();
+        const batch = waiting.splice(0, batchSize);
+        resume?.();
+        resume = undefined;
+        if (!batch.length) {
+          slots.release();
+          continue;
+        }
+        const work = (batch.length === 1 ? this.process(stream, batch[0]!) : this.processBatch(stream, batch)).finally(() => {
+          slots.release();
+          this.inFlight.delete(work);
+        });
+        this.inFlight.add(work);
+      }
+    };
+    const dispatcher = dispatch();
     while (!this.closing) {
       try {
         const consumer = await this.js.consumers.get(namespace.stream(stream), service);
         const messages = await consumer.consume({ max_messages: concurrency * 2 });
         this.subscriptions.push(messages);
         for await (const msg of messages) {
-          await slots.acquire();
-          const work = this.process(stream, msg).finally(() => {
-            slots.release();
-            this.inFlight.delete(work);
-          });
-          this.inFlight.add(work);
+          waiting.push(msg);
+          wake?.();
+          wake = undefined;
+          while (waiting.length >= highWater && !this.closing) await new Promise<void>((resolve) => (resume = resolve));
         }
       } catch (error) {
         if (this.closing) break;
@@ -141,6 +174,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
+    // Messages still waiting are not acked: JetStream redelivers them to whoever runs next.
+    wake?.();
+    resume?.();
+    await dispatcher;
   }
 
   private async process(stream: StreamName, msg: JsMsg): Promise<void> {
@@ -171,6 +208,78 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         }
       }),
     );
+  }
+
+  /**
+   * Several waiting messages in one transaction: each claims its inbox entry and runs its handler in its own
+   * trace context; effects and outbox rows commit together, then every message is acked. Messages are taken
+   * in correlation-id order, so concurrent batches lock per-request rows in one order and cannot deadlock on
+   * them. If anything in the batch fails, nothing of it commits and each message is processed on its own
+   * (retries and dead letters then work per message, as without batching).
+   */
+  private async processBatch(stream: StreamName, batch: JsMsg[]): Promise<void> {
+    const started = performance.now();
+    const { dataSource, schema, service, namespace, relay } = this.options;
+    const decoded: Array<{ msg: JsMsg; name: MessageName; subject: string; payload: unknown; envelope: MessageContext['envelope']; inboxId: string }> = [];
+    const individually: JsMsg[] = [];
+    for (const msg of batch) {
+      const subject = namespace.strip(msg.subject) ?? msg.subject;
+      const name = messageNameOfSubject(subject);
+      try {
+        if (!name || !this.messageHandlers.has(name)) throw new Error('not handled here');
+        decoded.push({ msg, name, subject, ...this.decode(name, msg) });
+      } catch {
+        individually.push(msg); // ignored or poison: the single path acks or dead-letters it with its reason
+      }
+    }
+    decoded.sort((a, b) => (a.envelope?.correlationid ?? '').localeCompare(b.envelope?.correlationid ?? ''));
+    const heartbeat = setInterval(() => decoded.forEach((d) => d.msg.working()), Math.max(1000, this.options.ackWaitMs / 2));
+    let results: Array<'duplicate' | 'processed' | 'emitted'> | undefined;
+    try {
+      results = await dataSource.transaction(async (manager) => {
+        const outcomes: Array<'duplicate' | 'processed' | 'emitted'> = [];
+        for (const d of decoded) {
+          if (!(await claimInboxEntry(manager, schema, service, d.inboxId))) {
+            outcomes.push('duplicate');
+            continue;
+          }
+          const parent = propagation.extract(context.active(), { traceparent: d.msg.headers?.get('traceparent') ?? '' });
+          const rows = await context.with(parent, () =>
+            this.tracer.startActiveSpan(`${d.subject} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': d.subject } }, async (span) => {
+              try {
+                const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope);
+                try {
+                  await this.invoke(d.name, d.payload, ctx);
+                } catch (error) {
+                  throw ctx.failure ?? error;
+                }
+                return ctx.emitted.map((event) => toOutboxRow(service, namespace, event).row);
+              } finally {
+                span.end();
+              }
+            }),
+          );
+          await insertOutboxRows(manager, schema, rows);
+          outcomes.push(rows.length ? 'emitted' : 'processed');
+        }
+        return outcomes;
+      });
+    } catch {
+      results = undefined;
+    } finally {
+      clearInterval(heartbeat);
+    }
+    if (results) {
+      const seconds = (performance.now() - started) / 1000 / Math.max(1, decoded.length);
+      decoded.forEach((d, i) => {
+        d.msg.ack();
+        this.options.observe?.({ consumer: `${service}/${stream}`, message: d.name, result: results![i] === 'duplicate' ? 'duplicate' : 'processed', seconds });
+      });
+      if (results.includes('emitted')) relay.kick();
+    } else {
+      individually.push(...decoded.map((d) => d.msg));
+    }
+    for (const msg of individually) await this.process(stream, msg);
   }
 
   private async processInTransaction(name: MessageName, subject: string, msg: JsMsg): Promise<HandlerResult> {

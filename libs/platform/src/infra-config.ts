@@ -12,6 +12,8 @@ const InfraEnv = z.object({
   /** Prefix for subjects and streams, so test runs sharing a NATS server never see each other. */
   AGF_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{0,32}$/, 'expected up to 32 characters of [A-Za-z0-9_-]').default(''),
   AGF_CONSUMER_CONCURRENCY: Int(1, 1024).default(32),
+  /** Overrides each service's batch size (messages per transaction under load); unset = the service's own. */
+  AGF_CONSUMER_BATCH: Int(1, 256).optional(),
   AGF_MAX_DELIVER: Int(1, 100).default(5),
   AGF_ACK_WAIT_MS: Int(1000, 3_600_000).default(30_000),
   AGF_RETRY_BASE_MS: Int(10, 60_000).default(500),

@@ -19,6 +19,11 @@ export interface ServiceDefinition {
   /** The service's own (static) Nest module; it injects what PlatformModule provides. */
   module: Type;
   migrations: Array<new () => MigrationInterface>;
+  /**
+   * Waiting messages handled per transaction under load (1 = one per transaction). Worth it for consumers
+   * that only keep books of what happened (read models, audit, timers, history); `AGF_CONSUMER_BATCH` overrides.
+   */
+  consumerBatchSize?: number;
   /** Extra HTTP set-up (OpenAPI, body limits) before the server listens. */
   configureHttp?: (app: NestExpressApplication, runtime: ServiceRuntime) => void;
 }
@@ -96,6 +101,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
         relay: runtime.relay,
         streamOptions: { decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS, retentionDays: 7, duplicateWindowMs: 120_000 },
         concurrency: infra.AGF_CONSUMER_CONCURRENCY,
+        batchSize: infra.AGF_CONSUMER_BATCH ?? definition.consumerBatchSize ?? 1,
         maxDeliver: infra.AGF_MAX_DELIVER,
         ackWaitMs: infra.AGF_ACK_WAIT_MS,
         retryBaseMs: infra.AGF_RETRY_BASE_MS,

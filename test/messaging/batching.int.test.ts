@@ -1,0 +1,53 @@
+import { eventually } from '@agf/testing';
+import { outcome, Probe } from './probe';
+
+jest.setTimeout(60_000);
+
+/** Under load, waiting messages share a transaction; a failing batch falls back to one message at a time. */
+describe('JetStream transport with batches (real NATS and Postgres)', () => {
+  let probe: Probe;
+
+  beforeAll(async () => {
+    // One slot, so messages queue up behind the first and the next ones are taken as batches.
+    probe = await Probe.start({ concurrency: 1, batchSize: 8 });
+  });
+
+  afterAll(async () => {
+    await probe?.stop();
+  });
+
+  const commits = async () => Number((await probe.db.query<{ n: string }>(`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`))[0]!.n);
+
+  it('handles 60 waiting events in fewer transactions than events, each exactly once', async () => {
+    const before = await commits();
+    for (let i = 0; i < 60; i += 1) await probe.nats.publish('agf.v1.deployment.outcome.batched', JSON.stringify(outcome('batched')));
+    await eventually(async () => expect(await probe.effects('batched')).toBe(60), 20_000);
+    // pg_stat counters are flushed lazily: wait for them to cover the work above.
+    const used = await eventually(async () => {
+      const n = (await commits()) - before;
+      expect(n).toBeGreaterThan(0);
+      return n;
+    });
+    expect(used).toBeLessThan(45);
+    expect(probe.results.filter((r) => r.result === 'processed')).toHaveLength(60);
+  });
+
+  it('isolates a failing and an invalid event: the rest of their batch commits once, they are dead-lettered', async () => {
+    const events = Array.from({ length: 20 }, () => outcome('neighbour'));
+    const invalid = { ...outcome('invalid'), data: { projectId: 'invalid', status: 'exploded' } };
+    await probe.nats.publish('agf.v1.deployment.outcome.always-fails', JSON.stringify(outcome('always-fails')));
+    await probe.nats.publish('agf.v1.deployment.outcome.invalid', JSON.stringify(invalid));
+    for (const event of events) await probe.nats.publish('agf.v1.deployment.outcome.neighbour', JSON.stringify(event));
+    await eventually(async () => expect(await probe.effects('neighbour')).toBe(20), 20_000);
+    const dead = await eventually(async () => {
+      const found = await probe.nats.read('AGF_DLQ');
+      expect(found).toHaveLength(2);
+      return found;
+    }, 20_000);
+    expect(dead.map((m) => m.headers['Agf-Dlq-Reason']).sort()).toEqual([expect.stringMatching(/handler always throws/), expect.stringMatching(/invalid deployment.outcome/)]);
+    expect(await probe.effects('always-fails')).toBe(0);
+    // Give a second effect of any neighbour every chance to appear.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await probe.effects('neighbour')).toBe(20);
+  });
+});

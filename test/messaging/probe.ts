@@ -1,0 +1,93 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { type CloudEvent, createEvent } from '@agf/contracts';
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { INestMicroservice } from '@nestjs/common';
+import { jetstream } from '@nats-io/jetstream';
+import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { createTestDatabase, TestNats, type TestDatabase } from '@agf/testing';
+import { type HandlerResult, JetStreamServer, MessageContext, messagingTablesMigration, OnMessage, OutboxRelay } from '@agf/messaging';
+
+class ProbeTables1732500000009 implements MigrationInterface {
+  name = 'ProbeTables1732500000009';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE "probe"."effects" ("event_id" text NOT NULL, "project_id" text NOT NULL)`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE "probe"."effects"`);
+  }
+}
+
+@Controller()
+class ProbeHandlers {
+  @OnMessage('deployment.outcome')
+  async outcome(event: CloudEvent<'deployment.outcome'>, ctx: MessageContext): Promise<void> {
+    await ctx.manager.query(`INSERT INTO "probe"."effects" ("event_id", "project_id") VALUES ($1, $2)`, [event.id, event.data.projectId]);
+    if (event.data.projectId === 'always-fails') throw new Error('handler always throws on this project');
+  }
+}
+
+@Module({ controllers: [ProbeHandlers] })
+class ProbeModule {}
+
+export const outcome = (projectId: string) =>
+  createEvent({
+    name: 'deployment.outcome',
+    source: 'test',
+    correlationId: randomUUID(),
+    data: { requestId: randomUUID(), projectId, componentName: 'c', version: '1', status: 'succeeded', reportedAt: new Date().toISOString() },
+  });
+
+/** A probe service on the real transport: one handler that records an effect per event (and always fails for `always-fails`). */
+export class Probe {
+  private constructor(
+    readonly results: Array<{ message: string; result: HandlerResult }>,
+    readonly db: TestDatabase,
+    readonly nats: TestNats,
+    private readonly dataSource: DataSource,
+    private readonly app: INestMicroservice,
+  ) {}
+
+  static async start(options: { concurrency: number; batchSize?: number }): Promise<Probe> {
+    const db = await createTestDatabase();
+    const nats = await TestNats.connect();
+    const dataSource = new DataSource({ type: 'postgres', url: db.url, schema: 'probe', migrations: [messagingTablesMigration('probe'), ProbeTables1732500000009] });
+    await dataSource.initialize();
+    await dataSource.query('CREATE SCHEMA probe');
+    await dataSource.runMigrations();
+    const relay = new OutboxRelay(dataSource, jetstream(nats.nc), { schema: 'probe', batchSize: 10, idleDelayMs: 200, retainSentMs: 60_000, logger: console });
+    const results: Probe['results'] = [];
+    const app = await NestFactory.createMicroservice(ProbeModule, {
+      logger: false,
+      strategy: new JetStreamServer({
+        service: 'probe',
+        schema: 'probe',
+        nc: nats.nc,
+        dataSource,
+        namespace: nats.namespace,
+        relay,
+        streamOptions: { decisionRetentionDays: 1, retentionDays: 1, duplicateWindowMs: 60_000 },
+        concurrency: options.concurrency,
+        batchSize: options.batchSize,
+        maxDeliver: 3,
+        ackWaitMs: 5000,
+        retryBaseMs: 200,
+        observe: ({ message, result }) => results.push({ message, result }),
+      }),
+    });
+    await app.listen();
+    return new Probe(results, db, nats, dataSource, app);
+  }
+
+  async effects(projectId: string): Promise<number> {
+    return (await this.db.query(`SELECT event_id FROM probe.effects WHERE project_id = $1`, [projectId])).length;
+  }
+
+  async stop(): Promise<void> {
+    await this.app.close();
+    await this.dataSource.destroy();
+    await this.nats.cleanup();
+    await this.db.drop();
+  }
+}
