@@ -18,10 +18,16 @@ export class ExpertRegistry implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     const experts = registeredExperts(this.policy).sort((a, b) => a.id.localeCompare(b.id));
-    // One statement per expert, each its own transaction, touching a row only when it changed: a replica
-    // starting next to busy ones then never holds several expert rows at once, so it cannot deadlock with
-    // the workflow taking review slots on them.
+    // Read first, then one statement per expert that differs, each its own transaction: a replica starting
+    // next to busy ones neither waits behind the transactions holding review slots (an upsert locks its row
+    // even when nothing changes) nor holds several expert rows at once (which deadlocked with them).
+    const stored: { id: string; expert_type: string; kind: string; level: string; runtime: string; specialties: string[]; capacity: number; active: boolean }[] =
+      await this.dataSource.query(`SELECT "id", "expert_type", "kind", "level", "runtime", "specialties", "capacity", "active" FROM "coe"."experts"`);
+    const fingerprint = (x: { expertType: string; kind: string; level: string; runtime: string; specialties: string[]; capacity: number; active: boolean }) =>
+      JSON.stringify([x.expertType, x.kind, x.level, x.runtime, x.specialties, x.capacity, x.active]);
+    const current = new Map(stored.map((r) => [r.id, fingerprint({ ...r, expertType: r.expert_type })]));
     for (const e of experts) {
+      if (current.get(e.id) === fingerprint({ ...e, kind: e.type, active: true })) continue;
       await this.dataSource.query(
         `INSERT INTO "coe"."experts" ("id", "expert_type", "kind", "level", "runtime", "specialties", "capacity", "active", "updated_at")
          VALUES ($1, $2, $3, $4, $5, $6, $7, true, now())
@@ -33,7 +39,9 @@ export class ExpertRegistry implements OnApplicationBootstrap {
         [e.id, e.expertType, e.type, e.level, e.runtime, JSON.stringify(e.specialties), e.capacity],
       );
     }
-    await this.dataSource.query(`UPDATE "coe"."experts" SET "active" = false WHERE "active" AND NOT ("id" = ANY($1::text[]))`, [experts.map((e) => e.id)]);
+    if ([...current.keys()].some((id) => !experts.some((e) => e.id === id))) {
+      await this.dataSource.query(`UPDATE "coe"."experts" SET "active" = false WHERE "active" AND NOT ("id" = ANY($1::text[]))`, [experts.map((e) => e.id)]);
+    }
     this.logger.log(`expert registry: ${experts.length} experts`);
   }
 }
