@@ -1,30 +1,12 @@
 import { join } from 'node:path';
 import { type CloudEvent, createEvent, type DeploymentRequest, type RiskAssessed, subjectFor } from '@agf/contracts';
-import { aDeploymentRequest } from '@agf/contracts/testing';
+import { aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
 
 jest.setTimeout(90_000);
 
-const analyzer = (score: number, factors: string[] = []) => ({ score, confidence: 0.8, factors, mitigations: [] });
-
 function assessed(request: DeploymentRequest, overallScore: number, securityScore = 0.2): RiskAssessed {
-  return {
-    requestId: request.requestId,
-    projectId: request.projectId,
-    overallScore,
-    securityScore,
-    complexityScore: 0.2,
-    impactScore: 0.2,
-    historicalScore: 0.3,
-    confidence: 0.75,
-    riskFactors: [],
-    mitigationSuggestions: [],
-    analyzers: { security: analyzer(securityScore), complexity: analyzer(0.2), impact: analyzer(0.2), historical: analyzer(0.3) },
-    weights: { security: 0.35, complexity: 0.2, impact: 0.25, historical: 0.2 },
-    revision: 1,
-    request,
-    assessedAt: new Date().toISOString(),
-  };
+  return aRiskAssessment(request, { overallScore, securityScore, complexityScore: 0.2, impactScore: 0.2, historicalScore: 0.3, confidence: 0.75 });
 }
 
 describe('coe service (real NATS JetStream and Postgres)', () => {

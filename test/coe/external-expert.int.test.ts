@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { type CloudEvent, createEvent, subjectFor } from '@agf/contracts';
-import { aDeploymentRequest } from '@agf/contracts/testing';
+import { aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
 
 jest.setTimeout(90_000);
@@ -31,24 +31,7 @@ describe('external automated expert protocol (tools/example-expert)', () => {
 
   it('sends the work to the expert on its own subject and decides from its answer', async () => {
     const request = aDeploymentRequest({ projectId: 'ext-expert', changes: ['src/auth/session.ts: TODO remove debug login'], riskIndicators: { securitySensitive: true, testsPassed: true } });
-    const analyzer = { score: 0.2, confidence: 0.8, factors: [], mitigations: [] };
-    const data = {
-      requestId: request.requestId,
-      projectId: request.projectId,
-      overallScore: 0.2,
-      securityScore: 0.2,
-      complexityScore: 0.2,
-      impactScore: 0.2,
-      historicalScore: 0.3,
-      confidence: 0.7,
-      riskFactors: [],
-      mitigationSuggestions: [],
-      analyzers: { security: analyzer, complexity: analyzer, impact: analyzer, historical: analyzer },
-      weights: { security: 0.35, complexity: 0.2, impact: 0.25, historical: 0.2 },
-      revision: 1,
-      request,
-      assessedAt: new Date().toISOString(),
-    };
+    const data = aRiskAssessment(request, { historicalScore: 0.3, confidence: 0.7 });
     const event = createEvent({ name: 'risk.assessed', source: 'test', correlationId: request.requestId, data });
     await nats.publish(subjectFor('risk.assessed', request.projectId), JSON.stringify(event), event.id);
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CloudEvent, DeploymentRequest } from '@agf/contracts';
-import { aDeploymentRequest } from '@agf/contracts/testing';
+import { aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats } from '@agf/testing';
 
 jest.setTimeout(120_000);
@@ -34,27 +34,6 @@ describe('compliance service (real NATS and Postgres)', () => {
   });
 
   const verify = async (): Promise<Verification> => (await (await fetch(`${compliance.url}/v1/audit/verify`)).json()) as Verification;
-
-  function assessed(request: DeploymentRequest) {
-    const analyzer = { score: 0.2, confidence: 0.8, factors: [], mitigations: [] };
-    return {
-      requestId: request.requestId,
-      projectId: request.projectId,
-      overallScore: 0.2,
-      securityScore: 0.2,
-      complexityScore: 0.2,
-      impactScore: 0.2,
-      historicalScore: 0.2,
-      confidence: 0.8,
-      riskFactors: [],
-      mitigationSuggestions: [],
-      analyzers: { security: analyzer, complexity: analyzer, impact: analyzer, historical: analyzer },
-      weights: { security: 0.25, complexity: 0.25, impact: 0.25, historical: 0.25 },
-      revision: 1,
-      request,
-      assessedAt: new Date().toISOString(),
-    };
-  }
 
   function completed(request: DeploymentRequest, assignmentId: string, expertId: string, expertType: 'security' | 'compliance', decision: 'approve' | 'reject') {
     return {
@@ -105,7 +84,7 @@ describe('compliance service (real NATS and Postgres)', () => {
     await nats.publishEvent('review.assigned', assigned(request, complianceReview, 'dpo_human', 'compliance'), id);
     // A review that overtakes the assessment is kept and counted once the request is known.
     await nats.publishEvent('review.completed', completed(request, securityReview, 'security_expert_human', 'security', 'approve'), id);
-    await nats.publishEvent('risk.assessed', assessed(request), id);
+    await nats.publishEvent('risk.assessed', aRiskAssessment(request), id);
     // Streams are consumed independently: wait for the evaluation that saw the security review.
     const first = await eventually(async () => {
       const withReview = (await evaluations(request.requestId)).find((e) => e.basedOnAssignments.includes(securityReview));
@@ -133,7 +112,7 @@ describe('compliance service (real NATS and Postgres)', () => {
     const id = { correlationId: request.requestId };
     const selfReview = randomUUID();
     await nats.publishEvent('review.assigned', assigned(request, selfReview, 'dev-bob', 'security'), id);
-    await nats.publishEvent('risk.assessed', assessed(request), id);
+    await nats.publishEvent('risk.assessed', aRiskAssessment(request), id);
     await nats.publishEvent('review.completed', completed(request, selfReview, 'dev-bob', 'security', 'approve'), id);
     const last = await eventually(async () => {
       const all = await evaluations(request.requestId);

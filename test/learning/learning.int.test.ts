@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudEvent, DeploymentRequest, EventName, LearningModelUpdated, PayloadOf } from '@agf/contracts';
+import { aDecision, aRiskAssessment } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats } from '@agf/testing';
 
 jest.setTimeout(120_000);
@@ -37,67 +38,11 @@ class LearningDriver {
   }
 
   async assessed(requestId: string, overallScore: number, indicators: DeploymentRequest['riskIndicators'] = {}): Promise<void> {
-    const analyzer = { score: overallScore, confidence: 0.8, factors: [], mitigations: [] };
-    await this.publish(
-      'risk.assessed',
-      {
-        requestId,
-        projectId: PROJECT,
-        overallScore,
-        securityScore: overallScore,
-        complexityScore: overallScore,
-        impactScore: overallScore,
-        historicalScore: 0,
-        confidence: 0.8,
-        riskFactors: [],
-        mitigationSuggestions: [],
-        analyzers: { security: analyzer, complexity: analyzer, impact: analyzer, historical: analyzer },
-        weights: { security: 0.25, complexity: 0.25, impact: 0.25, historical: 0.25 },
-        revision: 1,
-        request: this.request(requestId, indicators),
-        assessedAt: new Date().toISOString(),
-      },
-      'risk',
-    );
+    await this.publish('risk.assessed', aRiskAssessment(this.request(requestId, indicators), { overallScore, historicalScore: 0 }), 'risk');
   }
 
   async decided(requestId: string, decidedAt = new Date().toISOString()): Promise<void> {
-    await this.publish(
-      'decision.made',
-      {
-        requestId,
-        projectId: PROJECT,
-        componentName: COMPONENT,
-        version: '1.0.0',
-        outcome: 'PROCEED_WITH_MONITORING',
-        approved: true,
-        tierLevel: 1,
-        triggers: [],
-        riskScore: 0.4,
-        confidenceScore: 0.8,
-        confidence: {
-          score: 0.8,
-          level: 'high',
-          calculationBasis: {
-            expertConsensus: 0.8,
-            historicalAccuracy: 0.8,
-            dataQuality: 0.8,
-            riskAdjustment: 0,
-            completenessAdjustment: 0,
-            baseConfidence: 0.8,
-            expertCount: 1,
-            riskLevel: 0.4,
-          },
-        },
-        conditions: [],
-        monitoringRequirements: [],
-        rollbackPlan: null,
-        decisionRationale: 'test decision',
-        expertReviews: [],
-        decidedAt,
-      },
-      'coe',
-    );
+    await this.publish('decision.made', aDecision({ requestId, projectId: PROJECT, componentName: COMPONENT, decidedAt }), 'coe');
   }
 
   async outcome(requestId: string, status: 'succeeded' | 'failed' | 'rolled_back'): Promise<void> {

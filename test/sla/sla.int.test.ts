@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type CloudEvent, cloudEventSchema, createEvent, type EventName, type PayloadOf, subjectFor } from '@agf/contracts';
+import { aDecision } from '@agf/contracts/testing';
 import { timerEventId } from '@agf/sla-domain';
 import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats } from '@agf/testing';
 
@@ -72,42 +73,7 @@ class SlaDriver {
   }
 
   async decide(requestId: string): Promise<void> {
-    await this.publish(
-      'decision.made',
-      {
-        requestId,
-        projectId: 'sla-project',
-        componentName: 'payments',
-        version: '1.2.3',
-        outcome: 'PROCEED_STANDARD',
-        approved: true,
-        tierLevel: 1,
-        triggers: [],
-        riskScore: 0.2,
-        confidenceScore: 0.8,
-        confidence: {
-          score: 0.8,
-          level: 'high',
-          calculationBasis: {
-            expertConsensus: 0.8,
-            historicalAccuracy: 0.8,
-            dataQuality: 0.8,
-            riskAdjustment: 0,
-            completenessAdjustment: 0,
-            baseConfidence: 0.8,
-            expertCount: 1,
-            riskLevel: 0.2,
-          },
-        },
-        conditions: [],
-        monitoringRequirements: [],
-        rollbackPlan: null,
-        decisionRationale: 'test decision',
-        expertReviews: [],
-        decidedAt: new Date().toISOString(),
-      },
-      requestId,
-    );
+    await this.publish('decision.made', aDecision({ requestId, projectId: 'sla-project', componentName: 'payments', version: '1.2.3', outcome: 'PROCEED_STANDARD', riskScore: 0.2 }), requestId);
   }
 
   async fired(requestId?: string): Promise<Fired[]> {

@@ -28,7 +28,8 @@ function plural(n: number, word: string, pluralWord = `${word}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? word : pluralWord}`;
 }
 
-function round4(value: number): number {
+/** Scores are published with 4 decimals, so equal inputs give byte-equal events. */
+export function round4(value: number): number {
   return Math.round(value * 10_000) / 10_000;
 }
 

@@ -1,5 +1,5 @@
 import type { AnalyzerResult, DeploymentRequest } from '@agf/contracts';
-import { analyzeComplexity, analyzeHistory, analyzeImpact, analyzeSecurity, type HistoryView } from './analyzers';
+import { analyzeComplexity, analyzeHistory, analyzeImpact, analyzeSecurity, type HistoryView, round4 } from './analyzers';
 
 export interface RiskWeights {
   security: number;
@@ -67,8 +67,4 @@ export function assessRisk(input: { request: DeploymentRequest; history: History
     analyzers,
     weights,
   };
-}
-
-function round4(value: number): number {
-  return Math.round(value * 10_000) / 10_000;
 }
