@@ -50,4 +50,42 @@ describe('JetStream transport with batches (real NATS and Postgres)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await probe.effects('neighbour')).toBe(20);
   });
+
+  it('gives the same event delivered twice within one batch one effect', async () => {
+    const event = JSON.stringify(outcome('twice'));
+    // Published without a message id, so JetStream stores both copies and delivers them back to back.
+    for (let i = 0; i < 6; i += 1) await probe.nats.publish('agf.v1.deployment.outcome.twice-filler', JSON.stringify(outcome('twice-filler')));
+    await probe.nats.publish('agf.v1.deployment.outcome.twice', event);
+    await probe.nats.publish('agf.v1.deployment.outcome.twice', event);
+    await eventually(async () => expect(await probe.effects('twice-filler')).toBe(6), 20_000);
+    await eventually(async () => expect(probe.results.filter((r) => r.result === 'duplicate').length).toBeGreaterThan(0), 20_000);
+    expect(await probe.effects('twice')).toBe(1);
+  });
+});
+
+describe('JetStream transport with a batch linger (real NATS and Postgres)', () => {
+  let probe: Probe;
+
+  beforeAll(async () => {
+    // Free slots: without the linger every message of a trickle would get its own transaction.
+    probe = await Probe.start({ concurrency: 4, batchSize: 16, batchLingerMs: 100 });
+  });
+
+  afterAll(async () => {
+    await probe?.stop();
+  });
+
+  it('collects a steady trickle of events into shared transactions', async () => {
+    for (let i = 0; i < 40; i += 1) {
+      await probe.nats.publish('agf.v1.deployment.outcome.trickle', JSON.stringify(outcome('trickle')));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await eventually(async () => expect(await probe.effects('trickle')).toBe(40), 20_000);
+    // An inbox row's processed_at is its transaction's start time, so distinct values count transactions.
+    const [{ transactions }] = await probe.db.query<{ transactions: string }>(
+      `SELECT count(DISTINCT i.processed_at) AS transactions FROM probe.inbox i JOIN probe.effects e ON e.event_id = i.event_id WHERE e.project_id = 'trickle'`,
+    );
+    // 40 events ~10 ms apart with a 100 ms linger: a handful of batches rather than 40 transactions.
+    expect(Number(transactions)).toBeLessThan(15);
+  });
 });

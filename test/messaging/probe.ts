@@ -49,7 +49,7 @@ export class Probe {
     private readonly app: INestMicroservice,
   ) {}
 
-  static async start(options: { concurrency: number; batchSize?: number }): Promise<Probe> {
+  static async start(options: { concurrency: number; batchSize?: number; batchLingerMs?: number }): Promise<Probe> {
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
     const dataSource = new DataSource({ type: 'postgres', url: db.url, schema: 'probe', migrations: [messagingTablesMigration('probe'), ProbeTables1732500000009] });
@@ -70,6 +70,7 @@ export class Probe {
         streamOptions: { decisionRetentionDays: 1, retentionDays: 1, duplicateWindowMs: 60_000 },
         concurrency: options.concurrency,
         batchSize: options.batchSize,
+        batchLingerMs: options.batchLingerMs,
         maxDeliver: 3,
         ackWaitMs: 5000,
         retryBaseMs: 200,

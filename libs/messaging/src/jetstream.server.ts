@@ -13,10 +13,10 @@ import { type CustomTransportStrategy, type MessageHandler, Server } from '@nest
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { DataSource } from 'typeorm';
-import { claimInboxEntry } from './inbox';
+import { claimInboxEntries, claimInboxEntry } from './inbox';
 import { type IncomingCommand, MessageContext } from './message-context';
 import type { Namespace } from './namespace';
-import { insertOutboxRows, toOutboxRow } from './outbox';
+import { insertOutboxRows, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 import { headerSafe, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
@@ -43,6 +43,12 @@ export interface JetStreamServerOptions {
    * only form under load, so an idle system keeps its latency; a failing batch is retried message by message.
    */
   batchSize?: number;
+  /**
+   * A batching consumer that dispatched less than this long ago waits up to this long for a fuller batch
+   * (like Nagle's algorithm): under steady load messages share transactions instead of each paying for its
+   * own, while the first message after a quiet spell is handled at once. 0 = never wait.
+   */
+  batchLingerMs?: number;
   /** Deliveries before a failing message is dead-lettered. */
   maxDeliver: number;
   ackWaitMs: number;
@@ -132,8 +138,19 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     // Backpressure: messages are taken from NATS only as fast as they are handled, so none waits here long
     // enough to reach its ack wait (and be redelivered, or given up on after max deliveries).
     const highWater = batchSize * 2;
+    const lingerMs = batchSize > 1 ? (this.options.batchLingerMs ?? 0) : 0;
+    let lastDispatch = -Infinity;
     let wake: (() => void) | undefined;
     let resume: (() => void) | undefined;
+    const arrivalOrTimeout = (ms: number): Promise<void> =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        wake = done;
+      });
     // Takes whatever is waiting when a slot frees up: one message when idle, up to batchSize under load.
     const dispatch = async (): Promise<void> => {
       while (!this.closing) {
@@ -141,7 +158,13 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           await new Promise<void>((resolve) => (wake = resolve));
           continue;
         }
+        // Under steady load (the last dispatch was recent) wait briefly for a fuller batch.
+        const lingerUntil = lastDispatch + lingerMs;
+        while (waiting.length < batchSize && waiting.length < highWater && performance.now() < lingerUntil && !this.closing) {
+          await arrivalOrTimeout(lingerUntil - performance.now());
+        }
         await slots.acquire();
+        lastDispatch = performance.now();
         const batch = waiting.splice(0, batchSize);
         resume?.();
         resume = undefined;
@@ -238,8 +261,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     try {
       results = await dataSource.transaction(async (manager) => {
         const outcomes: Array<'duplicate' | 'processed' | 'emitted'> = [];
-        for (const d of decoded) {
-          if (!(await claimInboxEntry(manager, schema, service, d.inboxId))) {
+        const claimed = await claimInboxEntries(manager, schema, service, decoded.map((d) => d.inboxId));
+        const outboxRows: OutboxRow[] = [];
+        for (const [i, d] of decoded.entries()) {
+          if (!claimed[i]) {
             outcomes.push('duplicate');
             continue;
           }
@@ -259,9 +284,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
               }
             }),
           );
-          await insertOutboxRows(manager, schema, rows);
+          outboxRows.push(...rows);
           outcomes.push(rows.length ? 'emitted' : 'processed');
         }
+        await insertOutboxRows(manager, schema, outboxRows);
         return outcomes;
       });
     } catch {

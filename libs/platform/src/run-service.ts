@@ -102,6 +102,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
         streamOptions: { decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS, retentionDays: 7, duplicateWindowMs: 120_000 },
         concurrency: infra.AGF_CONSUMER_CONCURRENCY,
         batchSize: infra.AGF_CONSUMER_BATCH ?? definition.consumerBatchSize ?? 1,
+        batchLingerMs: infra.AGF_CONSUMER_LINGER_MS,
         maxDeliver: infra.AGF_MAX_DELIVER,
         ackWaitMs: infra.AGF_ACK_WAIT_MS,
         retryBaseMs: infra.AGF_RETRY_BASE_MS,

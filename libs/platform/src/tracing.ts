@@ -1,22 +1,31 @@
 import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { NextFunction, Request, Response } from 'express';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+export interface Tracing {
+  shutdown(): Promise<void>;
+}
 
 /**
- * Starts OpenTelemetry. Spans (and so W3C trace ids in `traceparent`) always exist; they are exported over
- * OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set, and nothing is printed otherwise.
+ * Starts OpenTelemetry. Spans (and so W3C trace ids in `traceparent`) always exist. They are exported over
+ * OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set: only then is the NodeSDK loaded, because with its
+ * exporters it adds ~50 MB to every service; without an endpoint a bare tracer provider keeps trace
+ * context and propagation (~15 MB).
  */
-export function startTracing(serviceName: string): NodeSDK {
-  const endpoint = process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
-  const sdk = new NodeSDK({
-    serviceName: `agf-${serviceName}`,
-    spanProcessors: endpoint ? [new BatchSpanProcessor(new OTLPTraceExporter())] : [new NoopSpanProcessor()],
-    instrumentations: [],
-  });
-  sdk.start();
-  return sdk;
+export function startTracing(serviceName: string): Tracing {
+  if (process.env['OTEL_EXPORTER_OTLP_ENDPOINT']) {
+    /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when traces are exported */
+    const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+    const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const sdk = new NodeSDK({ serviceName: `agf-${serviceName}`, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())], instrumentations: [] });
+    sdk.start();
+    return sdk;
+  }
+  const provider = new NodeTracerProvider();
+  provider.register();
+  return provider;
 }
 
 /**
