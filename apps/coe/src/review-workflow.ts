@@ -165,6 +165,9 @@ export class ReviewWorkflow {
   /** `compliance.evaluated`: CoE approves a COMPLIANCE_REQUIRED request only on a passing evaluation. */
   async recordCompliance(tx: Tx, evaluation: ComplianceEvaluated): Promise<void> {
     const request = await repo.lockRequest(tx.manager, evaluation.requestId);
+    // Only a COMPLIANCE_REQUIRED request waits for an evaluation; for any other it changes nothing. One not
+    // classified yet may turn out to need it, so its evaluation is kept.
+    if (request && !requiresCompliance(request)) return;
     await repo.storeCompliance(tx.manager, evaluation);
     if (request) await this.decideWhenReady(tx, request, new Date());
   }
@@ -265,7 +268,7 @@ export class ReviewWorkflow {
   private async decideWhenReady(tx: Tx, request: CoeRequest, now: Date): Promise<void> {
     if (await repo.isDecided(tx.manager, request.requestId)) return;
     const assignments = await repo.assignments(tx.manager, request.requestId);
-    const complianceRequired = request.triggers.some((t) => t.condition === 'COMPLIANCE_REQUIRED');
+    const complianceRequired = requiresCompliance(request);
     const evaluation = complianceRequired ? await repo.latestCompliance(tx.manager, request.requestId) : undefined;
     const compliance = { required: complianceRequired, ...(evaluation ? { evaluation } : {}) };
     if (!request.forcedEscalation && !isReadyToDecide(assignments, compliance)) return;
@@ -304,6 +307,10 @@ export class ReviewWorkflow {
     tx.emit({ name: 'decision.made', correlationId: decision.requestId, data: decision });
     this.metrics.decisions.inc({ outcome: decision.outcome, tier: String(decision.tierLevel) });
   }
+}
+
+function requiresCompliance(request: CoeRequest): boolean {
+  return request.triggers.some((t) => t.condition === 'COMPLIANCE_REQUIRED');
 }
 
 function toCandidate(row: ExpertRow): ExpertCandidate {

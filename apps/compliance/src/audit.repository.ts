@@ -17,17 +17,29 @@ interface PendingRow {
 /** SQL of the audit trail. */
 export const auditRepository = {
   /**
-   * Records an event for the chain, in the transaction that processes it (so it is audited exactly when it
-   * is processed); idempotent by event id. No shared lock here: chaining happens in `chainPending`.
+   * Records events for the chain, in the transaction that processes them (so each is audited exactly when it
+   * is processed), in one statement and in their order; idempotent by event id. Returns the types of those
+   * recorded now. No shared lock here: chaining happens in `chainPending`.
    */
-  async record(m: Queryable, event: CloudEventEnvelope): Promise<boolean> {
-    const rows: unknown[] = await m.query(
+  async recordAll(m: Queryable, events: CloudEventEnvelope[]): Promise<string[]> {
+    if (!events.length) return [];
+    const rows: { event_type: string }[] = await m.query(
       `INSERT INTO "compliance"."audit_pending" ("event_id", "event_type", "subject", "correlation_id", "occurred_at", "payload")
-       SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM "compliance"."audit_entries" WHERE "event_id" = $1)
-       ON CONFLICT ("event_id") DO NOTHING RETURNING 1`,
-      [event.id, event.type, event.subject, event.correlationid ?? null, event.time, canonicalJson(event)],
+       SELECT v."event_id", v."event_type", v."subject", v."correlation_id", v."occurred_at", v."payload" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+         WITH ORDINALITY AS v("event_id", "event_type", "subject", "correlation_id", "occurred_at", "payload", "position")
+        WHERE NOT EXISTS (SELECT 1 FROM "compliance"."audit_entries" a WHERE a."event_id" = v."event_id")
+        ORDER BY v."position"
+       ON CONFLICT ("event_id") DO NOTHING RETURNING "event_type"`,
+      [
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => e.subject),
+        events.map((e) => e.correlationid ?? null),
+        events.map((e) => e.time),
+        events.map((e) => canonicalJson(e)),
+      ],
     );
-    return rows.length === 1;
+    return rows.map((row) => row.event_type);
   },
 
   /**

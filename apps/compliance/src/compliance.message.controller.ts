@@ -25,14 +25,14 @@ export class ComplianceMessageController {
     await repo.lockRequest(ctx.manager, event.data.requestId);
     await repo.recordAssessedRequest(ctx.manager, event.data.request);
     await this.evaluate(event.data.requestId, ctx);
-    await this.audit(event, ctx);
+    this.audit(event, ctx);
   }
 
   @OnMessage('review.assigned')
   async reviewAssigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
     await repo.lockRequest(ctx.manager, event.data.requestId);
     await repo.recordAssignment(ctx.manager, event.data.assignmentId, event.data.requestId, event.data.supersedesAssignmentId);
-    await this.audit(event, ctx);
+    this.audit(event, ctx);
   }
 
   @OnMessage('review.completed')
@@ -43,24 +43,27 @@ export class ComplianceMessageController {
     if (await repo.recordReview(ctx.manager, r.requestId, { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision })) {
       await this.evaluate(r.requestId, ctx);
     }
-    await this.audit(event, ctx);
+    this.audit(event, ctx);
   }
 
-  @OnMessage('intake.rejected') async intakeRejected(e: CloudEvent<'intake.rejected'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('deployment.requested') async deploymentRequested(e: CloudEvent<'deployment.requested'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('deployment.outcome') async deploymentOutcome(e: CloudEvent<'deployment.outcome'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('review.classified') async reviewClassified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('review.requested') async reviewRequested(e: CloudEvent<'review.requested'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('review.submit') async reviewSubmitted(e: CloudEvent<'review.submit'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('decision.made') async decisionMade(e: CloudEvent<'decision.made'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('learning.model.updated') async modelUpdated(e: CloudEvent<'learning.model.updated'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('learning.pattern.captured') async patternCaptured(e: CloudEvent<'learning.pattern.captured'>, ctx: MessageContext) { await this.audit(e, ctx); }
-  @OnMessage('compliance.evaluated') async complianceEvaluated(e: CloudEvent<'compliance.evaluated'>, ctx: MessageContext) { await this.audit(e, ctx); }
+  @OnMessage('intake.rejected') async intakeRejected(e: CloudEvent<'intake.rejected'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('deployment.requested') async deploymentRequested(e: CloudEvent<'deployment.requested'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('deployment.outcome') async deploymentOutcome(e: CloudEvent<'deployment.outcome'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('review.classified') async reviewClassified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('review.requested') async reviewRequested(e: CloudEvent<'review.requested'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('review.submit') async reviewSubmitted(e: CloudEvent<'review.submit'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('decision.made') async decisionMade(e: CloudEvent<'decision.made'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('learning.model.updated') async modelUpdated(e: CloudEvent<'learning.model.updated'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('learning.pattern.captured') async patternCaptured(e: CloudEvent<'learning.pattern.captured'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('compliance.evaluated') async complianceEvaluated(e: CloudEvent<'compliance.evaluated'>, ctx: MessageContext) { this.audit(e, ctx); }
 
-  private async audit(event: CloudEvent<EventName>, ctx: MessageContext): Promise<void> {
-    if (await audit.record(ctx.manager, event)) this.metrics.audited.inc({ type: event.type });
+  /** Recorded at the end of the transaction, together with the other events of its batch. */
+  private audit(event: CloudEvent<EventName>, ctx: MessageContext): void {
+    ctx.appendLater('audit', event, async (manager, events: CloudEvent<EventName>[]) => {
+      for (const type of await audit.recordAll(manager, events)) this.metrics.audited.inc({ type });
+    });
   }
 
   /** Re-evaluates the controls once the request itself is known; reviews that came first are already stored. */

@@ -14,7 +14,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { DataSource } from 'typeorm';
 import { claimInboxEntries, claimInboxEntry } from './inbox';
-import { type IncomingCommand, MessageContext } from './message-context';
+import { DeferredAppends, type IncomingCommand, MessageContext } from './message-context';
 import type { Namespace } from './namespace';
 import { insertOutboxRows, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
@@ -263,6 +263,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         const outcomes: Array<'duplicate' | 'processed' | 'emitted'> = [];
         const claimed = await claimInboxEntries(manager, schema, service, decoded.map((d) => d.inboxId));
         const outboxRows: OutboxRow[] = [];
+        const appends = new DeferredAppends();
         for (const [i, d] of decoded.entries()) {
           if (!claimed[i]) {
             outcomes.push('duplicate');
@@ -272,7 +273,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           const rows = await context.with(parent, () =>
             this.tracer.startActiveSpan(`${d.subject} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': d.subject } }, async (span) => {
               try {
-                const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope);
+                const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope, appends);
                 try {
                   await this.invoke(d.name, d.payload, ctx);
                 } catch (error) {
@@ -287,6 +288,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           outboxRows.push(...rows);
           outcomes.push(rows.length ? 'emitted' : 'processed');
         }
+        await appends.writeAll(manager);
         await insertOutboxRows(manager, schema, outboxRows);
         return outcomes;
       });
@@ -313,12 +315,14 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     const { dataSource, schema, service, namespace, relay } = this.options;
     const result = await dataSource.transaction(async (manager) => {
       if (!(await claimInboxEntry(manager, schema, service, inboxId))) return 'duplicate' as const;
-      const ctx = new MessageContext(manager, msg, subject, envelope);
+      const appends = new DeferredAppends();
+      const ctx = new MessageContext(manager, msg, subject, envelope, appends);
       try {
         await this.invoke(name, payload, ctx);
       } catch (error) {
         throw ctx.failure ?? error;
       }
+      await appends.writeAll(manager);
       await insertOutboxRows(manager, schema, ctx.emitted.map((event) => toOutboxRow(service, namespace, event).row));
       return ctx.emitted.length ? ('emitted' as const) : ('processed' as const);
     });

@@ -3,6 +3,25 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { EntityManager } from 'typeorm';
 import type { OutgoingEvent } from './outbox';
 
+/**
+ * Appends that handlers leave to the end of their transaction, so that the messages of a batch write them in
+ * one statement per kind instead of one each.
+ */
+export class DeferredAppends {
+  private readonly byKey = new Map<string, { items: unknown[]; write: (manager: EntityManager, items: never[]) => Promise<void> }>();
+
+  add<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>): void {
+    const entry = this.byKey.get(key);
+    if (entry) entry.items.push(item);
+    else this.byKey.set(key, { items: [item], write: write as (manager: EntityManager, items: never[]) => Promise<void> });
+  }
+
+  async writeAll(manager: EntityManager): Promise<void> {
+    for (const { items, write } of this.byKey.values()) await write(manager, items as never[]);
+    this.byKey.clear();
+  }
+}
+
 type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'causationId'> & { correlationId?: string };
 
 /**
@@ -21,7 +40,16 @@ export class MessageContext {
     readonly subject: string,
     /** The envelope of an event; undefined for a plain command such as `intake.submit`. */
     readonly envelope: CloudEventEnvelope | undefined,
+    private readonly appends: DeferredAppends = new DeferredAppends(),
   ) {}
+
+  /**
+   * Leaves an append to the end of the transaction: `write` then gets the items of every message of the batch
+   * with the same `key` at once. Only for rows that no handler reads back in the same transaction.
+   */
+  appendLater<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>): void {
+    this.appends.add(key, item, write);
+  }
 
   emit<N extends EventName>(event: EmitArgs<N>): void {
     const correlationId = event.correlationId ?? this.envelope?.correlationid;

@@ -11,7 +11,7 @@ const InfraEnv = z.object({
   AGF_CONFIG: z.string().min(1).default('./agf-config.yaml'),
   /** Prefix for subjects and streams, so test runs sharing a NATS server never see each other. */
   AGF_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{0,32}$/, 'expected up to 32 characters of [A-Za-z0-9_-]').default(''),
-  AGF_CONSUMER_CONCURRENCY: Int(1, 1024).default(32),
+  AGF_CONSUMER_CONCURRENCY: Int(1, 1024).default(8),
   /** Overrides each service's batch size (messages per transaction under load); unset = the service's own. */
   AGF_CONSUMER_BATCH: Int(1, 256).optional(),
   /** How long a batching consumer under steady load waits for a fuller batch. */
