@@ -3,10 +3,11 @@ import { messagingTablesMigration } from '@agf/messaging';
 import { runService } from '@agf/platform';
 import { LearningModule } from './learning.module';
 import { LearningSchema1732500000401 } from './migrations/1732500000401-learning-schema';
+import { LearningOutcomeIndex1732500000402 } from './migrations/1732500000402-learning-outcome-index';
 
 void runService({
   name: 'learning',
   module: LearningModule,
   consumerBatchSize: 16,
-  migrations: [messagingTablesMigration('learning'), LearningSchema1732500000401],
+  migrations: [messagingTablesMigration('learning'), LearningSchema1732500000401, LearningOutcomeIndex1732500000402],
 });

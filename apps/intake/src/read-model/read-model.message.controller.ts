@@ -19,10 +19,12 @@ export class ReadModelMessageController {
   async riskAssessed(event: CloudEvent<'risk.assessed'>, ctx: MessageContext): Promise<void> {
     const { request: _request, ...risk } = event.data;
     await ctx.manager.query(
-      `UPDATE "intake"."requests" SET "risk" = $2, "updated_at" = now() WHERE "id" = $1 AND (("risk"->>'revision')::int IS NULL OR ("risk"->>'revision')::int < $3)`,
-      [event.data.requestId, JSON.stringify(risk), event.data.revision],
+      `UPDATE "intake"."requests"
+          SET "risk" = CASE WHEN ("risk"->>'revision')::int IS NULL OR ("risk"->>'revision')::int < $3 THEN $2::jsonb ELSE "risk" END,
+              ${advanceStatus(4)}, "updated_at" = now()
+        WHERE "id" = $1`,
+      [event.data.requestId, JSON.stringify(risk), event.data.revision, ...statusParams('assessing')],
     );
-    await advanceStatus(ctx, event.data.requestId, 'assessing');
   }
 
   @OnMessage('review.classified')
@@ -36,7 +38,8 @@ export class ReadModelMessageController {
   @OnMessage('review.assigned')
   async assigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
     const a = event.data;
-    await lockRequest(ctx, a.requestId);
+    // Advancing the status first locks the request row: the decision's update of it is ordered against this.
+    await ctx.manager.query(`UPDATE "intake"."requests" SET ${advanceStatus(2)}, "updated_at" = now() WHERE "id" = $1`, [a.requestId, ...statusParams('in_review')]);
     // An assignment announced after the decision (streams are consumed independently) was cancelled by it.
     await ctx.manager.query(
       `INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at", "supersedes_assignment_id")
@@ -50,7 +53,6 @@ export class ReadModelMessageController {
         a.supersedesAssignmentId,
       ]);
     }
-    await advanceStatus(ctx, a.requestId, 'in_review');
   }
 
   @OnMessage('review.completed')
@@ -90,28 +92,27 @@ export class ReadModelMessageController {
 
   @OnMessage('decision.made')
   async decision(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
-    await lockRequest(ctx, event.data.requestId);
+    // Locks the request row first, so an assignment announced concurrently either sees the decision or is cancelled below.
+    await ctx.manager.query(
+      `UPDATE "intake"."requests" SET "decision" = COALESCE("decision", $2::jsonb), ${advanceStatus(3)}, "updated_at" = now() WHERE "id" = $1`,
+      [event.data.requestId, JSON.stringify(event.data), ...statusParams('decided')],
+    );
     // CoE cancels what is still open when it decides; reviewers must not see those as waiting for them.
     await ctx.manager.query(`UPDATE "intake"."assignments" SET "status" = 'cancelled' WHERE "request_id" = $1 AND "status" IN ('pending', 'breached')`, [
       event.data.requestId,
     ]);
-    await ctx.manager.query(`UPDATE "intake"."requests" SET "decision" = $2, "updated_at" = now() WHERE "id" = $1 AND "decision" IS NULL`, [
-      event.data.requestId,
-      JSON.stringify(event.data),
-    ]);
-    await advanceStatus(ctx, event.data.requestId, 'decided');
     this.waiters.resolve(event.data);
   }
 }
 
-/** Orders the decision against assignments of the same request, so neither misses the other's change. */
-async function lockRequest(ctx: MessageContext, requestId: string): Promise<void> {
-  await ctx.manager.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = $1 FOR UPDATE`, [requestId]);
+/**
+ * SET clause that moves the status forward, never back, folded into a handler's one UPDATE of the request
+ * row: parameter `$n` is the status and `$n+1` its rank (`statusParams`).
+ */
+function advanceStatus(n: number): string {
+  return `"status" = CASE WHEN "status_rank" < $${n + 1} THEN $${n} ELSE "status" END, "status_rank" = GREATEST("status_rank", $${n + 1})`;
 }
 
-async function advanceStatus(ctx: MessageContext, requestId: string, status: Status): Promise<void> {
-  await ctx.manager.query(
-    `UPDATE "intake"."requests" SET "status" = $2, "status_rank" = $3, "updated_at" = now() WHERE "id" = $1 AND "status_rank" < $3`,
-    [requestId, status, STATUS_RANK[status]],
-  );
+function statusParams(status: Status): [Status, number] {
+  return [status, STATUS_RANK[status]];
 }
