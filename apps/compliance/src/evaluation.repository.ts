@@ -13,6 +13,13 @@ export interface RequestState {
   openAssignments: number;
 }
 
+interface StoredReview {
+  assignment_id: string;
+  expert_id: string;
+  expert_type: string;
+  decision: CompletedReview['decision'];
+}
+
 /** What the control evaluation needs of a request, gathered from events that arrive in any order. */
 export const evaluationRepository = {
   /** Serialises the handlers of one request for the rest of the transaction. */
@@ -49,30 +56,28 @@ export const evaluationRepository = {
     return rows.length === 1;
   },
 
+  /** The request with its reviews and open assignments, in one round trip. */
   async state(m: Queryable, requestId: string): Promise<RequestState | undefined> {
-    const rows: { project_id: string; request: DeploymentRequest | null; risk_assessed: boolean }[] = await m.query(
-      `SELECT "project_id", "request", "risk_assessed" FROM "compliance"."requests" WHERE "request_id" = $1`,
-      [requestId],
-    );
+    const rows: Array<{ project_id: string; request: DeploymentRequest | null; risk_assessed: boolean; reviews: StoredReview[]; open_assignments: string }> =
+      await m.query(
+        `SELECT q."project_id", q."request", q."risk_assessed",
+                COALESCE((SELECT json_agg(json_build_object('assignment_id', r."assignment_id", 'expert_id', r."expert_id", 'expert_type', r."expert_type", 'decision', r."decision"))
+                            FROM "compliance"."reviews" r WHERE r."request_id" = q."request_id"), '[]') AS "reviews",
+                (SELECT count(*) FROM "compliance"."assignments" a
+                  WHERE a."request_id" = q."request_id" AND NOT a."superseded"
+                    AND NOT EXISTS (SELECT 1 FROM "compliance"."reviews" r WHERE r."assignment_id" = a."assignment_id")) AS "open_assignments"
+           FROM "compliance"."requests" q WHERE q."request_id" = $1`,
+        [requestId],
+      );
     const row = rows[0];
     if (!row) return undefined;
-    const reviews: { assignment_id: string; expert_id: string; expert_type: string; decision: CompletedReview['decision'] }[] = await m.query(
-      `SELECT "assignment_id", "expert_id", "expert_type", "decision" FROM "compliance"."reviews" WHERE "request_id" = $1`,
-      [requestId],
-    );
-    const open: { count: string }[] = await m.query(
-      `SELECT count(*) AS "count" FROM "compliance"."assignments" a
-        WHERE a."request_id" = $1 AND NOT a."superseded"
-          AND NOT EXISTS (SELECT 1 FROM "compliance"."reviews" r WHERE r."assignment_id" = a."assignment_id")`,
-      [requestId],
-    );
     return {
       requestId,
       projectId: row.project_id,
       request: row.request,
       riskAssessed: row.risk_assessed,
-      reviews: reviews.map((r) => ({ assignmentId: r.assignment_id, expertId: r.expert_id, expertType: r.expert_type, decision: r.decision })),
-      openAssignments: Number(open[0]?.count ?? 0),
+      reviews: row.reviews.map((r) => ({ assignmentId: r.assignment_id, expertId: r.expert_id, expertType: r.expert_type, decision: r.decision })),
+      openAssignments: Number(row.open_assignments),
     };
   },
 

@@ -59,9 +59,8 @@ export class LearningMessageController {
 
   /** Captures the pattern once it has both its features and its decision. */
   private async captureIfComplete(requestId: string, ctx: MessageContext): Promise<void> {
-    const row = await repo.pattern(ctx.manager, requestId);
-    if (!row || row.captured || !isComplete(row)) return;
-    if (!(await repo.markCaptured(ctx.manager, requestId))) return;
+    const row = await repo.captureIfComplete(ctx.manager, requestId);
+    if (!row || !isComplete(row)) return;
     const captured: PayloadOf<'learning.pattern.captured'> = {
       requestId,
       projectId: row.projectId,

@@ -107,14 +107,19 @@ export const learningRepository = {
     return rows.length === 1;
   },
 
-  /** Marks the pattern captured; false when it already was. */
-  async markCaptured(m: Queryable, requestId: string): Promise<boolean> {
+  /**
+   * Marks the pattern captured once it has both its features and its decision, and returns it; undefined when
+   * it is not complete yet or was captured already.
+   */
+  async captureIfComplete(m: Queryable, requestId: string): Promise<PatternRow | undefined> {
     // TypeORM answers an UPDATE with [rows, affected count], not with the rows alone.
-    const [, affected]: [unknown[], number] = await m.query(
-      `UPDATE "learning"."patterns" SET "captured" = true WHERE "request_id" = $1 AND NOT "captured"`,
+    const [rows]: [PatternRow[], number] = await m.query(
+      `UPDATE "learning"."patterns" SET "captured" = true
+        WHERE "request_id" = $1 AND NOT "captured" AND "features" IS NOT NULL AND "decision" IS NOT NULL
+        RETURNING ${PATTERN_COLUMNS}`,
       [requestId],
     );
-    return affected === 1;
+    return rows[0];
   },
 
   /**

@@ -88,22 +88,22 @@ export const timersRepository = {
 
   /** Remembers the cancellation (for a review.assigned still to come) and cancels the open timers; returns how many. */
   async cancelAssignment(m: Queryable, assignmentId: string, requestId: string | null, reason: string): Promise<number> {
-    await m.query(
-      `INSERT INTO "sla"."cancelled_assignments" ("assignment_id", "request_id", "reason") VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-      [assignmentId, requestId, reason],
-    );
+    // One statement: the two writes touch different tables, so the CTE's snapshot rule changes nothing here.
     const cancelled: unknown[] = await m.query(
-      `UPDATE "sla"."timers" SET "cancelled_at" = now(), "cancel_reason" = $2 WHERE "assignment_id" = $1 AND ${OPEN} RETURNING 1`,
-      [assignmentId, reason],
+      `WITH "remembered" AS (
+         INSERT INTO "sla"."cancelled_assignments" ("assignment_id", "request_id", "reason") VALUES ($1, $3, $2) ON CONFLICT DO NOTHING)
+       UPDATE "sla"."timers" SET "cancelled_at" = now(), "cancel_reason" = $2 WHERE "assignment_id" = $1 AND ${OPEN} RETURNING 1`,
+      [assignmentId, reason, requestId],
     );
     return countOf(cancelled);
   },
 
   /** Closes a request (decided): every open timer of it is cancelled, and any assignment announced later too. */
   async closeRequest(m: Queryable, requestId: string, reason: string): Promise<number> {
-    await m.query(`INSERT INTO "sla"."closed_requests" ("request_id", "reason") VALUES ($1, $2) ON CONFLICT DO NOTHING`, [requestId, reason]);
     const cancelled: unknown[] = await m.query(
-      `UPDATE "sla"."timers" SET "cancelled_at" = now(), "cancel_reason" = $2 WHERE "request_id" = $1 AND ${OPEN} RETURNING 1`,
+      `WITH "closed" AS (
+         INSERT INTO "sla"."closed_requests" ("request_id", "reason") VALUES ($1, $2) ON CONFLICT DO NOTHING)
+       UPDATE "sla"."timers" SET "cancelled_at" = now(), "cancel_reason" = $2 WHERE "request_id" = $1 AND ${OPEN} RETURNING 1`,
       [requestId, reason],
     );
     return countOf(cancelled);
