@@ -39,6 +39,11 @@ export interface JetStreamServerOptions {
   /** Messages processed at once per consumer. */
   concurrency: number;
   /**
+   * Transactions all consumers of the service run at once. Kept below the database pool size, so that HTTP
+   * requests still get a connection while a backlog is worked off (instead of waiting for one and failing).
+   */
+  maxTransactions?: number;
+  /**
    * Up to this many messages that are already waiting are handled in one transaction (1 = never). Batches
    * only form under load, so an idle system keeps its latency; a failing batch is retried message by message.
    */
@@ -75,10 +80,12 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private closing = false;
   private readonly tracer = trace.getTracer('agf-messaging');
   private readonly handlerCache = new Map<MessageName, MessageHandler>();
+  private readonly transactionSlots: Semaphore;
 
   constructor(private readonly options: JetStreamServerOptions) {
     super();
     this.js = jetstream(options.nc);
+    this.transactionSlots = new Semaphore(options.maxTransactions ?? Number.MAX_SAFE_INTEGER);
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -164,15 +171,18 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           await arrivalOrTimeout(lingerUntil - performance.now());
         }
         await slots.acquire();
+        await this.transactionSlots.acquire();
         lastDispatch = performance.now();
         const batch = waiting.splice(0, batchSize);
         resume?.();
         resume = undefined;
         if (!batch.length) {
+          this.transactionSlots.release();
           slots.release();
           continue;
         }
         const work = (batch.length === 1 ? this.process(stream, batch[0]!) : this.processBatch(stream, batch)).finally(() => {
+          this.transactionSlots.release();
           slots.release();
           this.inFlight.delete(work);
         });

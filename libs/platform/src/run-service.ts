@@ -101,6 +101,8 @@ export async function runService(definition: ServiceDefinition): Promise<Running
         relay: runtime.relay,
         streamOptions: { decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS, retentionDays: 7, duplicateWindowMs: 120_000 },
         concurrency: infra.AGF_CONSUMER_CONCURRENCY,
+        // The rest of the pool stays free for HTTP requests, the outbox relay and background loops.
+        maxTransactions: Math.max(1, infra.AGF_DB_POOL_SIZE - 3),
         batchSize: infra.AGF_CONSUMER_BATCH ?? definition.consumerBatchSize ?? 1,
         batchLingerMs: infra.AGF_CONSUMER_LINGER_MS,
         maxDeliver: infra.AGF_MAX_DELIVER,
