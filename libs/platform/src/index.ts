@@ -1,5 +1,6 @@
 export * from './infra-config';
 export * from './tracing';
+export * from './admission';
 export * from './database';
 export * from './problem';
 export * from './metrics';

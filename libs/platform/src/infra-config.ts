@@ -26,6 +26,8 @@ const InfraEnv = z.object({
   AGF_OUTBOX_POLL_MS: Int(10, 60_000).default(1000),
   /** HTTP requests per client address and minute before `429 Retry-After`. */
   AGF_RATE_LIMIT_PER_MINUTE: Int(1, 10_000_000).default(6000),
+  /** Write requests a process works on at once before answering `503 Retry-After` (load shedding). */
+  AGF_HTTP_MAX_WRITES: Int(1, 100_000).default(64),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
 });

@@ -11,6 +11,7 @@ import { loadInfraConfig, type ServiceName } from './infra-config';
 import { MetricsService } from './metrics';
 import { PlatformModule, type ServiceRuntime } from './platform.module';
 import { bodyParserProblems } from './problem';
+import { writeAdmission } from './admission';
 import { perClientRateLimit } from './rate-limit';
 import { httpTracingMiddleware, startTracing } from './tracing';
 
@@ -87,6 +88,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
   });
   app.use(httpTracingMiddleware(definition.name));
   app.use(perClientRateLimit(infra.AGF_RATE_LIMIT_PER_MINUTE));
+  app.use(writeAdmission(infra.AGF_HTTP_MAX_WRITES));
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
   app.use(bodyParserProblems);
   definition.configureHttp?.(app, runtime);
