@@ -46,8 +46,8 @@ function statementName(text: string): string | undefined {
 
 /**
  * A pg client that prepares each parameterised statement once per connection, named after its text, instead
- * of having Postgres parse and plan it on every execution. Measured on the machine of record: a backend spends
- * a third less CPU per statement (docs/benchmarks.md), and Postgres is the largest CPU user under load.
+ * of having Postgres parse and plan it on every execution: a backend spends about a quarter less CPU per
+ * statement (`npm run bench:statements`, docs/benchmarks.md).
  */
 class PreparingClient extends Client {
   override query(...args: unknown[]): never {
