@@ -40,7 +40,8 @@ export class MessageContext {
     readonly subject: string,
     /** The envelope of an event; undefined for a plain command such as `intake.submit`. */
     readonly envelope: CloudEventEnvelope | undefined,
-    private readonly appends: DeferredAppends = new DeferredAppends(),
+    /** Written by the transport at the end of the transaction (a default here would silently drop them). */
+    private readonly appends: DeferredAppends,
   ) {}
 
   /**
