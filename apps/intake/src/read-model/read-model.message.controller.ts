@@ -58,6 +58,9 @@ export class ReadModelMessageController {
   @OnMessage('review.completed')
   async completed(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
     const r = event.data;
+    // Request row first, then assignments, as the decision does: a batch holding this assignment while it
+    // waits for the request row (for another event of the request) could otherwise deadlock with the decision.
+    await ctx.manager.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = $1 FOR UPDATE`, [r.requestId]);
     // The assignment row may not be here yet (streams are independent); keep the answer in a placeholder.
     await ctx.manager.query(
       `INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at", "decision", "comments", "conditions", "completed_at")
