@@ -7,6 +7,7 @@ import { CoeSchema1732500000101 } from './migrations/1732500000101-coe-schema';
 void runService({
   name: 'coe',
   consumerBatchSize: 16,
+  consumerLingerMs: 10,
   module: CoeModule,
   migrations: [messagingTablesMigration('coe'), CoeSchema1732500000101],
 });

@@ -8,5 +8,6 @@ void runService({
   name: 'compliance',
   module: ComplianceModule,
   consumerBatchSize: 16,
+  consumerLingerMs: 50,
   migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501],
 });

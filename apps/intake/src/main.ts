@@ -9,6 +9,7 @@ void runService({
   name: 'intake',
   module: IntakeModule,
   consumerBatchSize: 16,
+  consumerLingerMs: 50,
   migrations: [messagingTablesMigration('intake'), IntakeSchema1732500000001],
   configureHttp: (app) => serveOpenApi(app),
 });

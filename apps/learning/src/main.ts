@@ -9,5 +9,6 @@ void runService({
   name: 'learning',
   module: LearningModule,
   consumerBatchSize: 16,
+  consumerLingerMs: 50,
   migrations: [messagingTablesMigration('learning'), LearningSchema1732500000401, LearningOutcomeIndex1732500000402],
 });

@@ -7,6 +7,7 @@ import { RiskModule } from './risk.module';
 void runService({
   name: 'risk',
   consumerBatchSize: 16,
+  consumerLingerMs: 10,
   module: RiskModule,
   migrations: [messagingTablesMigration('risk'), RiskSchema1732500000201],
 });

@@ -8,5 +8,6 @@ void runService({
   name: 'sla',
   module: SlaModule,
   consumerBatchSize: 16,
+  consumerLingerMs: 50,
   migrations: [messagingTablesMigration('sla'), SlaSchema1732500000301],
 });

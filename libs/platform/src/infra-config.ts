@@ -14,8 +14,8 @@ const InfraEnv = z.object({
   AGF_CONSUMER_CONCURRENCY: Int(1, 1024).default(8),
   /** Overrides each service's batch size (messages per transaction under load); unset = the service's own. */
   AGF_CONSUMER_BATCH: Int(1, 256).optional(),
-  /** How long a batching consumer under steady load waits for a fuller batch. */
-  AGF_CONSUMER_LINGER_MS: Int(0, 1000).default(20),
+  /** Overrides each service's batch linger (how long a batching consumer under steady load waits for a fuller batch). */
+  AGF_CONSUMER_LINGER_MS: Int(0, 1000).optional(),
   AGF_MAX_DELIVER: Int(1, 100).default(5),
   AGF_ACK_WAIT_MS: Int(1000, 3_600_000).default(30_000),
   AGF_RETRY_BASE_MS: Int(10, 60_000).default(500),

@@ -20,11 +20,14 @@ export interface ServiceDefinition {
   /** The service's own (static) Nest module; it injects what PlatformModule provides. */
   module: Type;
   migrations: Array<new () => MigrationInterface>;
-  /**
-   * Waiting messages handled per transaction under load (1 = one per transaction). Worth it for consumers
-   * that only keep books of what happened (read models, audit, timers, history); `AGF_CONSUMER_BATCH` overrides.
-   */
+  /** Waiting messages handled per transaction under load (1 = one per transaction); `AGF_CONSUMER_BATCH` overrides. */
   consumerBatchSize?: number;
+  /**
+   * How long a batching consumer under steady load waits for a fuller batch (`AGF_CONSUMER_LINGER_MS`
+   * overrides). Short on the decision path (risk, coe), where it adds to every decision's latency; longer
+   * for the consumers that only keep books (read model, audit, timers, history).
+   */
+  consumerLingerMs: number;
   /** Extra HTTP set-up (OpenAPI, body limits) before the server listens. */
   configureHttp?: (app: NestExpressApplication, runtime: ServiceRuntime) => void;
 }
@@ -106,7 +109,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
         // The rest of the pool stays free for HTTP requests, the outbox relay and background loops.
         maxTransactions: Math.max(1, infra.AGF_DB_POOL_SIZE - 3),
         batchSize: infra.AGF_CONSUMER_BATCH ?? definition.consumerBatchSize ?? 1,
-        batchLingerMs: infra.AGF_CONSUMER_LINGER_MS,
+        batchLingerMs: infra.AGF_CONSUMER_LINGER_MS ?? definition.consumerLingerMs,
         maxDeliver: infra.AGF_MAX_DELIVER,
         ackWaitMs: infra.AGF_ACK_WAIT_MS,
         retryBaseMs: infra.AGF_RETRY_BASE_MS,
