@@ -6,16 +6,13 @@ import type { EntityManager } from 'typeorm';
  * same id waits on the primary key until the first transaction ends, so two replicas never both win.
  */
 export async function claimInboxEntry(manager: EntityManager, schema: string, consumer: string, eventId: string): Promise<boolean> {
-  const rows: unknown[] = await manager.query(
-    `INSERT INTO "${schema}"."inbox" ("consumer", "event_id") VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
-    [consumer, eventId],
-  );
-  return rows.length === 1;
+  const [claimed] = await claimInboxEntries(manager, schema, consumer, [eventId]);
+  return claimed === true;
 }
 
 /**
- * `claimInboxEntry` for a batch in one statement: element i is true when `eventIds[i]` was claimed here.
- * An id that occurs twice in the batch is claimed by its first occurrence only.
+ * `claimInboxEntry` for a batch, in one statement: element i is true when `eventIds[i]` was claimed here. An
+ * id that occurs twice in the batch is claimed by its first occurrence only.
  */
 export async function claimInboxEntries(manager: EntityManager, schema: string, consumer: string, eventIds: string[]): Promise<boolean[]> {
   if (!eventIds.length) return [];
