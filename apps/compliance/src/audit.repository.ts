@@ -1,4 +1,4 @@
-import { type AuditRow, auditEntryFromRow, type ChainedAuditEntry, canonicalJson, chainEntry } from '@agf/compliance-domain';
+import { type AuditRow, auditEntryFromRow, CanonicalJsonText, type ChainedAuditEntry, canonicalJson, chainEntry } from '@agf/compliance-domain';
 import type { CloudEventEnvelope } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
 
@@ -68,7 +68,8 @@ export const auditRepository = {
           correlationId: row.correlation_id,
           occurredAt: row.occurred_at,
           recordedAt,
-          payload: JSON.parse(row.payload) as unknown,
+          // Stored as canonicalJson(event) by recordAll: hashed as it is (the verifier parses it independently).
+          payload: new CanonicalJsonText(row.payload),
         },
         previousHash,
       );

@@ -4,11 +4,20 @@ import { createHash } from 'node:crypto';
 export const GENESIS_HASH = '0'.repeat(64);
 
 /**
+ * JSON text that is already canonical (what `canonicalJson` produced earlier), embedded as it is: the chainer
+ * hashes stored event payloads without parsing and re-serialising each one.
+ */
+export class CanonicalJsonText {
+  constructor(readonly text: string) {}
+}
+
+/**
  * Deterministic JSON (RFC 8785-like): the same value always gives the same text,
  * so hashes computed today can be recomputed years later.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null) return 'null';
+  if (value instanceof CanonicalJsonText) return value.text;
   if (value instanceof Date) return JSON.stringify(value.toISOString());
   switch (typeof value) {
     case 'number':

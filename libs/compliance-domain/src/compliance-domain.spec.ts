@@ -4,6 +4,7 @@ import {
   type AuditEntryContent,
   type ChainedAuditEntry,
   GENESIS_HASH,
+  CanonicalJsonText,
   canonicalJson,
   chainEntry,
   sha256Hex,
@@ -64,6 +65,12 @@ describe('audit chain', () => {
     expect(entry.contentHash).toBe(sha256Hex(canonicalJson(contentFor(1))));
     expect(entry.entryHash).toBe(sha256Hex(GENESIS_HASH + entry.contentHash));
     expect(entry.entryHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('hashes a payload given as its stored canonical text exactly like the parsed payload', () => {
+    const content = contentFor(3);
+    const stored = new CanonicalJsonText(canonicalJson(content.payload));
+    expect(chainEntry({ ...content, payload: stored }, GENESIS_HASH).entryHash).toBe(chainEntry(content, GENESIS_HASH).entryHash);
   });
 
   it('verifies an untouched chain of 5 entries', () => {
