@@ -252,7 +252,9 @@ describe('sla timers survive a crash', () => {
     }, 10_000);
     await sleep(1500);
     expect(await driver.fired(requestId)).toHaveLength(2);
-    expect(fired.map((f) => f.event.data.fraction)).toEqual([0.75, 1]);
+    // Both were overdue at once: the scheduler's claim loops may take them in separate transactions, so they
+    // can be published in either order (consumers do not depend on it).
+    expect(fired.map((f) => f.event.data.fraction).sort()).toEqual([0.75, 1]);
     for (const f of fired) expect(Date.parse(f.event.data.firedAt)).toBeGreaterThan(Date.parse(assigned.data.slaDueAt));
   });
 });
