@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { messageNameOfSubject, STREAM_NAMES } from '@agf/contracts';
 import { createTestDatabase, freePort, natsUrl, ServiceProcess, type ServiceName, TestNats, type TestDatabase } from '@agf/testing';
 import type { LoadResult, LoadRun } from './load-generator';
 import { fixed } from './stats';
@@ -28,6 +29,8 @@ interface ProcessUsage {
 interface StepReport {
   result: LoadResult;
   usage: ProcessUsage[];
+  /** CPU time of the whole host (services, Postgres, NATS, load generator) while the step ran. */
+  hostCpuSeconds: number;
 }
 
 /** Samples CPU time and RSS of a set of processes from /proc while a step runs. */
@@ -36,11 +39,13 @@ class UsageSampler {
   private readonly peakRss = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
+  private hostTicksAtStart = 0;
 
   constructor(private readonly processes: () => Array<{ name: string; pid: number | undefined }>) {}
 
   start(): void {
     this.startedAt = performance.now();
+    this.hostTicksAtStart = hostBusyTicks();
     for (const p of this.processes()) {
       this.startTicks.set(p.name, cpuTicks(p.pid));
       this.peakRss.set(p.name, rssBytes(p.pid));
@@ -50,15 +55,22 @@ class UsageSampler {
     }, 250);
   }
 
-  stop(): ProcessUsage[] {
+  stop(): { usage: ProcessUsage[]; hostCpuSeconds: number } {
     clearInterval(this.timer);
     const seconds = (performance.now() - this.startedAt) / 1000;
-    return this.processes().map((p) => ({
+    const usage = this.processes().map((p) => ({
       name: p.name,
       cpuPercent: ((cpuTicks(p.pid) - (this.startTicks.get(p.name) ?? 0)) / CLOCK_TICKS / seconds) * 100,
       peakRssMb: (this.peakRss.get(p.name) ?? 0) / 1024 / 1024,
     }));
+    return { usage, hostCpuSeconds: (hostBusyTicks() - this.hostTicksAtStart) / CLOCK_TICKS };
   }
+}
+
+/** Busy ticks of all CPUs: user, nice, system, irq, softirq and steal from the first line of /proc/stat. */
+function hostBusyTicks(): number {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return [user, nice, system, irq, softirq, steal].reduce<number>((sum, ticks) => sum + (ticks ?? 0), 0);
 }
 
 function cpuTicks(pid: number | undefined): number {
@@ -116,7 +128,7 @@ async function stepThrough(
     const sampler = new UsageSampler(processes);
     sampler.start();
     const result = await runLoad({ ...target, rate, durationSeconds, drainSeconds: 10, label });
-    const report = { result, usage: sampler.stop() };
+    const report = { result, ...sampler.stop() };
     reports.push(report);
     printStep(report, p99Limit);
     // Past the knee the backlog only grows; stepping further measures the backlog, not the system.
@@ -126,13 +138,48 @@ async function stepThrough(
   return reports;
 }
 
-function printStep({ result: r, usage }: StepReport, p99Limit: number): void {
+function printStep(step: StepReport, p99Limit: number): void {
+  const { result: r, usage, hostCpuSeconds } = step;
   console.log(
     `${r.label.padEnd(9)} offered ${String(r.rate).padStart(4)}/s: ${fixed(r.decisionsPerSecond)} decisions/s, latency p50 ${fixed(r.latencyMs.p50)} p90 ${fixed(r.latencyMs.p90)} p99 ${fixed(r.latencyMs.p99)} ms, ` +
-      `accepted ${r.accepted}/${r.offered}, errors ${r.errors}, undecided ${r.undecided}${sustained({ result: r, usage }, p99Limit) ? '' : '  ← not sustained'}`,
+      `accepted ${r.accepted}/${r.offered}, errors ${r.errors}, undecided ${r.undecided}${sustained(step, p99Limit) ? '' : '  ← not sustained'}`,
   );
   if (r.errorSamples.length) console.log(`          errors: ${r.errorSamples.join(' | ')}`);
   console.log(`          ${usage.map((u) => `${u.name} ${fixed(u.cpuPercent, 0)}% ${fixed(u.peakRssMb, 0)} MB`).join(', ')}`);
+  // Comparable across runs at a rate both sustain, where saturation figures move with the host's other tenants.
+  if (r.decided) console.log(`          host CPU per decision: ${fixed((hostCpuSeconds * 1000) / r.decided, 1)} ms (everything on the host, load generator included)`);
+}
+
+/**
+ * Events stored and messages delivered to each durable consumer, per decision made: every delivery is
+ * decoded, handled (or ignored) and acknowledged, so this is the work a request costs the services.
+ */
+async function printDeliveriesPerDecision(nats: TestNats): Promise<void> {
+  const decisions = (await nats.jsm.streams.info(nats.namespace.stream('AGF_DECISION'))).state.messages;
+  if (!decisions) return;
+  let stored = 0;
+  const delivered = new Map<string, number>();
+  const byType = new Map<string, number>();
+  for (const stream of STREAM_NAMES) {
+    const name = nats.namespace.stream(stream);
+    const info = await nats.jsm.streams.info(name, { subjects_filter: '>' }).catch(() => undefined);
+    if (!info) continue;
+    stored += info.state.messages;
+    for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
+      const type = messageNameOfSubject(nats.namespace.strip(subject) ?? subject) ?? subject;
+      byType.set(type, (byType.get(type) ?? 0) + count);
+    }
+    for await (const consumer of nats.jsm.consumers.list(name)) {
+      delivered.set(consumer.name, (delivered.get(consumer.name) ?? 0) + consumer.delivered.consumer_seq);
+    }
+  }
+  const total = [...delivered.values()].reduce((a, b) => a + b, 0);
+  console.log(
+    `  per decision: ${fixed(stored / decisions, 1)} events stored, ${fixed(total / decisions, 1)} deliveries (` +
+      [...delivered].map(([consumer, count]) => `${consumer} ${fixed(count / decisions, 1)}`).join(', ') +
+      ')',
+  );
+  console.log(`  events per decision: ${[...byType].map(([type, count]) => `${type.replace(/^agf\.v1\./, '')} ${fixed(count / decisions, 1)}`).join(', ')}`);
 }
 
 function best(reports: StepReport[], p99Limit: number): StepReport | undefined {
@@ -211,6 +258,7 @@ async function main(): Promise<void> {
       { submitUrl: `${services[0]!.url}/v1/deployment-requests`, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
       () => services.map((s) => ({ name: s.name, pid: s.pid })),
     );
+    await printDeliveriesPerDecision(nats);
     await Promise.all(services.map((s) => s.stop()));
     stops.shift();
 
