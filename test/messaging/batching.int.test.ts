@@ -1,5 +1,5 @@
 import { eventually } from '@agf/testing';
-import { outcome, Probe } from './probe';
+import { decision, outcome, Probe } from './probe';
 
 jest.setTimeout(60_000);
 
@@ -87,5 +87,46 @@ describe('JetStream transport with a batch linger (real NATS and Postgres)', () 
     );
     // 40 events ~10 ms apart with a 100 ms linger: a handful of batches rather than 40 transactions.
     expect(Number(transactions)).toBeLessThan(15);
+  });
+
+  it('puts messages of different streams into the same transactions', async () => {
+    for (let i = 0; i < 20; i += 1) {
+      await probe.nats.publish('agf.v1.deployment.outcome.mixed-outcome', JSON.stringify(outcome('mixed-outcome')));
+      await probe.nats.publish('agf.v1.decision.made.mixed-decision', JSON.stringify(decision('mixed-decision')));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await eventually(async () => expect((await probe.effects('mixed-outcome')) + (await probe.effects('mixed-decision'))).toBe(40), 20_000);
+    const [{ transactions, shared }] = await probe.db.query<{ transactions: string; shared: string }>(
+      `SELECT count(*) AS transactions, count(*) FILTER (WHERE kinds = 2) AS shared FROM (
+         SELECT i.processed_at, count(DISTINCT e.project_id) AS kinds FROM probe.inbox i JOIN probe.effects e ON e.event_id = i.event_id
+          WHERE e.project_id IN ('mixed-outcome', 'mixed-decision') GROUP BY i.processed_at) t`,
+    );
+    // One queue for both streams' consumers: batches mix them (per-stream batches would never share one).
+    expect(Number(shared)).toBeGreaterThan(0);
+    expect(Number(transactions)).toBeLessThan(20);
+  });
+});
+
+describe('outbox relay (real NATS and Postgres)', () => {
+  let probe: Probe;
+
+  beforeAll(async () => {
+    // A poll interval far beyond the test: what arrives in time was published right after its commit.
+    probe = await Probe.start({ concurrency: 2, relayPollMs: 60_000 });
+  });
+
+  afterAll(async () => {
+    await probe?.stop();
+  });
+
+  it('publishes the events a handler emitted right after its commit and marks them sent', async () => {
+    const event = decision('emits');
+    await probe.nats.publish('agf.v1.decision.made.emits', JSON.stringify(event));
+    const published = await eventually(async () => {
+      const found = (await probe.nats.read('AGF_DEPLOYMENT', 'agf.v1.deployment.requested.>')).filter((m) => m.json<{ data: { requestId: string } }>().data.requestId === event.data.requestId);
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    }, 5000);
+    await eventually(async () => expect(await probe.db.query(`SELECT 1 FROM probe.outbox WHERE event_id = $1 AND sent_at IS NOT NULL`, [published.headers['Nats-Msg-Id']])).toHaveLength(1), 5000);
   });
 });

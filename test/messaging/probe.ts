@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { type CloudEvent, createEvent } from '@agf/contracts';
+import { aDecision, aDeploymentRequest } from '@agf/contracts/testing';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
@@ -26,6 +27,16 @@ class ProbeHandlers {
     await ctx.manager.query(`INSERT INTO "probe"."effects" ("event_id", "project_id") VALUES ($1, $2)`, [event.id, event.data.projectId]);
     if (event.data.projectId === 'always-fails') throw new Error('handler always throws on this project');
   }
+
+  /** A second stream (AGF_DECISION); a decision of project `emits` is answered with a deployment.requested. */
+  @OnMessage('decision.made')
+  async decision(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
+    await ctx.manager.query(`INSERT INTO "probe"."effects" ("event_id", "project_id") VALUES ($1, $2)`, [event.id, event.data.projectId]);
+    if (event.data.projectId === 'emits') {
+      const request = aDeploymentRequest({ requestId: event.data.requestId, projectId: 'emitted' });
+      ctx.emit({ name: 'deployment.requested', correlationId: request.requestId, data: request });
+    }
+  }
 }
 
 @Module({ controllers: [ProbeHandlers] })
@@ -39,7 +50,15 @@ export const outcome = (projectId: string) =>
     data: { requestId: randomUUID(), projectId, componentName: 'c', version: '1', status: 'succeeded', reportedAt: new Date().toISOString() },
   });
 
-/** A probe service on the real transport: one handler that records an effect per event (and always fails for `always-fails`). */
+export const decision = (projectId: string) => {
+  const requestId = randomUUID();
+  return createEvent({ name: 'decision.made', source: 'test', correlationId: requestId, data: aDecision({ requestId, projectId }) });
+};
+
+/**
+ * A probe service on the real transport: handlers on two streams that record an effect per event (and always
+ * fail for `always-fails`).
+ */
 export class Probe {
   private constructor(
     readonly results: Array<{ message: string; result: HandlerResult }>,
@@ -47,16 +66,25 @@ export class Probe {
     readonly nats: TestNats,
     private readonly dataSource: DataSource,
     private readonly app: INestMicroservice,
+    private readonly relay: OutboxRelay,
   ) {}
 
-  static async start(options: { concurrency: number; batchSize?: number; batchLingerMs?: number }): Promise<Probe> {
+  static async start(options: { concurrency: number; batchSize?: number; batchLingerMs?: number; relayPollMs?: number }): Promise<Probe> {
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
     const dataSource = new DataSource({ type: 'postgres', url: db.url, schema: 'probe', migrations: [messagingTablesMigration('probe'), ProbeTables1732500000009] });
     await dataSource.initialize();
     await dataSource.query('CREATE SCHEMA probe');
     await dataSource.runMigrations();
-    const relay = new OutboxRelay(dataSource, jetstream(nats.nc), { schema: 'probe', batchSize: 10, idleDelayMs: 200, retainSentMs: 60_000, logger: console });
+    const relay = new OutboxRelay(dataSource, jetstream(nats.nc), {
+      schema: 'probe',
+      batchSize: 10,
+      idleDelayMs: options.relayPollMs ?? 200,
+      graceMs: 1000,
+      retainSentMs: 60_000,
+      logger: console,
+    });
+    relay.start();
     const results: Probe['results'] = [];
     const app = await NestFactory.createMicroservice(ProbeModule, {
       logger: false,
@@ -78,7 +106,7 @@ export class Probe {
       }),
     });
     await app.listen();
-    return new Probe(results, db, nats, dataSource, app);
+    return new Probe(results, db, nats, dataSource, app, relay);
   }
 
   async effects(projectId: string): Promise<number> {
@@ -87,6 +115,7 @@ export class Probe {
 
   async stop(): Promise<void> {
     await this.app.close();
+    await this.relay.stop();
     await this.dataSource.destroy();
     await this.nats.cleanup();
     await this.db.drop();

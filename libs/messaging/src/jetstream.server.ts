@@ -36,7 +36,7 @@ export interface JetStreamServerOptions {
   namespace: Namespace;
   relay: OutboxRelay;
   streamOptions: StreamOptions;
-  /** Messages processed at once per consumer. */
+  /** Batches (or single messages) in flight at once, across all of the service's consumers. */
   concurrency: number;
   /**
    * Transactions all consumers of the service run at once. Kept below the database pool size, so that HTTP
@@ -81,6 +81,9 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private readonly tracer = trace.getTracer('agf-messaging');
   private readonly handlerCache = new Map<MessageName, MessageHandler>();
   private readonly transactionSlots: Semaphore;
+  private readonly waiting: Array<{ stream: StreamName; msg: JsMsg }> = [];
+  private wakeDispatcher: (() => void) | undefined;
+  private readonly resumeFetchers: Array<() => void> = [];
 
   constructor(private readonly options: JetStreamServerOptions) {
     super();
@@ -104,8 +107,9 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           ackWaitMs: this.options.ackWaitMs,
           maxAckPending: this.options.concurrency * 20,
         });
-        this.loops.push(this.consumeLoop(stream));
+        this.loops.push(this.fetchLoop(stream));
       }
+      this.loops.push(this.dispatchLoop());
       callback();
     } catch (error) {
       callback(error);
@@ -115,6 +119,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   async close(): Promise<void> {
     this.closing = true;
     for (const subscription of this.subscriptions) await subscription.close().catch(() => undefined);
+    this.wakeDispatcher?.();
+    for (const resume of this.resumeFetchers.splice(0)) resume();
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -137,18 +143,17 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     return byStream;
   }
 
-  private async consumeLoop(stream: StreamName): Promise<void> {
-    const { namespace, service, concurrency } = this.options;
-    const batchSize = Math.max(1, this.options.batchSize ?? 1);
+  /**
+   * Takes what is waiting, from every stream the service reads, whenever a slot frees up: one message when
+   * idle, up to `batchSize` under load. One queue for all streams, so that a service reading many streams
+   * (compliance reads all of them) forms one batch per transaction rather than one per stream.
+   */
+  private async dispatchLoop(): Promise<void> {
+    const { concurrency } = this.options;
+    const batchSize = this.batchSize();
     const slots = new Semaphore(concurrency);
-    const waiting: JsMsg[] = [];
-    // Backpressure: messages are taken from NATS only as fast as they are handled, so none waits here long
-    // enough to reach its ack wait (and be redelivered, or given up on after max deliveries).
-    const highWater = batchSize * 2;
     const lingerMs = batchSize > 1 ? (this.options.batchLingerMs ?? 0) : 0;
     let lastDispatch = -Infinity;
-    let wake: (() => void) | undefined;
-    let resume: (() => void) | undefined;
     const arrivalOrTimeout = (ms: number): Promise<void> =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(done, ms);
@@ -156,50 +161,57 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           clearTimeout(timer);
           resolve();
         }
-        wake = done;
+        this.wakeDispatcher = done;
       });
-    // Takes whatever is waiting when a slot frees up: one message when idle, up to batchSize under load.
-    const dispatch = async (): Promise<void> => {
-      while (!this.closing) {
-        if (!waiting.length) {
-          await new Promise<void>((resolve) => (wake = resolve));
-          continue;
-        }
-        // Under steady load (the last dispatch was recent) wait briefly for a fuller batch.
-        const lingerUntil = lastDispatch + lingerMs;
-        while (waiting.length < batchSize && waiting.length < highWater && performance.now() < lingerUntil && !this.closing) {
-          await arrivalOrTimeout(lingerUntil - performance.now());
-        }
-        await slots.acquire();
-        await this.transactionSlots.acquire();
-        lastDispatch = performance.now();
-        const batch = waiting.splice(0, batchSize);
-        resume?.();
-        resume = undefined;
-        if (!batch.length) {
-          this.transactionSlots.release();
-          slots.release();
-          continue;
-        }
-        const work = (batch.length === 1 ? this.process(stream, batch[0]!) : this.processBatch(stream, batch)).finally(() => {
-          this.transactionSlots.release();
-          slots.release();
-          this.inFlight.delete(work);
-        });
-        this.inFlight.add(work);
+    while (!this.closing) {
+      if (!this.waiting.length) {
+        await new Promise<void>((resolve) => (this.wakeDispatcher = resolve));
+        continue;
       }
-    };
-    const dispatcher = dispatch();
+      // Under steady load (the last dispatch was recent) wait briefly for a fuller batch.
+      const lingerUntil = lastDispatch + lingerMs;
+      while (this.waiting.length < batchSize && performance.now() < lingerUntil && !this.closing) {
+        await arrivalOrTimeout(lingerUntil - performance.now());
+      }
+      await slots.acquire();
+      await this.transactionSlots.acquire();
+      lastDispatch = performance.now();
+      const batch = this.waiting.splice(0, batchSize);
+      for (const resume of this.resumeFetchers.splice(0)) resume();
+      if (!batch.length) {
+        this.transactionSlots.release();
+        slots.release();
+        continue;
+      }
+      const work = (batch.length === 1 ? this.process(batch[0]!.stream, batch[0]!.msg) : this.processBatch(batch)).finally(() => {
+        this.transactionSlots.release();
+        slots.release();
+        this.inFlight.delete(work);
+      });
+      this.inFlight.add(work);
+    }
+  }
+
+  private batchSize(): number {
+    return Math.max(1, this.options.batchSize ?? 1);
+  }
+
+  /** Pulls one stream's messages into the shared queue. */
+  private async fetchLoop(stream: StreamName): Promise<void> {
+    const { namespace, service, concurrency } = this.options;
+    // Backpressure: messages are taken from NATS only as fast as they are handled, so none waits here long
+    // enough to reach its ack wait (and be redelivered, or given up on after max deliveries).
+    const highWater = this.batchSize() * 2;
     while (!this.closing) {
       try {
         const consumer = await this.js.consumers.get(namespace.stream(stream), service);
         const messages = await consumer.consume({ max_messages: concurrency * 2 });
         this.subscriptions.push(messages);
         for await (const msg of messages) {
-          waiting.push(msg);
-          wake?.();
-          wake = undefined;
-          while (waiting.length >= highWater && !this.closing) await new Promise<void>((resolve) => (resume = resolve));
+          this.waiting.push({ stream, msg });
+          this.wakeDispatcher?.();
+          this.wakeDispatcher = undefined;
+          while (this.waiting.length >= highWater && !this.closing) await new Promise<void>((resolve) => this.resumeFetchers.push(resolve));
         }
       } catch (error) {
         if (this.closing) break;
@@ -208,9 +220,6 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       }
     }
     // Messages still waiting are not acked: JetStream redelivers them to whoever runs next.
-    wake?.();
-    resume?.();
-    await dispatcher;
   }
 
   private async process(stream: StreamName, msg: JsMsg): Promise<void> {
@@ -250,29 +259,30 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
    * them. If anything in the batch fails, nothing of it commits and each message is processed on its own
    * (retries and dead letters then work per message, as without batching).
    */
-  private async processBatch(stream: StreamName, batch: JsMsg[]): Promise<void> {
+  private async processBatch(batch: Array<{ stream: StreamName; msg: JsMsg }>): Promise<void> {
     const started = performance.now();
     const { dataSource, schema, service, namespace, relay } = this.options;
-    const decoded: Array<{ msg: JsMsg; name: MessageName; subject: string; payload: unknown; envelope: MessageContext['envelope']; inboxId: string }> = [];
-    const individually: JsMsg[] = [];
-    for (const msg of batch) {
+    const decoded: Array<{ stream: StreamName; msg: JsMsg; name: MessageName; subject: string; payload: unknown; envelope: MessageContext['envelope']; inboxId: string }> = [];
+    const individually: Array<{ stream: StreamName; msg: JsMsg }> = [];
+    for (const { stream, msg } of batch) {
       const subject = namespace.strip(msg.subject) ?? msg.subject;
       const name = messageNameOfSubject(subject);
       try {
         if (!name || !this.messageHandlers.has(name)) throw new Error('not handled here');
-        decoded.push({ msg, name, subject, ...this.decode(name, msg) });
+        decoded.push({ stream, msg, name, subject, ...this.decode(name, msg) });
       } catch {
-        individually.push(msg); // ignored or poison: the single path acks or dead-letters it with its reason
+        individually.push({ stream, msg }); // ignored or poison: the single path acks or dead-letters it with its reason
       }
     }
     decoded.sort((a, b) => (a.envelope?.correlationid ?? '').localeCompare(b.envelope?.correlationid ?? ''));
     const heartbeat = setInterval(() => decoded.forEach((d) => d.msg.working()), Math.max(1000, this.options.ackWaitMs / 2));
-    let results: Array<'duplicate' | 'processed' | 'emitted'> | undefined;
+    let results: Array<'duplicate' | 'processed'> | undefined;
+    const outboxRows: OutboxRow[] = [];
     try {
       results = await dataSource.transaction(async (manager) => {
-        const outcomes: Array<'duplicate' | 'processed' | 'emitted'> = [];
+        const outcomes: Array<'duplicate' | 'processed'> = [];
+        outboxRows.length = 0;
         const claimed = await claimInboxEntries(manager, schema, service, decoded.map((d) => d.inboxId));
-        const outboxRows: OutboxRow[] = [];
         const appends = new DeferredAppends();
         for (const [i, d] of decoded.entries()) {
           if (!claimed[i]) {
@@ -296,7 +306,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
             }),
           );
           outboxRows.push(...rows);
-          outcomes.push(rows.length ? 'emitted' : 'processed');
+          outcomes.push('processed');
         }
         await appends.writeAll(manager);
         await insertOutboxRows(manager, schema, outboxRows);
@@ -311,19 +321,21 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       const seconds = (performance.now() - started) / 1000 / Math.max(1, decoded.length);
       decoded.forEach((d, i) => {
         d.msg.ack();
-        this.options.observe?.({ consumer: `${service}/${stream}`, message: d.name, result: results![i] === 'duplicate' ? 'duplicate' : 'processed', seconds });
+        this.options.observe?.({ consumer: `${service}/${d.stream}`, message: d.name, result: results![i]!, seconds });
       });
-      if (results.includes('emitted')) relay.kick();
+      relay.publishCommitted(outboxRows);
     } else {
-      individually.push(...decoded.map((d) => d.msg));
+      individually.push(...decoded);
     }
-    for (const msg of individually) await this.process(stream, msg);
+    for (const { stream, msg } of individually) await this.process(stream, msg);
   }
 
   private async processInTransaction(name: MessageName, subject: string, msg: JsMsg): Promise<HandlerResult> {
     const { payload, envelope, inboxId } = this.decode(name, msg);
     const { dataSource, schema, service, namespace, relay } = this.options;
+    let outboxRows: OutboxRow[] = [];
     const result = await dataSource.transaction(async (manager) => {
+      outboxRows = [];
       if (!(await claimInboxEntry(manager, schema, service, inboxId))) return 'duplicate' as const;
       const appends = new DeferredAppends();
       const ctx = new MessageContext(manager, msg, subject, envelope, appends);
@@ -333,11 +345,12 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         throw ctx.failure ?? error;
       }
       await appends.writeAll(manager);
-      await insertOutboxRows(manager, schema, ctx.emitted.map((event) => toOutboxRow(service, namespace, event).row));
-      return ctx.emitted.length ? ('emitted' as const) : ('processed' as const);
+      outboxRows = ctx.emitted.map((event) => toOutboxRow(service, namespace, event).row);
+      await insertOutboxRows(manager, schema, outboxRows);
+      return 'processed' as const;
     });
-    if (result === 'emitted') relay.kick();
-    return result === 'duplicate' ? 'duplicate' : 'processed';
+    relay.publishCommitted(outboxRows);
+    return result;
   }
 
   private decode(name: MessageName, msg: JsMsg): { payload: unknown; envelope: MessageContext['envelope']; inboxId: string } {

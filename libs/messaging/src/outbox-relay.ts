@@ -1,12 +1,18 @@
 import { type JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
+import type { OutboxRow } from './outbox';
 
 export interface OutboxRelayOptions {
   schema: string;
   batchSize: number;
-  /** Poll interval when nobody kicks the relay: picks up rows of crashed processes and other replicas. */
+  /** Poll interval: picks up rows whose publish failed, and rows of crashed processes and other replicas. */
   idleDelayMs: number;
+  /**
+   * The poller leaves rows younger than this to the process that committed them and is publishing them
+   * right after its commit; a row it takes anyway is only published twice, which JetStream de-duplicates.
+   */
+  graceMs?: number;
   /** Sent rows older than this are deleted; they only matter for JetStream's duplicate window. */
   retainSentMs: number;
   logger: { warn(message: string): void; error(message: string): void };
@@ -23,15 +29,21 @@ interface PendingRow {
 
 /**
  * Publishes committed outbox rows to JetStream with `Nats-Msg-Id` = event id, then marks them sent.
- * `FOR UPDATE SKIP LOCKED` lets replicas share the work; a crash between publish and mark only causes a
- * re-publish that JetStream's duplicate window drops.
+ *
+ * The process that committed rows publishes them at once (`publishCommitted`) and marks them sent in one
+ * statement shared with other commits, so a hop costs no transaction of its own. A poller picks up what that
+ * missed: rows whose publish failed (NATS down), and rows of a process that crashed after its commit.
+ * `FOR UPDATE SKIP LOCKED` lets replicas share the polling; a row published twice (a crash between publish
+ * and mark, or the poller racing a slow publish) is dropped by JetStream's duplicate window.
  */
 export class OutboxRelay {
   private running = false;
   private wake: (() => void) | undefined;
-  private kicked = false;
   private loop: Promise<void> | undefined;
   private lastPurge = 0;
+  private readonly publishing = new Set<Promise<void>>();
+  private readonly publishedIds: string[] = [];
+  private marking: Promise<void> | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -45,16 +57,29 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
-  /** Called after a commit that wrote outbox rows, so they go out now rather than at the next poll. */
-  kick(): void {
-    this.kicked = true;
-    this.wake?.();
+  /**
+   * Called right after a commit with the rows it wrote: publishes them now rather than at the next poll. A
+   * failed publish is left to the poller. Nothing is published while the relay is paused (not started).
+   */
+  publishCommitted(rows: readonly OutboxRow[]): void {
+    if (!this.running || !rows.length) return;
+    const work = Promise.all(rows.map((row) => this.publish(row))).then(
+      () => {
+        this.publishedIds.push(...rows.map((row) => row.eventId));
+        this.marking ??= this.markPublished();
+      },
+      () => undefined, // the poller retries it once NATS answers again
+    );
+    this.publishing.add(work);
+    void work.finally(() => this.publishing.delete(work));
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
     await this.loop;
+    await Promise.allSettled([...this.publishing]);
+    await this.marking;
   }
 
   /** Rows not yet sent: the fault suite and health report read this. */
@@ -67,7 +92,6 @@ export class OutboxRelay {
     let failures = 0;
     while (this.running) {
       try {
-        this.kicked = false;
         const sent = await this.publishBatch();
         failures = 0;
         if (sent === this.options.batchSize) continue;
@@ -78,26 +102,46 @@ export class OutboxRelay {
         await this.sleep(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
         continue;
       }
-      if (!this.kicked) await this.sleep(this.options.idleDelayMs);
+      await this.sleep(this.options.idleDelayMs);
+    }
+  }
+
+  private publish(row: OutboxRow): Promise<unknown> {
+    const h = natsHeaders();
+    for (const [key, value] of Object.entries(row.headers)) h.set(key, value);
+    return this.js.publish(row.subject, row.payload, { msgID: row.eventId, headers: h, timeout: 5000 });
+  }
+
+  /** Marks every row published since the last mark in one statement; a failed mark is retried with the next. */
+  private async markPublished(): Promise<void> {
+    try {
+      while (this.publishedIds.length) {
+        const ids = this.publishedIds.splice(0);
+        try {
+          await this.dataSource.query(`UPDATE "${this.options.schema}"."outbox" SET "sent_at" = now() WHERE "event_id" = ANY($1::uuid[]) AND "sent_at" IS NULL`, [ids]);
+          this.options.onPublished?.(ids.length);
+        } catch (error) {
+          // Unmarked rows are only published again by the poller, and de-duplicated by JetStream.
+          this.options.logger.warn(`outbox relay: marking ${ids.length} published rows failed (${(error as Error).message})`);
+          return;
+        }
+      }
+    } finally {
+      this.marking = undefined;
     }
   }
 
   private async publishBatch(): Promise<number> {
-    const { schema, batchSize } = this.options;
+    const { schema, batchSize, graceMs = 0 } = this.options;
     return this.dataSource.transaction(async (manager) => {
       const rows: PendingRow[] = await manager.query(
         `SELECT "seq", "event_id", "subject", "payload", "headers" FROM "${schema}"."outbox"
-          WHERE "sent_at" IS NULL ORDER BY "seq" LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [batchSize],
+          WHERE "sent_at" IS NULL AND "created_at" < now() - ($2::int * interval '1 millisecond')
+          ORDER BY "seq" LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [batchSize, graceMs],
       );
       if (!rows.length) return 0;
-      await Promise.all(
-        rows.map((row) => {
-          const h = natsHeaders();
-          for (const [key, value] of Object.entries(row.headers ?? {})) h.set(key, value);
-          return this.js.publish(row.subject, row.payload, { msgID: row.event_id, headers: h, timeout: 5000 });
-        }),
-      );
+      await Promise.all(rows.map((row) => this.publish({ eventId: row.event_id, subject: row.subject, payload: row.payload, headers: row.headers ?? {} })));
       await manager.query(`UPDATE "${schema}"."outbox" SET "sent_at" = now() WHERE "seq" = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
       this.options.onPublished?.(rows.length);
       return rows.length;

@@ -35,7 +35,7 @@ export class TransactionalPublisher {
       await insertOutboxRows(manager, this.schema, rows);
       return value;
     });
-    if (rows.length) this.relay.kick();
+    this.relay.publishCommitted(rows);
     return result;
   }
 }

@@ -77,6 +77,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     schema: infra.schema,
     batchSize: 256,
     idleDelayMs: infra.AGF_OUTBOX_POLL_MS,
+    graceMs: 1000,
     retainSentMs: 3600_000,
     logger,
     onPublished: (count) => runtime.metrics.outboxPublished.inc(count),
