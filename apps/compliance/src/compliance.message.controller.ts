@@ -22,7 +22,7 @@ export class ComplianceMessageController {
 
   @OnMessage('risk.assessed')
   async riskAssessed(event: CloudEvent<'risk.assessed'>, ctx: MessageContext): Promise<void> {
-    await repo.lockRequest(ctx.manager, event.data.requestId);
+    await ctx.lockRequest(event.data.requestId);
     await repo.recordAssessedRequest(ctx.manager, event.data.request);
     await this.evaluate(event.data.requestId, ctx);
     this.audit(event, ctx);
@@ -30,7 +30,7 @@ export class ComplianceMessageController {
 
   @OnMessage('review.assigned')
   async reviewAssigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
-    await repo.lockRequest(ctx.manager, event.data.requestId);
+    await ctx.lockRequest(event.data.requestId);
     await repo.recordAssignment(ctx.manager, event.data.assignmentId, event.data.requestId, event.data.supersedesAssignmentId);
     this.audit(event, ctx);
   }
@@ -38,7 +38,7 @@ export class ComplianceMessageController {
   @OnMessage('review.completed')
   async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
     const r = event.data;
-    await repo.lockRequest(ctx.manager, r.requestId);
+    await ctx.lockRequest(r.requestId);
     await repo.recordAssignment(ctx.manager, r.assignmentId, r.requestId, undefined);
     if (await repo.recordReview(ctx.manager, r.requestId, { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision })) {
       await this.evaluate(r.requestId, ctx);

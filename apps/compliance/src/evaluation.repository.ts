@@ -22,11 +22,6 @@ interface StoredReview {
 
 /** What the control evaluation needs of a request, gathered from events that arrive in any order. */
 export const evaluationRepository = {
-  /** Serialises the handlers of one request for the rest of the transaction. */
-  async lockRequest(m: Queryable, requestId: string): Promise<void> {
-    await m.query(`SELECT pg_advisory_xact_lock(hashtext('agf-compliance'), hashtext($1))`, [requestId]);
-  },
-
   async recordAssessedRequest(m: Queryable, request: DeploymentRequest): Promise<void> {
     await m.query(
       `INSERT INTO "compliance"."requests" ("request_id", "project_id", "request", "risk_assessed") VALUES ($1, $2, $3, true)

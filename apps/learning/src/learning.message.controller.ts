@@ -18,7 +18,7 @@ export class LearningMessageController {
   @OnMessage('risk.assessed')
   async riskAssessed(event: CloudEvent<'risk.assessed'>, ctx: MessageContext): Promise<void> {
     const assessed = event.data;
-    await repo.lockRequest(ctx.manager, assessed.requestId);
+    await ctx.lockRequest(assessed.requestId);
     const risk: StoredRisk = {
       overallScore: assessed.overallScore,
       securityScore: assessed.securityScore,
@@ -35,7 +35,7 @@ export class LearningMessageController {
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
     const decision = event.data;
-    await repo.lockRequest(ctx.manager, decision.requestId);
+    await ctx.lockRequest(decision.requestId);
     if (!(await repo.storeDecision(ctx.manager, decision))) return;
     await this.captureIfComplete(decision.requestId, ctx);
   }
@@ -43,7 +43,7 @@ export class LearningMessageController {
   @OnMessage('deployment.outcome')
   async deploymentOutcome(event: CloudEvent<'deployment.outcome'>, ctx: MessageContext): Promise<void> {
     const outcome = event.data;
-    await repo.lockRequest(ctx.manager, outcome.requestId);
+    await ctx.lockRequest(outcome.requestId);
     if (!(await repo.storeOutcome(ctx.manager, outcome))) {
       const stored = await repo.pattern(ctx.manager, outcome.requestId);
       if (stored && stored.deploymentOutcome !== outcome.status) {

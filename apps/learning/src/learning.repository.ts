@@ -54,11 +54,6 @@ export const SIMILAR_CANDIDATE_SCAN = 5000;
 
 /** SQL of the `learning` schema; writes run in the caller's (message) transaction. */
 export const learningRepository = {
-  /** Serialises the handlers of one request, whatever order its events arrive in. */
-  async lockRequest(m: Queryable, requestId: string): Promise<void> {
-    await m.query(`SELECT pg_advisory_xact_lock(hashtext('agf-learning'), hashtext($1))`, [requestId]);
-  },
-
   async pattern(m: Queryable, requestId: string): Promise<PatternRow | undefined> {
     const rows: PatternRow[] = await m.query(`SELECT ${PATTERN_COLUMNS} FROM "learning"."patterns" WHERE "request_id" = $1`, [requestId]);
     return rows[0];

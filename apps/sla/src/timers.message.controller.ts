@@ -16,7 +16,8 @@ export class TimersMessageController {
   @OnMessage('review.assigned')
   async reviewAssigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
     const a = event.data;
-    await repo.lockRequest(ctx.manager, a.requestId);
+    // Held to the commit: "is it cancelled?" and "store the timers" cannot interleave with a cancellation.
+    await ctx.lockRequest(a.requestId);
     // A review or decision that overtook this event leaves its timers stored but cancelled: visible, never fired.
     const cancelReason = await repo.cancellationOf(ctx.manager, a.assignmentId, a.requestId);
     const stored = await repo.insertTimers(
@@ -44,14 +45,14 @@ export class TimersMessageController {
 
   @OnMessage('review.completed')
   async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
-    await repo.lockRequest(ctx.manager, event.data.requestId);
+    await ctx.lockRequest(event.data.requestId);
     const cancelled = await repo.cancelAssignment(ctx.manager, event.data.assignmentId, event.data.requestId, 'review completed');
     if (cancelled) this.metrics.cancelled.inc({ reason: 'review_completed' }, cancelled);
   }
 
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
-    await repo.lockRequest(ctx.manager, event.data.requestId);
+    await ctx.lockRequest(event.data.requestId);
     const cancelled = await repo.closeRequest(ctx.manager, event.data.requestId, 'decided');
     if (cancelled) this.metrics.cancelled.inc({ reason: 'decided' }, cancelled);
   }

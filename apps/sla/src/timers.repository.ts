@@ -49,14 +49,6 @@ function toTimer(r: Record<string, unknown>): TimerRow {
 
 /** SQL of the `sla` schema; writes run in the caller's transaction. */
 export const timersRepository = {
-  /**
-   * Serialises the handlers of one request (assigned / completed / decided) for the rest of the transaction,
-   * so "is it cancelled?" and "store the timers" cannot interleave with a cancellation committing in between.
-   */
-  async lockRequest(m: Queryable, requestId: string): Promise<void> {
-    await m.query(`SELECT pg_advisory_xact_lock(hashtext('agf-sla'), hashtext($1))`, [requestId]);
-  },
-
   /** Why an assignment must not be timed (its review or its request's decision came first), or null. */
   async cancellationOf(m: Queryable, assignmentId: string, requestId: string): Promise<string | null> {
     const rows: { reason: string | null }[] = await m.query(

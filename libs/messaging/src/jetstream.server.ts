@@ -14,7 +14,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { DataSource } from 'typeorm';
 import { claimInboxEntries, claimInboxEntry } from './inbox';
-import { DeferredAppends, type IncomingCommand, MessageContext } from './message-context';
+import { DeferredAppends, type IncomingCommand, MessageContext, RequestLocks } from './message-context';
 import type { Namespace } from './namespace';
 import { insertOutboxRows, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
@@ -284,6 +284,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         outboxRows.length = 0;
         const claimed = await claimInboxEntries(manager, schema, service, decoded.map((d) => d.inboxId));
         const appends = new DeferredAppends();
+        const locks = new RequestLocks(service, decoded.flatMap((d) => (d.envelope?.correlationid ? [d.envelope.correlationid] : [])));
         for (const [i, d] of decoded.entries()) {
           if (!claimed[i]) {
             outcomes.push('duplicate');
@@ -293,7 +294,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           const rows = await context.with(parent, () =>
             this.tracer.startActiveSpan(`${d.subject} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': d.subject } }, async (span) => {
               try {
-                const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope, appends);
+                const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope, appends, locks);
                 try {
                   await this.invoke(d.name, d.payload, ctx);
                 } catch (error) {
@@ -338,7 +339,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       outboxRows = [];
       if (!(await claimInboxEntry(manager, schema, service, inboxId))) return 'duplicate' as const;
       const appends = new DeferredAppends();
-      const ctx = new MessageContext(manager, msg, subject, envelope, appends);
+      const ctx = new MessageContext(manager, msg, subject, envelope, appends, new RequestLocks(service));
       try {
         await this.invoke(name, payload, ctx);
       } catch (error) {

@@ -22,6 +22,32 @@ export class DeferredAppends {
   }
 }
 
+/**
+ * Transaction-scoped advisory locks on request ids, which serialise a service's handlers of one request across
+ * its concurrent transactions and replicas. The first lock a transaction asks for takes the locks of every
+ * request of its batch at once, in one statement and in id order (so two batches cannot deadlock on them);
+ * a request already locked costs nothing.
+ */
+export class RequestLocks {
+  private readonly held = new Set<string>();
+
+  constructor(
+    private readonly service: string,
+    /** Correlation ids of the batch's messages: the requests its handlers will lock. */
+    private readonly batchRequestIds: readonly string[] = [],
+  ) {}
+
+  async lock(manager: EntityManager, requestId: string): Promise<void> {
+    if (this.held.has(requestId)) return;
+    const ids = [...new Set([requestId, ...this.batchRequestIds])].filter((id) => !this.held.has(id));
+    await manager.query(
+      `SELECT count(pg_advisory_xact_lock(hashtext($1), hashtext("id"))) FROM (SELECT unnest($2::text[]) AS "id" ORDER BY 1) AS "ids"`,
+      [`agf-${this.service}`, ids],
+    );
+    for (const id of ids) this.held.add(id);
+  }
+}
+
 type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'causationId'> & { correlationId?: string };
 
 /**
@@ -42,7 +68,16 @@ export class MessageContext {
     readonly envelope: CloudEventEnvelope | undefined,
     /** Written by the transport at the end of the transaction (a default here would silently drop them). */
     private readonly appends: DeferredAppends,
+    private readonly locks: RequestLocks,
   ) {}
+
+  /**
+   * Holds this request's lock (within this service) until the transaction ends, so that its handlers, in
+   * concurrent batches or on other replicas, see each other's effects one after another.
+   */
+  lockRequest(requestId: string): Promise<void> {
+    return this.locks.lock(this.manager, requestId);
+  }
 
   /**
    * Leaves an append to the end of the transaction: `write` then gets the items of every message of the batch
