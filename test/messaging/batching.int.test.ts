@@ -90,10 +90,10 @@ describe('JetStream transport with a batch linger (real NATS and Postgres)', () 
   });
 
   it('puts messages of different streams into the same transactions', async () => {
+    // A burst, interleaved: however slowly the host publishes, both streams have messages waiting together.
     for (let i = 0; i < 20; i += 1) {
       await probe.nats.publish('agf.v1.deployment.outcome.mixed-outcome', JSON.stringify(outcome('mixed-outcome')));
       await probe.nats.publish('agf.v1.decision.made.mixed-decision', JSON.stringify(decision('mixed-decision')));
-      await new Promise((resolve) => setTimeout(resolve, 10));
     }
     await eventually(async () => expect((await probe.effects('mixed-outcome')) + (await probe.effects('mixed-decision'))).toBe(40), 20_000);
     const [{ transactions, shared }] = await probe.db.query<{ transactions: string; shared: string }>(
