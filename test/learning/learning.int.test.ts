@@ -165,12 +165,14 @@ describe('learning service (real NATS JetStream and Postgres)', () => {
       return found[0]!;
     });
     expect(captured).toMatchObject({ deploymentOutcome: 'succeeded', riskScore: 0.5, decisionOutcome: 'PROCEED_WITH_MONITORING' });
-    const decisionUpdate = await eventually(async () => {
-      const found = await driver.modelUpdates(requestB, 'decision');
-      expect(found).toHaveLength(1);
-      return found[0]!;
-    });
-    expect(decisionUpdate.revision).toBeGreaterThan(outcomeUpdate.revision);
+    // The decision changed no history (the outcome already published it): nothing to publish.
+    await sleep(1500);
+    expect(await driver.modelUpdates(requestB, 'decision')).toHaveLength(0);
+    const published = await db.query<{ revision: number; component_stats: { deployments: number } }>(
+      `SELECT "revision", "component_stats" FROM "learning"."published_models" WHERE "project_id" = $1 AND "component_name" = $2`,
+      [PROJECT, COMPONENT],
+    );
+    expect(published).toEqual([{ revision: outcomeUpdate.revision, component_stats: expect.objectContaining({ deployments: 2 }) }]);
   });
 
   it('lists the other request, with its outcome, as similar', async () => {
@@ -219,5 +221,19 @@ describe('learning service (real NATS JetStream and Postgres)', () => {
     const response = await fetch(`${learning.url}/v1/patterns/similar?requestId=${randomUUID()}`);
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  // Last: its pattern would otherwise show up among the similar ones above.
+  it('publishes the decision of a component whose history was never published', async () => {
+    const requestC = randomUUID();
+    const ledger = { ...driver.request(requestC, { codeChanges: 20 }), componentName: 'ledger' };
+    await driver.publish('risk.assessed', aRiskAssessment(ledger, { overallScore: 0.3, historicalScore: 0 }), 'risk');
+    await driver.publish('decision.made', aDecision({ requestId: requestC, projectId: PROJECT, componentName: 'ledger' }), 'coe');
+    const update = await eventually(async () => {
+      const found = await driver.modelUpdates(requestC, 'decision');
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    });
+    expect(update).toMatchObject({ componentName: 'ledger', component: { deployments: 0 }, project: { deployments: 2, rollbacks: 1 } });
   });
 });

@@ -53,9 +53,13 @@ export class LearningHttpController {
       throw badRequest('componentName', 'componentName must be a non-empty string', 'expected a non-empty string');
     }
     const now = new Date();
-    const project = summarizeHistory(await repo.outcomeRecords(this.dataSource, projectId), now);
+    const records = await repo.outcomeRecords(this.dataSource, projectId);
+    const project = summarizeHistory(records, now);
     if (componentName === undefined) return { projectId, project };
-    const component = summarizeHistory(await repo.outcomeRecords(this.dataSource, projectId, componentName), now);
+    const component = summarizeHistory(
+      records.filter((record) => record.componentName === componentName),
+      now,
+    );
     return { projectId, project, component };
   }
 }

@@ -76,6 +76,11 @@ export class LearningMessageController {
     await this.emitModelUpdate(row.projectId, row.componentName, { requestId, kind: 'decision' }, ctx);
   }
 
+  /**
+   * Publishes the project's and component's history when it differs from what was last published for them.
+   * An outcome always changes it; a decision changes it only for a component's first decision or after an
+   * incident left the recent window, so most decisions publish nothing (risk's replica already holds it).
+   */
   private async emitModelUpdate(
     projectId: string,
     componentName: string,
@@ -83,17 +88,23 @@ export class LearningMessageController {
     ctx: MessageContext,
   ): Promise<void> {
     // The revision first: its row lock orders this project's updates, so the stats read next are at least as new as any lower revision's.
+    // A skipped update leaves a gap in the revisions, which replicas do not mind: they keep the highest.
     const revision = await repo.nextRevision(ctx.manager, projectId);
     const now = new Date();
+    const records = await repo.outcomeRecords(ctx.manager, projectId);
     const update: LearningModelUpdated = {
       projectId,
       componentName,
-      project: summarizeHistory(await repo.outcomeRecords(ctx.manager, projectId), now),
-      component: summarizeHistory(await repo.outcomeRecords(ctx.manager, projectId, componentName), now),
+      project: summarizeHistory(records, now),
+      component: summarizeHistory(
+        records.filter((record) => record.componentName === componentName),
+        now,
+      ),
       revision,
       cause,
       updatedAt: now.toISOString(),
     };
+    if (!(await repo.recordPublishedModel(ctx.manager, update))) return;
     ctx.emit({ name: 'learning.model.updated', correlationId: cause.requestId, data: update });
   }
 }

@@ -1,4 +1,4 @@
-import type { DecisionMade, DeploymentRequest, RiskAssessed } from '@agf/contracts';
+import type { DecisionMade, DeploymentRequest, LearningModelUpdated, RiskAssessed } from '@agf/contracts';
 import type { DeploymentRecord, FeatureVector, OutcomeStatus } from '@agf/learning-domain';
 import type { EntityManager } from 'typeorm';
 
@@ -131,15 +131,39 @@ export const learningRepository = {
     return rows[0]!.revision;
   },
 
-  /** Outcome records of a project (or one component); requests without an outcome carry nothing to summarise. */
-  async outcomeRecords(m: Queryable, projectId: string, componentName?: string): Promise<DeploymentRecord[]> {
-    const rows: { requestId: string; outcome: OutcomeStatus; reportedAt: Date | null }[] = await m.query(
-      `SELECT "request_id" AS "requestId", "deployment_outcome" AS "outcome", "outcome_reported_at" AS "reportedAt"
+  /** Outcome records of a project, with their component; requests without an outcome carry nothing to summarise. */
+  async outcomeRecords(m: Queryable, projectId: string): Promise<Array<DeploymentRecord & { componentName: string }>> {
+    const rows: { requestId: string; componentName: string; outcome: OutcomeStatus; reportedAt: Date | null }[] = await m.query(
+      `SELECT "request_id" AS "requestId", "component_name" AS "componentName", "deployment_outcome" AS "outcome", "outcome_reported_at" AS "reportedAt"
        FROM "learning"."patterns"
-       WHERE "project_id" = $1 AND ($2::text IS NULL OR "component_name" = $2) AND "deployment_outcome" IS NOT NULL`,
-      [projectId, componentName ?? null],
+       WHERE "project_id" = $1 AND "deployment_outcome" IS NOT NULL`,
+      [projectId],
     );
-    return rows.map((r) => ({ requestId: r.requestId, outcome: r.outcome, reportedAt: r.reportedAt ? new Date(r.reportedAt).toISOString() : null }));
+    return rows.map((r) => ({
+      requestId: r.requestId,
+      componentName: r.componentName,
+      outcome: r.outcome,
+      reportedAt: r.reportedAt ? new Date(r.reportedAt).toISOString() : null,
+    }));
+  },
+
+  /**
+   * Records the history about to be published for a project and component; false when it equals the history
+   * last published for them (jsonb equality: key order and number formatting do not count), so there is
+   * nothing to publish.
+   */
+  async recordPublishedModel(m: Queryable, update: Pick<LearningModelUpdated, 'projectId' | 'componentName' | 'project' | 'component' | 'revision'>): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO "learning"."published_models" ("project_id", "component_name", "project_stats", "component_stats", "revision")
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT ("project_id", "component_name") DO UPDATE
+         SET "project_stats" = EXCLUDED."project_stats", "component_stats" = EXCLUDED."component_stats", "revision" = EXCLUDED."revision"
+       WHERE ("learning"."published_models"."project_stats", "learning"."published_models"."component_stats")
+             IS DISTINCT FROM (EXCLUDED."project_stats", EXCLUDED."component_stats")
+       RETURNING 1`,
+      [update.projectId, update.componentName, JSON.stringify(update.project), JSON.stringify(update.component), update.revision],
+    );
+    return rows.length === 1;
   },
 
   /** Patterns with features across all projects, most recently decided first, capped at SIMILAR_CANDIDATE_SCAN. */

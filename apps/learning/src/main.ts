@@ -4,11 +4,12 @@ import { runService } from '@agf/platform';
 import { LearningModule } from './learning.module';
 import { LearningSchema1732500000401 } from './migrations/1732500000401-learning-schema';
 import { LearningOutcomeIndex1732500000402 } from './migrations/1732500000402-learning-outcome-index';
+import { LearningPublishedModels1732500000403 } from './migrations/1732500000403-learning-published-models';
 
 void runService({
   name: 'learning',
   module: LearningModule,
   consumerBatchSize: 16,
   consumerLingerMs: 50,
-  migrations: [messagingTablesMigration('learning'), LearningSchema1732500000401, LearningOutcomeIndex1732500000402],
+  migrations: [messagingTablesMigration('learning'), LearningSchema1732500000401, LearningOutcomeIndex1732500000402, LearningPublishedModels1732500000403],
 });
