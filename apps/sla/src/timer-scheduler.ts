@@ -9,7 +9,10 @@ import { type TimerRow, timersRepository as repo } from './timers.repository';
 export const FIRE_BATCH_SIZE = 500;
 /** Longest sleep: bounds how late a timer stored by another replica (or a missed wake-up) can fire. */
 export const MAX_SLEEP_MS = 200;
-/** Claim loops per replica: `SKIP LOCKED` gives each a disjoint batch, so a burst of due timers drains in parallel. */
+/**
+ * Claim loops per replica during a burst: `SKIP LOCKED` gives each a disjoint batch, so many due timers drain
+ * in parallel. Only one of them watches the clock; the others wait until it claims a full batch.
+ */
 export const FIRE_WORKERS = workerCount(process.env['AGF_SLA_FIRE_WORKERS']);
 
 function workerCount(text: string | undefined): number {
@@ -20,12 +23,14 @@ function workerCount(text: string | undefined): number {
 const MAX_BACKOFF_MS = 5000;
 
 /**
- * Fires due timers from the database, never from in-process `setTimeout`s per timer: a few loops claim due
- * rows in batches (`FOR UPDATE SKIP LOCKED`, so replicas share the work and each timer fires once), emits
- * `sla.warning` / `sla.breached` through the outbox in the same transaction, then sleeps until the next due
- * time (at most MAX_SLEEP_MS). Timers that fell due while no replica ran are simply overdue rows: the first
- * loop after start-up fires them. Errors (database down) are logged and retried with backoff; the loop never exits
- * until shutdown.
+ * Fires due timers from the database, never from in-process `setTimeout`s per timer. One loop per replica
+ * watches the clock: it asks for the next due time (one cheap read, so an idle service costs the database
+ * five reads a second), sleeps until then (at most MAX_SLEEP_MS) and claims what is due in batches
+ * (`FOR UPDATE SKIP LOCKED`, so replicas share the work and each timer fires once), emitting `sla.warning` /
+ * `sla.breached` through the outbox in the same transaction. When it claims a full batch, helper loops join
+ * until the backlog is drained. Timers that fell due while no replica ran are simply overdue rows: the first
+ * loop after start-up fires them. Errors (database down) are logged and retried with backoff; the loops never
+ * exit until shutdown.
  */
 @Injectable()
 export class TimerScheduler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -33,6 +38,7 @@ export class TimerScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly wakers = new Set<() => void>();
+  private readonly idleHelpers = new Set<() => void>();
 
   constructor(
     private readonly publisher: TransactionalPublisher,
@@ -43,30 +49,54 @@ export class TimerScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     if (this.running) return;
     this.running = true;
-    this.loops = Array.from({ length: FIRE_WORKERS }, () => this.run());
+    this.loops = [this.watchClock(), ...Array.from({ length: FIRE_WORKERS - 1 }, () => this.helpWithBacklog())];
   }
 
   async onModuleDestroy(): Promise<void> {
     this.running = false;
-    for (const wake of [...this.wakers]) wake();
+    for (const wake of [...this.wakers, ...this.idleHelpers]) wake();
     await Promise.all(this.loops);
   }
 
-  private async run(): Promise<void> {
+  private async watchClock(): Promise<void> {
     let failures = 0;
     while (this.running) {
       try {
-        const fired = await this.fireDueBatch();
-        failures = 0;
-        if (fired === FIRE_BATCH_SIZE) continue; // more may be due right now
         const { nextDueAt, now } = await repo.nextDue(this.dataSource);
-        await this.sleep(nextWakeDelay(nextDueAt, now, MAX_SLEEP_MS));
+        const delay = nextWakeDelay(nextDueAt, now, MAX_SLEEP_MS);
+        if (delay === 0 && (await this.fireDueBatch()) === FIRE_BATCH_SIZE) this.callHelpers();
+        failures = 0;
+        if (delay > 0) await this.sleep(delay);
       } catch (error) {
-        failures += 1;
-        if (failures === 1 || failures % 20 === 0) this.logger.warn(`timer scheduler: ${(error as Error).message}; retrying`);
-        await this.sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6)));
+        failures = await this.backOff(failures, error);
       }
     }
+  }
+
+  /** Sleeps until the clock watcher finds a backlog, then claims batches alongside it until one is not full. */
+  private async helpWithBacklog(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      if (!failures) await new Promise<void>((resolve) => this.idleHelpers.add(resolve));
+      try {
+        while (this.running && (await this.fireDueBatch()) === FIRE_BATCH_SIZE);
+        failures = 0;
+      } catch (error) {
+        failures = await this.backOff(failures, error);
+      }
+    }
+  }
+
+  private callHelpers(): void {
+    for (const resume of this.idleHelpers) resume();
+    this.idleHelpers.clear();
+  }
+
+  private async backOff(failures: number, error: unknown): Promise<number> {
+    const count = failures + 1;
+    if (count === 1 || count % 20 === 0) this.logger.warn(`timer scheduler: ${(error as Error).message}; retrying`);
+    await this.sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(count, 6)));
+    return count;
   }
 
   /** One transaction: claim due timers, mark them fired, write their events to the outbox. */

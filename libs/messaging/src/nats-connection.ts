@@ -12,5 +12,8 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     pingInterval: 10_000,
+    // Otherwise every request (each JetStream publish is one) builds two Error objects up front to carry the
+    // caller's stack: 15 % of the sla service's CPU while firing a backlog of timers, plus the garbage.
+    noAsyncTraces: true,
   });
 }

@@ -9,8 +9,9 @@ export interface OutboxRelayOptions {
   /** Poll interval: picks up rows whose publish failed, and rows of crashed processes and other replicas. */
   idleDelayMs: number;
   /**
-   * The poller leaves rows younger than this to the process that committed them and is publishing them
-   * right after its commit; a row it takes anyway is only published twice, which JetStream de-duplicates.
+   * The poller leaves rows younger than this to the process that committed them, which publishes them right
+   * after its commit (its own poller skips them however long that takes). A row that another replica's
+   * poller takes anyway is published twice: JetStream de-duplicates it, a plain NATS subscriber sees both.
    */
   graceMs?: number;
   /** Sent rows older than this are deleted; they only matter for JetStream's duplicate window. */
@@ -32,9 +33,10 @@ interface PendingRow {
  *
  * The process that committed rows publishes them at once (`publishCommitted`) and marks them sent in one
  * statement shared with other commits, so a hop costs no transaction of its own. A poller picks up what that
- * missed: rows whose publish failed (NATS down), and rows of a process that crashed after its commit.
- * `FOR UPDATE SKIP LOCKED` lets replicas share the polling; a row published twice (a crash between publish
- * and mark, or the poller racing a slow publish) is dropped by JetStream's duplicate window.
+ * missed: rows whose publish failed (NATS down), and rows of a process that crashed after its commit; it skips
+ * the rows its own process is still publishing or marking. `FOR UPDATE SKIP LOCKED` lets replicas share the
+ * polling; a row published twice (a crash between publish and mark, or another replica's poller racing a
+ * publish slower than `graceMs`) is dropped by JetStream's duplicate window.
  */
 export class OutboxRelay {
   private running = false;
@@ -43,6 +45,8 @@ export class OutboxRelay {
   private lastPurge = 0;
   private readonly publishing = new Set<Promise<void>>();
   private readonly publishedIds: string[] = [];
+  /** Event ids published after their commit and not yet marked sent: this process's poller leaves them alone. */
+  private readonly inFlight = new Set<string>();
   private marking: Promise<void> | undefined;
 
   constructor(
@@ -63,12 +67,15 @@ export class OutboxRelay {
    */
   publishCommitted(rows: readonly OutboxRow[]): void {
     if (!this.running || !rows.length) return;
+    for (const row of rows) this.inFlight.add(row.eventId);
     const work = Promise.all(rows.map((row) => this.publish(row))).then(
       () => {
         this.publishedIds.push(...rows.map((row) => row.eventId));
         this.marking ??= this.markPublished();
       },
-      () => undefined, // the poller retries it once NATS answers again
+      () => {
+        for (const row of rows) this.inFlight.delete(row.eventId); // the poller retries them once NATS answers again
+      },
     );
     this.publishing.add(work);
     void work.finally(() => this.publishing.delete(work));
@@ -121,9 +128,12 @@ export class OutboxRelay {
           await this.dataSource.query(`UPDATE "${this.options.schema}"."outbox" SET "sent_at" = now() WHERE "event_id" = ANY($1::uuid[]) AND "sent_at" IS NULL`, [ids]);
           this.options.onPublished?.(ids.length);
         } catch (error) {
-          // Unmarked rows are only published again by the poller, and de-duplicated by JetStream.
+          // Unmarked rows are published again by the poller (so the outbox drains), and de-duplicated by JetStream.
           this.options.logger.warn(`outbox relay: marking ${ids.length} published rows failed (${(error as Error).message})`);
+          for (const id of this.publishedIds.splice(0)) this.inFlight.delete(id);
           return;
+        } finally {
+          for (const id of ids) this.inFlight.delete(id);
         }
       }
     } finally {
@@ -134,12 +144,18 @@ export class OutboxRelay {
   private async publishBatch(): Promise<number> {
     const { schema, batchSize, graceMs = 0 } = this.options;
     return this.dataSource.transaction(async (manager) => {
-      const rows: PendingRow[] = await manager.query(
+      const candidates: PendingRow[] = await manager.query(
+        // Only the oldest unsent rows are looked at: during a backlog every unsent row is young, and finding
+        // that out row by row cost each poll thousands of row visits.
         `SELECT "seq", "event_id", "subject", "payload", "headers" FROM "${schema}"."outbox"
-          WHERE "sent_at" IS NULL AND "created_at" < now() - ($2::int * interval '1 millisecond')
-          ORDER BY "seq" LIMIT $1 FOR UPDATE SKIP LOCKED`,
+          WHERE "seq" IN (SELECT "seq" FROM "${schema}"."outbox" WHERE "sent_at" IS NULL ORDER BY "seq" LIMIT $1)
+            AND "sent_at" IS NULL AND "created_at" < now() - ($2::int * interval '1 millisecond')
+          ORDER BY "seq" FOR UPDATE SKIP LOCKED`,
         [batchSize, graceMs],
       );
+      // Rows this process is still publishing are left to it (filtered here: a list of ids in the query costs
+      // Postgres a comparison per row and id).
+      const rows = candidates.filter((row) => !this.inFlight.has(row.event_id));
       if (!rows.length) return 0;
       await Promise.all(rows.map((row) => this.publish({ eventId: row.event_id, subject: row.subject, payload: row.payload, headers: row.headers ?? {} })));
       await manager.query(`UPDATE "${schema}"."outbox" SET "sent_at" = now() WHERE "seq" = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);

@@ -77,7 +77,8 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     schema: infra.schema,
     batchSize: 256,
     idleDelayMs: infra.AGF_OUTBOX_POLL_MS,
-    graceMs: 1000,
+    // Another replica's poller leaves a row this long to the process publishing it after its commit.
+    graceMs: 5000,
     retainSentMs: 3600_000,
     logger,
     onPublished: (count) => runtime.metrics.outboxPublished.inc(count),

@@ -43,7 +43,8 @@ async function outboxStep(id: string, hop: number, body: string, subject: string
 }
 
 async function main(): Promise<void> {
-  const nc = await connect({ servers: env('NATS_URL', 'nats://127.0.0.1:4222') });
+  // The same client options as AGF's services (libs/messaging/src/nats-connection.ts).
+  const nc = await connect({ servers: env('NATS_URL', 'nats://127.0.0.1:4222'), noAsyncTraces: true });
   const js = jetstream(nc);
   const publishAndMark = async (eventId: string, subject: string, payload: string): Promise<void> => {
     await js.publish(subject, payload, { msgID: eventId });
