@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { cloudEventSchema, type CloudEvent } from '@agf/contracts';
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
@@ -139,5 +140,10 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     const metrics = await (await fetch(`${intake.url}/metrics`)).text();
     expect(metrics).toMatch(/agf_http_requests_total\{method="POST",route="\/v1\/deployment-requests",status="202",service="intake"\} \d+/);
     expect(metrics).toMatch(/agf_messages_total\{consumer="intake\/AGF_INTAKE",message="intake.submit",result="processed"/);
+    // Every submission above cost statements: the counter is read from the pg client, not estimated.
+    const statements = Number(/agf_db_statements_total\{service="intake"\} (\d+)/.exec(metrics)?.[1]);
+    await fetch(`${intake.url}/v1/deployment-requests/${randomUUID()}`);
+    const after = await (await fetch(`${intake.url}/metrics`)).text();
+    expect(Number(/agf_db_statements_total\{service="intake"\} (\d+)/.exec(after)?.[1])).toBeGreaterThan(statements);
   });
 });

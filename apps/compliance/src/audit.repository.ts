@@ -42,6 +42,11 @@ export const auditRepository = {
     return rows.map((row) => row.event_type);
   },
 
+  async anyPending(m: Queryable): Promise<boolean> {
+    const rows: { pending: boolean }[] = await m.query(`SELECT EXISTS (SELECT 1 FROM "compliance"."audit_pending") AS "pending"`);
+    return rows[0]?.pending === true;
+  },
+
   /**
    * Appends up to `limit` recorded events to the chain in arrival order, in one transaction; returns how many.
    * Locking the head row serialises chainers across replicas, so sequence and previous hash never fork.

@@ -143,6 +143,12 @@ export class OutboxRelay {
 
   private async publishBatch(): Promise<number> {
     const { schema, batchSize, graceMs = 0 } = this.options;
+    // Almost every poll finds nothing: one indexed read decides that, instead of a transaction of three statements.
+    const oldest: { due: boolean }[] = await this.dataSource.query(
+      `SELECT "created_at" < now() - ($1::int * interval '1 millisecond') AS "due" FROM "${schema}"."outbox" WHERE "sent_at" IS NULL ORDER BY "seq" LIMIT 1`,
+      [graceMs],
+    );
+    if (!oldest[0]?.due) return 0;
     return this.dataSource.transaction(async (manager) => {
       const candidates: PendingRow[] = await manager.query(
         // Only the oldest unsent rows are looked at: during a backlog every unsent row is young, and finding

@@ -26,6 +26,9 @@ export function createServiceDataSource(options: ServiceDatabaseOptions): DataSo
   });
 }
 
+/** Statements this process has sent to Postgres (transaction control included): `agf_db_statements_total`. */
+export const statementsSent = { count: 0 };
+
 /** Distinct statements a process prepares; beyond it, statements run unnamed (parsed and planned each time). */
 const MAX_PREPARED_STATEMENTS = 200;
 /** Larger parameter lists are multi-row inserts whose text varies with the row count: not worth keeping. */
@@ -51,6 +54,7 @@ function statementName(text: string): string | undefined {
  */
 class PreparingClient extends Client {
   override query(...args: unknown[]): never {
+    statementsSent.count += 1;
     const [text, values] = args;
     if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && values.length <= MAX_PREPARED_PARAMETERS) {
       const name = statementName(text);

@@ -13,6 +13,7 @@ import type { Request, Response } from 'express';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { type Observable, tap } from 'rxjs';
 import type { HandlerObserver } from '@agf/messaging';
+import { statementsSent } from './database';
 
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
 
@@ -35,6 +36,15 @@ export class MetricsService {
     this.messages = new Counter({ name: 'agf_messages_total', help: 'Messages handled, by consumer, message and result (processed, duplicate, ignored, retried, dead_lettered)', labelNames: ['consumer', 'message', 'result'], registers: [this.registry] });
     this.handlerDuration = new Histogram({ name: 'agf_message_handler_duration_seconds', help: 'Message handling duration including its transaction', labelNames: ['consumer', 'message', 'result'], buckets, registers: [this.registry] });
     this.outboxPublished = new Counter({ name: 'agf_outbox_published_total', help: 'Events published from the outbox', registers: [this.registry] });
+    new Counter({
+      name: 'agf_db_statements_total',
+      help: 'Statements sent to Postgres, transaction control included: the cost that grows with every handler step',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(statementsSent.count);
+      },
+    });
   }
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {

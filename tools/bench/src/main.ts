@@ -154,9 +154,17 @@ function printStep(step: StepReport, p99Limit: number): void {
  * Events stored and messages delivered to each durable consumer, per decision made: every delivery is
  * decoded, handled (or ignored) and acknowledged, so this is the work a request costs the services.
  */
-async function printDeliveriesPerDecision(nats: TestNats): Promise<void> {
+async function printDeliveriesPerDecision(nats: TestNats, services: ServiceProcess[]): Promise<void> {
   const decisions = (await nats.jsm.streams.info(nats.namespace.stream('AGF_DECISION'))).state.messages;
   if (!decisions) return;
+  // Start-up (migrations, stream set-up) included: a few hundred statements, under 0.1 per decision after a run.
+  const statements = await Promise.all(services.map(async (s) => [s.name, await statementsSent(s.url)] as const));
+  const allStatements = statements.reduce((sum, [, n]) => sum + n, 0);
+  console.log(
+    `  per decision: ${fixed(allStatements / decisions, 1)} Postgres statements (` +
+      statements.map(([name, n]) => `${name} ${fixed(n / decisions, 1)}`).join(', ') +
+      ')',
+  );
   let stored = 0;
   const delivered = new Map<string, number>();
   const byType = new Map<string, number>();
@@ -182,12 +190,20 @@ async function printDeliveriesPerDecision(nats: TestNats): Promise<void> {
   console.log(`  events per decision: ${[...byType].map(([type, count]) => `${type.replace(/^agf\.v1\./, '')} ${fixed(count / decisions, 1)}`).join(', ')}`);
 }
 
+/** The service's `agf_db_statements_total`. */
+async function statementsSent(serviceUrl: string): Promise<number> {
+  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('agf_db_statements_total'));
+  return Number(line?.split(' ').pop() ?? Number.NaN);
+}
+
 function best(reports: StepReport[], p99Limit: number): StepReport | undefined {
   return reports.filter((r) => sustained(r, p99Limit)).sort((a, b) => b.result.decisionsPerSecond - a.result.decisionsPerSecond)[0];
 }
 
 async function startAgf(db: TestDatabase, nats: TestNats): Promise<ServiceProcess[]> {
-  const env = { AGF_RATE_LIMIT_PER_MINUTE: '10000000', LOG_LEVEL: 'warn' };
+  // The outbox poll at its default (tests poll every 200 ms to recover fast from the outages they stage).
+  const env = { AGF_RATE_LIMIT_PER_MINUTE: '10000000', LOG_LEVEL: 'warn', AGF_OUTBOX_POLL_MS: '1000' };
   // One after another: each creates streams and consumers; at the same time they only contend.
   const services: ServiceProcess[] = [];
   for (const name of SERVICES) services.push(await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env }));
@@ -258,7 +274,7 @@ async function main(): Promise<void> {
       { submitUrl: `${services[0]!.url}/v1/deployment-requests`, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
       () => services.map((s) => ({ name: s.name, pid: s.pid })),
     );
-    await printDeliveriesPerDecision(nats);
+    await printDeliveriesPerDecision(nats, services);
     await Promise.all(services.map((s) => s.stop()));
     stops.shift();
 
