@@ -106,13 +106,14 @@ export const coeRepository = {
     await m.query(`UPDATE "coe"."experts" SET "open_reviews" = GREATEST(0, "open_reviews" - 1) WHERE "id" = $1`, [expertId]);
   },
 
+  /** Stores an assignment as it is: pending, or (a built-in validator's) already completed. */
   async insertAssignment(m: EntityManager, a: AssignmentRecord): Promise<void> {
     await m.query(
       `INSERT INTO "coe"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "runtime", "role", "scope", "tier_level", "priority",
-         "sla_hours", "assigned_at", "sla_due_at", "status", "supersedes_assignment_id")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+         "sla_hours", "assigned_at", "sla_due_at", "status", "supersedes_assignment_id", "decision", "comments", "conditions", "confidence", "completed_at")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
       [a.assignmentId, a.requestId, a.expertId, a.expertType, a.expertKind, a.runtime, a.role, JSON.stringify(a.scope), a.tierLevel, a.priority,
-        a.slaHours, a.assignedAt, a.slaDueAt, a.status, a.supersedesAssignmentId],
+        a.slaHours, a.assignedAt, a.slaDueAt, a.status, a.supersedesAssignmentId, a.decision, a.comments, JSON.stringify(a.conditions), a.confidence, a.completedAt],
     );
   },
 

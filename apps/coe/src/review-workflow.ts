@@ -57,7 +57,19 @@ export class ReviewWorkflow {
       tierReasons: tier.reasons,
     });
     if (!inserted) return; // a re-assessment of a request already under review: the first classification stands
-    const current = (await repo.lockRequest(tx.manager, request.requestId))!;
+    // The row this transaction just inserted: other transactions see (and lock) it only after the commit.
+    const current: CoeRequest = {
+      requestId: request.requestId,
+      projectId: request.projectId,
+      requester: request.requester,
+      request,
+      risk,
+      triggers,
+      tierLevel: tier.tier,
+      tierReasons: tier.reasons,
+      breachCount: 0,
+      forcedEscalation: null,
+    };
     tx.emit({
       name: 'review.classified',
       correlationId: request.requestId,
@@ -87,13 +99,15 @@ export class ReviewWorkflow {
       now,
       newId: randomUUID,
     });
-    for (const planned of plan.assignments) await this.assign(tx, current, planned);
+    const assignments: AssignmentRecord[] = [];
+    for (const planned of plan.assignments) assignments.push(await this.assign(tx, current, planned));
     if (plan.unfilled.length) {
       const reason = `no eligible expert for ${plan.unfilled.map((u) => `${u.role} ${u.expertType} (${u.reason})`).join('; ')}`;
       await repo.setForcedEscalation(tx.manager, request.requestId, reason);
       current.forcedEscalation = reason;
     }
-    await this.decideWhenReady(tx, current, now);
+    // A request classified in this transaction has no decision yet, and its assignments are the ones just made.
+    await this.decideWhenReady(tx, current, now, { undecided: true, assignments: sortedAsStored(assignments) });
   }
 
   /** `review.submit` from a human (through intake) or an external automated expert. */
@@ -172,12 +186,13 @@ export class ReviewWorkflow {
     if (request) await this.decideWhenReady(tx, request, new Date());
   }
 
-  private async assign(tx: Tx, request: CoeRequest, planned: PlannedAssignment & { supersedesAssignmentId?: string }): Promise<void> {
-    const countsLoad = !(planned.expertKind === 'automated' && planned.runtime === 'builtin');
-    if (countsLoad && !(await repo.takeSlot(tx.manager, planned.expertId))) {
+  /** Stores and announces one assignment; returns it as stored (a built-in validator's already completed). */
+  private async assign(tx: Tx, request: CoeRequest, planned: PlannedAssignment & { supersedesAssignmentId?: string }): Promise<AssignmentRecord> {
+    const builtin = planned.expertKind === 'automated' && planned.runtime === 'builtin';
+    if (!builtin && !(await repo.takeSlot(tx.manager, planned.expertId))) {
       throw new Error(`expert ${planned.expertId} reached capacity meanwhile; planning again`);
     }
-    const record: AssignmentRecord = {
+    const pending: AssignmentRecord = {
       assignmentId: planned.assignmentId,
       requestId: request.requestId,
       expertId: planned.expertId,
@@ -199,6 +214,9 @@ export class ReviewWorkflow {
       confidence: null,
       completedAt: null,
     };
+    // Built-in validators answer at once: their assignment is stored completed, in one statement.
+    const verdict = builtin ? runBuiltinValidator({ expert: { id: pending.expertId, expertType: pending.expertType }, request: request.request, risk: request.risk }) : undefined;
+    const record: AssignmentRecord = verdict ? { ...pending, status: 'completed', ...verdict, completedAt: new Date().toISOString() } : pending;
     await repo.insertAssignment(tx.manager, record);
     this.metrics.assignments.inc({ expert_type: record.expertType, role: record.role });
     const assigned: ReviewAssigned = {
@@ -231,12 +249,11 @@ export class ReviewWorkflow {
         },
       });
     }
-    if (record.expertKind === 'automated' && record.runtime === 'builtin') {
-      const verdict = runBuiltinValidator({ expert: { id: record.expertId, expertType: record.expertType }, request: request.request, risk: request.risk });
-      await this.complete(tx, request, record, verdict);
-    }
+    if (verdict) this.announceCompleted(tx, request, record, { ...verdict, completedAt: record.completedAt! });
+    return record;
   }
 
+  /** A human's or an external expert's review: completes the assignment and frees the expert's slot. */
   private async complete(
     tx: Tx,
     request: CoeRequest,
@@ -246,6 +263,16 @@ export class ReviewWorkflow {
     const completedAt = new Date().toISOString();
     await repo.completeAssignment(tx.manager, assignment.assignmentId, { ...review, completedAt });
     if (!(assignment.expertKind === 'automated' && assignment.runtime === 'builtin')) await repo.releaseSlot(tx.manager, assignment.expertId);
+    this.announceCompleted(tx, request, assignment, { ...review, completedAt });
+  }
+
+  private announceCompleted(
+    tx: Tx,
+    request: CoeRequest,
+    assignment: AssignmentRecord,
+    review: { decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence: number; completedAt: string },
+  ): void {
+    const { completedAt } = review;
     tx.emit({
       name: 'review.completed',
       correlationId: request.requestId,
@@ -265,9 +292,10 @@ export class ReviewWorkflow {
     });
   }
 
-  private async decideWhenReady(tx: Tx, request: CoeRequest, now: Date): Promise<void> {
-    if (await repo.isDecided(tx.manager, request.requestId)) return;
-    const assignments = await repo.assignments(tx.manager, request.requestId);
+  /** `known`: what the caller already holds, so that it is not read back from the database. */
+  private async decideWhenReady(tx: Tx, request: CoeRequest, now: Date, known?: { undecided: true; assignments: AssignmentRecord[] }): Promise<void> {
+    if (!known && (await repo.isDecided(tx.manager, request.requestId))) return;
+    const assignments = known?.assignments ?? (await repo.assignments(tx.manager, request.requestId));
     const complianceRequired = requiresCompliance(request);
     const evaluation = complianceRequired ? await repo.latestCompliance(tx.manager, request.requestId) : undefined;
     const compliance = { required: complianceRequired, ...(evaluation ? { evaluation } : {}) };
@@ -307,6 +335,11 @@ export class ReviewWorkflow {
     tx.emit({ name: 'decision.made', correlationId: decision.requestId, data: decision });
     this.metrics.decisions.inc({ outcome: decision.outcome, tier: String(decision.tierLevel) });
   }
+}
+
+/** The order `coeRepository.assignments` reads them in. */
+function sortedAsStored(assignments: AssignmentRecord[]): AssignmentRecord[] {
+  return [...assignments].sort((a, b) => a.assignedAt.localeCompare(b.assignedAt) || a.assignmentId.localeCompare(b.assignmentId));
 }
 
 function requiresCompliance(request: CoeRequest): boolean {

@@ -28,16 +28,16 @@ export class LearningMessageController {
       confidence: assessed.confidence,
       revision: assessed.revision,
     };
-    if (!(await repo.storeRisk(ctx.manager, assessed, risk, extractFeatures(assessed.request, risk)))) return;
-    await this.captureIfComplete(assessed.requestId, ctx);
+    const { capturable } = await repo.storeRisk(ctx.manager, assessed, risk, extractFeatures(assessed.request, risk));
+    if (capturable) await this.captureIfComplete(assessed.requestId, ctx);
   }
 
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
     const decision = event.data;
     await ctx.lockRequest(decision.requestId);
-    if (!(await repo.storeDecision(ctx.manager, decision))) return;
-    await this.captureIfComplete(decision.requestId, ctx);
+    const { capturable } = await repo.storeDecision(ctx.manager, decision);
+    if (capturable) await this.captureIfComplete(decision.requestId, ctx);
   }
 
   @OnMessage('deployment.outcome')
@@ -73,6 +73,7 @@ export class LearningMessageController {
       capturedAt: new Date().toISOString(),
     };
     ctx.emit({ name: 'learning.pattern.captured', correlationId: requestId, data: captured });
+    if (await repo.publishedHistoryIsCurrent(ctx.manager, row.projectId, row.componentName)) return;
     await this.emitModelUpdate(row.projectId, row.componentName, { requestId, kind: 'decision' }, ctx);
   }
 

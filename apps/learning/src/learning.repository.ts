@@ -59,31 +59,37 @@ export const learningRepository = {
     return rows[0];
   },
 
-  /** Stores the assessment unless an equal or newer revision is already here; false when nothing changed. */
-  async storeRisk(m: Queryable, assessed: RiskAssessed, risk: StoredRisk, features: FeatureVector): Promise<boolean> {
-    const rows: unknown[] = await m.query(
+  /**
+   * Stores the assessment unless an equal or newer revision is already here: `stored` false when nothing
+   * changed; `capturable` when the pattern now also has its decision and was not captured yet.
+   */
+  async storeRisk(m: Queryable, assessed: RiskAssessed, risk: StoredRisk, features: FeatureVector): Promise<{ stored: boolean; capturable: boolean }> {
+    const rows: { capturable: boolean }[] = await m.query(
       `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "request", "risk", "features")
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT ("request_id") DO UPDATE SET "request" = EXCLUDED."request", "risk" = EXCLUDED."risk", "features" = EXCLUDED."features"
        WHERE "learning"."patterns"."risk" IS NULL OR ("learning"."patterns"."risk"->>'revision')::int < ($5::jsonb->>'revision')::int
-       RETURNING 1`,
+       RETURNING "decision" IS NOT NULL AND NOT "captured" AS "capturable"`,
       [assessed.requestId, assessed.projectId, assessed.request.componentName, JSON.stringify(assessed.request), JSON.stringify(risk), JSON.stringify(features)],
     );
-    return rows.length === 1;
+    return { stored: rows.length === 1, capturable: rows[0]?.capturable === true };
   },
 
-  /** Stores the decision unless this one (or a later one) is already here; false when nothing changed. */
-  async storeDecision(m: Queryable, decision: DecisionMade): Promise<boolean> {
-    const rows: unknown[] = await m.query(
+  /**
+   * Stores the decision unless this one (or a later one) is already here: `stored` false when nothing changed;
+   * `capturable` when the pattern now also has its features and was not captured yet.
+   */
+  async storeDecision(m: Queryable, decision: DecisionMade): Promise<{ stored: boolean; capturable: boolean }> {
+    const rows: { capturable: boolean }[] = await m.query(
       `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "decision", "decision_outcome", "tier_level", "decided_at")
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT ("request_id") DO UPDATE SET "decision" = EXCLUDED."decision", "decision_outcome" = EXCLUDED."decision_outcome",
          "tier_level" = EXCLUDED."tier_level", "decided_at" = EXCLUDED."decided_at"
        WHERE "learning"."patterns"."decided_at" IS NULL OR "learning"."patterns"."decided_at" < EXCLUDED."decided_at"
-       RETURNING 1`,
+       RETURNING "features" IS NOT NULL AND NOT "captured" AS "capturable"`,
       [decision.requestId, decision.projectId, decision.componentName, JSON.stringify(decision), decision.outcome, decision.tierLevel, decision.decidedAt],
     );
-    return rows.length === 1;
+    return { stored: rows.length === 1, capturable: rows[0]?.capturable === true };
   },
 
   /** Records the first reported outcome; false when one was already recorded (whatever it said). */
@@ -145,6 +151,21 @@ export const learningRepository = {
       outcome: r.outcome,
       reportedAt: r.reportedAt ? new Date(r.reportedAt).toISOString() : null,
     }));
+  },
+
+  /**
+   * Whether a decision can leave the published history as it is: the component's history was published, and
+   * no history published for the project counts a recent incident (so nothing can leave the recent window
+   * with time). Outcomes always change the history, and publish it themselves.
+   */
+  async publishedHistoryIsCurrent(m: Queryable, projectId: string, componentName: string): Promise<boolean> {
+    const rows: { current: boolean }[] = await m.query(
+      `SELECT EXISTS (SELECT 1 FROM "learning"."published_models" WHERE "project_id" = $1 AND "component_name" = $2)
+          AND NOT EXISTS (SELECT 1 FROM "learning"."published_models" WHERE "project_id" = $1
+                           AND (("project_stats"->>'recentIncidents')::int > 0 OR ("component_stats"->>'recentIncidents')::int > 0)) AS "current"`,
+      [projectId, componentName],
+    );
+    return rows[0]?.current === true;
   },
 
   /**

@@ -32,7 +32,7 @@ export const statementsSent = { count: 0 };
 /** Distinct statements a process prepares; beyond it, statements run unnamed (parsed and planned each time). */
 const MAX_PREPARED_STATEMENTS = 200;
 /** Larger parameter lists are multi-row inserts whose text varies with the row count: not worth keeping. */
-const MAX_PREPARED_PARAMETERS = 16;
+const MAX_PREPARED_PARAMETERS = 20;
 const statementNames = new Map<string, string>();
 
 function statementName(text: string): string | undefined {
