@@ -21,6 +21,7 @@ function workerCount(text: string | undefined): number {
 }
 
 const MAX_BACKOFF_MS = 5000;
+const LOCKED_BY_OTHERS_MS = 20;
 
 /**
  * Fires due timers from the database, never from in-process `setTimeout`s per timer. One loop per replica
@@ -64,9 +65,11 @@ export class TimerScheduler implements OnApplicationBootstrap, OnModuleDestroy {
       try {
         const { nextDueAt, now } = await repo.nextDue(this.dataSource);
         const delay = nextWakeDelay(nextDueAt, now, MAX_SLEEP_MS);
-        if (delay === 0 && (await this.fireDueBatch()) === FIRE_BATCH_SIZE) this.callHelpers();
+        const fired = delay === 0 ? await this.fireDueBatch() : 0;
         failures = 0;
-        if (delay > 0) await this.sleep(delay);
+        if (fired === FIRE_BATCH_SIZE) this.callHelpers();
+        // Due but nothing claimed: another replica holds those rows for a moment; do not spin on them.
+        else if (delay > 0 || fired === 0) await this.sleep(delay || LOCKED_BY_OTHERS_MS);
       } catch (error) {
         failures = await this.backOff(failures, error);
       }

@@ -157,6 +157,9 @@ function printStep(step: StepReport, p99Limit: number): void {
 async function printDeliveriesPerDecision(nats: TestNats, services: ServiceProcess[]): Promise<void> {
   const decisions = (await nats.jsm.streams.info(nats.namespace.stream('AGF_DECISION'))).state.messages;
   if (!decisions) return;
+  // The bookkeeping consumers lag behind the decisions past saturation: counted once they caught up.
+  const drained = await waitForConsumersToDrain(nats, 120_000);
+  if (!drained) console.log('  (consumers still behind after 120 s: the figures below undercount)');
   // Start-up (migrations, stream set-up) included: a few hundred statements, under 0.1 per decision after a run.
   const statements = await Promise.all(services.map(async (s) => [s.name, await statementsSent(s.url)] as const));
   const allStatements = statements.reduce((sum, [, n]) => sum + n, 0);
@@ -188,6 +191,22 @@ async function printDeliveriesPerDecision(nats: TestNats, services: ServiceProce
       ')',
   );
   console.log(`  events per decision: ${[...byType].map(([type, count]) => `${type.replace(/^agf\.v1\./, '')} ${fixed(count / decisions, 1)}`).join(', ')}`);
+}
+
+async function waitForConsumersToDrain(nats: TestNats, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let behind = 0;
+    for (const stream of STREAM_NAMES) {
+      const name = nats.namespace.stream(stream);
+      const exists = await nats.jsm.streams.info(name).catch(() => undefined);
+      if (!exists) continue;
+      for await (const consumer of nats.jsm.consumers.list(name)) behind += consumer.num_pending + consumer.num_ack_pending;
+    }
+    if (!behind) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 /** The service's `agf_db_statements_total`. */
