@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { auditRepository as audit } from './audit.repository';
 import { ComplianceMetrics } from './compliance-metrics';
 
-const BATCH = 500;
+/** Entries per chaining transaction. 500 raised the service's peak RSS under load by ~10 MB (145 vs 135 MB). */
+const BATCH = 250;
 /**
  * Pause between chaining rounds that found less than a full batch. Each round is a transaction of about six
  * statements under the chain head's lock whatever its size: at 100 ms, the rounds cost ~3 statements per
@@ -14,7 +15,7 @@ const IDLE_MS = 500;
 /**
  * Moves recorded events into the hash chain in batches. Chaining needs one global order, so it is done by
  * one loop per replica in short transactions that lock the chain head, instead of by every handler:
- * handlers never wait on each other, and a batch of 500 costs one commit instead of 500.
+ * handlers never wait on each other, and a batch of 250 costs one commit instead of 250.
  */
 @Injectable()
 export class AuditChainer implements OnApplicationBootstrap, OnApplicationShutdown {
