@@ -6,7 +6,7 @@ import { POLICY } from '@agf/platform';
 import type { GovernancePolicy } from '@agf/policy';
 import { auditRepository as audit } from './audit.repository';
 import { ComplianceMetrics } from './compliance-metrics';
-import { evaluationRepository as repo } from './evaluation.repository';
+import { type RequestState, evaluationRepository as repo } from './evaluation.repository';
 
 /**
  * Every domain event is recorded for the audit chain in the transaction that processes it (inbox + record
@@ -23,8 +23,8 @@ export class ComplianceMessageController {
   @OnMessage('risk.assessed')
   async riskAssessed(event: CloudEvent<'risk.assessed'>, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(event.data.requestId);
-    await repo.recordAssessedRequest(ctx.manager, event.data.request);
-    await this.evaluate(event.data.requestId, ctx);
+    const state = await repo.recordAssessedRequest(ctx.manager, event.data.request);
+    await this.evaluate(event.data.requestId, ctx, state);
     this.audit(event, ctx);
   }
 
@@ -39,7 +39,6 @@ export class ComplianceMessageController {
   async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
     const r = event.data;
     await ctx.lockRequest(r.requestId);
-    await repo.recordAssignment(ctx.manager, r.assignmentId, r.requestId, undefined);
     if (await repo.recordReview(ctx.manager, r.requestId, { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision })) {
       await this.evaluate(r.requestId, ctx);
     }
@@ -67,8 +66,8 @@ export class ComplianceMessageController {
   }
 
   /** Re-evaluates the controls once the request itself is known; reviews that came first are already stored. */
-  private async evaluate(requestId: string, ctx: MessageContext): Promise<void> {
-    const state = await repo.state(ctx.manager, requestId);
+  private async evaluate(requestId: string, ctx: MessageContext, known?: RequestState): Promise<void> {
+    const state = known ?? (await repo.state(ctx.manager, requestId));
     if (!state?.request) return;
     const result = evaluateCompliance(this.policy.compliance.rules, {
       request: state.request,

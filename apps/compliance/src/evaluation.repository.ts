@@ -20,14 +20,48 @@ interface StoredReview {
   decision: CompletedReview['decision'];
 }
 
+/** A request row `q` with its reviews and the number of its open assignments, in one round trip. */
+const STATE_OF_Q = `
+  SELECT q."project_id", q."request", q."risk_assessed",
+         COALESCE((SELECT json_agg(json_build_object('assignment_id', r."assignment_id", 'expert_id', r."expert_id", 'expert_type', r."expert_type", 'decision', r."decision"))
+                     FROM "compliance"."reviews" r WHERE r."request_id" = q."request_id"), '[]') AS "reviews",
+         (SELECT count(*) FROM "compliance"."assignments" a
+           WHERE a."request_id" = q."request_id" AND NOT a."superseded"
+             AND NOT EXISTS (SELECT 1 FROM "compliance"."reviews" r WHERE r."assignment_id" = a."assignment_id")) AS "open_assignments"`;
+
+interface StateRow {
+  project_id: string;
+  request: DeploymentRequest | null;
+  risk_assessed: boolean;
+  reviews: StoredReview[];
+  open_assignments: string;
+}
+
+function toState(requestId: string, row: StateRow | undefined): RequestState | undefined {
+  if (!row) return undefined;
+  return {
+    requestId,
+    projectId: row.project_id,
+    request: row.request,
+    riskAssessed: row.risk_assessed,
+    reviews: row.reviews.map((r) => ({ assignmentId: r.assignment_id, expertId: r.expert_id, expertType: r.expert_type, decision: r.decision })),
+    openAssignments: Number(row.open_assignments),
+  };
+}
+
 /** What the control evaluation needs of a request, gathered from events that arrive in any order. */
 export const evaluationRepository = {
-  async recordAssessedRequest(m: Queryable, request: DeploymentRequest): Promise<void> {
-    await m.query(
-      `INSERT INTO "compliance"."requests" ("request_id", "project_id", "request", "risk_assessed") VALUES ($1, $2, $3, true)
-       ON CONFLICT ("request_id") DO UPDATE SET "request" = EXCLUDED."request", "risk_assessed" = true`,
+  /** Stores the assessed request and returns its state, in one statement. */
+  async recordAssessedRequest(m: Queryable, request: DeploymentRequest): Promise<RequestState> {
+    const rows: StateRow[] = await m.query(
+      `WITH q AS (
+         INSERT INTO "compliance"."requests" ("request_id", "project_id", "request", "risk_assessed") VALUES ($1, $2, $3, true)
+         ON CONFLICT ("request_id") DO UPDATE SET "request" = EXCLUDED."request", "risk_assessed" = true
+         RETURNING "request_id", "project_id", "request", "risk_assessed")
+       ${STATE_OF_Q} FROM q`,
       [request.requestId, request.projectId, JSON.stringify(request)],
     );
+    return toState(request.requestId, rows[0])!;
   },
 
   async recordAssignment(m: Queryable, assignmentId: string, requestId: string, supersedes: string | undefined): Promise<void> {
@@ -41,10 +75,11 @@ export const evaluationRepository = {
     }
   },
 
-  /** Stores a completed review; false when it was already stored. */
+  /** Stores a completed review, and its assignment if that is not known yet; false when the review was already stored. */
   async recordReview(m: Queryable, requestId: string, review: CompletedReview): Promise<boolean> {
     const rows: unknown[] = await m.query(
-      `INSERT INTO "compliance"."reviews" ("assignment_id", "request_id", "expert_id", "expert_type", "decision") VALUES ($1, $2, $3, $4, $5)
+      `WITH "assignment" AS (INSERT INTO "compliance"."assignments" ("assignment_id", "request_id") VALUES ($1, $2) ON CONFLICT DO NOTHING)
+       INSERT INTO "compliance"."reviews" ("assignment_id", "request_id", "expert_id", "expert_type", "decision") VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT DO NOTHING RETURNING 1`,
       [review.assignmentId, requestId, review.expertId, review.expertType, review.decision],
     );
@@ -53,27 +88,8 @@ export const evaluationRepository = {
 
   /** The request with its reviews and open assignments, in one round trip. */
   async state(m: Queryable, requestId: string): Promise<RequestState | undefined> {
-    const rows: Array<{ project_id: string; request: DeploymentRequest | null; risk_assessed: boolean; reviews: StoredReview[]; open_assignments: string }> =
-      await m.query(
-        `SELECT q."project_id", q."request", q."risk_assessed",
-                COALESCE((SELECT json_agg(json_build_object('assignment_id', r."assignment_id", 'expert_id', r."expert_id", 'expert_type', r."expert_type", 'decision', r."decision"))
-                            FROM "compliance"."reviews" r WHERE r."request_id" = q."request_id"), '[]') AS "reviews",
-                (SELECT count(*) FROM "compliance"."assignments" a
-                  WHERE a."request_id" = q."request_id" AND NOT a."superseded"
-                    AND NOT EXISTS (SELECT 1 FROM "compliance"."reviews" r WHERE r."assignment_id" = a."assignment_id")) AS "open_assignments"
-           FROM "compliance"."requests" q WHERE q."request_id" = $1`,
-        [requestId],
-      );
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      requestId,
-      projectId: row.project_id,
-      request: row.request,
-      riskAssessed: row.risk_assessed,
-      reviews: row.reviews.map((r) => ({ assignmentId: r.assignment_id, expertId: r.expert_id, expertType: r.expert_type, decision: r.decision })),
-      openAssignments: Number(row.open_assignments),
-    };
+    const rows: StateRow[] = await m.query(`${STATE_OF_Q} FROM "compliance"."requests" q WHERE q."request_id" = $1`, [requestId]);
+    return toState(requestId, rows[0]);
   },
 
   async saveEvaluation(m: Queryable, evaluation: ComplianceEvaluated): Promise<void> {
