@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { cloudEventSchema, type CloudEvent } from '@agf/contracts';
-import { aDeploymentRequestInput } from '@agf/contracts/testing';
+import { aDecision, aDeploymentRequestInput } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
 
 jest.setTimeout(60_000);
@@ -131,6 +131,41 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     expect(pending.status).toBe(202);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect((await fetch(`${intake.url}/v1/deployment-requests/${id}/decision?waitSeconds=61`)).status).toBe(400);
+  });
+
+  it('shows an assignment as pending, and one announced after the decision (streams are independent) as cancelled', async () => {
+    const submit = async (projectId: string) => ((await (await post(aDeploymentRequestInput({ projectId }))).json()) as { id: string }).id;
+    const view = async (id: string) =>
+      (await (await fetch(`${intake.url}/v1/deployment-requests/${id}`)).json()) as { status: string; assignments: { id: string; status: string }[] };
+    const assigned = (requestId: string, projectId: string) => {
+      const now = new Date();
+      return {
+        requestId,
+        projectId,
+        assignmentId: randomUUID(),
+        expertId: 'security_expert_human',
+        expertType: 'security' as const,
+        expertKind: 'human' as const,
+        role: 'standard' as const,
+        scope: ['security'],
+        tierLevel: 1 as const,
+        priority: 'normal' as const,
+        slaHours: 24,
+        assignedAt: now.toISOString(),
+        slaDueAt: new Date(now.getTime() + 24 * 3600_000).toISOString(),
+      };
+    };
+    const open = await submit('read-model-open');
+    const early = assigned(open, 'read-model-open');
+    await nats.publishEvent('review.assigned', early, { correlationId: open, source: 'coe' });
+    await eventually(async () => expect(await view(open)).toMatchObject({ status: 'in_review', assignments: [{ id: early.assignmentId, status: 'pending' }] }));
+
+    const decided = await submit('read-model-decided');
+    await nats.publishEvent('decision.made', aDecision({ requestId: decided, projectId: 'read-model-decided' }), { correlationId: decided, source: 'coe' });
+    await eventually(async () => expect((await view(decided)).status).toBe('decided'));
+    const late = assigned(decided, 'read-model-decided');
+    await nats.publishEvent('review.assigned', late, { correlationId: decided, source: 'coe' });
+    await eventually(async () => expect(await view(decided)).toMatchObject({ status: 'decided', assignments: [{ id: late.assignmentId, status: 'cancelled' }] }));
   });
 
   it('serves OpenAPI at /docs and counts requests in /metrics', async () => {

@@ -38,15 +38,18 @@ export class ReadModelMessageController {
   @OnMessage('review.assigned')
   async assigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
     const a = event.data;
-    // Advancing the status first locks the request row: the decision's update of it is ordered against this.
-    await ctx.manager.query(`UPDATE "intake"."requests" SET ${advanceStatus(2)}, "updated_at" = now() WHERE "id" = $1`, [a.requestId, ...statusParams('in_review')]);
-    // An assignment announced after the decision (streams are consumed independently) was cancelled by it.
+    // One statement, request row first: advancing the status locks it, so the decision's update of it is
+    // ordered against this one, and RETURNING shows the row as that decision left it (the newest version,
+    // not the statement's snapshot). An assignment announced after the decision (streams are consumed
+    // independently) was cancelled by it.
     await ctx.manager.query(
-      `INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at", "supersedes_assignment_id")
+      `WITH "request" AS (
+         UPDATE "intake"."requests" SET ${advanceStatus(11)}, "updated_at" = now() WHERE "id" = $2 RETURNING "decision" IS NOT NULL AS "decided")
+       INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at", "supersedes_assignment_id")
        VALUES ($1, $2, $3, $4, $5, $6,
-         CASE WHEN EXISTS (SELECT 1 FROM "intake"."requests" WHERE "id" = $2 AND "decision" IS NOT NULL) THEN 'cancelled' ELSE 'pending' END,
+         CASE WHEN COALESCE((SELECT "decided" FROM "request"), false) THEN 'cancelled' ELSE 'pending' END,
          $7, $8, $9, $10) ON CONFLICT ("id") DO NOTHING`,
-      [a.assignmentId, a.requestId, a.expertId, a.expertType, a.expertKind, a.role, a.tierLevel, a.assignedAt, a.slaDueAt, a.supersedesAssignmentId ?? null],
+      [a.assignmentId, a.requestId, a.expertId, a.expertType, a.expertKind, a.role, a.tierLevel, a.assignedAt, a.slaDueAt, a.supersedesAssignmentId ?? null, ...statusParams('in_review')],
     );
     if (a.supersedesAssignmentId) {
       await ctx.manager.query(`UPDATE "intake"."assignments" SET "status" = 'reassigned' WHERE "id" = $1 AND "status" IN ('pending', 'breached')`, [
