@@ -19,8 +19,7 @@ export class TimersMessageController {
     // Held to the commit: "is it cancelled?" and "store the timers" cannot interleave with a cancellation.
     await ctx.lockRequest(a.requestId);
     // A review or decision that overtook this event leaves its timers stored but cancelled: visible, never fired.
-    const cancelReason = await repo.cancellationOf(ctx.manager, a.assignmentId, a.requestId);
-    const stored = await repo.insertTimers(
+    const { stored, cancelReason } = await repo.insertTimers(
       ctx.manager,
       {
         assignmentId: a.assignmentId,
@@ -33,7 +32,6 @@ export class TimersMessageController {
         causeEventId: event.id,
         timers: timersFor(a),
       },
-      cancelReason,
     );
     if (stored) this.metrics.scheduled.inc({ outcome: cancelReason ? 'cancelled' : 'live' }, stored);
     if (a.supersedesAssignmentId) {

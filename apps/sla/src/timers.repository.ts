@@ -49,33 +49,29 @@ function toTimer(r: Record<string, unknown>): TimerRow {
 
 /** SQL of the `sla` schema; writes run in the caller's transaction. */
 export const timersRepository = {
-  /** Why an assignment must not be timed (its review or its request's decision came first), or null. */
-  async cancellationOf(m: Queryable, assignmentId: string, requestId: string): Promise<string | null> {
-    const rows: { reason: string | null }[] = await m.query(
-      `SELECT COALESCE(
-         (SELECT "reason" FROM "sla"."cancelled_assignments" WHERE "assignment_id" = $1),
-         (SELECT "reason" FROM "sla"."closed_requests" WHERE "request_id" = $2)) AS "reason"`,
-      [assignmentId, requestId],
-    );
-    return rows[0]?.reason ?? null;
-  },
-
-  /** Stores the timers (cancelled from the start when `cancelReason` is set); returns how many were new. */
-  async insertTimers(m: Queryable, t: NewTimers, cancelReason: string | null): Promise<number> {
-    const values: unknown[] = [t.assignmentId, t.requestId, t.projectId, t.expertId, t.tierLevel, t.assignedAt, t.slaDueAt, t.causeEventId, cancelReason];
+  /**
+   * Stores the timers; they are cancelled from the start when the assignment's review or its request's
+   * decision came first (visible, never fired). Returns how many were new, and that cancellation's reason.
+   */
+  async insertTimers(m: Queryable, t: NewTimers): Promise<{ stored: number; cancelReason: string | null }> {
+    const values: unknown[] = [t.assignmentId, t.requestId, t.projectId, t.expertId, t.tierLevel, t.assignedAt, t.slaDueAt, t.causeEventId];
     const tuples = t.timers.map((timer) => {
       values.push(timer.kind, timer.dueAt.toISOString(), timer.fraction);
       const n = values.length;
       return `($1, $${n - 2}, $2, $3, $4, $5, $6, $7, $${n - 1}, $${n}, $8,
-        CASE WHEN $9::text IS NULL THEN NULL ELSE now() END, $9)`;
+        CASE WHEN (SELECT "reason" FROM "cancellation") IS NULL THEN NULL ELSE now() END, (SELECT "reason" FROM "cancellation"))`;
     });
-    const rows: unknown[] = await m.query(
-      `INSERT INTO "sla"."timers" ("assignment_id", "kind", "request_id", "project_id", "expert_id", "tier_level", "assigned_at", "sla_due_at",
+    const rows: { cancel_reason: string | null }[] = await m.query(
+      `WITH "cancellation" AS (
+         SELECT COALESCE(
+           (SELECT "reason" FROM "sla"."cancelled_assignments" WHERE "assignment_id" = $1),
+           (SELECT "reason" FROM "sla"."closed_requests" WHERE "request_id" = $2)) AS "reason")
+       INSERT INTO "sla"."timers" ("assignment_id", "kind", "request_id", "project_id", "expert_id", "tier_level", "assigned_at", "sla_due_at",
          "due_at", "fraction", "cause_event_id", "cancelled_at", "cancel_reason")
-       VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING 1`,
+       VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING "cancel_reason"`,
       values,
     );
-    return rows.length;
+    return { stored: rows.length, cancelReason: rows[0]?.cancel_reason ?? null };
   },
 
   /** Remembers the cancellation (for a review.assigned still to come) and cancels the open timers; returns how many. */
