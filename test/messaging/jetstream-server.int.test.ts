@@ -57,4 +57,19 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     expect(await probe.effects('always-fails')).toBe(0);
     expect(probe.results.filter((r) => r.result === 'retried')).toHaveLength(2);
   });
+
+  // Inbox entries are claimed at the end of the transaction, so a duplicate runs its handler before it is
+  // recognised; when that run fails, the delivery is still a duplicate, not a failure to retry.
+  it('acks a duplicate whose handler fails on the second run, without retrying or dead-lettering it', async () => {
+    const retriedBefore = probe.results.filter((r) => r.result === 'retried').length;
+    const event = outcome('fails-when-repeated');
+    await probe.nats.publish('agf.v1.deployment.outcome.fails-when-repeated', JSON.stringify(event), 'repeated-first');
+    await eventually(async () => expect(await probe.effects('fails-when-repeated')).toBe(1));
+    const duplicatesBefore = probe.results.filter((r) => r.result === 'duplicate').length;
+    await probe.nats.publish('agf.v1.deployment.outcome.fails-when-repeated', JSON.stringify(event), 'repeated-second');
+    await eventually(() => expect(probe.results.filter((r) => r.result === 'duplicate')).toHaveLength(duplicatesBefore + 1));
+    expect(probe.results.filter((r) => r.result === 'retried')).toHaveLength(retriedBefore);
+    expect((await probe.nats.read('AGF_DLQ')).filter((m) => m.headers['Agf-Dlq-Subject']?.endsWith('.fails-when-repeated'))).toHaveLength(0);
+    expect(await probe.effects('fails-when-repeated')).toBe(1);
+  });
 });

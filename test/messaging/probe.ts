@@ -24,6 +24,11 @@ class ProbeTables1732500000009 implements MigrationInterface {
 class ProbeHandlers {
   @OnMessage('deployment.outcome')
   async outcome(event: CloudEvent<'deployment.outcome'>, ctx: MessageContext): Promise<void> {
+    if (event.data.projectId === 'fails-when-repeated') {
+      // A handler whose state has moved on since the first delivery: a second run throws.
+      const seen: unknown[] = await ctx.manager.query(`SELECT 1 FROM "probe"."effects" WHERE "event_id" = $1`, [event.id]);
+      if (seen.length) throw new Error('this event was handled before');
+    }
     await ctx.manager.query(`INSERT INTO "probe"."effects" ("event_id", "project_id") VALUES ($1, $2)`, [event.id, event.data.projectId]);
     if (event.data.projectId === 'always-fails') throw new Error('handler always throws on this project');
   }
@@ -57,7 +62,7 @@ export const decision = (projectId: string) => {
 
 /**
  * A probe service on the real transport: handlers on two streams that record an effect per event (and always
- * fail for `always-fails`).
+ * fail for `always-fails`, and on a second run for `fails-when-repeated`).
  */
 export class Probe {
   private constructor(

@@ -1,25 +1,43 @@
 import type { EntityManager } from 'typeorm';
+import type { OutboxRow } from './outbox';
 
 /**
- * Records that `consumer` processed `eventId`, in the caller's transaction. Returns false when it was
- * already processed: a duplicate or redelivery that must have no second effect. A concurrent claim of the
- * same id waits on the primary key until the first transaction ends, so two replicas never both win.
+ * Records that `consumer` processed these messages and writes the events their handlers emitted, in one
+ * statement at the end of the transaction (instead of a claim first and an insert last). Returns how many
+ * entries were claimed here: fewer than `eventIds.length` means a duplicate (or a redelivery processed
+ * meanwhile) is among them, and the caller must roll back. A concurrent claim of the same id waits on the
+ * primary key until the other transaction ends, so two replicas never both win; ids are claimed in sorted
+ * order, so two batches claiming the same ids cannot deadlock on each other.
  */
-export async function claimInboxEntry(manager: EntityManager, schema: string, consumer: string, eventId: string): Promise<boolean> {
-  const [claimed] = await claimInboxEntries(manager, schema, consumer, [eventId]);
-  return claimed === true;
+export async function claimInboxEntriesWithOutbox(
+  manager: EntityManager,
+  schema: string,
+  consumer: string,
+  eventIds: string[],
+  outboxRows: OutboxRow[],
+): Promise<number> {
+  const rows: Array<{ claimed: number }> = await manager.query(
+    `WITH "claimed" AS (
+       INSERT INTO "${schema}"."inbox" ("consumer", "event_id") SELECT $1, "id" FROM unnest($2::text[]) AS "ids"("id") ORDER BY "id"
+       ON CONFLICT DO NOTHING RETURNING 1),
+     "written" AS (
+       INSERT INTO "${schema}"."outbox" ("event_id", "subject", "payload", "headers")
+       SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[]) ON CONFLICT ("event_id") DO NOTHING)
+     SELECT count(*)::int AS "claimed" FROM "claimed"`,
+    [
+      consumer,
+      eventIds,
+      outboxRows.map((row) => row.eventId),
+      outboxRows.map((row) => row.subject),
+      outboxRows.map((row) => row.payload),
+      outboxRows.map((row) => JSON.stringify(row.headers)),
+    ],
+  );
+  return rows[0]?.claimed ?? 0;
 }
 
-/**
- * `claimInboxEntry` for a batch, in one statement: element i is true when `eventIds[i]` was claimed here. An
- * id that occurs twice in the batch is claimed by its first occurrence only.
- */
-export async function claimInboxEntries(manager: EntityManager, schema: string, consumer: string, eventIds: string[]): Promise<boolean[]> {
-  if (!eventIds.length) return [];
-  const rows: Array<{ event_id: string }> = await manager.query(
-    `INSERT INTO "${schema}"."inbox" ("consumer", "event_id") SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING "event_id"`,
-    [consumer, eventIds],
-  );
-  const claimedHere = new Set(rows.map((row) => row.event_id));
-  return eventIds.map((id) => claimedHere.delete(id));
+/** Whether `consumer` has processed `eventId` (committed). */
+export async function isInboxClaimed(queryable: Pick<EntityManager, 'query'>, schema: string, consumer: string, eventId: string): Promise<boolean> {
+  const rows: unknown[] = await queryable.query(`SELECT 1 FROM "${schema}"."inbox" WHERE "consumer" = $1 AND "event_id" = $2`, [consumer, eventId]);
+  return rows.length === 1;
 }

@@ -13,10 +13,10 @@ import { type CustomTransportStrategy, type MessageHandler, Server } from '@nest
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { DataSource } from 'typeorm';
-import { claimInboxEntries, claimInboxEntry } from './inbox';
+import { claimInboxEntriesWithOutbox, isInboxClaimed } from './inbox';
 import { DeferredAppends, type IncomingCommand, MessageContext, RequestLocks } from './message-context';
 import type { Namespace } from './namespace';
-import { insertOutboxRows, type OutboxRow, toOutboxRow } from './outbox';
+import { type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 import { headerSafe, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
@@ -66,11 +66,18 @@ class PoisonMessage extends Error {
   override name = 'PoisonMessage';
 }
 
+/** The message's inbox entry was claimed by an earlier delivery: its transaction is rolled back. */
+class AlreadyProcessed extends Error {
+  override name = 'AlreadyProcessed';
+}
+
 /**
  * NestJS transport over JetStream durable pull consumers. Per stream a service reads, one durable consumer
  * named after the service (shared by all its replicas). Each message: validate against the catalog, then
- * in one Postgres transaction claim the inbox entry, run the handler, write the events it emitted to the
- * outbox; commit, ack. Failures are redelivered with backoff, and dead-lettered after `maxDeliver`.
+ * in one Postgres transaction run the handler, and claim the inbox entry and write the events it emitted
+ * to the outbox in one last statement; commit, ack. A claim that finds the entry taken rolls everything
+ * back: the message was a duplicate (optimistic claim: duplicates are rare, a statement per transaction is
+ * not). Failures are redelivered with backoff, and dead-lettered after `maxDeliver`.
  */
 export class JetStreamServer extends Server implements CustomTransportStrategy {
   private readonly js: JetStreamClient;
@@ -242,8 +249,14 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           msg.ack();
           observe(result);
         } catch (error) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-          observe(await this.handleFailure(stream, msg, error));
+          if (!(error instanceof PoisonMessage) && (await this.processedBefore(name, msg))) {
+            // A duplicate whose handler failed (the state it acts on has moved on): done, not a failure.
+            msg.ack();
+            observe('duplicate');
+          } else {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+            observe(await this.handleFailure(stream, msg, error));
+          }
         } finally {
           clearInterval(heartbeat);
           span.end();
@@ -253,11 +266,12 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   }
 
   /**
-   * Several waiting messages in one transaction: each claims its inbox entry and runs its handler in its own
-   * trace context; effects and outbox rows commit together, then every message is acked. Messages are taken
-   * in correlation-id order, so concurrent batches lock per-request rows in one order and cannot deadlock on
-   * them. If anything in the batch fails, nothing of it commits and each message is processed on its own
-   * (retries and dead letters then work per message, as without batching).
+   * Several waiting messages in one transaction: each runs its handler in its own trace context; one last
+   * statement claims their inbox entries and writes the outbox rows; effects commit together, then every
+   * message is acked. Messages are taken in correlation-id order, so concurrent batches lock per-request rows
+   * in one order and cannot deadlock on them. If anything in the batch fails, or one of its entries was
+   * claimed before (a duplicate), nothing of it commits and each message is processed on its own (retries,
+   * duplicates and dead letters then work per message, as without batching).
    */
   private async processBatch(batch: Array<{ stream: StreamName; msg: JsMsg }>): Promise<void> {
     const started = performance.now();
@@ -276,20 +290,15 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     }
     decoded.sort((a, b) => (a.envelope?.correlationid ?? '').localeCompare(b.envelope?.correlationid ?? ''));
     const heartbeat = setInterval(() => decoded.forEach((d) => d.msg.working()), Math.max(1000, this.options.ackWaitMs / 2));
-    let results: Array<'duplicate' | 'processed'> | undefined;
+    let results: Array<'processed'> | undefined;
     const outboxRows: OutboxRow[] = [];
     try {
       results = await dataSource.transaction(async (manager) => {
-        const outcomes: Array<'duplicate' | 'processed'> = [];
+        const outcomes: Array<'processed'> = [];
         outboxRows.length = 0;
-        const claimed = await claimInboxEntries(manager, schema, service, decoded.map((d) => d.inboxId));
         const appends = new DeferredAppends();
         const locks = new RequestLocks(service, decoded.flatMap((d) => (d.envelope?.correlationid ? [d.envelope.correlationid] : [])));
-        for (const [i, d] of decoded.entries()) {
-          if (!claimed[i]) {
-            outcomes.push('duplicate');
-            continue;
-          }
+        for (const d of decoded) {
           const parent = propagation.extract(context.active(), { traceparent: d.msg.headers?.get('traceparent') ?? '' });
           const rows = await context.with(parent, () =>
             this.tracer.startActiveSpan(`${d.subject} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': d.subject } }, async (span) => {
@@ -310,7 +319,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           outcomes.push('processed');
         }
         await appends.writeAll(manager);
-        await insertOutboxRows(manager, schema, outboxRows);
+        const claimed = await claimInboxEntriesWithOutbox(manager, schema, service, decoded.map((d) => d.inboxId), outboxRows);
+        if (claimed < decoded.length) throw new AlreadyProcessed('a message of the batch was processed before');
         return outcomes;
       });
     } catch {
@@ -337,7 +347,6 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     let outboxRows: OutboxRow[] = [];
     const result = await dataSource.transaction(async (manager) => {
       outboxRows = [];
-      if (!(await claimInboxEntry(manager, schema, service, inboxId))) return 'duplicate' as const;
       const appends = new DeferredAppends();
       const ctx = new MessageContext(manager, msg, subject, envelope, appends, new RequestLocks(service));
       try {
@@ -347,11 +356,24 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       }
       await appends.writeAll(manager);
       outboxRows = ctx.emitted.map((event) => toOutboxRow(service, namespace, event).row);
-      await insertOutboxRows(manager, schema, outboxRows);
+      if (!(await claimInboxEntriesWithOutbox(manager, schema, service, [inboxId], outboxRows))) throw new AlreadyProcessed();
       return 'processed' as const;
+    }).catch((error: unknown) => {
+      if (error instanceof AlreadyProcessed) return 'duplicate' as const;
+      throw error;
     });
-    relay.publishCommitted(outboxRows);
+    if (result === 'processed') relay.publishCommitted(outboxRows);
     return result;
+  }
+
+  /** Whether an earlier delivery of this message committed (its inbox entry exists). */
+  private async processedBefore(name: MessageName, msg: JsMsg): Promise<boolean> {
+    try {
+      const { inboxId } = this.decode(name, msg);
+      return await isInboxClaimed(this.options.dataSource, this.options.schema, this.options.service, inboxId);
+    } catch {
+      return false;
+    }
   }
 
   private decode(name: MessageName, msg: JsMsg): { payload: unknown; envelope: MessageContext['envelope']; inboxId: string } {
