@@ -52,7 +52,8 @@ type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'c
 
 /**
  * What a handler gets besides the message: the transaction its effects belong to, and `emit` to add
- * events that commit with those effects (outbox). The inbox claim is already in the same transaction.
+ * events that commit with those effects (outbox). The inbox entry is claimed at the end of the same
+ * transaction, so a duplicate runs its handler and is rolled back: handlers keep their effects inside it.
  */
 export class MessageContext {
   readonly emitted: OutgoingEvent[] = [];
