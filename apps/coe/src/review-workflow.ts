@@ -46,18 +46,7 @@ export class ReviewWorkflow {
     const now = new Date();
     const triggers = detectTriggers({ request, overallScore: risk.overallScore, policy: this.policy });
     const tier = triggers.length ? classifyTier({ overallScore: risk.overallScore, request, triggers, policy: this.policy }) : { tier: 0 as const, reasons: ['no trigger condition fired'] };
-    const inserted = await repo.insertRequest(tx.manager, {
-      requestId: request.requestId,
-      projectId: request.projectId,
-      requester: request.requester,
-      request,
-      risk,
-      triggers,
-      tierLevel: tier.tier,
-      tierReasons: tier.reasons,
-    });
-    if (!inserted) return; // a re-assessment of a request already under review: the first classification stands
-    // The row this transaction just inserted: other transactions see (and lock) it only after the commit.
+    // The row this transaction inserts: other transactions see (and lock) it only after the commit.
     const current: CoeRequest = {
       requestId: request.requestId,
       projectId: request.projectId,
@@ -70,6 +59,8 @@ export class ReviewWorkflow {
       breachCount: 0,
       forcedEscalation: null,
     };
+    // A re-assessment of a request already under review: the first classification stands.
+    if (!(await repo.insertRequest(tx.manager, current))) return;
     tx.emit({
       name: 'review.classified',
       correlationId: request.requestId,

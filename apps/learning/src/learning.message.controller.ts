@@ -28,16 +28,14 @@ export class LearningMessageController {
       confidence: assessed.confidence,
       revision: assessed.revision,
     };
-    const { capturable } = await repo.storeRisk(ctx.manager, assessed, risk, extractFeatures(assessed.request, risk));
-    if (capturable) await this.captureIfComplete(assessed.requestId, ctx);
+    if (await repo.storeRisk(ctx.manager, assessed, risk, extractFeatures(assessed.request, risk))) await this.captureIfComplete(assessed.requestId, ctx);
   }
 
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
     const decision = event.data;
     await ctx.lockRequest(decision.requestId);
-    const { capturable } = await repo.storeDecision(ctx.manager, decision);
-    if (capturable) await this.captureIfComplete(decision.requestId, ctx);
+    if (await repo.storeDecision(ctx.manager, decision)) await this.captureIfComplete(decision.requestId, ctx);
   }
 
   @OnMessage('deployment.outcome')

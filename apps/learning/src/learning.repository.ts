@@ -60,10 +60,10 @@ export const learningRepository = {
   },
 
   /**
-   * Stores the assessment unless an equal or newer revision is already here: `stored` false when nothing
-   * changed; `capturable` when the pattern now also has its decision and was not captured yet.
+   * Stores the assessment unless an equal or newer revision is already here; true when it was stored and the
+   * pattern now also has its decision and was not captured yet (ready to capture).
    */
-  async storeRisk(m: Queryable, assessed: RiskAssessed, risk: StoredRisk, features: FeatureVector): Promise<{ stored: boolean; capturable: boolean }> {
+  async storeRisk(m: Queryable, assessed: RiskAssessed, risk: StoredRisk, features: FeatureVector): Promise<boolean> {
     const rows: { capturable: boolean }[] = await m.query(
       `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "request", "risk", "features")
        VALUES ($1, $2, $3, $4, $5, $6)
@@ -72,14 +72,14 @@ export const learningRepository = {
        RETURNING "decision" IS NOT NULL AND NOT "captured" AS "capturable"`,
       [assessed.requestId, assessed.projectId, assessed.request.componentName, JSON.stringify(assessed.request), JSON.stringify(risk), JSON.stringify(features)],
     );
-    return { stored: rows.length === 1, capturable: rows[0]?.capturable === true };
+    return rows[0]?.capturable === true;
   },
 
   /**
-   * Stores the decision unless this one (or a later one) is already here: `stored` false when nothing changed;
-   * `capturable` when the pattern now also has its features and was not captured yet.
+   * Stores the decision unless this one (or a later one) is already here; true when it was stored and the
+   * pattern now also has its features and was not captured yet (ready to capture).
    */
-  async storeDecision(m: Queryable, decision: DecisionMade): Promise<{ stored: boolean; capturable: boolean }> {
+  async storeDecision(m: Queryable, decision: DecisionMade): Promise<boolean> {
     const rows: { capturable: boolean }[] = await m.query(
       `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "decision", "decision_outcome", "tier_level", "decided_at")
        VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -89,7 +89,7 @@ export const learningRepository = {
        RETURNING "features" IS NOT NULL AND NOT "captured" AS "capturable"`,
       [decision.requestId, decision.projectId, decision.componentName, JSON.stringify(decision), decision.outcome, decision.tierLevel, decision.decidedAt],
     );
-    return { stored: rows.length === 1, capturable: rows[0]?.capturable === true };
+    return rows[0]?.capturable === true;
   },
 
   /** Records the first reported outcome; false when one was already recorded (whatever it said). */
