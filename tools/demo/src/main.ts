@@ -78,18 +78,23 @@ async function playHumans(id: string, answer: 'approve' | 'reject'): Promise<voi
 async function main(): Promise<void> {
   const nc = await connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' });
   const pending = new Map<string, Scenario>();
-  const done = new Promise<void>((resolve) => {
-    nc.subscribe(namespace.subject('agf.v1.decision.made.>'), {
-      callback: (_error, msg) => {
-        const parsed = parseEvent('decision.made', msg.json());
-        if (!parsed.ok) return;
-        const scenario = pending.get(parsed.value.data.requestId);
-        if (!scenario) return;
-        pending.delete(parsed.value.data.requestId);
-        print(scenario, parsed.value);
-        if (!pending.size) resolve();
-      },
-    });
+  // A decision can arrive before its request's 202 has been read here (tier 0 takes milliseconds): kept until then.
+  const early = new Map<string, CloudEvent<'decision.made'>>();
+  let allSubmitted = false;
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const settle = (requestId: string, event: CloudEvent<'decision.made'>): void => {
+    const scenario = pending.get(requestId);
+    if (!scenario) return void early.set(requestId, event);
+    pending.delete(requestId);
+    print(scenario, event);
+    if (allSubmitted && !pending.size) finish();
+  };
+  nc.subscribe(namespace.subject('agf.v1.decision.made.>'), {
+    callback: (_error, msg) => {
+      const parsed = parseEvent('decision.made', msg.json());
+      if (parsed.ok) settle(parsed.value.data.requestId, parsed.value);
+    },
   });
   for (const scenario of scenarios) {
     const response = await post('/v1/deployment-requests', scenario.input);
@@ -97,8 +102,12 @@ async function main(): Promise<void> {
     const { id } = (await response.json()) as { id: string };
     pending.set(id, scenario);
     console.log(`submitted ${id}: ${scenario.title}`);
-    if (scenario.humans) void playHumans(id, scenario.humans);
+    const decided = early.get(id);
+    if (decided) settle(id, decided);
+    else if (scenario.humans) void playHumans(id, scenario.humans);
   }
+  allSubmitted = true;
+  if (!pending.size) finish();
   const timeout = setTimeout(() => {
     console.error(`no decision yet for ${[...pending.values()].map((s) => s.title).join('; ')}`);
     process.exit(1);
