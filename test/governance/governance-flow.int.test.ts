@@ -1,6 +1,10 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { cloudEventSchema } from '@agf/contracts';
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
-import { eventually } from '@agf/testing';
+import { repositoryRoot } from '@agf/platform';
+import { eventually, natsUrl } from '@agf/testing';
 import { TestSystem } from './system';
 
 jest.setTimeout(120_000);
@@ -178,5 +182,17 @@ describe('governance end to end', () => {
       return verification;
     }, 20_000);
     expect(result.valid).toBe(true);
+  });
+
+  // `npm run demo` is a newcomer's first command after `npm start`: every scenario's decision must be printed,
+  // also when a tier-0 decision arrives before the next scenario is submitted.
+  it('runs the demo against the system and prints one decision per scenario', async () => {
+    const demo = join(repositoryRoot(__dirname), 'dist', 'tools', 'demo', 'src', 'main.js');
+    const { stdout } = await promisify(execFile)(process.execPath, [demo], {
+      env: { ...process.env, INTAKE_URL: system.intake, AGF_NAMESPACE: system.nats.namespace.prefix, NATS_URL: natsUrl() },
+      timeout: 90_000,
+    });
+    const decisions = stdout.match(/^ {2}[A-Z_]+ \(tier \d/gm) ?? [];
+    expect(decisions.sort()).toEqual(['  BLOCK_WITH_FEEDBACK (tier 2', '  PROCEED_STANDARD (tier 0', '  PROCEED_WITH_MONITORING (tier 0', '  PROCEED_WITH_MONITORING (tier 1']);
   });
 });
