@@ -60,7 +60,7 @@ export class ComplianceMessageController {
 
   /** Recorded at the end of the transaction, together with the other events of its batch. */
   private audit(event: CloudEvent<EventName>, ctx: MessageContext): void {
-    ctx.appendLater('audit', event, async (manager, events: CloudEvent<EventName>[]) => {
+    ctx.writeLater('audit', event, async (manager, events: CloudEvent<EventName>[]) => {
       for (const type of await audit.recordAll(manager, events)) this.metrics.audited.inc({ type });
     });
   }

@@ -14,7 +14,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { DataSource } from 'typeorm';
 import { claimInboxEntriesWithOutbox, isInboxClaimed } from './inbox';
-import { DeferredAppends, type IncomingCommand, MessageContext, RequestLocks } from './message-context';
+import { DeferredWrites, type IncomingCommand, MessageContext, RequestLocks } from './message-context';
 import type { Namespace } from './namespace';
 import { type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
@@ -296,14 +296,14 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       results = await dataSource.transaction(async (manager) => {
         const outcomes: Array<'processed'> = [];
         outboxRows.length = 0;
-        const appends = new DeferredAppends();
+        const deferredWrites = new DeferredWrites();
         const locks = new RequestLocks(service, decoded.flatMap((d) => (d.envelope?.correlationid ? [d.envelope.correlationid] : [])));
         for (const d of decoded) {
           const parent = propagation.extract(context.active(), { traceparent: d.msg.headers?.get('traceparent') ?? '' });
           const rows = await context.with(parent, () =>
             this.tracer.startActiveSpan(`${d.subject} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': d.subject } }, async (span) => {
               try {
-                const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope, appends, locks);
+                const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope, deferredWrites, locks);
                 try {
                   await this.invoke(d.name, d.payload, ctx);
                 } catch (error) {
@@ -318,7 +318,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           outboxRows.push(...rows);
           outcomes.push('processed');
         }
-        await appends.writeAll(manager);
+        await deferredWrites.writeAll(manager);
         const claimed = await claimInboxEntriesWithOutbox(manager, schema, service, decoded.map((d) => d.inboxId), outboxRows);
         if (claimed < decoded.length) throw new AlreadyProcessed('a message of the batch was processed before');
         return outcomes;
@@ -347,14 +347,14 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     let outboxRows: OutboxRow[] = [];
     const result = await dataSource.transaction(async (manager) => {
       outboxRows = [];
-      const appends = new DeferredAppends();
-      const ctx = new MessageContext(manager, msg, subject, envelope, appends, new RequestLocks(service));
+      const deferredWrites = new DeferredWrites();
+      const ctx = new MessageContext(manager, msg, subject, envelope, deferredWrites, new RequestLocks(service));
       try {
         await this.invoke(name, payload, ctx);
       } catch (error) {
         throw ctx.failure ?? error;
       }
-      await appends.writeAll(manager);
+      await deferredWrites.writeAll(manager);
       outboxRows = ctx.emitted.map((event) => toOutboxRow(service, namespace, event).row);
       if (!(await claimInboxEntriesWithOutbox(manager, schema, service, [inboxId], outboxRows))) throw new AlreadyProcessed();
       return 'processed' as const;

@@ -4,10 +4,10 @@ import type { EntityManager } from 'typeorm';
 import type { OutgoingEvent } from './outbox';
 
 /**
- * Appends that handlers leave to the end of their transaction, so that the messages of a batch write them in
- * one statement per kind instead of one each.
+ * Writes that handlers leave to the end of their transaction, so that the messages of a batch make them in
+ * one statement per kind instead of one each (set-based handlers).
  */
-export class DeferredAppends {
+export class DeferredWrites {
   private readonly byKey = new Map<string, { items: unknown[]; write: (manager: EntityManager, items: never[]) => Promise<void> }>();
 
   add<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>): void {
@@ -68,7 +68,7 @@ export class MessageContext {
     /** The envelope of an event; undefined for a plain command such as `intake.submit`. */
     readonly envelope: CloudEventEnvelope | undefined,
     /** Written by the transport at the end of the transaction (a default here would silently drop them). */
-    private readonly appends: DeferredAppends,
+    private readonly deferredWrites: DeferredWrites,
     private readonly locks: RequestLocks,
   ) {}
 
@@ -81,11 +81,11 @@ export class MessageContext {
   }
 
   /**
-   * Leaves an append to the end of the transaction: `write` then gets the items of every message of the batch
-   * with the same `key` at once. Only for rows that no handler reads back in the same transaction.
+   * Leaves a write to the end of the transaction: `write` then gets the items of every message of the batch
+   * with the same `key` at once, in batch order. Only for rows that no handler reads back in the same transaction.
    */
-  appendLater<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>): void {
-    this.appends.add(key, item, write);
+  writeLater<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>): void {
+    this.deferredWrites.add(key, item, write);
   }
 
   emit<N extends EventName>(event: EmitArgs<N>): void {

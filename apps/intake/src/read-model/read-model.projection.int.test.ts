@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import type { ComplianceEvaluated, ReviewAssigned, ReviewClassified, ReviewCompleted, SlaTimerFired } from '@agf/contracts';
+import { aDecision, aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
+import { messagingTablesMigration } from '@agf/messaging';
+import { createServiceDataSource, initialiseDatabase } from '@agf/platform';
+import { createTestDatabase, type TestDatabase } from '@agf/testing';
+import fc from 'fast-check';
+import type { DataSource } from 'typeorm';
+import { IntakeSchema1732500000001 } from '../migrations/1732500000001-intake-schema';
+import { projectReadModelEvents, type ReadModelEvent } from './read-model.projection';
+
+jest.setTimeout(120_000);
+
+/**
+ * The read model applies a batch set-based, one statement per kind of event. Whatever the interleaving of
+ * the streams and however the consumer cuts it into batches, the rows must end as they do when every event
+ * is applied on its own, in the same order (real Postgres, intake's own migrations).
+ */
+describe('intake read model projection', () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataSource = createServiceDataSource({ url: db.url, schema: 'intake', poolSize: 2, migrations: [messagingTablesMigration('intake'), IntakeSchema1732500000001], applicationName: 'agf-test' });
+    await initialiseDatabase(dataSource, 'intake');
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await db?.drop();
+  });
+
+  /** Each request's events, with the order constraints of their producers: an assignment before its answer and its timers. */
+  const stories = buildStories();
+  const events = stories.flatMap((s) => s.events);
+
+  it('ends with the same rows whether events are applied one by one or in batches of any cut', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: events.length, maxLength: events.length }),
+        fc.array(fc.boolean(), { minLength: events.length, maxLength: events.length }),
+        async (priorities, cuts) => {
+          const order = interleave(events, priorities);
+          await reset(stories.map((s) => s.requestId));
+          for (const event of order) await dataSource.transaction((m) => projectReadModelEvents(m, [event.event]));
+          const oneByOne = await snapshot();
+
+          await reset(stories.map((s) => s.requestId));
+          for (const batch of cut(order.map((o) => o.event), cuts)) await dataSource.transaction((m) => projectReadModelEvents(m, batch));
+          expect(await snapshot()).toEqual(oneByOne);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('shows the story of a request: assessed, assignments answered, reassigned and cancelled, decided', async () => {
+    await reset(stories.map((s) => s.requestId));
+    await dataSource.transaction((m) => projectReadModelEvents(m, events.map((e) => e.event)));
+    const [first] = stories;
+    const request = (await snapshot()).requests.find((r) => r.id === first!.requestId)!;
+    expect(request).toMatchObject({ status: 'decided', status_rank: 3 });
+    expect((request.risk as { revision: number }).revision).toBe(2);
+    expect((request.compliance as { passed: boolean }).passed).toBe(true);
+    const assignments = (await snapshot()).assignments.filter((a) => a.request_id === first!.requestId);
+    expect(assignments.map((a) => a.status).sort()).toEqual(['cancelled', 'completed', 'reassigned']);
+  });
+
+  async function reset(requestIds: string[]): Promise<void> {
+    await dataSource.query(`TRUNCATE "intake"."requests", "intake"."assignments"`);
+    for (const id of requestIds) {
+      await dataSource.query(
+        `INSERT INTO "intake"."requests" ("id", "project_id", "component_name", "version", "requester", "request") VALUES ($1, 'p', 'c', '1.0.0', 'dev', '{}')`,
+        [id],
+      );
+    }
+  }
+
+  async function snapshot(): Promise<{ requests: Array<Record<string, unknown>>; assignments: Array<Record<string, unknown>> }> {
+    return {
+      requests: await dataSource.query(
+        `SELECT "id", "status", "status_rank", "risk", "classification", "compliance", "decision" FROM "intake"."requests" ORDER BY "id"`,
+      ),
+      assignments: await dataSource.query(`SELECT * FROM "intake"."assignments" ORDER BY "id"`),
+    };
+  }
+});
+
+interface Positioned {
+  event: ReadModelEvent;
+  /** Index of the event this one must follow, if any. */
+  after?: number;
+}
+
+function buildStories(): Array<{ requestId: string; events: Positioned[] }> {
+  return [0, 1, 2].map((n) => {
+    const request = aDeploymentRequest({ requestId: randomUUID(), projectId: `p${n}` });
+    const { requestId, projectId } = request;
+    const at = (minutes: number) => new Date(Date.UTC(2026, 10, 26, 12, minutes)).toISOString();
+    const assignment = (supersedes?: string): ReviewAssigned => ({
+      requestId,
+      projectId,
+      assignmentId: randomUUID(),
+      expertId: `expert-${n}`,
+      expertType: 'security',
+      expertKind: 'human',
+      role: 'standard',
+      scope: ['security'],
+      tierLevel: 1,
+      priority: 'normal',
+      slaHours: 24,
+      assignedAt: at(1),
+      slaDueAt: at(50),
+      ...(supersedes ? { supersedesAssignmentId: supersedes } : {}),
+    });
+    const answered = assignment();
+    const breached = assignment();
+    const replacement = assignment(breached.assignmentId);
+    const completed: ReviewCompleted = {
+      requestId,
+      projectId,
+      assignmentId: answered.assignmentId,
+      expertId: answered.expertId,
+      expertType: 'security',
+      expertKind: 'human',
+      decision: 'approve',
+      comments: `fine ${n}`,
+      conditions: ['monitor errors'],
+      confidence: 0.9,
+      completedAt: at(5),
+    };
+    const timer = (a: ReviewAssigned, fraction: number): SlaTimerFired => ({
+      requestId,
+      projectId,
+      assignmentId: a.assignmentId,
+      expertId: a.expertId,
+      tierLevel: 1,
+      assignedAt: a.assignedAt,
+      slaDueAt: a.slaDueAt,
+      dueAt: at(fraction === 1 ? 50 : 38),
+      firedAt: at(fraction === 1 ? 51 : 39),
+      fraction,
+    });
+    const classified: ReviewClassified = { requestId, projectId, governanceRequired: true, triggers: [], tierLevel: 1, tierReasons: [`story ${n}`], classifiedAt: at(1) };
+    const evaluation = (passed: boolean, minute: number): ComplianceEvaluated => ({
+      requestId,
+      projectId,
+      passed,
+      pending: !passed,
+      controls: [],
+      basedOnAssignments: passed ? [answered.assignmentId] : [],
+      evaluatedAt: at(minute),
+    });
+    const events: Positioned[] = [
+      { event: { name: 'risk.assessed', data: aRiskAssessment(request, { revision: 1, overallScore: 0.3 }) } },
+      { event: { name: 'risk.assessed', data: aRiskAssessment(request, { revision: 2, overallScore: 0.4 }) } },
+      { event: { name: 'review.classified', data: classified } },
+      { event: { name: 'review.assigned', data: answered } },
+      { event: { name: 'review.assigned', data: breached } },
+      { event: { name: 'review.completed', data: completed }, after: 3 },
+      { event: { name: 'sla.warning', data: timer(breached, 0.75) }, after: 4 },
+      { event: { name: 'sla.breached', data: timer(breached, 1) }, after: 4 },
+      { event: { name: 'review.assigned', data: replacement }, after: 7 },
+      { event: { name: 'compliance.evaluated', data: evaluation(false, 2) } },
+      { event: { name: 'compliance.evaluated', data: evaluation(true, 6) } },
+      { event: { name: 'decision.made', data: aDecision({ requestId, projectId, decisionRationale: 'first' }) } },
+      { event: { name: 'decision.made', data: aDecision({ requestId, projectId, decisionRationale: 'second' }) }, after: 11 },
+    ];
+    return { requestId, events };
+  });
+}
+
+/** Orders the events by their random priorities, keeping each after the one it must follow. */
+function interleave(events: Positioned[], priorities: number[]): Positioned[] {
+  const keyed = events.map((e, i) => ({ e, key: priorities[i]! }));
+  // Stories are 13 events each; `after` indexes within the story.
+  const storyStart = (i: number) => i - (i % 13);
+  for (let i = 0; i < keyed.length; i++) {
+    const after = keyed[i]!.e.after;
+    if (after !== undefined) keyed[i]!.key = Math.max(keyed[i]!.key, keyed[storyStart(i) + after]!.key + 1e-9 * (i + 1));
+  }
+  return keyed.sort((a, b) => a.key - b.key).map((k) => k.e);
+}
+
+function cut<T>(items: T[], cuts: boolean[]): T[][] {
+  const batches: T[][] = [[]];
+  items.forEach((item, i) => {
+    batches[batches.length - 1]!.push(item);
+    if (cuts[i] && i < items.length - 1) batches.push([]);
+  });
+  return batches;
+}
