@@ -53,7 +53,9 @@ export interface ExpertRow {
 /** SQL of the `coe` schema; every function runs in the caller's transaction. */
 export const coeRepository = {
   async lockRequest(m: EntityManager, requestId: string): Promise<CoeRequest | undefined> {
-    const rows: Record<string, unknown>[] = await m.query(`SELECT * FROM "coe"."requests" WHERE "request_id" = $1 FOR UPDATE`, [requestId]);
+    // Columns named (not `*`), so that the statement is prepared: it runs for every message CoE handles.
+    const rows: Record<string, unknown>[] = await m.query(`SELECT "request_id", "project_id", "requester", "request", "risk", "triggers", "tier_level", "tier_reasons", "breach_count", "forced_escalation"
+         FROM "coe"."requests" WHERE "request_id" = $1 FOR UPDATE`, [requestId]);
     const r = rows[0];
     if (!r) return undefined;
     return {

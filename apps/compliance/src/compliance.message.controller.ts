@@ -76,7 +76,8 @@ export class ComplianceMessageController {
       openAssignments: state.openAssignments,
     });
     const evaluation: ComplianceEvaluated = { requestId, projectId: state.projectId, ...result, evaluatedAt: new Date().toISOString() };
-    await repo.saveEvaluation(ctx.manager, evaluation);
+    // Nothing reads it back in the transaction: the batch's evaluations are stored together at its end.
+    ctx.writeLater('latest-evaluation', evaluation, repo.saveEvaluations);
     ctx.emit({ name: 'compliance.evaluated', correlationId: requestId, data: evaluation });
     this.metrics.evaluations.inc({ result: evaluation.passed ? 'passed' : evaluation.pending ? 'pending' : 'failed' });
   }

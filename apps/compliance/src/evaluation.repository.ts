@@ -92,8 +92,14 @@ export const evaluationRepository = {
     return toState(requestId, rows[0]);
   },
 
-  async saveEvaluation(m: Queryable, evaluation: ComplianceEvaluated): Promise<void> {
-    await m.query(`UPDATE "compliance"."requests" SET "latest_evaluation" = $2 WHERE "request_id" = $1`, [evaluation.requestId, JSON.stringify(evaluation)]);
+  /** Keeps each request's latest evaluation, in one statement for all of them (a batch's evaluations, oldest first). */
+  async saveEvaluations(m: Queryable, evaluations: ComplianceEvaluated[]): Promise<void> {
+    const latest = [...new Map(evaluations.map((e) => [e.requestId, e])).values()];
+    await m.query(
+      `UPDATE "compliance"."requests" q SET "latest_evaluation" = v."evaluation"
+         FROM unnest($1::uuid[], $2::jsonb[]) AS v("request_id", "evaluation") WHERE q."request_id" = v."request_id"`,
+      [latest.map((e) => e.requestId), latest.map((e) => JSON.stringify(e))],
+    );
   },
 
   async latestEvaluation(m: Queryable, requestId: string): Promise<ComplianceEvaluated | undefined> {

@@ -7,7 +7,8 @@ import type { OutboxRow } from './outbox';
  * entries were claimed here: fewer than `eventIds.length` means a duplicate (or a redelivery processed
  * meanwhile) is among them, and the caller must roll back. A concurrent claim of the same id waits on the
  * primary key until the other transaction ends, so two replicas never both win; ids are claimed in sorted
- * order, so two batches claiming the same ids cannot deadlock on each other.
+ * order, so two batches claiming the same ids cannot deadlock on each other. (No `*` in it: such statements
+ * are not prepared, and this one runs in every transaction.)
  */
 export async function claimInboxEntriesWithOutbox(
   manager: EntityManager,
@@ -19,11 +20,12 @@ export async function claimInboxEntriesWithOutbox(
   const rows: Array<{ claimed: number }> = await manager.query(
     `WITH "claimed" AS (
        INSERT INTO "${schema}"."inbox" ("consumer", "event_id") SELECT $1, "id" FROM unnest($2::text[]) AS "ids"("id") ORDER BY "id"
-       ON CONFLICT DO NOTHING RETURNING 1),
+       ON CONFLICT DO NOTHING RETURNING "event_id"),
      "written" AS (
        INSERT INTO "${schema}"."outbox" ("event_id", "subject", "payload", "headers")
-       SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[]) ON CONFLICT ("event_id") DO NOTHING)
-     SELECT count(*)::int AS "claimed" FROM "claimed"`,
+       SELECT "event_id", "subject", "payload", "headers" FROM unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[]) AS "rows"("event_id", "subject", "payload", "headers")
+       ON CONFLICT ("event_id") DO NOTHING)
+     SELECT count("event_id")::int AS "claimed" FROM "claimed"`,
     [
       consumer,
       eventIds,
