@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { OutboxRow } from './outbox';
+import { type OutboxRow, outboxArrays, outboxInsertFromArrays } from './outbox';
 
 /**
  * Records that `consumer` processed these messages and writes the events their handlers emitted, in one
@@ -21,19 +21,9 @@ export async function claimInboxEntriesWithOutbox(
     `WITH "claimed" AS (
        INSERT INTO "${schema}"."inbox" ("consumer", "event_id") SELECT $1, "id" FROM unnest($2::text[]) AS "ids"("id") ORDER BY "id"
        ON CONFLICT DO NOTHING RETURNING "event_id"),
-     "written" AS (
-       INSERT INTO "${schema}"."outbox" ("event_id", "subject", "payload", "headers")
-       SELECT "event_id", "subject", "payload", "headers" FROM unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[]) AS "rows"("event_id", "subject", "payload", "headers")
-       ON CONFLICT ("event_id") DO NOTHING)
+     "written" AS (${outboxInsertFromArrays(schema, 3)})
      SELECT count("event_id")::int AS "claimed" FROM "claimed"`,
-    [
-      consumer,
-      eventIds,
-      outboxRows.map((row) => row.eventId),
-      outboxRows.map((row) => row.subject),
-      outboxRows.map((row) => row.payload),
-      outboxRows.map((row) => JSON.stringify(row.headers)),
-    ],
+    [consumer, eventIds, ...outboxArrays(outboxRows)],
   );
   return rows[0]?.claimed ?? 0;
 }

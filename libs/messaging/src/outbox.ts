@@ -65,3 +65,19 @@ export async function insertOutboxRows(manager: EntityManager, schema: string, r
     values,
   );
 }
+
+/**
+ * An `INSERT` of outbox rows from four array parameters starting at `$first`, to fold into a larger statement
+ * as a CTE (`outboxArrays` gives the values). Replayed rows are skipped (`ON CONFLICT`).
+ */
+export function outboxInsertFromArrays(schema: string, first: number): string {
+  const [ids, subjects, payloads, headers] = [first, first + 1, first + 2, first + 3];
+  return `INSERT INTO "${schema}"."outbox" ("event_id", "subject", "payload", "headers")
+       SELECT "event_id", "subject", "payload", "headers"
+         FROM unnest($${ids}::uuid[], $${subjects}::text[], $${payloads}::text[], $${headers}::jsonb[]) AS "rows"("event_id", "subject", "payload", "headers")
+       ON CONFLICT ("event_id") DO NOTHING`;
+}
+
+export function outboxArrays(rows: readonly OutboxRow[]): [string[], string[], string[], string[]] {
+  return [rows.map((row) => row.eventId), rows.map((row) => row.subject), rows.map((row) => row.payload), rows.map((row) => JSON.stringify(row.headers))];
+}

@@ -1,7 +1,7 @@
 import type { CloudEvent, EventName } from '@agf/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Namespace } from './namespace';
-import { insertOutboxRows, type OutboxRow, type OutgoingEvent, toOutboxRow } from './outbox';
+import { insertOutboxRows, outboxArrays, outboxInsertFromArrays, type OutboxRow, type OutgoingEvent, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 
 export interface Transaction {
@@ -37,5 +37,21 @@ export class TransactionalPublisher {
     });
     this.relay.publishCommitted(rows);
     return result;
+  }
+
+  /**
+   * A write that is one data-modifying statement (an `INSERT` without `RETURNING`, say), committed together with
+   * its events in that one statement: the outbox insert is folded in as a CTE, so no transaction block is
+   * needed and the write costs one round trip instead of four (begin, state, outbox, commit).
+   */
+  async writeWithEvents(statement: string, params: unknown[], events: OutgoingEvent[]): Promise<Array<CloudEvent<EventName>>> {
+    const built = events.map((event) => toOutboxRow(this.source, this.namespace, event));
+    const rows = built.map((b) => b.row);
+    await this.dataSource.query(
+      `WITH "state" AS (${statement}), "written" AS (${outboxInsertFromArrays(this.schema, params.length + 1)}) SELECT 1 AS "done"`,
+      [...params, ...outboxArrays(rows)],
+    );
+    this.relay.publishCommitted(rows);
+    return built.map((b) => b.envelope);
   }
 }

@@ -3,7 +3,7 @@ import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/
 import { TransactionalPublisher } from '@agf/messaging';
 import { ProblemError } from '@agf/platform';
 import type { Request, Response } from 'express';
-import { submitRequest } from './submit-request.use-case';
+import { submitRequest, submitRequestAtOnce } from './submit-request.use-case';
 import { validateSubmission } from './validate-submission';
 
 const MAX_KEY_LENGTH = 256;
@@ -38,9 +38,9 @@ export class SubmitRequestHttpController {
     }
     const checked = validateSubmission(body);
     if (!checked.ok) throw new ProblemError(400, 'invalid-request', 'Bad Request', 'the deployment request is invalid', checked.errors);
-    const result = await this.publisher.transaction((tx) =>
-      submitRequest(tx, checked.input, 'http', idempotencyKey ? `http:${idempotencyKey}` : undefined),
-    );
+    const result = idempotencyKey
+      ? await this.publisher.transaction((tx) => submitRequest(tx, checked.input, 'http', `http:${idempotencyKey}`))
+      : await submitRequestAtOnce(this.publisher, checked.input, 'http');
     res.setHeader('Location', `/v1/deployment-requests/${result.id}`);
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     return { id: result.id, status: result.status };

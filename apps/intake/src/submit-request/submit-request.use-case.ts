@@ -10,6 +10,11 @@ export interface WriteContext {
   emit(event: OutgoingEvent<'deployment.requested'>): unknown;
 }
 
+/** Commits one statement together with the events it stands for (`TransactionalPublisher.writeWithEvents`). */
+export interface OneStatementWriter {
+  writeWithEvents(statement: string, params: unknown[], events: OutgoingEvent[]): Promise<unknown>;
+}
+
 export interface SubmitResult {
   id: string;
   status: string;
@@ -47,6 +52,23 @@ export async function submitRequest(
       return { id: first.request_id, status: first.status, replayed: true };
     }
   }
+  const { request, insert } = newRequest(id, input, via, now);
+  await tx.manager.query(insert.statement, insert.params);
+  tx.emit(requested(request));
+  return { id, status: 'received', replayed: false };
+}
+
+/**
+ * A submission without an idempotency key: nothing to look up first, so the request row and its
+ * `deployment.requested` commit in one statement, without a transaction block.
+ */
+export async function submitRequestAtOnce(writer: OneStatementWriter, input: DeploymentRequestInput, via: 'http' | 'nats', now = new Date()): Promise<SubmitResult> {
+  const { request, insert } = newRequest(randomUUID(), input, via, now);
+  await writer.writeWithEvents(insert.statement, insert.params, [requested(request)]);
+  return { id: request.requestId, status: 'received', replayed: false };
+}
+
+function newRequest(id: string, input: DeploymentRequestInput, via: 'http' | 'nats', now: Date): { request: DeploymentRequest; insert: { statement: string; params: unknown[] } } {
   const request: DeploymentRequest = {
     ...input,
     requestId: id,
@@ -55,11 +77,16 @@ export async function submitRequest(
     receivedAt: now.toISOString(),
     receivedVia: via,
   };
-  await tx.manager.query(
-    `INSERT INTO "intake"."requests" ("id", "project_id", "component_name", "version", "requester", "request", "created_at", "updated_at")
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-    [id, input.projectId, input.componentName, input.version, input.requester, JSON.stringify(request), now],
-  );
-  tx.emit({ name: 'deployment.requested', data: request, correlationId: id });
-  return { id, status: 'received', replayed: false };
+  return {
+    request,
+    insert: {
+      statement: `INSERT INTO "intake"."requests" ("id", "project_id", "component_name", "version", "requester", "request", "created_at", "updated_at")
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+      params: [id, input.projectId, input.componentName, input.version, input.requester, JSON.stringify(request), now],
+    },
+  };
+}
+
+function requested(request: DeploymentRequest): OutgoingEvent<'deployment.requested'> {
+  return { name: 'deployment.requested', data: request, correlationId: request.requestId };
 }
