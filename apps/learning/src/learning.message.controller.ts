@@ -71,7 +71,7 @@ export class LearningMessageController {
       capturedAt: new Date().toISOString(),
     };
     ctx.emit({ name: 'learning.pattern.captured', correlationId: requestId, data: captured });
-    if (await repo.publishedHistoryIsCurrent(ctx.manager, row.projectId, row.componentName)) return;
+    if (row.publishedHistoryIsCurrent) return;
     await this.emitModelUpdate(row.projectId, row.componentName, { requestId, kind: 'decision' }, ctx);
   }
 

@@ -49,6 +49,22 @@ const PATTERN_COLUMNS = `
   "deployment_outcome" AS "deploymentOutcome", "outcome_reported_at" AS "outcomeReportedAt",
   "decided_at" AS "decidedAt", "captured"`;
 
+const PATTERN_ALIASES = [
+  'requestId', 'projectId', 'componentName', 'request', 'risk', 'features', 'decision', 'decisionOutcome', 'tierLevel',
+  'deploymentOutcome', 'outcomeReportedAt', 'decidedAt', 'captured',
+] as const satisfies ReadonlyArray<keyof PatternRow>;
+
+/**
+ * SQL condition: a decision can leave the published history as it is: the component's history was published,
+ * and no history published for the project counts a recent incident (so nothing can leave the recent window
+ * with time). Outcomes always change the history, and publish it themselves.
+ */
+function historyIsCurrent(projectId: string, componentName: string): string {
+  return `(EXISTS (SELECT 1 FROM "learning"."published_models" WHERE "project_id" = ${projectId} AND "component_name" = ${componentName})
+      AND NOT EXISTS (SELECT 1 FROM "learning"."published_models" WHERE "project_id" = ${projectId}
+                       AND (("project_stats"->>'recentIncidents')::int > 0 OR ("component_stats"->>'recentIncidents')::int > 0)))`;
+}
+
 /** Upper bound of rows the similarity scan loads, so memory stays bounded as history grows. */
 export const SIMILAR_CANDIDATE_SCAN = 5000;
 
@@ -110,14 +126,17 @@ export const learningRepository = {
 
   /**
    * Marks the pattern captured once it has both its features and its decision, and returns it; undefined when
-   * it is not complete yet or was captured already.
+   * it is not complete yet or was captured already. Also says, in the same statement, whether the history last
+   * published for its project and component is still current (`historyIsCurrent`).
    */
-  async captureIfComplete(m: Queryable, requestId: string): Promise<PatternRow | undefined> {
-    // TypeORM answers an UPDATE with [rows, affected count], not with the rows alone.
-    const [rows]: [PatternRow[], number] = await m.query(
-      `UPDATE "learning"."patterns" SET "captured" = true
-        WHERE "request_id" = $1 AND NOT "captured" AND "features" IS NOT NULL AND "decision" IS NOT NULL
-        RETURNING ${PATTERN_COLUMNS}`,
+  async captureIfComplete(m: Queryable, requestId: string): Promise<(PatternRow & { publishedHistoryIsCurrent: boolean }) | undefined> {
+    const rows: Array<PatternRow & { publishedHistoryIsCurrent: boolean }> = await m.query(
+      `WITH "c" AS (
+         UPDATE "learning"."patterns" SET "captured" = true
+          WHERE "request_id" = $1 AND NOT "captured" AND "features" IS NOT NULL AND "decision" IS NOT NULL
+          RETURNING ${PATTERN_COLUMNS})
+       SELECT ${PATTERN_ALIASES.map((alias) => `"c"."${alias}"`).join(', ')}, ${historyIsCurrent('"c"."projectId"', '"c"."componentName"')} AS "publishedHistoryIsCurrent"
+         FROM "c"`,
       [requestId],
     );
     return rows[0];
@@ -158,15 +177,6 @@ export const learningRepository = {
    * no history published for the project counts a recent incident (so nothing can leave the recent window
    * with time). Outcomes always change the history, and publish it themselves.
    */
-  async publishedHistoryIsCurrent(m: Queryable, projectId: string, componentName: string): Promise<boolean> {
-    const rows: { current: boolean }[] = await m.query(
-      `SELECT EXISTS (SELECT 1 FROM "learning"."published_models" WHERE "project_id" = $1 AND "component_name" = $2)
-          AND NOT EXISTS (SELECT 1 FROM "learning"."published_models" WHERE "project_id" = $1
-                           AND (("project_stats"->>'recentIncidents')::int > 0 OR ("component_stats"->>'recentIncidents')::int > 0)) AS "current"`,
-      [projectId, componentName],
-    );
-    return rows[0]?.current === true;
-  },
 
   /**
    * Records the history about to be published for a project and component; false when it equals the history
