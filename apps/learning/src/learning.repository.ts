@@ -173,12 +173,6 @@ export const learningRepository = {
   },
 
   /**
-   * Whether a decision can leave the published history as it is: the component's history was published, and
-   * no history published for the project counts a recent incident (so nothing can leave the recent window
-   * with time). Outcomes always change the history, and publish it themselves.
-   */
-
-  /**
    * Records the history about to be published for a project and component; false when it equals the history
    * last published for them (jsonb equality: key order and number formatting do not count), so there is
    * nothing to publish.
