@@ -41,6 +41,19 @@ describe('service database connections', () => {
     expect((await prepared()).length).toBe(before);
   });
 
+  it('prepares statements whose `*` is no result column: count(*), a multiplication', async () => {
+    const count = `SELECT count(*)::int AS "count" FROM "public"."things" WHERE "n" >= $1`;
+    const product = `SELECT "n" * $2::int AS "scaled" FROM "public"."things" WHERE "id" = $1`;
+    expect(await dataSource.query(count, [0])).toEqual([{ count: 2 }]);
+    expect(await dataSource.query(product, ['b', 3])).toEqual([{ scaled: 6 }]);
+    const names = (await prepared()).map((s) => s.statement);
+    expect(names).toEqual(expect.arrayContaining([count, product]));
+    for (const star of [`SELECT t.* FROM "public"."things" t WHERE t."id" = $1`, `UPDATE "public"."things" SET "n" = "n" WHERE "id" = $1 RETURNING *`, `SELECT "id", * FROM "public"."things" WHERE "id" = $1`]) {
+      await dataSource.query(star, ['b']);
+      expect((await prepared()).map((s) => s.statement)).not.toContain(star);
+    }
+  });
+
   it('keeps a prepared statement working across a rolled-back transaction', async () => {
     const update = `UPDATE "public"."things" SET "n" = "n" + $2 WHERE "id" = $1`;
     await expect(

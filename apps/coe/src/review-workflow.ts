@@ -24,7 +24,11 @@ import { GovernanceMetrics } from './governance-metrics';
 export interface Tx {
   manager: EntityManager;
   emit(event: OutgoingEvent): unknown;
+  onCommitted(callback: () => void): void;
 }
+
+/** How many requests CoE remembers as not waiting for a compliance evaluation. */
+const REMEMBERED_REQUESTS = 10_000;
 
 /**
  * The CoE's use cases. Each runs inside the transaction of the message that caused it (inbox + effects +
@@ -34,6 +38,13 @@ export interface Tx {
 @Injectable()
 export class ReviewWorkflow {
   private readonly logger = new Logger('coe');
+  /**
+   * Requests this process classified, committed, without COMPLIANCE_REQUIRED: their `compliance.evaluated`
+   * (two per request) changes nothing, and is dropped without a statement. A request's triggers never change
+   * once stored; one not remembered here (another replica classified it, or it was forgotten) takes the
+   * locking path, which comes to the same answer.
+   */
+  private readonly notWaitingForCompliance = new Set<string>();
 
   constructor(
     @Inject(POLICY) private readonly policy: GovernancePolicy,
@@ -61,6 +72,7 @@ export class ReviewWorkflow {
     };
     // A re-assessment of a request already under review: the first classification stands.
     if (!(await repo.insertRequest(tx.manager, current))) return;
+    if (!requiresCompliance(current)) tx.onCommitted(() => this.rememberNotWaitingForCompliance(request.requestId));
     tx.emit({
       name: 'review.classified',
       correlationId: request.requestId,
@@ -169,12 +181,19 @@ export class ReviewWorkflow {
 
   /** `compliance.evaluated`: CoE approves a COMPLIANCE_REQUIRED request only on a passing evaluation. */
   async recordCompliance(tx: Tx, evaluation: ComplianceEvaluated): Promise<void> {
+    if (this.notWaitingForCompliance.has(evaluation.requestId)) return;
     const request = await repo.lockRequest(tx.manager, evaluation.requestId);
     // Only a COMPLIANCE_REQUIRED request waits for an evaluation; for any other it changes nothing. One not
     // classified yet may turn out to need it, so its evaluation is kept.
     if (request && !requiresCompliance(request)) return;
     await repo.storeCompliance(tx.manager, evaluation);
     if (request) await this.decideWhenReady(tx, request, new Date());
+  }
+
+  private rememberNotWaitingForCompliance(requestId: string): void {
+    this.notWaitingForCompliance.add(requestId);
+    // A Set iterates in insertion order: the first entry is the oldest.
+    if (this.notWaitingForCompliance.size > REMEMBERED_REQUESTS) this.notWaitingForCompliance.delete(this.notWaitingForCompliance.values().next().value!);
   }
 
   /** Stores and announces one assignment; returns it as stored (a built-in validator's already completed). */

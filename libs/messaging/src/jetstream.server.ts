@@ -292,11 +292,12 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     const heartbeat = setInterval(() => decoded.forEach((d) => d.msg.working()), Math.max(1000, this.options.ackWaitMs / 2));
     let results: Array<'processed'> | undefined;
     const outboxRows: OutboxRow[] = [];
+    let deferredWrites = new DeferredWrites();
     try {
       results = await dataSource.transaction(async (manager) => {
         const outcomes: Array<'processed'> = [];
         outboxRows.length = 0;
-        const deferredWrites = new DeferredWrites();
+        deferredWrites = new DeferredWrites();
         const locks = new RequestLocks(service, decoded.flatMap((d) => (d.envelope?.correlationid ? [d.envelope.correlationid] : [])));
         for (const d of decoded) {
           const parent = propagation.extract(context.active(), { traceparent: d.msg.headers?.get('traceparent') ?? '' });
@@ -334,6 +335,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         d.msg.ack();
         this.options.observe?.({ consumer: `${service}/${d.stream}`, message: d.name, result: results![i]!, seconds });
       });
+      for (const callback of deferredWrites.afterCommit) callback();
       relay.publishCommitted(outboxRows);
     } else {
       individually.push(...decoded);
@@ -345,9 +347,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     const { payload, envelope, inboxId } = this.decode(name, msg);
     const { dataSource, schema, service, namespace, relay } = this.options;
     let outboxRows: OutboxRow[] = [];
+    let deferredWrites = new DeferredWrites();
     const result = await dataSource.transaction(async (manager) => {
       outboxRows = [];
-      const deferredWrites = new DeferredWrites();
+      deferredWrites = new DeferredWrites();
       const ctx = new MessageContext(manager, msg, subject, envelope, deferredWrites, new RequestLocks(service));
       try {
         await this.invoke(name, payload, ctx);
@@ -362,7 +365,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       if (error instanceof AlreadyProcessed) return 'duplicate' as const;
       throw error;
     });
-    if (result === 'processed') relay.publishCommitted(outboxRows);
+    if (result === 'processed') {
+      for (const callback of deferredWrites.afterCommit) callback();
+      relay.publishCommitted(outboxRows);
+    }
     return result;
   }
 

@@ -5,10 +5,12 @@ import type { OutgoingEvent } from './outbox';
 
 /**
  * Writes that handlers leave to the end of their transaction, so that the messages of a batch make them in
- * one statement per kind instead of one each (set-based handlers).
+ * one statement per kind instead of one each (set-based handlers); and what they leave until after its commit.
  */
 export class DeferredWrites {
   private readonly byKey = new Map<string, { items: unknown[]; write: (manager: EntityManager, items: never[]) => Promise<void> }>();
+  /** Run by the transport once the transaction committed; dropped with a rollback. */
+  readonly afterCommit: Array<() => void> = [];
 
   add<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>): void {
     const entry = this.byKey.get(key);
@@ -86,6 +88,11 @@ export class MessageContext {
    */
   writeLater<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>): void {
     this.deferredWrites.add(key, item, write);
+  }
+
+  /** Runs `callback` once this transaction has committed (never if it rolls back), e.g. to remember what it stored. */
+  onCommitted(callback: () => void): void {
+    this.deferredWrites.afterCommit.push(callback);
   }
 
   emit<N extends EventName>(event: EmitArgs<N>): void {

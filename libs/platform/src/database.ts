@@ -35,10 +35,14 @@ const MAX_PREPARED_STATEMENTS = 200;
 const MAX_PREPARED_PARAMETERS = 20;
 const statementNames = new Map<string, string>();
 
+/** `SELECT *`, `SELECT t.*`, `RETURNING *`, `, *`: a result whose columns a migration can change. */
+const STAR_RESULT = /(SELECT|RETURNING|,)\s*((\w+|"[^"]+")\.)?\*/i;
+
 function statementName(text: string): string | undefined {
   // A prepared `SELECT *` / `RETURNING *` fails ("cached plan must not change result type") once a newer
-  // replica's migration adds a column, so only statements with explicit result columns are prepared.
-  if (text.includes('*')) return undefined;
+  // replica's migration adds a column, so only statements with explicit result columns are prepared
+  // (`count(*)` and a multiplication are fine).
+  if (STAR_RESULT.test(text)) return undefined;
   let name = statementNames.get(text);
   if (name === undefined && statementNames.size < MAX_PREPARED_STATEMENTS) {
     name = `agf_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
