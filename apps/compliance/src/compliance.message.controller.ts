@@ -24,7 +24,7 @@ export class ComplianceMessageController {
   async riskAssessed(event: CloudEvent<'risk.assessed'>, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(event.data.requestId);
     const state = await repo.recordAssessedRequest(ctx.manager, event.data.request);
-    await this.evaluate(event.data.requestId, ctx, state);
+    this.evaluate(event.data.requestId, ctx, state);
     this.audit(event, ctx);
   }
 
@@ -39,9 +39,9 @@ export class ComplianceMessageController {
   async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
     const r = event.data;
     await ctx.lockRequest(r.requestId);
-    if (await repo.recordReview(ctx.manager, r.requestId, { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision })) {
-      await this.evaluate(r.requestId, ctx);
-    }
+    const { state } = await repo.recordReview(ctx.manager, r.requestId, { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision });
+    // A new review of a request already known: evaluate with it (the request's own event evaluates otherwise).
+    if (state) this.evaluate(r.requestId, ctx, state);
     this.audit(event, ctx);
   }
 
@@ -66,9 +66,8 @@ export class ComplianceMessageController {
   }
 
   /** Re-evaluates the controls once the request itself is known; reviews that came first are already stored. */
-  private async evaluate(requestId: string, ctx: MessageContext, known?: RequestState): Promise<void> {
-    const state = known ?? (await repo.state(ctx.manager, requestId));
-    if (!state?.request) return;
+  private evaluate(requestId: string, ctx: MessageContext, state: RequestState): void {
+    if (!state.request) return;
     const result = evaluateCompliance(this.policy.compliance.rules, {
       request: state.request,
       riskAssessed: state.riskAssessed,

@@ -25,7 +25,7 @@ const STATE_OF_Q = `
   SELECT q."project_id", q."request", q."risk_assessed",
          COALESCE((SELECT json_agg(json_build_object('assignment_id', r."assignment_id", 'expert_id', r."expert_id", 'expert_type', r."expert_type", 'decision', r."decision"))
                      FROM "compliance"."reviews" r WHERE r."request_id" = q."request_id"), '[]') AS "reviews",
-         (SELECT count(*) FROM "compliance"."assignments" a
+         (SELECT count(a."assignment_id") FROM "compliance"."assignments" a
            WHERE a."request_id" = q."request_id" AND NOT a."superseded"
              AND NOT EXISTS (SELECT 1 FROM "compliance"."reviews" r WHERE r."assignment_id" = a."assignment_id")) AS "open_assignments"`;
 
@@ -75,21 +75,32 @@ export const evaluationRepository = {
     }
   },
 
-  /** Stores a completed review, and its assignment if that is not known yet; false when the review was already stored. */
-  async recordReview(m: Queryable, requestId: string, review: CompletedReview): Promise<boolean> {
-    const rows: unknown[] = await m.query(
-      `WITH "assignment" AS (INSERT INTO "compliance"."assignments" ("assignment_id", "request_id") VALUES ($1, $2) ON CONFLICT DO NOTHING)
-       INSERT INTO "compliance"."reviews" ("assignment_id", "request_id", "expert_id", "expert_type", "decision") VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT DO NOTHING RETURNING 1`,
+  /**
+   * Stores a completed review, and its assignment if that is not known yet, and returns the request's state
+   * with it, in one statement; `stored` is false when the review was already stored. The statement's own
+   * inserts are not visible to its reads, so the state is the one before them plus this review: one open
+   * assignment fewer when its assignment was known and open.
+   */
+  async recordReview(m: Queryable, requestId: string, review: CompletedReview): Promise<{ stored: boolean; state: RequestState | undefined }> {
+    const rows: Array<Partial<StateRow> & { stored: boolean; was_open: boolean }> = await m.query(
+      `WITH "assignment" AS (INSERT INTO "compliance"."assignments" ("assignment_id", "request_id") VALUES ($1, $2) ON CONFLICT DO NOTHING),
+            "review" AS (
+              INSERT INTO "compliance"."reviews" ("assignment_id", "request_id", "expert_id", "expert_type", "decision") VALUES ($1, $2, $3, $4, $5)
+              ON CONFLICT DO NOTHING RETURNING "assignment_id")
+       SELECT EXISTS (SELECT 1 FROM "review") AS "stored",
+              EXISTS (SELECT 1 FROM "compliance"."assignments" WHERE "assignment_id" = $1 AND "request_id" = $2 AND NOT "superseded") AS "was_open",
+              s."project_id", s."request", s."risk_assessed", s."reviews", s."open_assignments"
+         FROM (VALUES (1)) AS "one"
+         LEFT JOIN LATERAL (${STATE_OF_Q} FROM "compliance"."requests" q WHERE q."request_id" = $2) AS s ON true`,
       [review.assignmentId, requestId, review.expertId, review.expertType, review.decision],
     );
-    return rows.length === 1;
-  },
-
-  /** The request with its reviews and open assignments, in one round trip. */
-  async state(m: Queryable, requestId: string): Promise<RequestState | undefined> {
-    const rows: StateRow[] = await m.query(`${STATE_OF_Q} FROM "compliance"."requests" q WHERE q."request_id" = $1`, [requestId]);
-    return toState(requestId, rows[0]);
+    const row = rows[0]!;
+    const before = row.project_id === undefined || row.project_id === null ? undefined : toState(requestId, row as StateRow);
+    if (!row.stored || !before) return { stored: row.stored, state: undefined };
+    return {
+      stored: true,
+      state: { ...before, reviews: [...before.reviews, review], openAssignments: before.openAssignments - (row.was_open ? 1 : 0) },
+    };
   },
 
   /** Keeps each request's latest evaluation, in one statement for all of them (a batch's evaluations, oldest first). */
