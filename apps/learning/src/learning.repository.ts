@@ -43,16 +43,16 @@ export interface SimilarCandidate {
   deploymentOutcome: string | null;
 }
 
-const PATTERN_COLUMNS = `
-  "request_id" AS "requestId", "project_id" AS "projectId", "component_name" AS "componentName",
-  "request", "risk", "features", "decision", "decision_outcome" AS "decisionOutcome", "tier_level" AS "tierLevel",
-  "deployment_outcome" AS "deploymentOutcome", "outcome_reported_at" AS "outcomeReportedAt",
-  "decided_at" AS "decidedAt", "captured"`;
+/** Columns of a pattern row and the `PatternRow` field each is read into. */
+const PATTERN_FIELDS = [
+  ['request_id', 'requestId'], ['project_id', 'projectId'], ['component_name', 'componentName'], ['request', 'request'], ['risk', 'risk'],
+  ['features', 'features'], ['decision', 'decision'], ['decision_outcome', 'decisionOutcome'], ['tier_level', 'tierLevel'],
+  ['deployment_outcome', 'deploymentOutcome'], ['outcome_reported_at', 'outcomeReportedAt'], ['decided_at', 'decidedAt'], ['captured', 'captured'],
+] as const satisfies ReadonlyArray<readonly [string, keyof PatternRow]>;
 
-const PATTERN_ALIASES = [
-  'requestId', 'projectId', 'componentName', 'request', 'risk', 'features', 'decision', 'decisionOutcome', 'tierLevel',
-  'deploymentOutcome', 'outcomeReportedAt', 'decidedAt', 'captured',
-] as const satisfies ReadonlyArray<keyof PatternRow>;
+const PATTERN_COLUMNS = PATTERN_FIELDS.map(([column, field]) => (column === field ? `"${column}"` : `"${column}" AS "${field}"`)).join(', ');
+/** The same fields, read from the CTE `c` that returned `PATTERN_COLUMNS`. */
+const CAPTURED_FIELDS = PATTERN_FIELDS.map(([, field]) => `"c"."${field}"`).join(', ');
 
 /**
  * SQL condition: a decision can leave the published history as it is: the component's history was published,
@@ -135,7 +135,7 @@ export const learningRepository = {
          UPDATE "learning"."patterns" SET "captured" = true
           WHERE "request_id" = $1 AND NOT "captured" AND "features" IS NOT NULL AND "decision" IS NOT NULL
           RETURNING ${PATTERN_COLUMNS})
-       SELECT ${PATTERN_ALIASES.map((alias) => `"c"."${alias}"`).join(', ')}, ${historyIsCurrent('"c"."projectId"', '"c"."componentName"')} AS "publishedHistoryIsCurrent"
+       SELECT ${CAPTURED_FIELDS}, ${historyIsCurrent('"c"."projectId"', '"c"."componentName"')} AS "publishedHistoryIsCurrent"
          FROM "c"`,
       [requestId],
     );

@@ -55,15 +55,7 @@ export function toOutboxRow<N extends EventName>(source: string, ns: Namespace, 
 /** Writes rows in the caller's transaction; `ON CONFLICT` makes a replayed effect write nothing twice. */
 export async function insertOutboxRows(manager: EntityManager, schema: string, rows: OutboxRow[]): Promise<void> {
   if (!rows.length) return;
-  const values: unknown[] = [];
-  const tuples = rows.map((row, i) => {
-    values.push(row.eventId, row.subject, row.payload, JSON.stringify(row.headers));
-    return `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}::jsonb)`;
-  });
-  await manager.query(
-    `INSERT INTO "${schema}"."outbox" ("event_id", "subject", "payload", "headers") VALUES ${tuples.join(', ')} ON CONFLICT ("event_id") DO NOTHING`,
-    values,
-  );
+  await manager.query(outboxInsertFromArrays(schema, 1), outboxArrays(rows));
 }
 
 /**
