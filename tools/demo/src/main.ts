@@ -54,6 +54,7 @@ async function post(path: string, body: unknown): Promise<Response> {
 
 async function playHumans(id: string, answer: 'approve' | 'reject'): Promise<void> {
   const answered = new Set<string>();
+  let rejected = false;
   for (let attempt = 0; attempt < 100; attempt += 1) {
     const view = (await (await fetch(`${INTAKE}/v1/deployment-requests/${id}`)).json()) as {
       status: string;
@@ -61,7 +62,9 @@ async function playHumans(id: string, answer: 'approve' | 'reject'): Promise<voi
     };
     if (view.status === 'decided') return;
     for (const a of view.assignments.filter((x) => x.expertKind === 'human' && x.status === 'pending' && !answered.has(x.id))) {
-      const decision = answer === 'reject' && a.role !== 'oversight' && answered.size === 0 ? 'reject' : 'approve';
+      // The strategic reviewer rejects, whatever order the assignments are listed in (ties on assignedAt sort by id).
+      const decision = answer === 'reject' && a.role === 'strategic' && !rejected ? 'reject' : 'approve';
+      if (decision === 'reject') rejected = true;
       const response = await post(`/v1/deployment-requests/${id}/reviews`, {
         assignmentId: a.id,
         expertId: a.expertId,
