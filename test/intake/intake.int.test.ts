@@ -65,6 +65,8 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
   });
 
   const tooLarge = JSON.stringify({ ...aDeploymentRequestInput(), changes: ['x'.repeat(1024 * 1024)] });
+  // Under the 1 MiB body limit, over the 768 KiB a stored request may have (its events must fit in a NATS message).
+  const overStoredLimit = (projectId = 'p') => ({ ...aDeploymentRequestInput({ projectId }), changes: Array.from({ length: 400 }, (_, i) => `${i}`.padEnd(2040, 'x')) });
   it.each([
     ['wrong types', { ...aDeploymentRequestInput(), changes: 'not-an-array', riskIndicators: { codeChanges: 'many' } }, 400, ['changes', 'riskIndicators.codeChanges']],
     ['missing fields', { projectId: 'p' }, 400, ['componentName', 'version', 'changes', 'riskIndicators', 'requester']],
@@ -76,6 +78,7 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     ['a nested constructor key', JSON.stringify({ ...aDeploymentRequestInput(), metadata: { constructor: { prototype: {} } } }), 400, ['metadata.constructor']],
     ['an unknown top-level field', { ...aDeploymentRequestInput(), sneaky: 1 }, 400, ['(root)']],
     ['a body over 1 MiB', tooLarge, 413, []],
+    ['a request over 768 KiB as stored', overStoredLimit(), 413, ['(body)']],
   ])('rejects %s with problem+json and stores and publishes nothing', async (_case, body, status, paths) => {
     const before = { rows: await storedRequests(), events: (await requested()).length };
     const response = await post(body);
@@ -107,6 +110,18 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     const bySubject = Object.fromEntries(rejected.map((m) => [m.subject, m.json<CloudEvent<'intake.rejected'>>().data]));
     expect(bySubject['agf.v1.intake.rejected.nats-bad']!.errors.map((e) => e.path)).toEqual(expect.arrayContaining(['version', 'componentName']));
     expect(bySubject['agf.v1.intake.rejected._invalid']!.errors[0]!.message).toMatch(/not valid JSON/);
+    expect(await storedRequests()).toBe(before);
+  });
+
+  it('rejects a request too large to publish over NATS with intake.rejected, storing nothing', async () => {
+    const before = await storedRequests();
+    await nats.publish('agf.v1.intake.submit', JSON.stringify(overStoredLimit('nats-huge')), 'huge-1');
+    const rejected = await eventually(async () => {
+      const found = (await nats.read('AGF_INTAKE', 'agf.v1.intake.rejected.nats-huge')).map((m) => m.json<CloudEvent<'intake.rejected'>>().data);
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    });
+    expect(rejected.errors).toEqual([{ path: '(body)', message: expect.stringMatching(/at most 786432 are accepted/) }]);
     expect(await storedRequests()).toBe(before);
   });
 

@@ -48,4 +48,34 @@ describe('outbox: a process killed after its commit but before its publish', () 
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await nats.read('AGF_DEPLOYMENT')).toHaveLength(1);
   });
+
+  it('publishes the rows behind one that can never be published (over NATS max_payload), and keeps that one', async () => {
+    await intake.stop();
+    await intake.restart({ AGF_OUTBOX_RELAY: 'paused' });
+    const submit = async (projectId: string) => {
+      const response = await fetch(`${intake.url}/v1/deployment-requests`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(aDeploymentRequestInput({ projectId })),
+      });
+      return ((await response.json()) as { id: string }).id;
+    };
+    const stuck = await submit('stuck-project');
+    const behind = await submit('behind-project');
+    await intake.kill();
+    // Only a corrupted or foreign row can be this large now (intake refuses requests whose events would not fit).
+    await db.query(`UPDATE intake.outbox SET payload = jsonb_set(payload::jsonb, '{data,metadata}', jsonb_build_object('pad', repeat('x', 1100000)))::text
+                     WHERE payload::jsonb ->> 'subject' = $1`, [stuck]);
+
+    await intake.restart({ AGF_OUTBOX_RELAY: 'on' });
+    const published = await eventually(async () => {
+      const found = await nats.read('AGF_DEPLOYMENT', 'agf.v1.deployment.requested.>');
+      expect(found.map((m) => m.json<{ subject: string }>().subject)).toContain(behind);
+      return found;
+    });
+    expect(published.map((m) => m.json<{ subject: string }>().subject)).not.toContain(stuck);
+    const unsent = await db.query<{ subject: string }>(`SELECT payload::jsonb ->> 'subject' AS subject FROM intake.outbox WHERE sent_at IS NULL`);
+    expect(unsent.map((r) => r.subject)).toEqual([stuck]);
+    await eventually(async () => expect(intake.output.join('')).toMatch(/could not be published: .*max_payload/));
+  });
 });

@@ -49,6 +49,12 @@ export const LIMITS = {
   listItems: 100,
   conditions: 50,
   maxBodyBytes: 1024 * 1024,
+  /**
+   * The request as stored (UTF-8 JSON, with the fields intake adds). The events that carry it
+   * (`deployment.requested`, `risk.assessed`, `review.requested`) must each fit in one NATS message
+   * (the server's default max_payload is 1 MiB), with room for their envelope and assessment.
+   */
+  maxRequestBytes: 768 * 1024,
   maxWaitSeconds: 60,
 } as const;
 

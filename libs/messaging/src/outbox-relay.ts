@@ -51,6 +51,7 @@ export class OutboxRelay {
   /** Event ids published after their commit and not yet marked sent: this process's poller leaves them alone. */
   private readonly inFlight = new Set<string>();
   private marking: Promise<void> | undefined;
+  private readonly reportedUnpublishable = new Set<string>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -168,11 +169,27 @@ export class OutboxRelay {
       // Postgres a comparison per row and id).
       const rows = candidates.filter((row) => !this.inFlight.has(row.event_id));
       if (!rows.length) return 0;
-      await Promise.all(rows.map((row) => this.publish({ eventId: row.event_id, subject: row.subject, payload: row.payload, headers: row.headers ?? {} })));
-      await manager.query(`UPDATE "${schema}"."outbox" SET "sent_at" = now() WHERE "seq" = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
-      this.options.onPublished?.(rows.length);
-      return rows.length;
+      const results = await Promise.allSettled(
+        rows.map((row) => this.publish({ eventId: row.event_id, subject: row.subject, payload: row.payload, headers: row.headers ?? {} })),
+      );
+      const published = rows.filter((_, i) => results[i]!.status === 'fulfilled');
+      const failures = results.flatMap((result, i) => (result.status === 'rejected' ? [{ row: rows[i]!, error: result.reason as Error }] : []));
+      // Nothing went out (NATS unreachable): back off. Otherwise a row that cannot be published (say, over the
+      // server's max_payload) must not hold up the rows behind it: they are marked, it is reported and retried.
+      if (!published.length) throw failures[0]!.error;
+      await manager.query(`UPDATE "${schema}"."outbox" SET "sent_at" = now() WHERE "seq" = ANY($1::bigint[])`, [published.map((r) => r.seq)]);
+      this.options.onPublished?.(published.length);
+      for (const { row, error } of failures) this.reportUnpublishable(row, error);
+      return published.length;
     });
+  }
+
+  /** Logged once per row and process (it is retried every poll), so that a stuck row is seen but does not flood the log. */
+  private reportUnpublishable(row: PendingRow, error: Error): void {
+    if (this.reportedUnpublishable.has(row.event_id)) return;
+    if (this.reportedUnpublishable.size >= 1000) this.reportedUnpublishable.clear();
+    this.reportedUnpublishable.add(row.event_id);
+    this.options.logger.error(`outbox relay: event ${row.event_id} (${row.subject}, outbox seq ${row.seq}) could not be published: ${error.message}; retrying`);
   }
 
   private async maybePurge(): Promise<void> {

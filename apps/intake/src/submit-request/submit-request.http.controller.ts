@@ -20,7 +20,7 @@ export class SubmitRequestHttpController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retry with the same key returns the first request instead of creating a second one' })
   @ApiResponse({ status: 202, description: 'Accepted: `{id, status}`' })
   @ApiResponse({ status: 400, description: 'Invalid input (application/problem+json naming each bad field)' })
-  @ApiResponse({ status: 413, description: 'Body over 1 MiB' })
+  @ApiResponse({ status: 413, description: 'Body over 1 MiB, or a request over 768 KiB as stored (its events must fit in a NATS message)' })
   @ApiResponse({ status: 415, description: 'Body is not application/json' })
   async submit(
     @Req() req: Request,

@@ -22,7 +22,9 @@ export class SubmitRequestMessageController {
     try {
       await submitRequest(ctx, checked.input, 'nats', msgId ? `nats:${msgId}` : undefined);
     } catch (error) {
-      if (error instanceof ProblemError && error.status < 500) return this.reject(ctx, command.body, [{ path: 'Nats-Msg-Id', message: error.message }]);
+      if (error instanceof ProblemError && error.status < 500) {
+        return this.reject(ctx, command.body, error.errors ?? [{ path: 'Nats-Msg-Id', message: error.message }]);
+      }
       throw error;
     }
   }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { canonicalize } from './canonical';
-import type { DeploymentRequest, DeploymentRequestInput } from '@agf/contracts';
+import { type DeploymentRequest, type DeploymentRequestInput, LIMITS } from '@agf/contracts';
 import type { OutgoingEvent } from '@agf/messaging';
 import { ProblemError } from '@agf/platform';
 import type { EntityManager } from 'typeorm';
@@ -33,12 +33,12 @@ export async function submitRequest(
   idempotencyKey: string | undefined,
   now = new Date(),
 ): Promise<SubmitResult> {
-  const id = randomUUID();
+  const { request, insert } = newRequest(randomUUID(), input, via, now);
   if (idempotencyKey) {
     const fingerprint = createHash('sha256').update(canonicalize(input)).digest('hex');
     const claimed: unknown[] = await tx.manager.query(
       `INSERT INTO "intake"."idempotency_keys" ("key", "request_id", "fingerprint") VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
-      [idempotencyKey, id, fingerprint],
+      [idempotencyKey, request.requestId, fingerprint],
     );
     if (!claimed.length) {
       const [first]: { request_id: string; fingerprint: string; status: string }[] = await tx.manager.query(
@@ -52,10 +52,9 @@ export async function submitRequest(
       return { id: first.request_id, status: first.status, replayed: true };
     }
   }
-  const { request, insert } = newRequest(id, input, via, now);
   await tx.manager.query(insert.statement, insert.params);
   tx.emit(requested(request));
-  return { id, status: 'received', replayed: false };
+  return { id: request.requestId, status: 'received', replayed: false };
 }
 
 /**
@@ -68,6 +67,7 @@ export async function submitRequestAtOnce(writer: OneStatementWriter, input: Dep
   return { id: request.requestId, status: 'received', replayed: false };
 }
 
+/** The request as stored and published; one too large for the events that carry it is refused before anything is written. */
 function newRequest(id: string, input: DeploymentRequestInput, via: 'http' | 'nats', now: Date): { request: DeploymentRequest; insert: { statement: string; params: unknown[] } } {
   const request: DeploymentRequest = {
     ...input,
@@ -77,12 +77,18 @@ function newRequest(id: string, input: DeploymentRequestInput, via: 'http' | 'na
     receivedAt: now.toISOString(),
     receivedVia: via,
   };
+  const json = JSON.stringify(request);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > LIMITS.maxRequestBytes) {
+    const message = `the request is ${bytes} bytes as stored; at most ${LIMITS.maxRequestBytes} are accepted, so that the events carrying it fit in one NATS message`;
+    throw new ProblemError(413, 'request-too-large', 'Content Too Large', message, [{ path: '(body)', message }]);
+  }
   return {
     request,
     insert: {
       statement: `INSERT INTO "intake"."requests" ("id", "project_id", "component_name", "version", "requester", "request", "created_at", "updated_at")
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-      params: [id, input.projectId, input.componentName, input.version, input.requester, JSON.stringify(request), now],
+      params: [id, input.projectId, input.componentName, input.version, input.requester, json, now],
     },
   };
 }
