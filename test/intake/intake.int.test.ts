@@ -125,6 +125,25 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     expect(await storedRequests()).toBe(before);
   });
 
+  it('answers an outcome whose event would be too large to publish with 413, storing and publishing nothing', async () => {
+    const { id } = (await (await post(aDeploymentRequestInput({ projectId: 'outcome-huge' }))).json()) as { id: string };
+    await nats.publishEvent('decision.made', aDecision({ requestId: id, projectId: 'outcome-huge' }), { correlationId: id, source: 'coe' });
+    await eventually(async () => expect(((await (await fetch(`${intake.url}/v1/deployment-requests/${id}`)).json()) as { status: string }).status).toBe('decided'));
+    const report = (details?: object) => post({ status: 'succeeded', ...(details ? { details } : {}) }, {}, `/v1/deployment-requests/${id}/outcome`);
+    const outcomes = () => nats.read('AGF_DEPLOYMENT', 'agf.v1.deployment.outcome.outcome-huge');
+
+    // Under the 1 MiB body limit; with its envelope over what one NATS message may carry.
+    const tooLarge = await report({ log: 'x'.repeat(1_045_000) });
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await tooLarge.json()) as { detail: string }).detail).toMatch(/deployment.outcome would be \d+ bytes/);
+    expect(await db.query(`SELECT 1 FROM intake.outcomes WHERE request_id = $1`, [id])).toHaveLength(0);
+
+    expect((await report({ log: 'short' })).status).toBe(202);
+    await eventually(async () => expect(await outcomes()).toHaveLength(1));
+    expect(await db.query(`SELECT 1 FROM intake.outcomes WHERE request_id = $1`, [id])).toHaveLength(1);
+  });
+
   it('creates one request when retries with one Idempotency-Key race each other', async () => {
     const input = aDeploymentRequestInput({ projectId: 'idem-project' });
     const responses = await Promise.all(Array.from({ length: 12 }, () => post(input, { 'Idempotency-Key': 'build-4711' })));

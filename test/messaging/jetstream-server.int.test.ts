@@ -1,5 +1,5 @@
 import { eventually } from '@agf/testing';
-import { outcome, Probe } from './probe';
+import { decision, outcome, Probe } from './probe';
 
 jest.setTimeout(60_000);
 
@@ -56,6 +56,20 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     // Each failed attempt rolled back, so the poison message left no effect behind.
     expect(await probe.effects('always-fails')).toBe(0);
     expect(probe.results.filter((r) => r.result === 'retried')).toHaveLength(2);
+  });
+
+  it('dead-letters at once a message whose handler emits an event too large to publish, leaving no effect', async () => {
+    const event = decision('emits-too-large');
+    await probe.nats.publish('agf.v1.decision.made.emits-too-large', JSON.stringify(event));
+    const dead = await eventually(async () => {
+      const found = (await probe.nats.read('AGF_DLQ')).filter((m) => m.headers['Agf-Dlq-Subject']?.endsWith('.emits-too-large'));
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    });
+    expect(dead.headers['Agf-Dlq-Reason']).toMatch(/EventTooLarge: deployment.requested would be \d+ bytes/);
+    expect(dead.headers['Agf-Dlq-Deliveries']).toBe('1');
+    expect(await probe.effects('emits-too-large')).toBe(0);
+    expect(await probe.db.query('SELECT 1 FROM probe.outbox')).toHaveLength(0);
   });
 
   // Inbox entries are claimed at the end of the transaction, so a duplicate runs its handler before it is

@@ -33,12 +33,19 @@ class ProbeHandlers {
     if (event.data.projectId === 'always-fails') throw new Error('handler always throws on this project');
   }
 
-  /** A second stream (AGF_DECISION); a decision of project `emits` is answered with a deployment.requested. */
+  /**
+   * A second stream (AGF_DECISION); a decision of project `emits` is answered with a deployment.requested,
+   * one of `emits-too-large` with one too large to publish.
+   */
   @OnMessage('decision.made')
   async decision(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
     await ctx.manager.query(`INSERT INTO "probe"."effects" ("event_id", "project_id") VALUES ($1, $2)`, [event.id, event.data.projectId]);
     if (event.data.projectId === 'emits') {
       const request = aDeploymentRequest({ requestId: event.data.requestId, projectId: 'emitted' });
+      ctx.emit({ name: 'deployment.requested', correlationId: request.requestId, data: request });
+    }
+    if (event.data.projectId === 'emits-too-large') {
+      const request = aDeploymentRequest({ requestId: event.data.requestId, projectId: 'emitted', metadata: { pad: 'x'.repeat(1_100_000) } });
       ctx.emit({ name: 'deployment.requested', correlationId: request.requestId, data: request });
     }
   }

@@ -55,6 +55,8 @@ export const LIMITS = {
    * (the server's default max_payload is 1 MiB), with room for their envelope and assessment.
    */
   maxRequestBytes: 768 * 1024,
+  /** A CloudEvent as published: NATS' default max_payload (1 MiB), less room for its headers. */
+  maxEventBytes: 1024 * 1024 - 8 * 1024,
   maxWaitSeconds: 60,
 } as const;
 

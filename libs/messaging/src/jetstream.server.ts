@@ -16,7 +16,7 @@ import type { DataSource } from 'typeorm';
 import { claimInboxEntriesWithOutbox, isInboxClaimed } from './inbox';
 import { DeferredWrites, type IncomingCommand, MessageContext, RequestLocks } from './message-context';
 import type { Namespace } from './namespace';
-import { type OutboxRow, toOutboxRow } from './outbox';
+import { EventTooLarge, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 import { headerSafe, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
@@ -418,7 +418,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 
   private async handleFailure(stream: StreamName, msg: JsMsg, error: unknown): Promise<HandlerResult> {
     const reason = describeError(error);
-    const poison = error instanceof PoisonMessage;
+    // No retry makes the message valid, or the event it leads to smaller.
+    const poison = error instanceof PoisonMessage || error instanceof EventTooLarge;
     const deliveries = msg.info.deliveryCount;
     if (!poison && deliveries < this.options.maxDeliver) {
       const delay = redeliveryDelayMs(deliveries, this.options.retryBaseMs);

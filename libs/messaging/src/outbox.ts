@@ -1,4 +1,4 @@
-import { createEvent, type CloudEvent, type EventName, type PayloadOf, subjectFor } from '@agf/contracts';
+import { createEvent, type CloudEvent, type EventName, LIMITS, type PayloadOf, subjectFor } from '@agf/contracts';
 import { context, propagation } from '@opentelemetry/api';
 import type { EntityManager } from 'typeorm';
 import type { Namespace } from './namespace';
@@ -29,6 +29,15 @@ export function currentTraceparent(): string | undefined {
   return carrier['traceparent'];
 }
 
+/**
+ * An event too large to publish (over `LIMITS.maxEventBytes`). Thrown before it is written, so that what
+ * emitted it rolls back (HTTP: 413; a message: dead-lettered at once) instead of committing an outbox row
+ * the relay could never send.
+ */
+export class EventTooLarge extends Error {
+  override name = 'EventTooLarge';
+}
+
 export function toOutboxRow<N extends EventName>(source: string, ns: Namespace, event: OutgoingEvent<N>): { row: OutboxRow; envelope: CloudEvent<N> } {
   const traceparent = currentTraceparent();
   const envelope = createEvent({
@@ -41,12 +50,15 @@ export function toOutboxRow<N extends EventName>(source: string, ns: Namespace, 
     id: event.id,
   });
   const token = event.subjectToken ?? (event.data as { projectId?: string }).projectId;
+  const payload = JSON.stringify(envelope);
+  const bytes = Buffer.byteLength(payload);
+  if (bytes > LIMITS.maxEventBytes) throw new EventTooLarge(`${event.name} would be ${bytes} bytes; a published event may have at most ${LIMITS.maxEventBytes}`);
   return {
     envelope,
     row: {
       eventId: envelope.id,
       subject: ns.subject(subjectFor(event.name, token)),
-      payload: JSON.stringify(envelope),
+      payload,
       headers: traceparent ? { traceparent } : {},
     },
   };

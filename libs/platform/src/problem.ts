@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { throwError } from 'rxjs';
+import { EventTooLarge } from '@agf/messaging';
 
 export interface ProblemField {
   path: string;
@@ -59,6 +60,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
 function toProblem(exception: unknown, logger: Logger): ProblemError {
   if (exception instanceof ProblemError) return exception;
+  if (exception instanceof EventTooLarge) return new ProblemError(413, 'event-too-large', 'Content Too Large', exception.message);
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();

@@ -2,6 +2,7 @@ import { type DynamicModule, Logger, type LogLevel, Module, type Type } from '@n
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { jetstream } from '@nats-io/jetstream';
+import { LIMITS } from '@agf/contracts';
 import { loadPolicyFile } from '@agf/policy';
 import { connectNats, JetStreamServer, Namespace, OutboxRelay } from '@agf/messaging';
 import express from 'express';
@@ -73,6 +74,10 @@ export async function runService(definition: ServiceDefinition): Promise<Running
   });
   await waitFor('Postgres migrations', () => initialiseDatabaseOnce(runtime), (m) => logger.warn(m));
   runtime.nc = await waitFor('NATS', () => connectNats(infra.NATS_URL, `agf-${definition.name}`), (m) => logger.warn(m));
+  const maxPayload = runtime.nc.info?.max_payload ?? 0;
+  if (maxPayload && maxPayload < LIMITS.maxEventBytes + 8 * 1024) {
+    logger.error(`the NATS server's max_payload is ${maxPayload} bytes; AGF's events may be ${LIMITS.maxEventBytes} bytes: set max_payload to at least 1 MiB`);
+  }
   runtime.relay = new OutboxRelay(runtime.dataSource, jetstream(runtime.nc), {
     schema: infra.schema,
     batchSize: 256,
