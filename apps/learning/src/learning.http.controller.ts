@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { type HistoryStats, ProjectId, Uuid } from '@agf/contracts';
-import { rankSimilar, summarizeHistory } from '@agf/learning-domain';
+import { historyStats, rankSimilar } from '@agf/learning-domain';
 import { ProblemError } from '@agf/platform';
 import { DataSource } from 'typeorm';
 import { learningRepository as repo } from './learning.repository';
@@ -52,14 +52,10 @@ export class LearningHttpController {
     if (componentName !== undefined && (typeof componentName !== 'string' || componentName.length === 0)) {
       throw badRequest('componentName', 'componentName must be a non-empty string', 'expected a non-empty string');
     }
-    const now = new Date();
-    const records = await repo.outcomeRecords(this.dataSource, projectId);
-    const project = summarizeHistory(records, now);
+    const counts = await repo.outcomeCounts(this.dataSource, projectId, componentName ?? null, new Date());
+    const project = historyStats(counts.project);
     if (componentName === undefined) return { projectId, project };
-    const component = summarizeHistory(
-      records.filter((record) => record.componentName === componentName),
-      now,
-    );
+    const component = historyStats(counts.component);
     return { projectId, project, component };
   }
 }

@@ -1,6 +1,6 @@
 import { Controller, Logger } from '@nestjs/common';
 import type { CloudEvent, LearningModelUpdated, PayloadOf } from '@agf/contracts';
-import { extractFeatures, summarizeHistory } from '@agf/learning-domain';
+import { extractFeatures, historyStats } from '@agf/learning-domain';
 import { MessageContext, OnMessage } from '@agf/messaging';
 import { type PatternRow, learningRepository as repo, type StoredRisk } from './learning.repository';
 import { LearningMetrics } from './learning-metrics';
@@ -90,15 +90,12 @@ export class LearningMessageController {
     // A skipped update leaves a gap in the revisions, which replicas do not mind: they keep the highest.
     const revision = await repo.nextRevision(ctx.manager, projectId);
     const now = new Date();
-    const records = await repo.outcomeRecords(ctx.manager, projectId);
+    const counts = await repo.outcomeCounts(ctx.manager, projectId, componentName, now);
     const update: LearningModelUpdated = {
       projectId,
       componentName,
-      project: summarizeHistory(records, now),
-      component: summarizeHistory(
-        records.filter((record) => record.componentName === componentName),
-        now,
-      ),
+      project: historyStats(counts.project),
+      component: historyStats(counts.component),
       revision,
       cause,
       updatedAt: now.toISOString(),

@@ -1,5 +1,5 @@
 import type { DecisionMade, DeploymentRequest, LearningModelUpdated, RiskAssessed } from '@agf/contracts';
-import type { DeploymentRecord, FeatureVector, OutcomeStatus } from '@agf/learning-domain';
+import { type FeatureVector, type OutcomeCounts, type OutcomeStatus, recentWindow } from '@agf/learning-domain';
 import type { EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -156,20 +156,41 @@ export const learningRepository = {
     return rows[0]!.revision;
   },
 
-  /** Outcome records of a project, with their component; requests without an outcome carry nothing to summarise. */
-  async outcomeRecords(m: Queryable, projectId: string): Promise<Array<DeploymentRecord & { componentName: string }>> {
-    const rows: { requestId: string; componentName: string; outcome: OutcomeStatus; reportedAt: Date | null }[] = await m.query(
-      `SELECT "request_id" AS "requestId", "component_name" AS "componentName", "deployment_outcome" AS "outcome", "outcome_reported_at" AS "reportedAt"
-       FROM "learning"."patterns"
-       WHERE "project_id" = $1 AND "deployment_outcome" IS NOT NULL`,
-      [projectId],
+  /**
+   * A project's outcome counts, and one component's (none for `null`), counted by Postgres (`countOutcomes` is the definition):
+   * a project with a long history is not loaded row by row for every update.
+   */
+  async outcomeCounts(m: Queryable, projectId: string, componentName: string | null, now: Date): Promise<{ project: OutcomeCounts; component: OutcomeCounts }> {
+    const window = recentWindow(now);
+    const counts = (prefix: string, scope: string) => {
+      const where = (condition: string) => {
+        const conditions = [condition, scope].filter(Boolean);
+        return conditions.length ? `FILTER (WHERE ${conditions.join(' AND ')})` : '';
+      };
+      const incident = `"deployment_outcome" IN ('failed', 'rolled_back')`;
+      return `(count(*) ${where('')})::int AS "${prefix}deployments",
+        (count(*) ${where(`"deployment_outcome" = 'failed'`)})::int AS "${prefix}failures",
+        (count(*) ${where(`"deployment_outcome" = 'rolled_back'`)})::int AS "${prefix}rollbacks",
+        max("outcome_reported_at") ${where(incident)} AS "${prefix}lastFailureAt",
+        (count(*) ${where(`${incident} AND "outcome_reported_at" BETWEEN $2 AND $3`)})::int AS "${prefix}recentIncidents"`;
+    };
+    const rows: Record<string, number | Date | null>[] = await m.query(
+      `SELECT ${counts('project.', '')}, ${counts('component.', `"component_name" = $4`)}
+       FROM "learning"."patterns" WHERE "project_id" = $1 AND "deployment_outcome" IS NOT NULL`,
+      [projectId, window.from, window.to, componentName],
     );
-    return rows.map((r) => ({
-      requestId: r.requestId,
-      componentName: r.componentName,
-      outcome: r.outcome,
-      reportedAt: r.reportedAt ? new Date(r.reportedAt).toISOString() : null,
-    }));
+    const row = rows[0]!;
+    const of = (prefix: string): OutcomeCounts => {
+      const lastFailureAt = row[`${prefix}lastFailureAt`] as Date | null;
+      return {
+        deployments: row[`${prefix}deployments`] as number,
+        failures: row[`${prefix}failures`] as number,
+        rollbacks: row[`${prefix}rollbacks`] as number,
+        lastFailureAt: lastFailureAt ? new Date(lastFailureAt).toISOString() : null,
+        recentIncidents: row[`${prefix}recentIncidents`] as number,
+      };
+    };
+    return { project: of('project.'), component: of('component.') };
   },
 
   /**
