@@ -125,6 +125,31 @@ describe('compliance service (real NATS and Postgres)', () => {
     expect(last.passed).toBe(false);
   });
 
+  it('counts in /metrics only what committed: a redelivered risk.assessed evaluates once', async () => {
+    const metric = async (name: string, labels = '') => {
+      const text = await (await fetch(`${compliance.url}/metrics`)).text();
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
+        .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+    };
+    // Earlier tests' events settle first, so that the differences below are this test's alone.
+    const before = await eventually(async () => {
+      const a = await metric('agf_compliance_evaluations_total');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await metric('agf_compliance_evaluations_total')).toBe(a);
+      return { evaluations: a, duplicates: await metric('agf_messages_total', 'result="duplicate"') };
+    }, 20_000);
+
+    const request = aDeploymentRequest();
+    const event = await nats.publishEvent('risk.assessed', aRiskAssessment(request), { correlationId: request.requestId });
+    // The same event under another Nats-Msg-Id: past JetStream's duplicate window, only the inbox knows it.
+    await nats.publish(`agf.v1.risk.assessed.${request.projectId}`, JSON.stringify(event), randomUUID());
+    await eventually(async () => expect(await metric('agf_messages_total', 'result="duplicate"')).toBe(before.duplicates + 1), 20_000);
+    await eventually(async () => expect(await evaluations(request.requestId)).toHaveLength(1));
+    expect(await metric('agf_compliance_evaluations_total')).toBe(before.evaluations + 1);
+  });
+
   it('appends every event once to a chain that verifies, and detects a changed or removed row', async () => {
     const request = aDeploymentRequest();
     const event = await nats.publishEvent('deployment.requested', request, { correlationId: request.requestId, source: 'intake' });

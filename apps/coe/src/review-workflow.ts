@@ -167,7 +167,7 @@ export class ReviewWorkflow {
     });
     await repo.setBreachCount(tx.manager, request.requestId, request.breachCount + 1);
     request.breachCount += 1;
-    this.metrics.breaches.inc({ action: response.action });
+    tx.onCommitted(() => this.metrics.breaches.inc({ action: response.action }));
     if (response.action !== 'escalate') {
       await repo.setAssignmentStatus(tx.manager, breached.assignmentId, 'reassigned');
       await this.assign(tx, request, { ...response.assignment, supersedesAssignmentId: breached.assignmentId });
@@ -228,7 +228,7 @@ export class ReviewWorkflow {
     const verdict = builtin ? runBuiltinValidator({ expert: { id: pending.expertId, expertType: pending.expertType }, request: request.request, risk: request.risk }) : undefined;
     const record: AssignmentRecord = verdict ? { ...pending, status: 'completed', ...verdict, completedAt: new Date().toISOString() } : pending;
     await repo.insertAssignment(tx.manager, record);
-    this.metrics.assignments.inc({ expert_type: record.expertType, role: record.role });
+    tx.onCommitted(() => this.metrics.assignments.inc({ expert_type: record.expertType, role: record.role }));
     const assigned: ReviewAssigned = {
       requestId: record.requestId,
       projectId: request.projectId,
@@ -343,7 +343,7 @@ export class ReviewWorkflow {
       if (!(open.expertKind === 'automated' && open.runtime === 'builtin')) await repo.releaseSlot(tx.manager, open.expertId);
     }
     tx.emit({ name: 'decision.made', correlationId: decision.requestId, data: decision });
-    this.metrics.decisions.inc({ outcome: decision.outcome, tier: String(decision.tierLevel) });
+    tx.onCommitted(() => this.metrics.decisions.inc({ outcome: decision.outcome, tier: String(decision.tierLevel) }));
   }
 }
 

@@ -61,7 +61,8 @@ export class ComplianceMessageController {
   /** Recorded at the end of the transaction, together with the other events of its batch. */
   private audit(event: CloudEvent<EventName>, ctx: MessageContext): void {
     ctx.writeLater('audit', event, async (manager, events: CloudEvent<EventName>[]) => {
-      for (const type of await audit.recordAll(manager, events)) this.metrics.audited.inc({ type });
+      const types = await audit.recordAll(manager, events);
+      ctx.onCommitted(() => types.forEach((type) => this.metrics.audited.inc({ type })));
     });
   }
 
@@ -78,6 +79,6 @@ export class ComplianceMessageController {
     // Nothing reads it back in the transaction: the batch's evaluations are stored together at its end.
     ctx.writeLater('latest-evaluation', evaluation, repo.saveEvaluations);
     ctx.emit({ name: 'compliance.evaluated', correlationId: requestId, data: evaluation });
-    this.metrics.evaluations.inc({ result: evaluation.passed ? 'passed' : evaluation.pending ? 'pending' : 'failed' });
+    ctx.onCommitted(() => this.metrics.evaluations.inc({ result: evaluation.passed ? 'passed' : evaluation.pending ? 'pending' : 'failed' }));
   }
 }

@@ -33,11 +33,11 @@ export class TimersMessageController {
         timers: timersFor(a),
       },
     );
-    if (stored) this.metrics.scheduled.inc({ outcome: cancelReason ? 'cancelled' : 'live' }, stored);
+    if (stored) ctx.onCommitted(() => this.metrics.scheduled.inc({ outcome: cancelReason ? 'cancelled' : 'live' }, stored));
     if (a.supersedesAssignmentId) {
       // The replaced assignment is no longer anyone's work: nothing of it may fire any more.
       const cancelled = await repo.cancelAssignment(ctx.manager, a.supersedesAssignmentId, a.requestId, 'superseded');
-      if (cancelled) this.metrics.cancelled.inc({ reason: 'superseded' }, cancelled);
+      if (cancelled) ctx.onCommitted(() => this.metrics.cancelled.inc({ reason: 'superseded' }, cancelled));
     }
   }
 
@@ -45,13 +45,13 @@ export class TimersMessageController {
   async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(event.data.requestId);
     const cancelled = await repo.cancelAssignment(ctx.manager, event.data.assignmentId, event.data.requestId, 'review completed');
-    if (cancelled) this.metrics.cancelled.inc({ reason: 'review_completed' }, cancelled);
+    if (cancelled) ctx.onCommitted(() => this.metrics.cancelled.inc({ reason: 'review_completed' }, cancelled));
   }
 
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(event.data.requestId);
     const cancelled = await repo.closeRequest(ctx.manager, event.data.requestId, 'decided');
-    if (cancelled) this.metrics.cancelled.inc({ reason: 'decided' }, cancelled);
+    if (cancelled) ctx.onCommitted(() => this.metrics.cancelled.inc({ reason: 'decided' }, cancelled));
   }
 }

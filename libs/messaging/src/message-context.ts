@@ -90,7 +90,10 @@ export class MessageContext {
     this.deferredWrites.add(key, item, write);
   }
 
-  /** Runs `callback` once this transaction has committed (never if it rolls back), e.g. to remember what it stored. */
+  /**
+   * Runs `callback` once this transaction has committed (never if it rolls back): to remember what it stored,
+   * or to count it in /metrics (a duplicate or a failed batch runs handlers whose effects roll back).
+   */
   onCommitted(callback: () => void): void {
     this.deferredWrites.afterCommit.push(callback);
   }
