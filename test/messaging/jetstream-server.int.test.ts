@@ -1,3 +1,4 @@
+import { DEFAULT_STREAM_OPTIONS, inboxRetentionMs, purgeInbox } from '@agf/messaging';
 import { eventually } from '@agf/testing';
 import { decision, outcome, Probe } from './probe';
 
@@ -85,5 +86,23 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     expect(probe.results.filter((r) => r.result === 'retried')).toHaveLength(retriedBefore);
     expect((await probe.nats.read('AGF_DLQ')).filter((m) => m.headers['Agf-Dlq-Subject']?.endsWith('.fails-when-repeated'))).toHaveLength(0);
     expect(await probe.effects('fails-when-repeated')).toBe(1);
+  });
+
+  it('forgets inbox entries only once no stream or dead-letter replay can bring their message again', async () => {
+    const day = 24 * 3600_000;
+    const retention = inboxRetentionMs(DEFAULT_STREAM_OPTIONS);
+    expect(retention).toBe(31 * day); // decisions are kept 30 days, dead letters at least 30
+    const insert = (prefix: string, count: number, ageMs: number) =>
+      probe.db.query(
+        `INSERT INTO probe.inbox ("consumer", "event_id", "processed_at") SELECT 'old-probe', $1 || n, now() - ($2::bigint * interval '1 millisecond') FROM generate_series(1, $3) AS n`,
+        [prefix, ageMs, count],
+      );
+    await insert('expired-', 12, retention + day);
+    await insert('kept-', 3, retention - day);
+    const entries = async () => (await probe.db.query<{ event_id: string }>(`SELECT "event_id" FROM probe.inbox WHERE "consumer" = 'old-probe'`)).map((r) => r.event_id);
+
+    expect(await purgeInbox(probe.dataSource, 'probe', retention, 5)).toBe(12);
+    expect((await entries()).sort()).toEqual(['kept-1', 'kept-2', 'kept-3']);
+    expect(await purgeInbox(probe.dataSource, 'probe', retention, 5)).toBe(0);
   });
 });

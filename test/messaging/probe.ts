@@ -76,7 +76,7 @@ export class Probe {
     readonly results: Array<{ message: string; result: HandlerResult }>,
     readonly db: TestDatabase,
     readonly nats: TestNats,
-    private readonly dataSource: DataSource,
+    readonly dataSource: DataSource,
     private readonly app: INestMicroservice,
     private readonly relay: OutboxRelay,
   ) {}

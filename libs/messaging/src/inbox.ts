@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { type OutboxRow, outboxArrays, outboxInsertFromArrays } from './outbox';
 
 /**
@@ -32,4 +32,21 @@ export async function claimInboxEntriesWithOutbox(
 export async function isInboxClaimed(queryable: Pick<EntityManager, 'query'>, schema: string, consumer: string, eventId: string): Promise<boolean> {
   const rows: unknown[] = await queryable.query(`SELECT 1 FROM "${schema}"."inbox" WHERE "consumer" = $1 AND "event_id" = $2`, [consumer, eventId]);
   return rows.length === 1;
+}
+
+/**
+ * Forgets inbox entries older than `retainMs` (see `inboxRetentionMs`), a chunk per statement so that no
+ * statement holds many row locks or runs long; returns how many were deleted.
+ */
+export async function purgeInbox(dataSource: Pick<DataSource, 'query'>, schema: string, retainMs: number, chunk = 5000): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const [, count]: [unknown, number] = await dataSource.query(
+      `DELETE FROM "${schema}"."inbox" WHERE ("consumer", "event_id") IN (
+         SELECT "consumer", "event_id" FROM "${schema}"."inbox" WHERE "processed_at" < now() - ($1::bigint * interval '1 millisecond') LIMIT $2)`,
+      [retainMs, chunk],
+    );
+    deleted += count;
+    if (count < chunk) return deleted;
+  }
 }

@@ -28,8 +28,22 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
 
 const DAY_MS = 24 * 3600_000;
 
+/** How long a stream keeps its messages; dead letters at least 30 days, so that they can still be replayed. */
+export function streamRetentionDays(name: StreamName, options: StreamOptions): number {
+  return name === 'AGF_DECISION' ? options.decisionRetentionDays : name === 'AGF_DLQ' ? Math.max(30, options.retentionDays) : options.retentionDays;
+}
+
+/**
+ * How long a consumer must remember what it processed (its inbox): as long as a message can come again, from
+ * a stream that still holds it (a consumer created afresh reads from the start) or as a replayed dead letter
+ * (replayed to every consumer of its stream), plus a day for replays in flight.
+ */
+export function inboxRetentionMs(options: StreamOptions): number {
+  return (Math.max(...STREAM_NAMES.map((name) => streamRetentionDays(name, options))) + 1) * DAY_MS;
+}
+
 export function streamConfig(ns: Namespace, name: StreamName, options: StreamOptions): Partial<StreamConfig> & { name: string } {
-  const days = name === 'AGF_DECISION' ? options.decisionRetentionDays : name === 'AGF_DLQ' ? Math.max(30, options.retentionDays) : options.retentionDays;
+  const days = streamRetentionDays(name, options);
   return {
     name: ns.stream(name),
     subjects: ns.streamSubjects(name),

@@ -4,7 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { jetstream } from '@nats-io/jetstream';
 import { LIMITS } from '@agf/contracts';
 import { loadPolicyFile } from '@agf/policy';
-import { connectNats, JetStreamServer, Namespace, OutboxRelay } from '@agf/messaging';
+import { connectNats, inboxRetentionMs, JetStreamServer, Namespace, OutboxRelay, purgeInbox, type StreamOptions } from '@agf/messaging';
 import express from 'express';
 import type { MigrationInterface } from 'typeorm';
 import { createServiceDataSource, ensureDatabase, initialiseDatabase, waitFor } from './database';
@@ -43,6 +43,9 @@ export interface RunningService {
 export const EXIT_CONFIG_ERROR = 78;
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** How often a service forgets inbox entries older than any message that could still come again. */
+const INBOX_PURGE_INTERVAL_MS = 10 * 60_000;
 
 /**
  * Starts one service: validated configuration, Postgres (waiting for it, migrating its schema), NATS
@@ -89,6 +92,8 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     onPublished: (count) => runtime.metrics.outboxPublished.inc(count),
   });
 
+  const streamOptions: StreamOptions = { decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS, retentionDays: 7, duplicateWindowMs: 120_000 };
+
   @Module({ imports: [PlatformModule.register(runtime), definition.module] })
   class ServiceRootModule {}
 
@@ -111,7 +116,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
         dataSource: runtime.dataSource,
         namespace: runtime.namespace,
         relay: runtime.relay,
-        streamOptions: { decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS, retentionDays: 7, duplicateWindowMs: 120_000 },
+        streamOptions,
         concurrency: infra.AGF_CONSUMER_CONCURRENCY,
         // The rest of the pool stays free for HTTP requests, the outbox relay and background loops.
         maxTransactions: Math.max(1, infra.AGF_DB_POOL_SIZE - 3),
@@ -130,12 +135,17 @@ export async function runService(definition: ServiceDefinition): Promise<Running
   await app.startAllMicroservices();
   if (infra.AGF_OUTBOX_RELAY === 'on') runtime.relay.start();
   else logger.warn('outbox relay paused (AGF_OUTBOX_RELAY=paused): committed events stay unsent');
+  const inboxPurge = setInterval(() => {
+    purgeInbox(runtime.dataSource, infra.schema, inboxRetentionMs(streamOptions)).catch((error: Error) => logger.warn(`inbox purge failed (${error.message}); next try in 10 min`));
+  }, INBOX_PURGE_INTERVAL_MS);
+  inboxPurge.unref();
   await app.listen(infra.port, '0.0.0.0');
   logger.log(`ready on :${infra.port} (namespace "${runtime.namespace.prefix}")`);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      clearInterval(inboxPurge);
       await app.close();
       await runtime.relay.stop();
       await runtime.nc.drain().catch(() => undefined);
