@@ -61,9 +61,13 @@ async function playHumans(id: string, answer: 'approve' | 'reject'): Promise<voi
       assignments: { id: string; expertId: string; expertKind: string; status: string; role: string }[];
     };
     if (view.status === 'decided') return;
-    for (const a of view.assignments.filter((x) => x.expertKind === 'human' && x.status === 'pending' && !answered.has(x.id))) {
-      // The strategic reviewer rejects, whatever order the assignments are listed in (ties on assignedAt sort by id).
-      const decision = answer === 'reject' && a.role === 'strategic' && !rejected ? 'reject' : 'approve';
+    const open = view.assignments.filter((x) => x.expertKind === 'human' && x.status === 'pending' && !answered.has(x.id));
+    // The strategic reviewer answers first, whatever order the assignments are listed in (ties on assignedAt sort by id).
+    open.sort((x, y) => Number(y.role === 'strategic') - Number(x.role === 'strategic'));
+    for (const a of open) {
+      // Once the strategic reviewer has rejected, the request is blocked: nobody else is asked.
+      if (rejected) break;
+      const decision = answer === 'reject' && a.role === 'strategic' ? 'reject' : 'approve';
       if (decision === 'reject') rejected = true;
       const response = await post(`/v1/deployment-requests/${id}/reviews`, {
         assignmentId: a.id,
