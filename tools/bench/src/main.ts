@@ -24,6 +24,8 @@ interface ProcessUsage {
   name: string;
   cpuPercent: number;
   peakRssMb: number;
+  /** Peak of the anonymous (process-private) part of RSS. */
+  peakAnonMb: number;
 }
 
 interface StepReport {
@@ -37,6 +39,7 @@ interface StepReport {
 class UsageSampler {
   private readonly startTicks = new Map<string, number>();
   private readonly peakRss = new Map<string, number>();
+  private readonly peakAnon = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   private hostTicksAtStart = 0;
@@ -48,11 +51,17 @@ class UsageSampler {
     this.hostTicksAtStart = hostBusyTicks();
     for (const p of this.processes()) {
       this.startTicks.set(p.name, cpuTicks(p.pid));
-      this.peakRss.set(p.name, rssBytes(p.pid));
+      this.peakRss.set(p.name, 0);
+      this.peakAnon.set(p.name, 0);
+      this.sampleMemory(p);
     }
-    this.timer = setInterval(() => {
-      for (const p of this.processes()) this.peakRss.set(p.name, Math.max(this.peakRss.get(p.name) ?? 0, rssBytes(p.pid)));
-    }, 250);
+    this.timer = setInterval(() => this.processes().forEach((p) => this.sampleMemory(p)), 250);
+  }
+
+  private sampleMemory(p: { name: string; pid: number | undefined }): void {
+    const { rss, anon } = memoryBytes(p.pid);
+    this.peakRss.set(p.name, Math.max(this.peakRss.get(p.name) ?? 0, rss));
+    this.peakAnon.set(p.name, Math.max(this.peakAnon.get(p.name) ?? 0, anon));
   }
 
   stop(): { usage: ProcessUsage[]; hostCpuSeconds: number } {
@@ -62,6 +71,7 @@ class UsageSampler {
       name: p.name,
       cpuPercent: ((cpuTicks(p.pid) - (this.startTicks.get(p.name) ?? 0)) / CLOCK_TICKS / seconds) * 100,
       peakRssMb: (this.peakRss.get(p.name) ?? 0) / 1024 / 1024,
+      peakAnonMb: (this.peakAnon.get(p.name) ?? 0) / 1024 / 1024,
     }));
     return { usage, hostCpuSeconds: (hostBusyTicks() - this.hostTicksAtStart) / CLOCK_TICKS };
   }
@@ -84,13 +94,18 @@ function cpuTicks(pid: number | undefined): number {
   }
 }
 
-function rssBytes(pid: number | undefined): number {
-  if (!pid) return 0;
+/**
+ * Resident memory, and the part of it that is the process's own (anonymous: heap, stacks, buffers). The rest
+ * is file-backed (the node binary and shared libraries), the same pages for every service on the host.
+ */
+function memoryBytes(pid: number | undefined): { rss: number; anon: number } {
+  if (!pid) return { rss: 0, anon: 0 };
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+    return { rss: kB('VmRSS'), anon: kB('RssAnon') };
   } catch {
-    return 0;
+    return { rss: 0, anon: 0 };
   }
 }
 
@@ -145,7 +160,7 @@ function printStep(step: StepReport, p99Limit: number): void {
       `accepted ${r.accepted}/${r.offered}, errors ${r.errors}, undecided ${r.undecided}${sustained(step, p99Limit) ? '' : '  ← not sustained'}`,
   );
   if (r.errorSamples.length) console.log(`          errors: ${r.errorSamples.join(' | ')}`);
-  console.log(`          ${usage.map((u) => `${u.name} ${fixed(u.cpuPercent, 0)}% ${fixed(u.peakRssMb, 0)} MB`).join(', ')}`);
+  console.log(`          ${usage.map((u) => `${u.name} ${fixed(u.cpuPercent, 0)}% ${fixed(u.peakRssMb, 0)} MB (own ${fixed(u.peakAnonMb, 0)})`).join(', ')}`);
   // Comparable across runs at a rate both sustain, where saturation figures move with the host's other tenants.
   if (r.decided) console.log(`          host CPU per decision: ${fixed((hostCpuSeconds * 1000) / r.decided, 1)} ms (everything on the host, load generator included)`);
 }
@@ -325,9 +340,17 @@ async function main(): Promise<void> {
       const r = reference.find((x) => x.result.rate === a.result.rate);
       if (r) console.log(`  at ${a.result.rate}/s: p99 AGF ${fixed(a.result.latencyMs.p99)} ms vs reference ${fixed(r.result.latencyMs.p99)} ms (×${fixed(a.result.latencyMs.p99 / r.result.latencyMs.p99, 2)})`);
     }
-    const peak = new Map<string, number>();
-    for (const step of agf) for (const u of step.usage) peak.set(u.name, Math.max(peak.get(u.name) ?? 0, u.peakRssMb));
-    console.log(`  peak RSS per service under load: ${[...peak].map(([name, mb]) => `${name} ${fixed(mb, 0)} MB`).join(', ')}`);
+    const peak = new Map<string, { rss: number; anon: number }>();
+    for (const step of agf) {
+      for (const u of step.usage) {
+        const seen = peak.get(u.name) ?? { rss: 0, anon: 0 };
+        peak.set(u.name, { rss: Math.max(seen.rss, u.peakRssMb), anon: Math.max(seen.anon, u.peakAnonMb) });
+      }
+    }
+    console.log(`  peak RSS per service under load: ${[...peak].map(([name, mb]) => `${name} ${fixed(mb.rss, 0)} MB`).join(', ')}`);
+    console.log(
+      `  of it the process's own (anonymous) memory: ${[...peak].map(([name, mb]) => `${name} ${fixed(mb.anon, 0)} MB`).join(', ')}; the rest is the node binary and libraries, the same pages for every service`,
+    );
   } finally {
     for (const stop of stops) await stop().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
   }
