@@ -144,6 +144,22 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     expect(await db.query(`SELECT 1 FROM intake.outcomes WHERE request_id = $1`, [id])).toHaveLength(1);
   });
 
+  it('rejects a NATS submission whose Nats-Msg-Id is too long to be its idempotency key, storing nothing', async () => {
+    const before = await storedRequests();
+    // Random, so that Postgres cannot compress it below its index row limit (a repeated character would fit).
+    const longId = Array.from({ length: 10_000 }, () => Math.random().toString(36).charAt(2)).join('');
+    await nats.publish('agf.v1.intake.submit', JSON.stringify(aDeploymentRequestInput({ projectId: 'nats-long-id' })), longId);
+    const rejected = await eventually(async () => {
+      const found = await nats.read('AGF_INTAKE', 'agf.v1.intake.rejected.nats-long-id');
+      expect(found).toHaveLength(1);
+      return found[0]!.json<CloudEvent<'intake.rejected'>>();
+    });
+    expect(rejected.data.errors).toEqual([{ path: 'Nats-Msg-Id', message: 'expected at most 256 characters, got 10000' }]);
+    expect(rejected.data.natsMsgId).toBeUndefined();
+    expect(rejected.correlationid).toMatch(/^intake\.submit:\d+$/);
+    expect(await storedRequests()).toBe(before);
+  });
+
   it('creates one request when retries with one Idempotency-Key race each other', async () => {
     const input = aDeploymentRequestInput({ projectId: 'idem-project' });
     const responses = await Promise.all(Array.from({ length: 12 }, () => post(input, { 'Idempotency-Key': 'build-4711' })));

@@ -55,6 +55,9 @@ describe('CloudEvents envelope', () => {
     ['a wrong type', (e: Record<string, unknown>) => ({ ...e, type: 'io.agf.decision.made.v1' }), 'type'],
     ['bad data', (e: Record<string, unknown>) => ({ ...e, data: { ...data, status: 'exploded' } }), 'data.status'],
     ['no id', (e: Record<string, unknown>) => ({ ...e, id: undefined }), 'id'],
+    // Ids the audit trail stores and indexes: a longer one could not be recorded.
+    ['a correlation id over 256 characters', (e: Record<string, unknown>) => ({ ...e, correlationid: 'c'.repeat(257) }), 'correlationid'],
+    ['a causation id over 256 characters', (e: Record<string, unknown>) => ({ ...e, causationid: 'c'.repeat(257) }), 'causationid'],
   ])('rejects %s naming the field', (_case, mutate, path) => {
     const event = createEvent({ name: 'deployment.outcome', source: 'intake', data, correlationId: data.requestId }) as unknown as Record<string, unknown>;
     const parsed = parseEvent('deployment.outcome', mutate(event));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { CATALOG, eventType, type EventName, type PayloadOf } from './catalog';
+import { LIMITS } from './primitives';
 
 /** CloudEvents 1.0 structured-mode envelope (ARCHITECTURE.md), plus correlation and causation ids. */
 export const CloudEventEnvelope = z.object({
@@ -8,15 +9,15 @@ export const CloudEventEnvelope = z.object({
   id: z.uuid(),
   source: z.string().regex(/^agf\/[a-z0-9-]+$/),
   type: z.string().regex(/^io\.agf\.[a-z.]+\.v1$/),
-  subject: z.string().min(1),
+  subject: z.string().min(1).max(LIMITS.envelopeId),
   time: z.iso.datetime({ offset: true }),
   datacontenttype: z.literal('application/json'),
   /** The deployment request id this event belongs to (extension attribute). */
-  correlationid: z.string().min(1),
+  correlationid: z.string().min(1).max(LIMITS.envelopeId),
   /** The id of the event that caused this one; absent for the first event of a request. */
-  causationid: z.string().min(1).optional(),
+  causationid: z.string().min(1).max(LIMITS.envelopeId).optional(),
   /** W3C trace context, also sent as the `traceparent` NATS header. */
-  traceparent: z.string().optional(),
+  traceparent: z.string().max(LIMITS.envelopeId).optional(),
   data: z.unknown(),
 });
 export type CloudEventEnvelope = z.infer<typeof CloudEventEnvelope>;

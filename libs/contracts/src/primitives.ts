@@ -58,6 +58,10 @@ export const LIMITS = {
   /** A CloudEvent as published: NATS' default max_payload (1 MiB), less room for its headers. */
   maxEventBytes: 1024 * 1024 - 8 * 1024,
   maxWaitSeconds: 60,
+  /** An `Idempotency-Key` header or the `Nats-Msg-Id` of a submission (it is stored and indexed as the key). */
+  idempotencyKeyLength: 256,
+  /** CloudEvent `subject`, `correlationid`, `causationid` and `traceparent`: ids, stored and indexed by the audit trail. */
+  envelopeId: 256,
 } as const;
 
 export const ShortText = z.string().min(1).max(LIMITS.shortText);

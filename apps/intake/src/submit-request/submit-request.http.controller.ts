@@ -1,12 +1,12 @@
 import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { LIMITS } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
 import { ProblemError } from '@agf/platform';
 import type { Request, Response } from 'express';
 import { submitRequest, submitRequestAtOnce } from './submit-request.use-case';
 import { validateSubmission } from './validate-submission';
 
-const MAX_KEY_LENGTH = 256;
 
 @ApiTags('deployment requests')
 @Controller('v1/deployment-requests')
@@ -31,9 +31,9 @@ export class SubmitRequestHttpController {
     if (!req.is(['application/json', 'application/*+json'])) {
       throw new ProblemError(415, 'unsupported-media-type', 'Unsupported Media Type', 'send the request as application/json');
     }
-    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_KEY_LENGTH)) {
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > LIMITS.idempotencyKeyLength)) {
       throw new ProblemError(400, 'invalid-idempotency-key', 'Bad Request', undefined, [
-        { path: 'Idempotency-Key', message: `expected 1-${MAX_KEY_LENGTH} characters` },
+        { path: 'Idempotency-Key', message: `expected 1-${LIMITS.idempotencyKeyLength} characters` },
       ]);
     }
     const checked = validateSubmission(body);

@@ -1,11 +1,9 @@
 import { Controller, Logger } from '@nestjs/common';
 import { type IncomingCommand, MessageContext, OnMessage } from '@agf/messaging';
 import { ProblemError } from '@agf/platform';
-import { PROJECT_ID_PATTERN, type ValidationIssue } from '@agf/contracts';
+import { LIMITS, PROJECT_ID_PATTERN, type ValidationIssue } from '@agf/contracts';
 import { submitRequest } from './submit-request.use-case';
 import { validateSubmission } from './validate-submission';
-
-const MAX_BODY_BYTES = 1024 * 1024;
 
 /** `agf.v1.intake.submit`: the same use case as HTTP; bad input becomes `agf.v1.intake.rejected.<projectId|_invalid>`. */
 @Controller()
@@ -15,7 +13,7 @@ export class SubmitRequestMessageController {
   @OnMessage('intake.submit')
   async submit(command: IncomingCommand, ctx: MessageContext): Promise<void> {
     const msgId = ctx.natsMsgId;
-    const errors = this.check(command);
+    const errors = this.check(command, msgId);
     if (errors.length) return this.reject(ctx, command.body, errors);
     const checked = validateSubmission(command.body);
     if (!checked.ok) return this.reject(ctx, command.body, checked.errors);
@@ -29,8 +27,12 @@ export class SubmitRequestMessageController {
     }
   }
 
-  private check(command: IncomingCommand): ValidationIssue[] {
-    if (command.size > MAX_BODY_BYTES) return [{ path: '(body)', message: 'the message exceeds 1 MiB' }];
+  private check(command: IncomingCommand, msgId: string | undefined): ValidationIssue[] {
+    // The id becomes the idempotency key (stored and indexed): a longer one could never be stored.
+    if (msgId && msgId.length > LIMITS.idempotencyKeyLength) {
+      return [{ path: 'Nats-Msg-Id', message: `expected at most ${LIMITS.idempotencyKeyLength} characters, got ${msgId.length}` }];
+    }
+    if (command.size > LIMITS.maxBodyBytes) return [{ path: '(body)', message: 'the message exceeds 1 MiB' }];
     if (command.parseError) return [{ path: '(body)', message: `not valid JSON: ${command.parseError}` }];
     return [];
   }
@@ -39,10 +41,12 @@ export class SubmitRequestMessageController {
     const candidate = (body as { projectId?: unknown } | null)?.projectId;
     const projectId = typeof candidate === 'string' && PROJECT_ID_PATTERN.test(candidate) ? candidate : '_invalid';
     this.logger.warn(`rejected submission for ${projectId}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+    // The publisher's id correlates the rejection, unless it is the reason for it.
+    const msgId = ctx.natsMsgId && ctx.natsMsgId.length <= LIMITS.idempotencyKeyLength ? ctx.natsMsgId : undefined;
     ctx.emit({
       name: 'intake.rejected',
-      data: { projectId, errors, receivedAt: new Date().toISOString(), ...(ctx.natsMsgId ? { natsMsgId: ctx.natsMsgId } : {}) },
-      correlationId: ctx.natsMsgId ?? `intake.submit:${ctx.streamSequence}`,
+      data: { projectId, errors, receivedAt: new Date().toISOString(), ...(msgId ? { natsMsgId: msgId } : {}) },
+      correlationId: msgId ?? `intake.submit:${ctx.streamSequence}`,
       subjectToken: projectId,
     });
   }
