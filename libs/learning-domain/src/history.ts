@@ -34,7 +34,7 @@ export interface OutcomeCounts {
 
 export const RECENT_WINDOW_DAYS = 30;
 
-/** The recent window for incidents: (now - days, now], the lower boundary itself included. */
+/** The recent window for incidents: [now - days, now], both boundaries included. */
 export function recentWindow(now: Date, days = RECENT_WINDOW_DAYS): { from: Date; to: Date } {
   return { from: new Date(now.getTime() - days * MS_PER_DAY), to: now };
 }

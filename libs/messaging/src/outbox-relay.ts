@@ -176,7 +176,7 @@ export class OutboxRelay {
       const failures = results.flatMap((result, i) => (result.status === 'rejected' ? [{ row: rows[i]!, error: result.reason as Error }] : []));
       // Nothing went out (NATS unreachable): back off. Otherwise a row that cannot be published (say, over the
       // server's max_payload) must not hold up the rows behind it: they are marked, it is reported and retried.
-      if (!published.length) throw failures[0]!.error;
+      if (!published.length) throw new Error(`${failures[0]!.error.message} (${failures.length} rows, the first event ${failures[0]!.row.event_id})`);
       await manager.query(`UPDATE "${schema}"."outbox" SET "sent_at" = now() WHERE "seq" = ANY($1::bigint[])`, [published.map((r) => r.seq)]);
       this.options.onPublished?.(published.length);
       for (const { row, error } of failures) this.reportUnpublishable(row, error);

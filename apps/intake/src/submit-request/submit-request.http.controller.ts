@@ -7,7 +7,6 @@ import type { Request, Response } from 'express';
 import { submitRequest, submitRequestAtOnce } from './submit-request.use-case';
 import { validateSubmission } from './validate-submission';
 
-
 @ApiTags('deployment requests')
 @Controller('v1/deployment-requests')
 export class SubmitRequestHttpController {
