@@ -77,5 +77,8 @@ describe('outbox: a process killed after its commit but before its publish', () 
     const unsent = await db.query<{ subject: string }>(`SELECT payload::jsonb ->> 'subject' AS subject FROM intake.outbox WHERE sent_at IS NULL`);
     expect(unsent.map((r) => r.subject)).toEqual([stuck]);
     await eventually(async () => expect(intake.output.join('')).toMatch(/could not be published: .*max_payload/));
+    const metrics = await (await fetch(`${intake.url}/metrics`)).text();
+    expect(metrics).toMatch(/^agf_outbox_unsent_events\{service="intake"\} 1$/m);
+    expect(Number(/^agf_outbox_oldest_unsent_seconds\{service="intake"\} ([\d.]+)$/m.exec(metrics)?.[1])).toBeGreaterThan(1);
   });
 });

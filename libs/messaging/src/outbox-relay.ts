@@ -101,6 +101,14 @@ export class OutboxRelay {
     return Number(rows[0]?.n ?? 0);
   }
 
+  /** Seconds the oldest unsent row has waited (0 when there is none). */
+  async oldestPendingAgeSeconds(): Promise<number> {
+    const rows: { age: number }[] = await this.dataSource.query(
+      `SELECT extract(epoch FROM now() - "created_at")::float8 AS "age" FROM "${this.options.schema}"."outbox" WHERE "sent_at" IS NULL ORDER BY "seq" LIMIT 1`,
+    );
+    return rows[0]?.age ?? 0;
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     while (this.running) {

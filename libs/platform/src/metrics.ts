@@ -10,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Observable, tap } from 'rxjs';
 import type { HandlerObserver } from '@agf/messaging';
 import { statementsSent } from './database';
@@ -45,6 +45,25 @@ export class MetricsService {
         this.inc(statementsSent.count);
       },
     });
+  }
+
+  /**
+   * Events committed and not yet published, and how long the oldest has waited, read at each scrape: an age
+   * that keeps growing means the relay is stuck (NATS unreachable, or a row it cannot publish: see the log).
+   */
+  trackOutbox(outbox: { pendingCount(): Promise<number>; oldestPendingAgeSeconds(): Promise<number> }): void {
+    const gauge = (name: string, help: string, read: () => Promise<number>) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          // Postgres unreachable: the rest of /metrics is still served; the readiness probe reports the outage.
+          this.set(await read().catch(() => Number.NaN));
+        },
+      });
+    gauge('agf_outbox_unsent_events', 'Events committed to the outbox and not yet published', () => outbox.pendingCount());
+    gauge('agf_outbox_oldest_unsent_seconds', 'Age of the oldest event not yet published (0 when none)', () => outbox.oldestPendingAgeSeconds());
   }
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {

@@ -91,6 +91,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     logger,
     onPublished: (count) => runtime.metrics.outboxPublished.inc(count),
   });
+  runtime.metrics.trackOutbox(runtime.relay);
 
   const streamOptions: StreamOptions = { decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS, retentionDays: 7, duplicateWindowMs: 120_000 };
 
