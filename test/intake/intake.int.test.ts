@@ -72,6 +72,7 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     ['missing fields', { projectId: 'p' }, 400, ['componentName', 'version', 'changes', 'riskIndicators', 'requester']],
     ['a projectId outside [A-Za-z0-9_-]{1,128}', aDeploymentRequestInput({ projectId: 'bad.project>*' }), 400, ['projectId']],
     ['a projectId too long', aDeploymentRequestInput({ projectId: 'p'.repeat(129) }), 400, ['projectId']],
+    ['a timestamp in year 0000 (Postgres has none)', aDeploymentRequestInput({ timestamp: '0000-01-01T00:00:00Z' }), 400, ['timestamp']],
     ['a userImpact outside the enum', { ...aDeploymentRequestInput(), riskIndicators: { userImpact: 'apocalyptic' } }, 400, ['riskIndicators.userImpact']],
     ['malformed JSON', '{"projectId": "p", ', 400, ['(body)']],
     ['a __proto__ key', '{"projectId":"p","__proto__":{"admin":true}}', 400, ['__proto__']],
@@ -138,6 +139,11 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     expect(tooLarge.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(((await tooLarge.json()) as { detail: string }).detail).toMatch(/deployment.outcome would be \d+ bytes/);
     expect(await db.query(`SELECT 1 FROM intake.outcomes WHERE request_id = $1`, [id])).toHaveLength(0);
+
+    // A time Postgres cannot store (there is no year 0000) is bad input, not a server error.
+    const yearZero = await post({ status: 'succeeded', reportedAt: '0000-01-01T00:00:00Z' }, {}, `/v1/deployment-requests/${id}/outcome`);
+    expect(yearZero.status).toBe(400);
+    expect(((await yearZero.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['reportedAt']);
 
     expect((await report({ log: 'short' })).status).toBe(202);
     await eventually(async () => expect(await outcomes()).toHaveLength(1));

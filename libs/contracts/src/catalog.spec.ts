@@ -77,6 +77,10 @@ describe('deployment request input', () => {
     [{ riskIndicators: { vulnerabilities: { critical: -1 } } }, 'riskIndicators.vulnerabilities.critical'],
     [{ riskIndicators: { completionPercentage: 101 } }, 'riskIndicators.completionPercentage'],
     [{ riskIndicators: { affectedProjects: ['ok', 'not ok'] } }, 'riskIndicators.affectedProjects.1'],
+    // Times every service can store in Postgres and write back as ISO strings.
+    [{ timestamp: '0000-01-01T00:00:00Z' }, 'timestamp'],
+    [{ timestamp: '1970-01-01T00:00:00+05:00' }, 'timestamp'],
+    [{ timestamp: '9999-12-31T23:00:00-05:00' }, 'timestamp'],
   ])('rejects %j at %s', (override, path) => {
     const result = DeploymentRequestInput.safeParse({ ...aDeploymentRequestInput(), ...override });
     expect(result.success).toBe(false);

@@ -8,7 +8,16 @@ export const ProjectId = z.string().regex(PROJECT_ID_PATTERN, 'must match [A-Za-
 export const ExpertId = z.string().regex(PROJECT_ID_PATTERN, 'must match [A-Za-z0-9_-]{1,128}');
 
 export const Uuid = z.uuid();
-export const IsoDateTime = z.iso.datetime({ offset: true });
+const EARLIEST_TIME = Date.UTC(1970, 0, 1);
+const LATEST_TIME = Date.UTC(9999, 0, 1);
+/**
+ * RFC 3339 with an offset, from 1970 up to the year 9998: services store times in Postgres (which has no year
+ * 0000) and write them back as ISO strings (JavaScript gives years past 9999 six digits, which this refuses).
+ */
+export const IsoDateTime = z.iso.datetime({ offset: true }).refine((value) => {
+  const time = Date.parse(value);
+  return time >= EARLIEST_TIME && time < LATEST_TIME;
+}, 'expected a time from 1970 to 9998');
 export const Score = z.number().min(0).max(1);
 export const TierLevel = z.union([z.literal(0), z.literal(1), z.literal(2)]);
 export type TierLevel = z.infer<typeof TierLevel>;
