@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { aDeploymentRequestInput } from '@agf/contracts/testing';
+import { aDecision, aDeploymentRequestInput } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
 
 jest.setTimeout(300_000);
@@ -19,10 +19,16 @@ const nasty = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 4 }),
 );
 
+/** Times well-formed for RFC 3339 that a store or a round trip through `Date` may still choke on. */
+const edgeTime = fc.oneof(
+  fc.constantFrom('0000-01-01T00:00:00Z', '0001-01-01T00:00:00+14:00', '1969-12-31T23:59:59Z', '9999-12-31T23:59:59-12:00', '2024-02-29T23:59:60Z', '2023-02-29T00:00:00Z'),
+  fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+);
+
 /** A valid request with some fields replaced, dropped or added: close to valid is where bugs hide. */
 const mutatedRequest = fc
   .record({
-    replace: fc.dictionary(fc.constantFrom('projectId', 'componentName', 'version', 'changes', 'riskIndicators', 'requester', 'timestamp', 'metadata'), nasty, { maxKeys: 3 }),
+    replace: fc.dictionary(fc.constantFrom('projectId', 'componentName', 'version', 'changes', 'riskIndicators', 'requester', 'timestamp', 'metadata'), fc.oneof(nasty, edgeTime), { maxKeys: 3 }),
     drop: fc.subarray(['projectId', 'componentName', 'version', 'changes', 'riskIndicators', 'requester']),
     indicators: fc.dictionary(fc.constantFrom('codeChanges', 'userImpact', 'vulnerabilities', 'affectedProjects', 'completionPercentage', 'la', 'fix', 'custom'), nasty, { maxKeys: 3 }),
     extra: fc.option(fc.tuple(fc.string({ maxLength: 12 }), nasty)),
@@ -89,22 +95,48 @@ describe('fuzzing intake with generated bad input', () => {
     expect(stored).toBe(counts.accepted);
   });
 
-  it('answers generated reviews and outcomes with 4xx, never a 5xx', async () => {
-    const known = await (await fetch(`${intake.url}/v1/deployment-requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(aDeploymentRequestInput()) })).json() as { id: string };
-    const ids = fc.constantFrom(known.id, '00000000-0000-4000-8000-000000000000', 'not-a-uuid', '..%2F..%2Fetc', "1'or'1");
+  it('answers generated reviews and outcomes with 4xx (202 for a valid outcome of a decided request), never a 5xx', async () => {
+    const submit = async (projectId: string) =>
+      ((await (await fetch(`${intake.url}/v1/deployment-requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(aDeploymentRequestInput({ projectId })) })).json()) as { id: string }).id;
+    const known = await submit('fuzz-undecided');
+    // A decided request lets outcomes get past the state checks, to where they are stored.
+    const decided = await submit('fuzz-decided');
+    await nats.publishEvent('decision.made', aDecision({ requestId: decided, projectId: 'fuzz-decided' }), { correlationId: decided, source: 'coe' });
+    await eventually(async () => expect(((await (await fetch(`${intake.url}/v1/deployment-requests/${decided}`)).json()) as { status: string }).status).toBe('decided'));
+    const ids = fc.constantFrom(known, decided, decided, '00000000-0000-4000-8000-000000000000', 'not-a-uuid', '..%2F..%2Fetc', "1'or'1");
     const reviewBody = fc.oneof(
       anyJson,
       protoKeys,
       fc.record({ assignmentId: fc.oneof(fc.uuid(), nasty), expertId: nasty, decision: fc.oneof(fc.constantFrom('approve', 'reject', 'conditional'), nasty), comments: nasty }).map((r) => JSON.stringify(r)),
     );
-    const outcomeBody = fc.oneof(anyJson, protoKeys, fc.record({ status: fc.oneof(fc.constantFrom('succeeded', 'failed', 'rolled_back'), nasty), reportedAt: nasty }).map((r) => JSON.stringify(r)));
+    const outcomeBody = fc.oneof(
+      anyJson,
+      protoKeys,
+      fc.record({ status: fc.oneof(fc.constantFrom('succeeded', 'failed', 'rolled_back'), nasty), reportedAt: fc.oneof(nasty, edgeTime) }).map((r) => JSON.stringify(r)),
+      fc
+        .record({ status: fc.constantFrom('succeeded', 'failed', 'rolled_back'), reportedAt: edgeTime, details: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), anyJson), { nil: undefined }) }, { requiredKeys: ['status'] })
+        .map((r) => JSON.stringify(r)),
+    );
     await fc.assert(
       fc.asyncProperty(ids, fc.boolean(), reviewBody, outcomeBody, contentType, async (id, review, rBody, oBody, type) => {
         const status = review ? await send(`/v1/deployment-requests/${id}/reviews`, rBody, type) : await send(`/v1/deployment-requests/${id}/outcome`, oBody, type);
-        expect(status).toBeGreaterThanOrEqual(400);
+        if (review || id !== decided) expect(status).toBeGreaterThanOrEqual(400);
         expect(status).toBeLessThan(500);
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  it('answers generated outcomes of a decided request with 202 or a 4xx, never a 5xx (they reach the store)', async () => {
+    const requestId = ((await (await fetch(`${intake.url}/v1/deployment-requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(aDeploymentRequestInput({ projectId: 'fuzz-outcomes' })) })).json()) as { id: string }).id;
+    await nats.publishEvent('decision.made', aDecision({ requestId, projectId: 'fuzz-outcomes' }), { correlationId: requestId, source: 'coe' });
+    await eventually(async () => expect(((await (await fetch(`${intake.url}/v1/deployment-requests/${requestId}`)).json()) as { status: string }).status).toBe('decided'));
+    const outcome = fc
+      .record({ status: fc.constantFrom('succeeded', 'failed', 'rolled_back'), reportedAt: edgeTime, details: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), anyJson), { nil: undefined }) }, { requiredKeys: ['status'] })
+      .map((r) => JSON.stringify(r));
+    await fc.assert(
+      fc.asyncProperty(outcome, async (text) => expect(await send(`/v1/deployment-requests/${requestId}/outcome`, text, 'application/json')).toBeLessThan(500)),
+      { numRuns: Math.max(100, Math.floor(RUNS / 4)) },
     );
   });
 
