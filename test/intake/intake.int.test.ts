@@ -72,6 +72,7 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     ['missing fields', { projectId: 'p' }, 400, ['componentName', 'version', 'changes', 'riskIndicators', 'requester']],
     ['a projectId outside [A-Za-z0-9_-]{1,128}', aDeploymentRequestInput({ projectId: 'bad.project>*' }), 400, ['projectId']],
     ['a projectId too long', aDeploymentRequestInput({ projectId: 'p'.repeat(129) }), 400, ['projectId']],
+    ['NUL characters (Postgres cannot store them)', { ...aDeploymentRequestInput(), componentName: 'api\u0000', changes: ['ok', 'x\u0000y'] }, 400, ['componentName', 'changes.1']],
     ['a timestamp in year 0000 (Postgres has none)', aDeploymentRequestInput({ timestamp: '0000-01-01T00:00:00Z' }), 400, ['timestamp']],
     ['a userImpact outside the enum', { ...aDeploymentRequestInput(), riskIndicators: { userImpact: 'apocalyptic' } }, 400, ['riskIndicators.userImpact']],
     ['malformed JSON', '{"projectId": "p", ', 400, ['(body)']],
@@ -140,6 +141,9 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     expect(((await tooLarge.json()) as { detail: string }).detail).toMatch(/deployment.outcome would be \d+ bytes/);
     expect(await db.query(`SELECT 1 FROM intake.outcomes WHERE request_id = $1`, [id])).toHaveLength(0);
 
+    const nul = await post({ status: 'failed', details: { log: 'crash\u0000dump' } }, {}, `/v1/deployment-requests/${id}/outcome`);
+    expect(nul.status).toBe(400);
+    expect(((await nul.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['details.log']);
     // A time Postgres cannot store (there is no year 0000) is bad input, not a server error.
     const yearZero = await post({ status: 'succeeded', reportedAt: '0000-01-01T00:00:00Z' }, {}, `/v1/deployment-requests/${id}/outcome`);
     expect(yearZero.status).toBe(400);

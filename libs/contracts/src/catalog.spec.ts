@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CATALOG, MESSAGE_NAMES, messageNameOfSubject, subjectFilterFor, subjectFor } from './catalog';
 import { createEvent, parseEvent } from './envelope';
 import { STREAMS } from './streams';
-import { findUnsafeKeys, jsonDepth } from './unsafe-keys';
+import { findNulCharacters, findUnsafeKeys, jsonDepth } from './unsafe-input';
 import { DeploymentRequestInput } from './deployment-request';
 import { aDeploymentRequestInput } from './testing';
 
@@ -88,7 +88,7 @@ describe('deployment request input', () => {
   });
 });
 
-describe('unsafe keys and depth', () => {
+describe('unsafe keys, NUL characters and depth', () => {
   it.each([
     [JSON.parse('{"__proto__":{"x":1}}'), ['__proto__']],
     [{ a: [{ constructor: 1 }] }, ['a.0.constructor']],
@@ -96,6 +96,14 @@ describe('unsafe keys and depth', () => {
     [{ a: { b: 'constructor' } }, []],
   ])('finds %j → %j', (value, paths) => {
     expect(findUnsafeKeys(value)).toEqual(paths);
+  });
+
+  it.each([
+    [JSON.parse('{"a":"x\\u0000y","b":["ok","\\u0000"],"c":{"k\\u0000":1}}'), ['a', 'b.1', 'c.k\u0000']],
+    ['\u0000', ['(body)']],
+    [{ a: 'no NUL here', b: '\\u0000 spelled out' }, []],
+  ])('finds the NUL characters of %j at %j', (value, paths) => {
+    expect(findNulCharacters(value)).toEqual(paths);
   });
 
   it('measures nesting', () => {

@@ -4,5 +4,5 @@ export * from './events/schemas';
 export * from './streams';
 export * from './catalog';
 export * from './envelope';
-export * from './unsafe-keys';
+export * from './unsafe-input';
 export * from './publish/published-documents';

@@ -1,6 +1,7 @@
 import {
   CATALOG,
   dlqSubject,
+  findNulCharacters,
   type MessageName,
   messageNameOfSubject,
   parseEvent,
@@ -397,6 +398,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       return { payload: command, envelope: undefined, inboxId: `${msg.info.stream}:${msg.seq}` };
     }
     if (parseError) throw new PoisonMessage(`not JSON: ${parseError}`);
+    // A NUL character is valid JSON that no handler could store (Postgres text and jsonb refuse it); the
+    // text test keeps the walk off every other message.
+    const nul = text.includes('\\u0000') ? findNulCharacters(body) : [];
+    if (nul.length) throw new PoisonMessage(`invalid ${name}: NUL character (\\u0000) at ${nul.join(', ')}`);
     const parsed = parseEvent(name as EventName, body);
     if (!parsed.ok) {
       throw new PoisonMessage(`invalid ${name}: ${parsed.issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ')}`);

@@ -23,3 +23,28 @@ export function jsonDepth(value: unknown, depth = 0): number {
   for (const child of Object.values(value)) max = Math.max(max, jsonDepth(child, depth + 1));
   return max;
 }
+
+export const NUL_CHARACTER_MESSAGE = 'contains a NUL character (\\u0000), which cannot be stored';
+
+/**
+ * Paths of the keys and strings holding a NUL character (`\u0000`): valid JSON, but Postgres can store it in
+ * neither `text` nor `jsonb`, so such input is refused rather than failing at the store.
+ */
+export function findNulCharacters(value: unknown, path = '', found: string[] = [], depth = 0): string[] {
+  if (found.length >= 20 || depth > 64) return found;
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) found.push(path || '(body)');
+    return found;
+  }
+  if (value === null || typeof value !== 'object') return found;
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => findNulCharacters(item, `${path}${path ? '.' : ''}${index}`, found, depth + 1));
+    return found;
+  }
+  for (const key of Object.keys(value)) {
+    const keyPath = `${path}${path ? '.' : ''}${key}`;
+    if (key.includes('\u0000')) found.push(keyPath);
+    else findNulCharacters((value as Record<string, unknown>)[key], keyPath, found, depth + 1);
+  }
+  return found;
+}
