@@ -49,11 +49,16 @@ const anyJson = fc.json({ maxDepth: 4 });
 const validRequest = fc
   .record({ projectId: fc.stringMatching(/^[A-Za-z0-9_-]{1,32}$/), componentName: fc.string({ minLength: 1, maxLength: 40 }), changes: fc.array(fc.string({ maxLength: 80 }), { maxLength: 5 }) })
   .map((overrides) => JSON.stringify(aDeploymentRequestInput(overrides)));
-/** A valid request with a NUL character in one of its strings: valid JSON, which Postgres cannot store. */
-const withNul = fc
-  .record({ field: fc.constantFrom('componentName', 'requester', 'version'), before: fc.string({ maxLength: 8 }), after: fc.string({ maxLength: 8 }) })
-  .map(({ field, before, after }) => JSON.stringify({ ...aDeploymentRequestInput(), [field]: `${before}\u0000${after}` }));
-const body = fc.oneof(validRequest, mutatedRequest, withNul, anyJson, deep, protoKeys, truncated, hugeArray, fc.string());
+/** A valid request with a NUL character or an unpaired surrogate in one of its strings: valid JSON, which Postgres cannot store. */
+const withUnstorable = fc
+  .record({
+    field: fc.constantFrom('componentName', 'requester', 'version'),
+    before: fc.string({ maxLength: 8 }),
+    bad: fc.constantFrom('\u0000', '\ud800', '\udfff', '\ude80\ud83d'),
+    after: fc.string({ maxLength: 8 }),
+  })
+  .map(({ field, before, bad, after }) => JSON.stringify({ ...aDeploymentRequestInput(), [field]: `${before}${bad}${after}` }));
+const body = fc.oneof(validRequest, mutatedRequest, withUnstorable, anyJson, deep, protoKeys, truncated, hugeArray, fc.string());
 const contentType = fc.constantFrom('application/json', 'application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/cloudevents+json', '');
 
 describe('fuzzing intake with generated bad input', () => {
@@ -135,7 +140,7 @@ describe('fuzzing intake with generated bad input', () => {
     const requestId = ((await (await fetch(`${intake.url}/v1/deployment-requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(aDeploymentRequestInput({ projectId: 'fuzz-outcomes' })) })).json()) as { id: string }).id;
     await nats.publishEvent('decision.made', aDecision({ requestId, projectId: 'fuzz-outcomes' }), { correlationId: requestId, source: 'coe' });
     await eventually(async () => expect(((await (await fetch(`${intake.url}/v1/deployment-requests/${requestId}`)).json()) as { status: string }).status).toBe('decided'));
-    const detail = fc.oneof(anyJson, fc.constantFrom('crash\u0000dump', { nested: ['\u0000'] }));
+    const detail = fc.oneof(anyJson, fc.constantFrom('crash\u0000dump', { nested: ['\u0000'] }, 'half a \ud83d'));
     const outcome = fc
       .record({ status: fc.constantFrom('succeeded', 'failed', 'rolled_back'), reportedAt: edgeTime, details: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), detail), { nil: undefined }) }, { requiredKeys: ['status'] })
       .map((r) => JSON.stringify(r));

@@ -73,6 +73,7 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     ['a projectId outside [A-Za-z0-9_-]{1,128}', aDeploymentRequestInput({ projectId: 'bad.project>*' }), 400, ['projectId']],
     ['a projectId too long', aDeploymentRequestInput({ projectId: 'p'.repeat(129) }), 400, ['projectId']],
     ['NUL characters (Postgres cannot store them)', { ...aDeploymentRequestInput(), componentName: 'api\u0000', changes: ['ok', 'x\u0000y'] }, 400, ['componentName', 'changes.1']],
+    ['an unpaired surrogate (Postgres cannot store one either)', { ...aDeploymentRequestInput(), requester: 'bot\ud800' }, 400, ['requester']],
     ['a timestamp in year 0000 (Postgres has none)', aDeploymentRequestInput({ timestamp: '0000-01-01T00:00:00Z' }), 400, ['timestamp']],
     ['a userImpact outside the enum', { ...aDeploymentRequestInput(), riskIndicators: { userImpact: 'apocalyptic' } }, 400, ['riskIndicators.userImpact']],
     ['malformed JSON', '{"projectId": "p", ', 400, ['(body)']],

@@ -41,18 +41,21 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     expect(await probe.effects('invalid')).toBe(0);
   });
 
-  it('dead-letters at once an event with a NUL character, which no handler could store', async () => {
-    const event = outcome('nul');
-    const text = JSON.stringify({ ...event, data: { ...event.data, componentName: 'c\u0000' } });
-    await probe.nats.publish('agf.v1.deployment.outcome.nul', text);
+  it.each([
+    ['a NUL character', 'nul', 'c\u0000'],
+    ['an unpaired surrogate', 'surrogate', 'c\ud800'],
+  ])('dead-letters at once an event with %s, which no handler could store', async (_case, projectId, componentName) => {
+    const event = outcome(projectId);
+    const text = JSON.stringify({ ...event, data: { ...event.data, componentName } });
+    await probe.nats.publish(`agf.v1.deployment.outcome.${projectId}`, text);
     const dead = await eventually(async () => {
-      const found = (await probe.nats.read('AGF_DLQ')).filter((m) => m.headers['Agf-Dlq-Subject']?.endsWith('.nul'));
+      const found = (await probe.nats.read('AGF_DLQ')).filter((m) => m.headers['Agf-Dlq-Subject']?.endsWith(`.${projectId}`));
       expect(found).toHaveLength(1);
       return found[0]!;
     });
-    expect(dead.headers['Agf-Dlq-Reason']).toMatch(/invalid deployment.outcome: NUL character .* at data.componentName/);
+    expect(dead.headers['Agf-Dlq-Reason']).toMatch(/invalid deployment.outcome: contains a NUL character .* surrogate, which cannot be stored at data.componentName/);
     expect(dead.headers['Agf-Dlq-Deliveries']).toBe('1');
-    expect(await probe.effects('nul')).toBe(0);
+    expect(await probe.effects(projectId)).toBe(0);
   });
 
   it('retries a handler that always throws, dead-letters it after max deliveries, without delaying the messages behind it', async () => {

@@ -1,4 +1,4 @@
-import { describeIssues, findNulCharacters, findUnsafeKeys, jsonDepth, NUL_CHARACTER_MESSAGE } from '@agf/contracts';
+import { describeIssues, findUnstorableStrings, findUnsafeKeys, jsonDepth, UNSTORABLE_STRING_MESSAGE } from '@agf/contracts';
 import { ProblemError } from '@agf/platform';
 import type { Request } from 'express';
 import type { z } from 'zod';
@@ -16,8 +16,8 @@ export function parseJsonBody<S extends z.ZodType>(req: Request, body: unknown, 
     throw new ProblemError(400, 'invalid-request', 'Bad Request', 'the body has keys that are not allowed', unsafe.map((path) => ({ path, message: 'key not allowed (prototype pollution)' })));
   }
   if (jsonDepth(body) > 32) throw new ProblemError(400, 'invalid-request', 'Bad Request', 'the body is nested too deeply', [{ path: '(body)', message: 'nested deeper than 32 levels' }]);
-  const nul = findNulCharacters(body);
-  if (nul.length) throw new ProblemError(400, 'invalid-request', 'Bad Request', 'the body has NUL characters', nul.map((path) => ({ path, message: NUL_CHARACTER_MESSAGE })));
+  const nul = findUnstorableStrings(body);
+  if (nul.length) throw new ProblemError(400, 'invalid-request', 'Bad Request', 'the body has NUL characters', nul.map((path) => ({ path, message: UNSTORABLE_STRING_MESSAGE })));
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw new ProblemError(400, 'invalid-request', 'Bad Request', 'the body is invalid', describeIssues(parsed.error).slice(0, 50));
   return parsed.data;

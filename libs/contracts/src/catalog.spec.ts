@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CATALOG, MESSAGE_NAMES, messageNameOfSubject, subjectFilterFor, subjectFor } from './catalog';
 import { createEvent, parseEvent } from './envelope';
 import { STREAMS } from './streams';
-import { findNulCharacters, findUnsafeKeys, jsonDepth } from './unsafe-input';
+import { findUnstorableStrings, findUnsafeKeys, jsonDepth } from './unsafe-input';
 import { DeploymentRequestInput } from './deployment-request';
 import { aDeploymentRequestInput } from './testing';
 
@@ -101,9 +101,10 @@ describe('unsafe keys, NUL characters and depth', () => {
   it.each([
     [JSON.parse('{"a":"x\\u0000y","b":["ok","\\u0000"],"c":{"k\\u0000":1}}'), ['a', 'b.1', 'c.k\u0000']],
     ['\u0000', ['(body)']],
-    [{ a: 'no NUL here', b: '\\u0000 spelled out' }, []],
-  ])('finds the NUL characters of %j at %j', (value, paths) => {
-    expect(findNulCharacters(value)).toEqual(paths);
+    [{ a: 'no NUL here', b: '\\u0000 spelled out', c: '🚀 a whole pair' }, []],
+    [{ lone: 'x\ud800', reversed: '\ude80\ud83d' }, ['lone', 'reversed']],
+  ])('finds the NUL characters and unpaired surrogates of %j at %j', (value, paths) => {
+    expect(findUnstorableStrings(value)).toEqual(paths);
   });
 
   it('measures nesting', () => {

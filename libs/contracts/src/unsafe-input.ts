@@ -1,3 +1,5 @@
+/** Input every JSON body and event is checked for before its schema. */
+
 /** Keys that can pollute prototypes when a body is merged or copied; rejected anywhere in input. */
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -24,27 +26,32 @@ export function jsonDepth(value: unknown, depth = 0): number {
   return max;
 }
 
-export const NUL_CHARACTER_MESSAGE = 'contains a NUL character (\\u0000), which cannot be stored';
+export const UNSTORABLE_STRING_MESSAGE = 'contains a NUL character (\\u0000) or an unpaired UTF-16 surrogate, which cannot be stored';
+
+/** Whether Postgres can store the string in `text` and `jsonb`: no NUL character, and well-formed UTF-16. */
+function storable(text: string): boolean {
+  return !text.includes('\u0000') && text.isWellFormed();
+}
 
 /**
- * Paths of the keys and strings holding a NUL character (`\u0000`): valid JSON, but Postgres can store it in
- * neither `text` nor `jsonb`, so such input is refused rather than failing at the store.
+ * Paths of the keys and strings Postgres cannot store: with a NUL character (`\u0000`) or an unpaired
+ * surrogate (`\ud800`). Both are valid JSON, so such input is refused here rather than failing at the store.
  */
-export function findNulCharacters(value: unknown, path = '', found: string[] = [], depth = 0): string[] {
+export function findUnstorableStrings(value: unknown, path = '', found: string[] = [], depth = 0): string[] {
   if (found.length >= 20 || depth > 64) return found;
   if (typeof value === 'string') {
-    if (value.includes('\u0000')) found.push(path || '(body)');
+    if (!storable(value)) found.push(path || '(body)');
     return found;
   }
   if (value === null || typeof value !== 'object') return found;
   if (Array.isArray(value)) {
-    value.forEach((item, index) => findNulCharacters(item, `${path}${path ? '.' : ''}${index}`, found, depth + 1));
+    value.forEach((item, index) => findUnstorableStrings(item, `${path}${path ? '.' : ''}${index}`, found, depth + 1));
     return found;
   }
   for (const key of Object.keys(value)) {
     const keyPath = `${path}${path ? '.' : ''}${key}`;
-    if (key.includes('\u0000')) found.push(keyPath);
-    else findNulCharacters((value as Record<string, unknown>)[key], keyPath, found, depth + 1);
+    if (!storable(key)) found.push(keyPath);
+    else findUnstorableStrings((value as Record<string, unknown>)[key], keyPath, found, depth + 1);
   }
   return found;
 }

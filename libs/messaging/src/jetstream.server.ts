@@ -1,8 +1,9 @@
 import {
   CATALOG,
   dlqSubject,
-  findNulCharacters,
+  findUnstorableStrings,
   type MessageName,
+  UNSTORABLE_STRING_MESSAGE,
   messageNameOfSubject,
   parseEvent,
   type EventName,
@@ -398,10 +399,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       return { payload: command, envelope: undefined, inboxId: `${msg.info.stream}:${msg.seq}` };
     }
     if (parseError) throw new PoisonMessage(`not JSON: ${parseError}`);
-    // A NUL character is valid JSON that no handler could store (Postgres text and jsonb refuse it); the
-    // text test keeps the walk off every other message.
-    const nul = text.includes('\\u0000') ? findNulCharacters(body) : [];
-    if (nul.length) throw new PoisonMessage(`invalid ${name}: NUL character (\\u0000) at ${nul.join(', ')}`);
+    // NUL characters and unpaired surrogates are valid JSON that no handler could store (Postgres text and
+    // jsonb refuse them); JSON text can only hold them escaped, so the walk runs only where an escape is.
+    const unstorable = ESCAPED_NUL_OR_SURROGATE.test(text) ? findUnstorableStrings(body) : [];
+    if (unstorable.length) throw new PoisonMessage(`invalid ${name}: ${UNSTORABLE_STRING_MESSAGE} at ${unstorable.join(', ')}`);
     const parsed = parseEvent(name as EventName, body);
     if (!parsed.ok) {
       throw new PoisonMessage(`invalid ${name}: ${parsed.issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
@@ -462,6 +463,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     });
   }
 }
+
+const ESCAPED_NUL_OR_SURROGATE = /\\u(?:0000|[dD][89a-fA-F])/;
 
 function filterOf(name: MessageName): string {
   const entry = CATALOG[name];

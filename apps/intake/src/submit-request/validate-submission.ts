@@ -1,4 +1,4 @@
-import { DeploymentRequestInput, describeIssues, findNulCharacters, findUnsafeKeys, jsonDepth, NUL_CHARACTER_MESSAGE, type ValidationIssue } from '@agf/contracts';
+import { DeploymentRequestInput, describeIssues, findUnstorableStrings, findUnsafeKeys, jsonDepth, UNSTORABLE_STRING_MESSAGE, type ValidationIssue } from '@agf/contracts';
 
 const MAX_DEPTH = 32;
 
@@ -12,8 +12,8 @@ export function validateSubmission(body: unknown): SubmissionCheck {
   const unsafe = findUnsafeKeys(body);
   if (unsafe.length) return { ok: false, errors: unsafe.map((path) => ({ path, message: 'key not allowed (prototype pollution)' })) };
   if (jsonDepth(body) > MAX_DEPTH) return { ok: false, errors: [{ path: '(body)', message: `nested deeper than ${MAX_DEPTH} levels` }] };
-  const nul = findNulCharacters(body);
-  if (nul.length) return { ok: false, errors: nul.map((path) => ({ path, message: NUL_CHARACTER_MESSAGE })) };
+  const nul = findUnstorableStrings(body);
+  if (nul.length) return { ok: false, errors: nul.map((path) => ({ path, message: UNSTORABLE_STRING_MESSAGE })) };
   const parsed = DeploymentRequestInput.safeParse(body);
   return parsed.success ? { ok: true, input: parsed.data } : { ok: false, errors: describeIssues(parsed.error).slice(0, 50) };
 }
