@@ -155,7 +155,7 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     expect(await db.query(`SELECT 1 FROM intake.outcomes WHERE request_id = $1`, [id])).toHaveLength(1);
   });
 
-  it('rejects a NATS submission whose Nats-Msg-Id is too long to be its idempotency key, storing nothing', async () => {
+  it('rejects a NATS submission whose Nats-Msg-Id could not be its idempotency key (too long, or a NUL in it), storing nothing', async () => {
     const before = await storedRequests();
     // Random, so that Postgres cannot compress it below its index row limit (a repeated character would fit).
     const longId = Array.from({ length: 10_000 }, () => Math.random().toString(36).charAt(2)).join('');
@@ -168,6 +168,16 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     expect(rejected.data.errors).toEqual([{ path: 'Nats-Msg-Id', message: 'expected at most 256 characters, got 10000' }]);
     expect(rejected.data.natsMsgId).toBeUndefined();
     expect(rejected.correlationid).toMatch(/^intake\.submit:\d+$/);
+    expect(await storedRequests()).toBe(before);
+
+    // A NUL character in the id could not be stored either (NATS carries it in the header).
+    await nats.publish('agf.v1.intake.submit', JSON.stringify(aDeploymentRequestInput({ projectId: 'nats-nul-id' })), 'run-\u0000-1');
+    const nulRejected = await eventually(async () => {
+      const found = await nats.read('AGF_INTAKE', 'agf.v1.intake.rejected.nats-nul-id');
+      expect(found).toHaveLength(1);
+      return found[0]!.json<CloudEvent<'intake.rejected'>>();
+    });
+    expect(nulRejected.data.errors).toEqual([{ path: 'Nats-Msg-Id', message: expect.stringMatching(/NUL character/) }]);
     expect(await storedRequests()).toBe(before);
   });
 

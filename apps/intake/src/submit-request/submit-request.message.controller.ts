@@ -1,7 +1,7 @@
 import { Controller, Logger } from '@nestjs/common';
 import { type IncomingCommand, MessageContext, OnMessage } from '@agf/messaging';
 import { ProblemError } from '@agf/platform';
-import { LIMITS, PROJECT_ID_PATTERN, type ValidationIssue } from '@agf/contracts';
+import { findUnstorableStrings, LIMITS, PROJECT_ID_PATTERN, UNSTORABLE_STRING_MESSAGE, type ValidationIssue } from '@agf/contracts';
 import { submitRequest } from './submit-request.use-case';
 import { validateSubmission } from './validate-submission';
 
@@ -32,6 +32,7 @@ export class SubmitRequestMessageController {
     if (msgId && msgId.length > LIMITS.idempotencyKeyLength) {
       return [{ path: 'Nats-Msg-Id', message: `expected at most ${LIMITS.idempotencyKeyLength} characters, got ${msgId.length}` }];
     }
+    if (msgId && findUnstorableStrings(msgId).length) return [{ path: 'Nats-Msg-Id', message: UNSTORABLE_STRING_MESSAGE }];
     if (command.size > LIMITS.maxBodyBytes) return [{ path: '(body)', message: 'the message exceeds 1 MiB' }];
     if (command.parseError) return [{ path: '(body)', message: `not valid JSON: ${command.parseError}` }];
     return [];
@@ -42,7 +43,7 @@ export class SubmitRequestMessageController {
     const projectId = typeof candidate === 'string' && PROJECT_ID_PATTERN.test(candidate) ? candidate : '_invalid';
     this.logger.warn(`rejected submission for ${projectId}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
     // The publisher's id correlates the rejection, unless it is the reason for it.
-    const msgId = ctx.natsMsgId && ctx.natsMsgId.length <= LIMITS.idempotencyKeyLength ? ctx.natsMsgId : undefined;
+    const msgId = ctx.natsMsgId && ctx.natsMsgId.length <= LIMITS.idempotencyKeyLength && !findUnstorableStrings(ctx.natsMsgId).length ? ctx.natsMsgId : undefined;
     ctx.emit({
       name: 'intake.rejected',
       data: { projectId, errors, receivedAt: new Date().toISOString(), ...(msgId ? { natsMsgId: msgId } : {}) },
