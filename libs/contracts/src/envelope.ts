@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { CATALOG, eventType, type EventName, type PayloadOf } from './catalog';
-import { LIMITS } from './primitives';
+import { IsoDateTime, LIMITS } from './primitives';
 
 /** CloudEvents 1.0 structured-mode envelope (ARCHITECTURE.md), plus correlation and causation ids. */
 export const CloudEventEnvelope = z.object({
@@ -10,7 +10,7 @@ export const CloudEventEnvelope = z.object({
   source: z.string().regex(/^agf\/[a-z0-9-]+$/),
   type: z.string().regex(/^io\.agf\.[a-z.]+\.v1$/),
   subject: z.string().min(1).max(LIMITS.envelopeId),
-  time: z.iso.datetime({ offset: true }),
+  time: IsoDateTime,
   datacontenttype: z.literal('application/json'),
   /** The deployment request id this event belongs to (extension attribute). */
   correlationid: z.string().min(1).max(LIMITS.envelopeId),
