@@ -162,35 +162,30 @@ export const learningRepository = {
    */
   async outcomeCounts(m: Queryable, projectId: string, componentName: string | null, now: Date): Promise<{ project: OutcomeCounts; component: OutcomeCounts }> {
     const window = recentWindow(now);
-    const counts = (prefix: string, scope: string) => {
-      const where = (condition: string) => {
-        const conditions = [condition, scope].filter(Boolean);
-        return conditions.length ? `FILTER (WHERE ${conditions.join(' AND ')})` : '';
-      };
-      const incident = `"deployment_outcome" IN ('failed', 'rolled_back')`;
-      return `(count(*) ${where('')})::int AS "${prefix}deployments",
-        (count(*) ${where(`"deployment_outcome" = 'failed'`)})::int AS "${prefix}failures",
-        (count(*) ${where(`"deployment_outcome" = 'rolled_back'`)})::int AS "${prefix}rollbacks",
-        max("outcome_reported_at") ${where(incident)} AS "${prefix}lastFailureAt",
-        (count(*) ${where(`${incident} AND "outcome_reported_at" BETWEEN $2 AND $3`)})::int AS "${prefix}recentIncidents"`;
-    };
-    const rows: Record<string, number | Date | null>[] = await m.query(
-      `SELECT ${counts('project.', '')}, ${counts('component.', `"component_name" = $4`)}
-       FROM "learning"."patterns" WHERE "project_id" = $1 AND "deployment_outcome" IS NOT NULL`,
-      [projectId, window.from, window.to, componentName],
-    );
-    const row = rows[0]!;
-    const of = (prefix: string): OutcomeCounts => {
-      const lastFailureAt = row[`${prefix}lastFailureAt`] as Date | null;
+    // One row per scope: the project's outcomes, and those of its component among them.
+    const rows: Array<{ scope: 'project' | 'component'; deployments: number; failures: number; rollbacks: number; lastFailureAt: Date | null; recentIncidents: number }> =
+      await m.query(
+        `SELECT s."scope", count(p."request_id")::int AS "deployments",
+           (count(*) FILTER (WHERE p."deployment_outcome" = 'failed'))::int AS "failures",
+           (count(*) FILTER (WHERE p."deployment_outcome" = 'rolled_back'))::int AS "rollbacks",
+           max(p."outcome_reported_at") FILTER (WHERE p."deployment_outcome" IN ('failed', 'rolled_back')) AS "lastFailureAt",
+           (count(*) FILTER (WHERE p."deployment_outcome" IN ('failed', 'rolled_back') AND p."outcome_reported_at" BETWEEN $2 AND $3))::int AS "recentIncidents"
+         FROM (VALUES ('project'), ('component')) AS s("scope")
+         LEFT JOIN "learning"."patterns" p ON p."project_id" = $1 AND p."deployment_outcome" IS NOT NULL AND (s."scope" = 'project' OR p."component_name" = $4)
+         GROUP BY s."scope"`,
+        [projectId, window.from, window.to, componentName],
+      );
+    const of = (scope: 'project' | 'component'): OutcomeCounts => {
+      const row = rows.find((r) => r.scope === scope)!;
       return {
-        deployments: row[`${prefix}deployments`] as number,
-        failures: row[`${prefix}failures`] as number,
-        rollbacks: row[`${prefix}rollbacks`] as number,
-        lastFailureAt: lastFailureAt ? new Date(lastFailureAt).toISOString() : null,
-        recentIncidents: row[`${prefix}recentIncidents`] as number,
+        deployments: row.deployments,
+        failures: row.failures,
+        rollbacks: row.rollbacks,
+        lastFailureAt: row.lastFailureAt ? new Date(row.lastFailureAt).toISOString() : null,
+        recentIncidents: row.recentIncidents,
       };
     };
-    return { project: of('project.'), component: of('component.') };
+    return { project: of('project'), component: of('component') };
   },
 
   /**

@@ -1,4 +1,6 @@
-/** Input every JSON body and event is checked for before its schema. */
+import type { ValidationIssue } from './events/schemas';
+
+/* Input every JSON body and event is checked for before its schema. */
 
 /** Keys that can pollute prototypes when a body is merged or copied; rejected anywhere in input. */
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -54,4 +56,20 @@ export function findUnstorableStrings(value: unknown, path = '', found: string[]
     else findUnstorableStrings((value as Record<string, unknown>)[key], keyPath, found, depth + 1);
   }
   return found;
+}
+
+/** How deeply a JSON body may nest. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * The checks every JSON body from outside gets before its schema, in this order: prototype-polluting keys,
+ * nesting, strings Postgres cannot store. The first that fails is reported (`problem` completes "the body …").
+ */
+export function findJsonInputProblem(body: unknown): { problem: string; errors: ValidationIssue[] } | undefined {
+  const unsafe = findUnsafeKeys(body);
+  if (unsafe.length) return { problem: 'has keys that are not allowed', errors: unsafe.map((path) => ({ path, message: 'key not allowed (prototype pollution)' })) };
+  if (jsonDepth(body) > MAX_JSON_DEPTH) return { problem: 'is nested too deeply', errors: [{ path: '(body)', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }] };
+  const unstorable = findUnstorableStrings(body);
+  if (unstorable.length) return { problem: 'has strings that cannot be stored', errors: unstorable.map((path) => ({ path, message: UNSTORABLE_STRING_MESSAGE })) };
+  return undefined;
 }

@@ -28,11 +28,8 @@ export class SubmitRequestMessageController {
   }
 
   private check(command: IncomingCommand, msgId: string | undefined): ValidationIssue[] {
-    // The id becomes the idempotency key (stored and indexed): a longer one could never be stored.
-    if (msgId && msgId.length > LIMITS.idempotencyKeyLength) {
-      return [{ path: 'Nats-Msg-Id', message: `expected at most ${LIMITS.idempotencyKeyLength} characters, got ${msgId.length}` }];
-    }
-    if (msgId && findUnstorableStrings(msgId).length) return [{ path: 'Nats-Msg-Id', message: UNSTORABLE_STRING_MESSAGE }];
+    const keyProblem = msgId ? idempotencyKeyProblem(msgId) : undefined;
+    if (keyProblem) return [keyProblem];
     if (command.size > LIMITS.maxBodyBytes) return [{ path: '(body)', message: 'the message exceeds 1 MiB' }];
     if (command.parseError) return [{ path: '(body)', message: `not valid JSON: ${command.parseError}` }];
     return [];
@@ -43,7 +40,7 @@ export class SubmitRequestMessageController {
     const projectId = typeof candidate === 'string' && PROJECT_ID_PATTERN.test(candidate) ? candidate : '_invalid';
     this.logger.warn(`rejected submission for ${projectId}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
     // The publisher's id correlates the rejection, unless it is the reason for it.
-    const msgId = ctx.natsMsgId && ctx.natsMsgId.length <= LIMITS.idempotencyKeyLength && !findUnstorableStrings(ctx.natsMsgId).length ? ctx.natsMsgId : undefined;
+    const msgId = ctx.natsMsgId && !idempotencyKeyProblem(ctx.natsMsgId) ? ctx.natsMsgId : undefined;
     ctx.emit({
       name: 'intake.rejected',
       data: { projectId, errors, receivedAt: new Date().toISOString(), ...(msgId ? { natsMsgId: msgId } : {}) },
@@ -51,4 +48,13 @@ export class SubmitRequestMessageController {
       subjectToken: projectId,
     });
   }
+}
+
+/** The message id becomes the idempotency key (stored and indexed): one that could not be stored is refused. */
+function idempotencyKeyProblem(msgId: string): ValidationIssue | undefined {
+  if (msgId.length > LIMITS.idempotencyKeyLength) {
+    return { path: 'Nats-Msg-Id', message: `expected at most ${LIMITS.idempotencyKeyLength} characters, got ${msgId.length}` };
+  }
+  if (findUnstorableStrings(msgId).length) return { path: 'Nats-Msg-Id', message: UNSTORABLE_STRING_MESSAGE };
+  return undefined;
 }
