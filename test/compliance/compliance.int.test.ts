@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CloudEvent, DeploymentRequest } from '@agf/contracts';
 import { aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
+import { ensureConsumer, ensureStreams } from '@agf/messaging';
 import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats } from '@agf/testing';
 
 jest.setTimeout(120_000);
@@ -24,6 +25,9 @@ describe('compliance service (real NATS and Postgres)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     nats = await TestNats.connect();
+    // The durable an earlier version read its own compliance.evaluated with: removed when the service starts.
+    await ensureStreams(nats.jsm, nats.namespace);
+    await ensureConsumer(nats.jsm, nats.namespace, { stream: 'AGF_COMPLIANCE', durable: 'compliance', maxDeliver: 5, ackWaitMs: 30_000, maxAckPending: 100 });
     compliance = await ServiceProcess.start('compliance', { databaseUrl: db.url, namespace: nats.namespace.prefix });
   });
 
@@ -148,6 +152,23 @@ describe('compliance service (real NATS and Postgres)', () => {
     await eventually(async () => expect(await metric('agf_messages_total', 'result="duplicate"')).toBe(before.duplicates + 1), 20_000);
     await eventually(async () => expect(await evaluations(request.requestId)).toHaveLength(1));
     expect(await metric('agf_compliance_evaluations_total')).toBe(before.evaluations + 1);
+  });
+
+  it('records each compliance.evaluated it publishes in the audit trail, after its cause, without reading it back', async () => {
+    const request = aDeploymentRequest();
+    const assessed = await nats.publishEvent('risk.assessed', aRiskAssessment(request), { correlationId: request.requestId });
+    const published = await eventually(async () => {
+      const found = (await nats.read('AGF_COMPLIANCE', 'agf.v1.compliance.evaluated.>')).map((m) => m.json<CloudEvent<'compliance.evaluated'>>()).filter((e) => e.data.requestId === request.requestId);
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    }, 20_000);
+    await eventually(async () => {
+      const trail = (await (await fetch(`${compliance.url}/v1/audit/trail?requestId=${request.requestId}`)).json()) as { entries: Array<{ eventId: string; eventType: string; payload: unknown }> };
+      expect(trail.entries.map((e) => [e.eventType, e.eventId])).toEqual([['io.agf.risk.assessed.v1', assessed.id], ['io.agf.compliance.evaluated.v1', published.id]]);
+      // What the trail holds is the event as subscribers received it.
+      expect(trail.entries[1]!.payload).toEqual(published);
+    }, 20_000);
+    await expect(nats.jsm.consumers.info(nats.namespace.stream('AGF_COMPLIANCE'), 'compliance')).rejects.toThrow(/not found/i);
   });
 
   it('appends every event once to a chain that verifies, and detects a changed or removed row', async () => {

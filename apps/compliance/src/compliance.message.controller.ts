@@ -11,7 +11,7 @@ import { type RequestState, evaluationRepository as repo } from './evaluation.re
 /**
  * Every domain event is recorded for the audit chain in the transaction that processes it (inbox + record
  * commit together, so a redelivery adds nothing); AuditChainer then appends it to the hash chain. The events that change a request's compliance picture also
- * re-evaluate its controls and publish `compliance.evaluated`.
+ * re-evaluate its controls and publish `compliance.evaluated`, which is recorded in that same transaction.
  */
 @Controller()
 export class ComplianceMessageController {
@@ -24,8 +24,8 @@ export class ComplianceMessageController {
   async riskAssessed(event: CloudEvent<'risk.assessed'>, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(event.data.requestId);
     const state = await repo.recordAssessedRequest(ctx.manager, event.data.request);
-    this.evaluate(event.data.requestId, ctx, state);
     this.audit(event, ctx);
+    this.evaluate(event.data.requestId, ctx, state);
   }
 
   @OnMessage('review.assigned')
@@ -40,9 +40,9 @@ export class ComplianceMessageController {
     const r = event.data;
     await ctx.lockRequest(r.requestId);
     const { state } = await repo.recordReview(ctx.manager, r.requestId, { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision });
+    this.audit(event, ctx);
     // A new review of a request already known: evaluate with it (the request's own event evaluates otherwise).
     if (state) this.evaluate(r.requestId, ctx, state);
-    this.audit(event, ctx);
   }
 
   @OnMessage('intake.rejected') async intakeRejected(e: CloudEvent<'intake.rejected'>, ctx: MessageContext) { this.audit(e, ctx); }
@@ -56,7 +56,6 @@ export class ComplianceMessageController {
   @OnMessage('decision.made') async decisionMade(e: CloudEvent<'decision.made'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('learning.model.updated') async modelUpdated(e: CloudEvent<'learning.model.updated'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('learning.pattern.captured') async patternCaptured(e: CloudEvent<'learning.pattern.captured'>, ctx: MessageContext) { this.audit(e, ctx); }
-  @OnMessage('compliance.evaluated') async complianceEvaluated(e: CloudEvent<'compliance.evaluated'>, ctx: MessageContext) { this.audit(e, ctx); }
 
   /** Recorded at the end of the transaction, together with the other events of its batch. */
   private audit(event: CloudEvent<EventName>, ctx: MessageContext): void {
@@ -78,7 +77,8 @@ export class ComplianceMessageController {
     const evaluation: ComplianceEvaluated = { requestId, projectId: state.projectId, ...result, evaluatedAt: new Date().toISOString() };
     // Nothing reads it back in the transaction: the batch's evaluations are stored together at its end.
     ctx.writeLater('latest-evaluation', evaluation, repo.saveEvaluations);
-    ctx.emit({ name: 'compliance.evaluated', correlationId: requestId, data: evaluation });
+    // Audited here, after its cause, rather than read back from the stream: two deliveries fewer per request.
+    this.audit(ctx.emit({ name: 'compliance.evaluated', correlationId: requestId, data: evaluation }), ctx);
     ctx.onCommitted(() => this.metrics.evaluations.inc({ result: evaluation.passed ? 'passed' : evaluation.pending ? 'pending' : 'failed' }));
   }
 }

@@ -8,6 +8,7 @@ import {
   parseEvent,
   type EventName,
   type StreamName,
+  STREAM_NAMES,
 } from '@agf/contracts';
 import { type ConsumerMessages, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
@@ -16,13 +17,13 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { DataSource } from 'typeorm';
 import { claimInboxEntriesWithOutbox, isInboxClaimed } from './inbox';
-import { DeferredWrites, type IncomingCommand, MessageContext, RequestLocks } from './message-context';
+import { DeferredWrites, type IncomingCommand, MessageContext, RequestLocks, type ToOutboxRow } from './message-context';
 import type { Namespace } from './namespace';
 import { EventTooLarge, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 import { headerSafe, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
-import { ensureConsumer, ensureStreams, type StreamOptions } from './topology';
+import { ensureConsumer, ensureStreams, removeConsumer, type StreamOptions } from './topology';
 
 export type HandlerResult = 'processed' | 'duplicate' | 'ignored' | 'retried' | 'dead_lettered';
 
@@ -93,6 +94,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private readonly waiting: Array<{ stream: StreamName; msg: JsMsg }> = [];
   private wakeDispatcher: (() => void) | undefined;
   private readonly resumeFetchers: Array<() => void> = [];
+  private readonly toOutboxRow: ToOutboxRow = (event) => toOutboxRow(this.options.service, this.options.namespace, event);
 
   constructor(private readonly options: JetStreamServerOptions) {
     super();
@@ -105,7 +107,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       const { nc, namespace, streamOptions } = this.options;
       const jsm = await jetstreamManager(nc);
       await ensureStreams(jsm, namespace, streamOptions);
-      for (const [stream, names] of this.handledByStream()) {
+      const handledByStream = this.handledByStream();
+      // A stream the service no longer reads (after an upgrade): its old durable would only pile up messages.
+      for (const stream of STREAM_NAMES) if (!handledByStream.has(stream)) await removeConsumer(jsm, namespace, stream, this.options.service);
+      for (const [stream, names] of handledByStream) {
         // NATS 2.9 has one filter subject per consumer: narrow it when the service reads one message type.
         const filterSubject = names.length === 1 ? filterOf(names[0]) : undefined;
         await ensureConsumer(jsm, namespace, {
@@ -306,13 +311,13 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           const rows = await context.with(parent, () =>
             this.tracer.startActiveSpan(`${d.subject} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': d.subject } }, async (span) => {
               try {
-                const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope, deferredWrites, locks);
+                const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope, deferredWrites, locks, this.toOutboxRow);
                 try {
                   await this.invoke(d.name, d.payload, ctx);
                 } catch (error) {
                   throw ctx.failure ?? error;
                 }
-                return ctx.emitted.map((event) => toOutboxRow(service, namespace, event).row);
+                return ctx.outboxRows;
               } finally {
                 span.end();
               }
@@ -347,20 +352,20 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 
   private async processInTransaction(name: MessageName, subject: string, msg: JsMsg): Promise<HandlerResult> {
     const { payload, envelope, inboxId } = this.decode(name, msg);
-    const { dataSource, schema, service, namespace, relay } = this.options;
+    const { dataSource, schema, service, relay } = this.options;
     let outboxRows: OutboxRow[] = [];
     let deferredWrites = new DeferredWrites();
     const result = await dataSource.transaction(async (manager) => {
       outboxRows = [];
       deferredWrites = new DeferredWrites();
-      const ctx = new MessageContext(manager, msg, subject, envelope, deferredWrites, new RequestLocks(service));
+      const ctx = new MessageContext(manager, msg, subject, envelope, deferredWrites, new RequestLocks(service), this.toOutboxRow);
       try {
         await this.invoke(name, payload, ctx);
       } catch (error) {
         throw ctx.failure ?? error;
       }
       await deferredWrites.writeAll(manager);
-      outboxRows = ctx.emitted.map((event) => toOutboxRow(service, namespace, event).row);
+      outboxRows = ctx.outboxRows;
       if (!(await claimInboxEntriesWithOutbox(manager, schema, service, [inboxId], outboxRows))) throw new AlreadyProcessed();
       return 'processed' as const;
     }).catch((error: unknown) => {

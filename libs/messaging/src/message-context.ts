@@ -1,7 +1,7 @@
-import type { CloudEventEnvelope, EventName } from '@agf/contracts';
+import type { CloudEvent, CloudEventEnvelope, EventName } from '@agf/contracts';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { EntityManager } from 'typeorm';
-import type { OutgoingEvent } from './outbox';
+import type { OutboxRow, OutgoingEvent } from './outbox';
 
 /**
  * Writes that handlers leave to the end of their transaction, so that the messages of a batch make them in
@@ -52,13 +52,17 @@ export class RequestLocks {
 
 type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'causationId'> & { correlationId?: string };
 
+/** Builds an emitted event's envelope and outbox row (in the handler's trace context, so it continues it). */
+export type ToOutboxRow = <N extends EventName>(event: OutgoingEvent<N>) => { row: OutboxRow; envelope: CloudEvent<N> };
+
 /**
  * What a handler gets besides the message: the transaction its effects belong to, and `emit` to add
  * events that commit with those effects (outbox). The inbox entry is claimed at the end of the same
  * transaction, so a duplicate runs its handler and is rolled back: handlers keep their effects inside it.
  */
 export class MessageContext {
-  readonly emitted: OutgoingEvent[] = [];
+  /** Rows of the events emitted, written by the transport with the inbox claim. */
+  readonly outboxRows: OutboxRow[] = [];
   /** The handler's own error, kept before Nest's exception layer generalises it. */
   failure: unknown;
 
@@ -72,6 +76,7 @@ export class MessageContext {
     /** Written by the transport at the end of the transaction (a default here would silently drop them). */
     private readonly deferredWrites: DeferredWrites,
     private readonly locks: RequestLocks,
+    private readonly toOutboxRow: ToOutboxRow,
   ) {}
 
   /**
@@ -98,10 +103,16 @@ export class MessageContext {
     this.deferredWrites.afterCommit.push(callback);
   }
 
-  emit<N extends EventName>(event: EmitArgs<N>): void {
+  /**
+   * Adds an event that is published once the transaction commits, and returns it as it will be published.
+   * Throws `EventTooLarge` here, so the handler's effects roll back with it.
+   */
+  emit<N extends EventName>(event: EmitArgs<N>): CloudEvent<N> {
     const correlationId = event.correlationId ?? this.envelope?.correlationid;
     if (!correlationId) throw new Error(`emit(${event.name}): no correlation id`);
-    this.emitted.push({ ...event, correlationId, causationId: this.envelope?.id } as OutgoingEvent);
+    const { row, envelope } = this.toOutboxRow({ ...event, correlationId, causationId: this.envelope?.id } as OutgoingEvent<N>);
+    this.outboxRows.push(row);
+    return envelope;
   }
 
   /** Tells JetStream a long handler is still alive, so the message is not redelivered meanwhile. */

@@ -111,6 +111,15 @@ export async function ensureConsumer(jsm: JetStreamManager, ns: Namespace, spec:
   }
 }
 
+/** Deletes a durable consumer if it exists. */
+export async function removeConsumer(jsm: JetStreamManager, ns: Namespace, stream: StreamName, durable: string): Promise<void> {
+  try {
+    await jsm.consumers.delete(ns.stream(stream), durable);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
 function isNotFound(error: unknown): boolean {
   return error instanceof JetStreamApiError && (error.status === 404 || /not found/i.test(error.message));
 }
