@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type CloudEvent, createEvent, type DeploymentRequest, type RiskAssessed, subjectFor } from '@agf/contracts';
+import { type CloudEvent, createEvent, type DeploymentRequest, LIMITS, type RiskAssessed, subjectFor } from '@agf/contracts';
 import { aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
 
@@ -95,6 +95,34 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     expect(await decisionsOf(request.requestId)).toHaveLength(1);
     const open = await db.query<{ open_reviews: number }>(`SELECT "open_reviews" FROM "coe"."experts" WHERE "id" = $1`, [human.expertId]);
     expect(open[0]!.open_reviews).toBe(0);
+  });
+
+  it('dead-letters at once an expert answer with comments or conditions beyond what a reviewer may write over HTTP, and takes the next answer', async () => {
+    const request = aDeploymentRequest({ projectId: 'coe-long-answer', changes: ['src/auth/token.ts'], riskIndicators: { securitySensitive: true, testsPassed: true } });
+    await publish('risk.assessed', assessed(request, 0.5, 0.6));
+    const human = await eventually(async () => {
+      const found = (await reviewEvents(request.requestId, 'agf.v1.review.assigned.>')).find((e) => e.data.expertKind === 'human');
+      expect(found).toBeDefined();
+      return found!.data;
+    });
+    const base = { requestId: request.requestId, projectId: request.projectId, assignmentId: human.assignmentId, expertId: human.expertId, submittedAt: new Date().toISOString() };
+    const longComments = await publish('review.submit', { ...base, decision: 'reject', comments: 'x'.repeat(LIMITS.longText + 1), conditions: [] });
+    const manyConditions = await publish('review.submit', { ...base, decision: 'reject', comments: 'no', conditions: Array.from({ length: LIMITS.conditions + 1 }, (_, i) => `condition ${i}`) });
+    await publish('review.submit', { ...base, decision: 'approve', comments: 'fine', conditions: [] });
+
+    const [decision] = await eventually(async () => {
+      const found = await decisionsOf(request.requestId);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(decision!.data).toMatchObject({ approved: true, tierLevel: 1 });
+    const dead = await eventually(async () => {
+      const found = (await nats.read('AGF_DLQ')).filter((m) => [longComments.id, manyConditions.id].includes(m.json<{ id: string }>().id) && m.headers['Agf-Dlq-Consumer'] === 'coe');
+      expect(found).toHaveLength(2);
+      return found;
+    });
+    expect(dead.map((m) => m.headers['Agf-Dlq-Reason']).sort()).toEqual([expect.stringMatching(/invalid review.submit: data.comments/), expect.stringMatching(/invalid review.submit: data.conditions/)]);
+    expect(dead.map((m) => m.headers['Agf-Dlq-Deliveries'])).toEqual(['1', '1']);
   });
 
   it('serves the expert registry loaded from agf-config.yaml', async () => {

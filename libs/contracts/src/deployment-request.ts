@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoDateTime, LIMITS, ProjectId, ShortText } from './primitives';
+import { IsoDateTime, LIMITS, ProjectId, ReviewComments, ReviewConditions, ShortText } from './primitives';
 
 const Count = z.number().int().min(0);
 const Metric = z.number().finite().min(0);
@@ -65,8 +65,8 @@ export const ReviewSubmissionInput = z.strictObject({
   assignmentId: z.uuid(),
   expertId: z.string().min(1).max(128),
   decision: z.enum(['approve', 'reject', 'conditional']),
-  comments: z.string().max(LIMITS.longText),
-  conditions: z.array(z.string().min(1).max(LIMITS.shortText * 4)).max(LIMITS.conditions).optional(),
+  comments: ReviewComments,
+  conditions: ReviewConditions.optional(),
   confidence: z.number().min(0).max(1).optional(),
 });
 export type ReviewSubmissionInput = z.infer<typeof ReviewSubmissionInput>;

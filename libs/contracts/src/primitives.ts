@@ -75,3 +75,6 @@ export const LIMITS = {
 
 export const ShortText = z.string().min(1).max(LIMITS.shortText);
 export const LongText = z.string().max(LIMITS.longText);
+/** What a reviewer may write, over HTTP or as an external expert's `review.submit`. */
+export const ReviewComments = LongText;
+export const ReviewConditions = z.array(z.string().min(1).max(LIMITS.shortText * 4)).max(LIMITS.conditions);

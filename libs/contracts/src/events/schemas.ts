@@ -8,6 +8,8 @@ import {
   ExpertType,
   IsoDateTime,
   ProjectId,
+  ReviewComments,
+  ReviewConditions,
   ReviewDecision,
   Score,
   TierLevel,
@@ -110,8 +112,9 @@ export const ReviewSubmit = z.object({
   assignmentId: z.uuid(),
   expertId: ExpertId,
   decision: ReviewDecision,
-  comments: Text,
-  conditions: z.array(Text).default([]),
+  // Bounded like a review over HTTP: the review.completed it leads to carries them to every consumer.
+  comments: ReviewComments,
+  conditions: ReviewConditions.default([]),
   confidence: Score.optional(),
   submittedAt: IsoDateTime,
 });
