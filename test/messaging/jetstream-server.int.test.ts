@@ -1,4 +1,4 @@
-import { DEFAULT_STREAM_OPTIONS, inboxRetentionMs, purgeInbox } from '@agf/messaging';
+import { DEFAULT_STREAM_OPTIONS, ensureConsumer, ensureStreams, inboxRetentionMs, purgeInbox } from '@agf/messaging';
 import { eventually } from '@agf/testing';
 import { decision, outcome, Probe } from './probe';
 
@@ -121,5 +121,30 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     expect(await purgeInbox(probe.dataSource, 'probe', retention, 5)).toBe(12);
     expect((await entries()).sort()).toEqual(['kept-1', 'kept-2', 'kept-3']);
     expect(await purgeInbox(probe.dataSource, 'probe', retention, 5)).toBe(0);
+  });
+});
+
+describe('JetStream transport: durables of streams a service no longer reads', () => {
+  let probe: Probe | undefined;
+
+  afterAll(async () => {
+    await probe?.stop();
+  });
+
+  it('removes an empty one at start and keeps one that still holds messages', async () => {
+    const durable = { durable: 'probe', maxDeliver: 3, ackWaitMs: 5000, maxAckPending: 10 };
+    probe = await Probe.start({
+      concurrency: 2,
+      // The probe reads AGF_DEPLOYMENT and AGF_DECISION; an earlier version of it read AGF_RISK and AGF_SLA.
+      beforeListen: async (nats) => {
+        await ensureStreams(nats.jsm, nats.namespace, { decisionRetentionDays: 1, retentionDays: 1, duplicateWindowMs: 60_000 });
+        await ensureConsumer(nats.jsm, nats.namespace, { stream: 'AGF_RISK', ...durable });
+        await ensureConsumer(nats.jsm, nats.namespace, { stream: 'AGF_SLA', ...durable });
+        await nats.publish('agf.v1.sla.warning.unread', JSON.stringify({ published: 'before the upgrade' }));
+      },
+    });
+    await expect(probe.nats.jsm.consumers.info(probe.nats.namespace.stream('AGF_RISK'), 'probe')).rejects.toThrow(/not found/i);
+    const kept = await probe.nats.jsm.consumers.info(probe.nats.namespace.stream('AGF_SLA'), 'probe');
+    expect(kept.num_pending).toBe(1);
   });
 });

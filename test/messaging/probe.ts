@@ -81,9 +81,10 @@ export class Probe {
     private readonly relay: OutboxRelay,
   ) {}
 
-  static async start(options: { concurrency: number; batchSize?: number; batchLingerMs?: number; relayPollMs?: number }): Promise<Probe> {
+  static async start(options: { concurrency: number; batchSize?: number; batchLingerMs?: number; relayPollMs?: number; beforeListen?: (nats: TestNats) => Promise<void> }): Promise<Probe> {
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
+    await options.beforeListen?.(nats);
     const dataSource = new DataSource({ type: 'postgres', url: db.url, schema: 'probe', migrations: [messagingTablesMigration('probe'), ProbeTables1732500000009] });
     await dataSource.initialize();
     await dataSource.query('CREATE SCHEMA probe');

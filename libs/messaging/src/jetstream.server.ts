@@ -23,7 +23,7 @@ import { EventTooLarge, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 import { headerSafe, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
-import { ensureConsumer, ensureStreams, removeConsumer, type StreamOptions } from './topology';
+import { ensureConsumer, ensureStreams, removeUnreadConsumer, type StreamOptions } from './topology';
 
 export type HandlerResult = 'processed' | 'duplicate' | 'ignored' | 'retried' | 'dead_lettered';
 
@@ -109,7 +109,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       await ensureStreams(jsm, namespace, streamOptions);
       const handledByStream = this.handledByStream();
       // A stream the service no longer reads (after an upgrade): its old durable would only pile up messages.
-      for (const stream of STREAM_NAMES) if (!handledByStream.has(stream)) await removeConsumer(jsm, namespace, stream, this.options.service);
+      for (const stream of STREAM_NAMES.filter((name) => !handledByStream.has(name))) {
+        const { waiting } = await removeUnreadConsumer(jsm, namespace, stream, this.options.service);
+        if (waiting) this.logger.warn(`${this.options.service}/${stream}: no longer read, but ${waiting} message(s) wait in its durable consumer; kept (remove it with \`nats consumer rm ${namespace.stream(stream)} ${this.options.service}\` once they are not needed)`);
+      }
       for (const [stream, names] of handledByStream) {
         // NATS 2.9 has one filter subject per consumer: narrow it when the service reads one message type.
         const filterSubject = names.length === 1 ? filterOf(names[0]) : undefined;

@@ -111,12 +111,19 @@ export async function ensureConsumer(jsm: JetStreamManager, ns: Namespace, spec:
   }
 }
 
-/** Deletes a durable consumer if it exists. */
-export async function removeConsumer(jsm: JetStreamManager, ns: Namespace, stream: StreamName, durable: string): Promise<void> {
+/**
+ * Deletes a durable consumer of a stream its service no longer reads, unless messages are still waiting in it
+ * (published before the service changed, and read by nobody else): then it is kept, and their count returned.
+ */
+export async function removeUnreadConsumer(jsm: JetStreamManager, ns: Namespace, stream: StreamName, durable: string): Promise<{ waiting: number }> {
   try {
-    await jsm.consumers.delete(ns.stream(stream), durable);
+    const info = await jsm.consumers.info(ns.stream(stream), durable);
+    const waiting = info.num_pending + info.num_ack_pending;
+    if (waiting === 0) await jsm.consumers.delete(ns.stream(stream), durable);
+    return { waiting };
   } catch (error) {
     if (!isNotFound(error)) throw error;
+    return { waiting: 0 };
   }
 }
 
