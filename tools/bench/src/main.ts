@@ -1,5 +1,5 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ const CLOCK_TICKS = 100; // Linux USER_HZ
 interface ProcessUsage {
   name: string;
   cpuPercent: number;
+  cpuSeconds: number;
   peakRssMb: number;
   /** Peak of the anonymous (process-private) part of RSS. */
   peakAnonMb: number;
@@ -33,6 +34,26 @@ interface StepReport {
   usage: ProcessUsage[];
   /** CPU time of the whole host (services, Postgres, NATS, load generator) while the step ran. */
   hostCpuSeconds: number;
+  /** Of it: every `postgres` and `nats-server` process on the host, and Postgres' backends by client. */
+  serverCpuSeconds: { postgres: number; natsServer: number; postgresByClient: Map<string, number> };
+}
+
+/** CPU ticks of every process of the two servers, by pid (backends come and go; a new one counts from 0). */
+function serverTicks(): Map<number, { comm: 'postgres' | 'nats-server'; ticks: number }> {
+  const ticks = new Map<number, { comm: 'postgres' | 'nats-server'; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (comm !== 'postgres' && comm !== 'nats-server') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks.set(Number(entry), { comm, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks;
 }
 
 /** Samples CPU time and RSS of a set of processes from /proc while a step runs. */
@@ -43,12 +64,18 @@ class UsageSampler {
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   private hostTicksAtStart = 0;
+  private serverTicksAtStart = new Map<number, { comm: string; ticks: number }>();
 
-  constructor(private readonly processes: () => Array<{ name: string; pid: number | undefined }>) {}
+  constructor(
+    private readonly processes: () => Array<{ name: string; pid: number | undefined }>,
+    /** Postgres backend pid → the client's `application_name`, for the bench's own database. */
+    private readonly backendClients: () => Promise<Map<number, string>>,
+  ) {}
 
   start(): void {
     this.startedAt = performance.now();
     this.hostTicksAtStart = hostBusyTicks();
+    this.serverTicksAtStart = serverTicks();
     for (const p of this.processes()) {
       this.startTicks.set(p.name, cpuTicks(p.pid));
       this.peakRss.set(p.name, 0);
@@ -64,16 +91,32 @@ class UsageSampler {
     this.peakAnon.set(p.name, Math.max(this.peakAnon.get(p.name) ?? 0, anon));
   }
 
-  stop(): { usage: ProcessUsage[]; hostCpuSeconds: number } {
+  async stop(): Promise<Omit<StepReport, 'result'>> {
     clearInterval(this.timer);
     const seconds = (performance.now() - this.startedAt) / 1000;
-    const usage = this.processes().map((p) => ({
+    const hostCpuSeconds = (hostBusyTicks() - this.hostTicksAtStart) / CLOCK_TICKS;
+    const serverCpuSeconds = { postgres: 0, natsServer: 0, postgresByClient: new Map<string, number>() };
+    const clients = await this.backendClients();
+    for (const [pid, { comm, ticks }] of serverTicks()) {
+      const used = (ticks - (this.serverTicksAtStart.get(pid)?.ticks ?? 0)) / CLOCK_TICKS;
+      if (comm === 'nats-server') serverCpuSeconds.natsServer += used;
+      else {
+        serverCpuSeconds.postgres += used;
+        const client = clients.get(pid);
+        if (client) serverCpuSeconds.postgresByClient.set(client, (serverCpuSeconds.postgresByClient.get(client) ?? 0) + used);
+      }
+    }
+    const usage = this.processes().map((p) => {
+      const cpuSeconds = (cpuTicks(p.pid) - (this.startTicks.get(p.name) ?? 0)) / CLOCK_TICKS;
+      return {
       name: p.name,
-      cpuPercent: ((cpuTicks(p.pid) - (this.startTicks.get(p.name) ?? 0)) / CLOCK_TICKS / seconds) * 100,
+      cpuSeconds,
+      cpuPercent: (cpuSeconds / seconds) * 100,
       peakRssMb: (this.peakRss.get(p.name) ?? 0) / 1024 / 1024,
       peakAnonMb: (this.peakAnon.get(p.name) ?? 0) / 1024 / 1024,
-    }));
-    return { usage, hostCpuSeconds: (hostBusyTicks() - this.hostTicksAtStart) / CLOCK_TICKS };
+      };
+    });
+    return { usage, hostCpuSeconds, serverCpuSeconds };
   }
 }
 
@@ -135,15 +178,16 @@ async function stepThrough(
   p99Limit: number,
   target: Omit<LoadRun, 'rate' | 'durationSeconds' | 'drainSeconds' | 'label'>,
   processes: () => Array<{ name: string; pid: number | undefined }>,
+  backendClients: () => Promise<Map<number, string>>,
 ): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   // A short warm-up so JIT, pools and consumers are hot before anything is measured.
   await runLoad({ ...target, rate: Math.min(50, rates[0]!), durationSeconds: 3, drainSeconds: 5, label: `${label}-warmup` });
   for (const rate of rates) {
-    const sampler = new UsageSampler(processes);
+    const sampler = new UsageSampler(processes, backendClients);
     sampler.start();
     const result = await runLoad({ ...target, rate, durationSeconds, drainSeconds: 10, label });
-    const report = { result, ...sampler.stop() };
+    const report = { result, ...(await sampler.stop()) };
     reports.push(report);
     printStep(report, p99Limit);
     // Past the knee the backlog only grows; stepping further measures the backlog, not the system.
@@ -154,7 +198,7 @@ async function stepThrough(
 }
 
 function printStep(step: StepReport, p99Limit: number): void {
-  const { result: r, usage, hostCpuSeconds } = step;
+  const { result: r, usage, hostCpuSeconds, serverCpuSeconds } = step;
   console.log(
     `${r.label.padEnd(9)} offered ${String(r.rate).padStart(4)}/s: ${fixed(r.decisionsPerSecond)} decisions/s, latency p50 ${fixed(r.latencyMs.p50)} p90 ${fixed(r.latencyMs.p90)} p99 ${fixed(r.latencyMs.p99)} ms, ` +
       `accepted ${r.accepted}/${r.offered}, errors ${r.errors}, undecided ${r.undecided}${sustained(step, p99Limit) ? '' : '  ← not sustained'}`,
@@ -162,7 +206,15 @@ function printStep(step: StepReport, p99Limit: number): void {
   if (r.errorSamples.length) console.log(`          errors: ${r.errorSamples.join(' | ')}`);
   console.log(`          ${usage.map((u) => `${u.name} ${fixed(u.cpuPercent, 0)}% ${fixed(u.peakRssMb, 0)} MB (own ${fixed(u.peakAnonMb, 0)})`).join(', ')}`);
   // Comparable across runs at a rate both sustain, where saturation figures move with the host's other tenants.
-  if (r.decided) console.log(`          host CPU per decision: ${fixed((hostCpuSeconds * 1000) / r.decided, 1)} ms (everything on the host, load generator included)`);
+  if (!r.decided) return;
+  const perDecision = (seconds: number) => fixed((seconds * 1000) / r.decided, 1);
+  const processSeconds = usage.reduce((sum, u) => sum + u.cpuSeconds, 0);
+  const { postgres, natsServer, postgresByClient } = serverCpuSeconds;
+  console.log(`          host CPU per decision: ${perDecision(hostCpuSeconds)} ms (everything on the host, load generator included)`);
+  console.log(
+    `            of it: these processes ${perDecision(processSeconds)}, Postgres ${perDecision(postgres)} (${[...postgresByClient].map(([client, seconds]) => `${client} ${perDecision(seconds)}`).join(', ')}), ` +
+      `nats-server ${perDecision(natsServer)}, the rest ${perDecision(hostCpuSeconds - processSeconds - postgres - natsServer)} (load generator, kernel, other tenants)`,
+  );
 }
 
 /**
@@ -295,6 +347,12 @@ async function main(): Promise<void> {
 
   const db = await createTestDatabase();
   const nats = await TestNats.connect();
+  const backendClients = async () =>
+    new Map(
+      (await db.query<{ pid: number; client: string }>(`SELECT "pid", "application_name" AS "client" FROM pg_stat_activity WHERE "datname" = current_database() AND "pid" <> pg_backend_pid()`)).map(
+        (row) => [row.pid, row.client || 'unnamed'],
+      ),
+    );
   const stops: Array<() => Promise<unknown>> = [async () => nats.cleanup(), async () => db.drop()];
   try {
     const services = await startAgf(db, nats);
@@ -307,6 +365,7 @@ async function main(): Promise<void> {
       p99Limit,
       { submitUrl: `${services[0]!.url}/v1/deployment-requests`, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
       () => services.map((s) => ({ name: s.name, pid: s.pid })),
+      backendClients,
     );
     await printDeliveriesPerDecision(nats, services);
     await Promise.all(services.map((s) => s.stop()));
@@ -327,6 +386,7 @@ async function main(): Promise<void> {
         p99Limit,
         { submitUrl: `http://127.0.0.1:${ref.port}/`, natsUrl: natsUrl(), decisionSubject: `${ref.prefix}.ref.decision.made` },
         () => ref.processes.map((p) => ({ name: p.name, pid: p.child.pid })),
+        backendClients,
       );
     }
 

@@ -23,7 +23,8 @@ const PREFIX = env('REF_PREFIX');
 const STREAM = env('REF_STREAM');
 const LAST_HOP = Number(env('REF_HOPS', '2'));
 const CONCURRENCY = Number(env('REF_CONCURRENCY', '32'));
-const pool = new Pool({ connectionString: env('DATABASE_URL'), max: Number(env('REF_POOL_SIZE', '10')) });
+const ROLE = process.argv[2] === 'ingress' ? 'ref-ingress' : `ref-hop${process.argv[3] ?? ''}`;
+const pool = new Pool({ connectionString: env('DATABASE_URL'), max: Number(env('REF_POOL_SIZE', '10')), application_name: ROLE });
 
 async function outboxStep(id: string, hop: number, body: string, subject: string): Promise<string> {
   const eventId = randomUUID();
