@@ -39,19 +39,12 @@ interface StepReport {
 }
 
 /** CPU ticks of every process of the two servers, by pid (backends come and go; a new one counts from 0). */
-function serverTicks(): Map<number, { comm: 'postgres' | 'nats-server'; ticks: number }> {
-  const ticks = new Map<number, { comm: 'postgres' | 'nats-server'; ticks: number }>();
+function serverTicks(): Map<number, { comm: string; ticks: number }> {
+  const ticks = new Map<number, { comm: string; ticks: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (comm !== 'postgres' && comm !== 'nats-server') continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks.set(Number(entry), { comm, ticks: Number(fields[11]) + Number(fields[12]) });
-    } catch {
-      // exited meanwhile
-    }
+    const stat = processStat(entry);
+    if (stat && (stat.comm === 'postgres' || stat.comm === 'nats-server')) ticks.set(Number(entry), stat);
   }
   return ticks;
 }
@@ -127,13 +120,19 @@ function hostBusyTicks(): number {
 }
 
 function cpuTicks(pid: number | undefined): number {
-  if (!pid) return 0;
+  return (pid && processStat(pid)?.ticks) || 0;
+}
+
+/** Command name and CPU ticks (user + system) of a process, from /proc/<pid>/stat; undefined once it is gone. */
+function processStat(pid: number | string): { comm: string; ticks: number } | undefined {
   try {
-    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces and parentheses: fields resume after its last ')'; utime and stime
+    // are then the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: Number(fields[11]) + Number(fields[12]) };
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
