@@ -211,7 +211,10 @@ function printStep(step: StepReport, p99Limit: number): void {
   const { postgres, natsServer, postgresByClient } = serverCpuSeconds;
   console.log(`          host CPU per decision: ${perDecision(hostCpuSeconds)} ms (everything on the host, load generator included)`);
   console.log(
-    `            of it: these processes ${perDecision(processSeconds)}, Postgres ${perDecision(postgres)} (${[...postgresByClient].map(([client, seconds]) => `${client} ${perDecision(seconds)}`).join(', ')}), ` +
+    `            of it: these processes ${perDecision(processSeconds)}, Postgres ${perDecision(postgres)} (${[...postgresByClient]
+      .filter(([, seconds]) => (seconds * 1000) / r.decided >= 0.05)
+      .map(([client, seconds]) => `${client} ${perDecision(seconds)}`)
+      .join(', ')}), ` +
       `nats-server ${perDecision(natsServer)}, the rest ${perDecision(hostCpuSeconds - processSeconds - postgres - natsServer)} (load generator, kernel, other tenants)`,
   );
 }
