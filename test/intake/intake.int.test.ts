@@ -251,5 +251,10 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     await fetch(`${intake.url}/v1/deployment-requests/${randomUUID()}`);
     const after = await (await fetch(`${intake.url}/metrics`)).text();
     expect(Number(/agf_db_statements_total\{service="intake"\} (\d+)/.exec(after)?.[1])).toBeGreaterThan(statements);
+    // Answers no route gave are counted too, under one label rather than their URLs.
+    expect((await fetch(`${intake.url}/v1/no-such-thing/${randomUUID()}`)).status).toBe(404);
+    const unmatched = await (await fetch(`${intake.url}/metrics`)).text();
+    expect(unmatched).toMatch(/agf_http_requests_total\{method="GET",route="unmatched",status="404",service="intake"\} \d+/);
+    expect(unmatched).toMatch(/agf_http_requests_total\{method="GET",route="\/v1\/deployment-requests\/:id",status="404",service="intake"\} \d+/);
   });
 });

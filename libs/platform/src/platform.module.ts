@@ -1,5 +1,5 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { GovernancePolicy } from '@agf/policy';
@@ -7,7 +7,7 @@ import { type Namespace, type OutboxRelay, TransactionalPublisher } from '@agf/m
 import { DataSource } from 'typeorm';
 import { HealthController } from './health.controller';
 import type { InfraConfig } from './infra-config';
-import { HttpMetricsInterceptor, MetricsController, MetricsService, SERVICE_NAME } from './metrics';
+import { MetricsController, MetricsService, SERVICE_NAME } from './metrics';
 import { ProblemDetailsFilter } from './problem';
 import { INFRA_CONFIG, NAMESPACE, NATS_CONNECTION, POLICY } from './tokens';
 
@@ -42,7 +42,6 @@ export class PlatformModule {
           provide: TransactionalPublisher,
           useValue: new TransactionalPublisher(runtime.dataSource, runtime.infra.schema, runtime.infra.service, runtime.namespace, runtime.relay),
         },
-        { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
       ],
       exports: [DataSource, NATS_CONNECTION, NAMESPACE, POLICY, INFRA_CONFIG, SERVICE_NAME, MetricsService, TransactionalPublisher],

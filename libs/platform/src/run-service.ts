@@ -9,7 +9,7 @@ import express from 'express';
 import type { MigrationInterface } from 'typeorm';
 import { createServiceDataSource, ensureDatabase, initialiseDatabase, waitFor } from './database';
 import { loadInfraConfig, type ServiceName } from './infra-config';
-import { MetricsService } from './metrics';
+import { httpMetricsMiddleware, MetricsService } from './metrics';
 import { PlatformModule, type ServiceRuntime } from './platform.module';
 import { bodyParserProblems } from './problem';
 import { writeAdmission } from './admission';
@@ -103,6 +103,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(infra.LOG_LEVEL) + 1),
   });
   app.use(httpTracingMiddleware(definition.name));
+  app.use(httpMetricsMiddleware(runtime.metrics));
   app.use(perClientRateLimit(infra.AGF_RATE_LIMIT_PER_MINUTE));
   app.use(writeAdmission(infra.AGF_HTTP_MAX_WRITES));
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
