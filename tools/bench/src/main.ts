@@ -14,10 +14,15 @@ import { fixed } from './stats';
  * latency, CPU and peak RSS per service. It then runs the reference pipeline (plain Node, same hops, same
  * outbox transactions) at the same rates and reports AGF's figures as ratios of the reference's.
  */
-const HELP = `usage: npm run bench -- [--rates 50,100,200,300,400,600] [--duration 20] [--p99-limit 250] [--skip-reference]
-env: DATABASE_URL, NATS_URL (the servers to measure against)`;
-
 const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
+/** What a tier-0 request needs to be decided: the others keep books on it (audit, timers, learning). */
+const DECISION_PATH: ServiceName[] = ['intake', 'risk', 'coe'];
+
+const HELP = `usage: npm run bench -- [--rates 50,100,200,300,400,600] [--duration 20] [--p99-limit 250] [--skip-reference]
+                        [--services ${SERVICES.join(',')}]
+  --services  the AGF services to run (at least ${DECISION_PATH.join(', ')}): e.g. the decision path alone, to see
+              what the bookkeeping services cost a host they share with it
+env: DATABASE_URL, NATS_URL (the servers to measure against)`;
 const CLOCK_TICKS = 100; // Linux USER_HZ
 
 interface ProcessUsage {
@@ -289,12 +294,12 @@ function best(reports: StepReport[], p99Limit: number): StepReport | undefined {
   return reports.filter((r) => sustained(r, p99Limit)).sort((a, b) => b.result.decisionsPerSecond - a.result.decisionsPerSecond)[0];
 }
 
-async function startAgf(db: TestDatabase, nats: TestNats): Promise<ServiceProcess[]> {
+async function startAgf(db: TestDatabase, nats: TestNats, names: readonly ServiceName[]): Promise<ServiceProcess[]> {
   // The outbox poll at its default (tests poll every 200 ms to recover fast from the outages they stage).
   const env = { AGF_RATE_LIMIT_PER_MINUTE: '10000000', LOG_LEVEL: 'warn', AGF_OUTBOX_POLL_MS: '1000' };
   // One after another: each creates streams and consumers; at the same time they only contend.
   const services: ServiceProcess[] = [];
-  for (const name of SERVICES) services.push(await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env }));
+  for (const name of names) services.push(await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env }));
   return services;
 }
 
@@ -334,6 +339,7 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '20' },
       'p99-limit': { type: 'string', default: '250' },
       'skip-reference': { type: 'boolean', default: false },
+      services: { type: 'string', default: SERVICES.join(',') },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -344,7 +350,10 @@ async function main(): Promise<void> {
   const rates = values.rates.split(',').map(Number);
   const duration = Number(values.duration);
   const p99Limit = Number(values['p99-limit']);
-  if (rates.some((r) => !Number.isFinite(r) || r <= 0) || !(duration > 0) || !(p99Limit > 0)) throw new Error(`bad arguments\n${HELP}`);
+  const names = SERVICES.filter((name) => values.services.split(',').includes(name));
+  if (rates.some((r) => !Number.isFinite(r) || r <= 0) || !(duration > 0) || !(p99Limit > 0)) throw new UsageError(`bad arguments\n${HELP}`);
+  const unknown = values.services.split(',').filter((name) => !(SERVICES as string[]).includes(name));
+  if (unknown.length || DECISION_PATH.some((name) => !names.includes(name))) throw new UsageError(`--services: ${unknown.length ? `unknown ${unknown.join(', ')}` : `needs ${DECISION_PATH.join(', ')}`}\n${HELP}`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per step, sustained = all decided, no errors, p99 ≤ ${p99Limit} ms`);
 
   const db = await createTestDatabase();
@@ -357,9 +366,9 @@ async function main(): Promise<void> {
     );
   const stops: Array<() => Promise<unknown>> = [async () => nats.cleanup(), async () => db.drop()];
   try {
-    const services = await startAgf(db, nats);
+    const services = await startAgf(db, nats, names);
     stops.unshift(async () => Promise.all(services.map((s) => s.stop())));
-    console.log('\nAGF (tier-0 requests over HTTP, decision.made on NATS):');
+    console.log(`\nAGF (tier-0 requests over HTTP, decision.made on NATS${names.length < SERVICES.length ? `; only ${names.join(', ')}` : ''}):`);
     const agf = await stepThrough(
       'agf',
       rates,
@@ -418,10 +427,13 @@ async function main(): Promise<void> {
   }
 }
 
+/** Wrong command-line arguments: said without a stack trace. */
+class UsageError extends Error {}
+
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(`bench: ${(error as Error).stack ?? error}`);
+    console.error(`bench: ${error instanceof UsageError ? error.message : ((error as Error).stack ?? error)}`);
     process.exit(1);
   },
 );
