@@ -8,16 +8,16 @@ import { createTestDatabase, freePort, natsUrl, ServiceProcess, type ServiceName
 import type { LoadResult, LoadRun } from './load-generator';
 import { fixed } from './stats';
 
+const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
+/** What a tier-0 request needs to be decided: the others keep books on it (audit, timers, learning). */
+const DECISION_PATH: ServiceName[] = ['intake', 'risk', 'coe'];
+
 /**
  * `npm run bench`: starts AGF (every service its own process, own database and namespace), offers fixed
  * rates of tier-0 requests from a separate load-generator process, and reports decisions/s, request→decision
  * latency, CPU and peak RSS per service. It then runs the reference pipeline (plain Node, same hops, same
  * outbox transactions) at the same rates and reports AGF's figures as ratios of the reference's.
  */
-const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
-/** What a tier-0 request needs to be decided: the others keep books on it (audit, timers, learning). */
-const DECISION_PATH: ServiceName[] = ['intake', 'risk', 'coe'];
-
 const HELP = `usage: npm run bench -- [--rates 50,100,200,300,400,600] [--duration 20] [--p99-limit 250] [--skip-reference]
                         [--services ${SERVICES.join(',')}]
   --services  the AGF services to run (at least ${DECISION_PATH.join(', ')}): e.g. the decision path alone, to see
@@ -350,9 +350,10 @@ async function main(): Promise<void> {
   const rates = values.rates.split(',').map(Number);
   const duration = Number(values.duration);
   const p99Limit = Number(values['p99-limit']);
-  const names = SERVICES.filter((name) => values.services.split(',').includes(name));
+  const requested = values.services.split(',');
+  const names = SERVICES.filter((name) => requested.includes(name));
   if (rates.some((r) => !Number.isFinite(r) || r <= 0) || !(duration > 0) || !(p99Limit > 0)) throw new UsageError(`bad arguments\n${HELP}`);
-  const unknown = values.services.split(',').filter((name) => !(SERVICES as string[]).includes(name));
+  const unknown = requested.filter((name) => !(SERVICES as string[]).includes(name));
   if (unknown.length || DECISION_PATH.some((name) => !names.includes(name))) throw new UsageError(`--services: ${unknown.length ? `unknown ${unknown.join(', ')}` : `needs ${DECISION_PATH.join(', ')}`}\n${HELP}`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per step, sustained = all decided, no errors, p99 ≤ ${p99Limit} ms`);
 
