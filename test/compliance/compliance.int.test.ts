@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { CloudEvent, DeploymentRequest } from '@agf/contracts';
+import { canonicalJson } from '@agf/compliance-domain';
+import { type CloudEvent, createEvent, type DeploymentRequest } from '@agf/contracts';
 import { aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
 import { ensureConsumer, ensureStreams } from '@agf/messaging';
 import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats } from '@agf/testing';
@@ -169,6 +170,25 @@ describe('compliance service (real NATS and Postgres)', () => {
       expect(trail.entries[1]!.payload).toEqual(published);
     }, 20_000);
     await expect(nats.jsm.consumers.info(nats.namespace.stream('AGF_COMPLIANCE'), 'compliance')).rejects.toThrow(/not found/i);
+  });
+
+  it('chains the events an earlier version left in audit_pending, once, even when one of them arrives again', async () => {
+    const request = aDeploymentRequest();
+    const event = createEvent({ name: 'deployment.requested', source: 'intake', data: request, correlationId: request.requestId });
+    // As a version that recorded events for a separate chainer left them: committed, not yet in the chain.
+    await db.query(
+      `INSERT INTO "compliance"."audit_pending" ("event_id", "event_type", "subject", "correlation_id", "occurred_at", "payload") VALUES ($1, $2, $3, $4, $5, $6)`,
+      [event.id, event.type, event.subject, event.correlationid, event.time, canonicalJson(event)],
+    );
+    // The same event delivered to this version: the pending row is still the one that gets chained.
+    await nats.publishEvent('deployment.requested', request, { correlationId: request.requestId, source: 'intake', id: event.id });
+    await eventually(async () => {
+      const trail = (await (await fetch(`${compliance.url}/v1/audit/trail?requestId=${request.requestId}`)).json()) as { entries: Array<{ eventId: string; payload: unknown }> };
+      expect(trail.entries.map((e) => e.eventId)).toEqual([event.id]);
+      expect(trail.entries[0]!.payload).toEqual(JSON.parse(canonicalJson(event)));
+      expect(await db.query(`SELECT 1 FROM "compliance"."audit_pending"`)).toHaveLength(0);
+    }, 20_000);
+    expect(await verify()).toMatchObject({ valid: true });
   });
 
   it('appends every event once to a chain that verifies, and detects a changed or removed row', async () => {

@@ -5,17 +5,13 @@ import { ComplianceMetrics } from './compliance-metrics';
 
 /** Entries per chaining transaction. 500 raised the service's peak RSS under load by ~10 MB (145 vs 135 MB). */
 const BATCH = 250;
-/**
- * Pause between chaining rounds that found less than a full batch. Each round is a transaction of about six
- * statements under the chain head's lock whatever its size: at 100 ms, the rounds cost ~3 statements per
- * decision under load; at 500 ms an event reaches the chain half a second later and the rounds cost ~0.6.
- */
-const IDLE_MS = 500;
+/** Pause between polls that found less than a full batch: one cheap read each, and rows only come from old replicas. */
+const IDLE_MS = 2000;
 
 /**
- * Moves recorded events into the hash chain in batches. Chaining needs one global order, so it is done by
- * one loop per replica in short transactions that lock the chain head, instead of by every handler:
- * handlers never wait on each other, and a batch of 250 costs one commit instead of 250.
+ * Appends to the hash chain the events that an earlier version recorded in `audit_pending` (it chained them in
+ * this loop, later than their commit); since, handlers append their events themselves (`appendAll`). Kept so that
+ * an upgrade, or old replicas running beside new ones during one, leave nothing unchained.
  */
 @Injectable()
 export class AuditChainer implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -17,29 +17,60 @@ interface PendingRow {
 /** SQL of the audit trail. */
 export const auditRepository = {
   /**
-   * Records events for the chain, in the transaction that processes them (so each is audited exactly when it
-   * is processed), in one statement and in their order; idempotent by event id. Returns the types of those
-   * recorded now. No shared lock here: chaining happens in `chainPending`.
+   * Appends events to the hash chain in the caller's transaction, in their order; idempotent by event id (one
+   * already chained, or still waiting in `audit_pending`, is skipped). Returns the types of those appended.
+   * Locks the chain head until the transaction ends, so call it last, right before the commit.
    */
-  async recordAll(m: Queryable, events: CloudEventEnvelope[]): Promise<string[]> {
+  async appendAll(m: Queryable, events: CloudEventEnvelope[]): Promise<string[]> {
     if (!events.length) return [];
-    const rows: { event_type: string }[] = await m.query(
-      `INSERT INTO "compliance"."audit_pending" ("event_id", "event_type", "subject", "correlation_id", "occurred_at", "payload")
-       SELECT v."event_id", v."event_type", v."subject", v."correlation_id", v."occurred_at", v."payload" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-         WITH ORDINALITY AS v("event_id", "event_type", "subject", "correlation_id", "occurred_at", "payload", "position")
-        WHERE NOT EXISTS (SELECT 1 FROM "compliance"."audit_entries" a WHERE a."event_id" = v."event_id")
-        ORDER BY v."position"
-       ON CONFLICT ("event_id") DO NOTHING RETURNING "event_type"`,
-      [
-        events.map((e) => e.id),
-        events.map((e) => e.type),
-        events.map((e) => e.subject),
-        events.map((e) => e.correlationid ?? null),
-        events.map((e) => e.time),
-        events.map((e) => canonicalJson(e)),
-      ],
+    const heads: { sequence: string; entry_hash: string; known: string[] }[] = await m.query(
+      `SELECT h."sequence", h."entry_hash",
+              ARRAY(SELECT a."event_id" FROM "compliance"."audit_entries" a WHERE a."event_id" = ANY($1::text[])
+                    UNION ALL SELECT p."event_id" FROM "compliance"."audit_pending" p WHERE p."event_id" = ANY($1::text[])) AS "known"
+         FROM "compliance"."chain_head" h FOR UPDATE`,
+      [events.map((e) => e.id)],
     );
-    return rows.map((row) => row.event_type);
+    const head = heads[0];
+    if (!head) throw new Error('compliance.chain_head is missing: the migration did not run');
+    const known = new Set(head.known);
+    const fresh = events.filter((e) => !known.has(e.id) && known.add(e.id));
+    if (!fresh.length) return [];
+    const recordedAt = new Date().toISOString();
+    let previousHash = head.entry_hash;
+    let sequence = Number(head.sequence);
+    const values: unknown[] = [];
+    const tuples: string[] = [];
+    for (const event of fresh) {
+      sequence += 1;
+      const payload = canonicalJson(event);
+      const entry = chainEntry(
+        {
+          sequence,
+          eventId: event.id,
+          eventType: event.type,
+          subject: event.subject,
+          correlationId: event.correlationid ?? null,
+          occurredAt: event.time,
+          recordedAt,
+          payload: new CanonicalJsonText(payload),
+        },
+        previousHash,
+      );
+      previousHash = entry.entryHash;
+      const base = values.length;
+      values.push(entry.sequence, entry.eventId, entry.eventType, entry.subject, entry.correlationId, entry.occurredAt, entry.recordedAt, payload, entry.previousHash, entry.contentHash, entry.entryHash);
+      tuples.push(`(${Array.from({ length: 11 }, (_, i) => `$${base + i + 1}`).join(', ')})`);
+    }
+    const last = values.length;
+    values.push(sequence, previousHash);
+    await m.query(
+      `WITH "appended" AS (
+         INSERT INTO "compliance"."audit_entries" ("sequence", "event_id", "event_type", "subject", "correlation_id", "occurred_at", "recorded_at",
+           "payload", "previous_hash", "content_hash", "entry_hash") VALUES ${tuples.join(', ')})
+       UPDATE "compliance"."chain_head" SET "sequence" = $${last + 1}, "entry_hash" = $${last + 2}`,
+      values,
+    );
+    return fresh.map((e) => e.type);
   },
 
   async anyPending(m: Queryable): Promise<boolean> {
@@ -48,8 +79,9 @@ export const auditRepository = {
   },
 
   /**
-   * Appends up to `limit` recorded events to the chain in arrival order, in one transaction; returns how many.
-   * Locking the head row serialises chainers across replicas, so sequence and previous hash never fork.
+   * Appends up to `limit` events that a version before `appendAll` recorded in `audit_pending` to the chain, in
+   * arrival order, in one transaction; returns how many. Locking the head row serialises appends across
+   * replicas, so sequence and previous hash never fork.
    */
   async chainPending(m: Queryable, limit: number): Promise<number> {
     const heads: { sequence: string; entry_hash: string }[] = await m.query(`SELECT "sequence", "entry_hash" FROM "compliance"."chain_head" FOR UPDATE`);

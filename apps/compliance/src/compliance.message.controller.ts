@@ -9,9 +9,9 @@ import { ComplianceMetrics } from './compliance-metrics';
 import { type RequestState, evaluationRepository as repo } from './evaluation.repository';
 
 /**
- * Every domain event is recorded for the audit chain in the transaction that processes it (inbox + record
- * commit together, so a redelivery adds nothing); AuditChainer then appends it to the hash chain. The events that change a request's compliance picture also
- * re-evaluate its controls and publish `compliance.evaluated`, which is recorded in that same transaction.
+ * Every domain event is appended to the audit chain in the transaction that processes it (inbox + entry
+ * commit together, so a redelivery adds nothing). The events that change a request's compliance picture also
+ * re-evaluate its controls and publish `compliance.evaluated`, which is appended in that same transaction.
  */
 @Controller()
 export class ComplianceMessageController {
@@ -57,12 +57,23 @@ export class ComplianceMessageController {
   @OnMessage('learning.model.updated') async modelUpdated(e: CloudEvent<'learning.model.updated'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('learning.pattern.captured') async patternCaptured(e: CloudEvent<'learning.pattern.captured'>, ctx: MessageContext) { this.audit(e, ctx); }
 
-  /** Recorded at the end of the transaction, together with the other events of its batch. */
+  /**
+   * Appended to the hash chain at the end of the transaction, with the other events of its batch and after
+   * its other writes: the chain head stays locked until the commit, so every other batch's appending waits.
+   */
   private audit(event: CloudEvent<EventName>, ctx: MessageContext): void {
-    ctx.writeLater('audit', event, async (manager, events: CloudEvent<EventName>[]) => {
-      const types = await audit.recordAll(manager, events);
-      ctx.onCommitted(() => types.forEach((type) => this.metrics.audited.inc({ type })));
-    });
+    ctx.writeLater(
+      'audit',
+      event,
+      async (manager, events: CloudEvent<EventName>[]) => {
+        const types = await audit.appendAll(manager, events);
+        ctx.onCommitted(() => {
+          types.forEach((type) => this.metrics.audited.inc({ type }));
+          if (types.length) this.metrics.chained.inc(types.length);
+        });
+      },
+      { last: true },
+    );
   }
 
   /** Re-evaluates the controls once the request itself is known; reviews that came first are already stored. */

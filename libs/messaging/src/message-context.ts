@@ -8,18 +8,20 @@ import type { OutboxRow, OutgoingEvent } from './outbox';
  * one statement per kind instead of one each (set-based handlers); and what they leave until after its commit.
  */
 export class DeferredWrites {
-  private readonly byKey = new Map<string, { items: unknown[]; write: (manager: EntityManager, items: never[]) => Promise<void> }>();
+  private readonly byKey = new Map<string, { items: unknown[]; write: (manager: EntityManager, items: never[]) => Promise<void>; last: boolean }>();
   /** Run by the transport once the transaction committed; dropped with a rollback. */
   readonly afterCommit: Array<() => void> = [];
 
-  add<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>): void {
+  add<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>, last = false): void {
     const entry = this.byKey.get(key);
     if (entry) entry.items.push(item);
-    else this.byKey.set(key, { items: [item], write: write as (manager: EntityManager, items: never[]) => Promise<void> });
+    else this.byKey.set(key, { items: [item], write: write as (manager: EntityManager, items: never[]) => Promise<void>, last });
   }
 
+  /** Each kind in the order it was first added, those marked `last` after the others. */
   async writeAll(manager: EntityManager): Promise<void> {
-    for (const { items, write } of this.byKey.values()) await write(manager, items as never[]);
+    const entries = [...this.byKey.values()];
+    for (const { items, write } of [...entries.filter((e) => !e.last), ...entries.filter((e) => e.last)]) await write(manager, items as never[]);
     this.byKey.clear();
   }
 }
@@ -90,9 +92,10 @@ export class MessageContext {
   /**
    * Leaves a write to the end of the transaction: `write` then gets the items of every message of the batch
    * with the same `key` at once, in batch order. Only for rows that no handler reads back in the same transaction.
+   * `last`: after the other kinds, for a write that takes a lock everything else would then wait behind.
    */
-  writeLater<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>): void {
-    this.deferredWrites.add(key, item, write);
+  writeLater<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>, options: { last?: boolean } = {}): void {
+    this.deferredWrites.add(key, item, write, options.last ?? false);
   }
 
   /**

@@ -1,3 +1,5 @@
+import type { EntityManager } from 'typeorm';
+import { DeferredWrites } from './message-context';
 import { Namespace } from './namespace';
 import { headerSafe, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
@@ -53,5 +55,22 @@ describe('Semaphore', () => {
     semaphore.release();
     await fourth;
     expect(order).toEqual([3, 4]);
+  });
+});
+
+describe('DeferredWrites', () => {
+  it('writes each kind once with all its items, in the order kinds were first used, those marked last at the end', async () => {
+    const writes = new DeferredWrites();
+    const done: string[] = [];
+    const record = (kind: string) => async (_manager: EntityManager, items: number[]) => {
+      done.push(`${kind}:${items.join(',')}`);
+    };
+    writes.add('audit', 1, record('audit'), true);
+    writes.add('state', 2, record('state'));
+    writes.add('audit', 3, record('audit'), true);
+    writes.add('evaluation', 4, record('evaluation'));
+    writes.add('state', 5, record('state'));
+    await writes.writeAll({} as EntityManager);
+    expect(done).toEqual(['state:2,5', 'evaluation:4', 'audit:1,3']);
   });
 });
