@@ -1,4 +1,4 @@
-import { type AuditRow, auditEntryFromRow, CanonicalJsonText, type ChainedAuditEntry, canonicalJson, chainEntry } from '@agf/compliance-domain';
+import { type AuditEntryContent, type AuditRow, auditEntryFromRow, CanonicalJsonText, type ChainedAuditEntry, canonicalJson, chainEntry } from '@agf/compliance-domain';
 import type { CloudEventEnvelope } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
 
@@ -14,6 +14,43 @@ interface PendingRow {
   payload: string;
 }
 
+interface ChainHead {
+  sequence: string;
+  entry_hash: string;
+}
+
+/** An event to append: its payload is the canonical JSON text that is stored and hashed as it is. */
+type NewEntry = Omit<AuditEntryContent, 'sequence' | 'recordedAt' | 'payload'> & { payload: string };
+
+/**
+ * Appends entries after `head` (locked by the caller's transaction) in their order, and moves the head to the
+ * last of them, in one statement.
+ */
+async function appendAfter(m: Queryable, head: ChainHead, entries: NewEntry[]): Promise<void> {
+  const recordedAt = new Date().toISOString();
+  let previousHash = head.entry_hash;
+  let sequence = Number(head.sequence);
+  const values: unknown[] = [];
+  const tuples: string[] = [];
+  for (const { payload, ...fields } of entries) {
+    sequence += 1;
+    const entry = chainEntry({ ...fields, sequence, recordedAt, payload: new CanonicalJsonText(payload) }, previousHash);
+    previousHash = entry.entryHash;
+    const base = values.length;
+    values.push(entry.sequence, entry.eventId, entry.eventType, entry.subject, entry.correlationId, entry.occurredAt, entry.recordedAt, payload, entry.previousHash, entry.contentHash, entry.entryHash);
+    tuples.push(`(${Array.from({ length: 11 }, (_, i) => `$${base + i + 1}`).join(', ')})`);
+  }
+  const next = values.length;
+  values.push(sequence, previousHash);
+  await m.query(
+    `WITH "appended" AS (
+       INSERT INTO "compliance"."audit_entries" ("sequence", "event_id", "event_type", "subject", "correlation_id", "occurred_at", "recorded_at",
+         "payload", "previous_hash", "content_hash", "entry_hash") VALUES ${tuples.join(', ')})
+     UPDATE "compliance"."chain_head" SET "sequence" = $${next + 1}, "entry_hash" = $${next + 2}`,
+    values,
+  );
+}
+
 /** SQL of the audit trail. */
 export const auditRepository = {
   /**
@@ -23,7 +60,7 @@ export const auditRepository = {
    */
   async appendAll(m: Queryable, events: CloudEventEnvelope[]): Promise<string[]> {
     if (!events.length) return [];
-    const heads: { sequence: string; entry_hash: string; known: string[] }[] = await m.query(
+    const heads: Array<ChainHead & { known: string[] }> = await m.query(
       `SELECT h."sequence", h."entry_hash",
               ARRAY(SELECT a."event_id" FROM "compliance"."audit_entries" a WHERE a."event_id" = ANY($1::text[])
                     UNION ALL SELECT p."event_id" FROM "compliance"."audit_pending" p WHERE p."event_id" = ANY($1::text[])) AS "known"
@@ -33,42 +70,13 @@ export const auditRepository = {
     const head = heads[0];
     if (!head) throw new Error('compliance.chain_head is missing: the migration did not run');
     const known = new Set(head.known);
+    // Also once per id within the batch.
     const fresh = events.filter((e) => !known.has(e.id) && known.add(e.id));
     if (!fresh.length) return [];
-    const recordedAt = new Date().toISOString();
-    let previousHash = head.entry_hash;
-    let sequence = Number(head.sequence);
-    const values: unknown[] = [];
-    const tuples: string[] = [];
-    for (const event of fresh) {
-      sequence += 1;
-      const payload = canonicalJson(event);
-      const entry = chainEntry(
-        {
-          sequence,
-          eventId: event.id,
-          eventType: event.type,
-          subject: event.subject,
-          correlationId: event.correlationid ?? null,
-          occurredAt: event.time,
-          recordedAt,
-          payload: new CanonicalJsonText(payload),
-        },
-        previousHash,
-      );
-      previousHash = entry.entryHash;
-      const base = values.length;
-      values.push(entry.sequence, entry.eventId, entry.eventType, entry.subject, entry.correlationId, entry.occurredAt, entry.recordedAt, payload, entry.previousHash, entry.contentHash, entry.entryHash);
-      tuples.push(`(${Array.from({ length: 11 }, (_, i) => `$${base + i + 1}`).join(', ')})`);
-    }
-    const last = values.length;
-    values.push(sequence, previousHash);
-    await m.query(
-      `WITH "appended" AS (
-         INSERT INTO "compliance"."audit_entries" ("sequence", "event_id", "event_type", "subject", "correlation_id", "occurred_at", "recorded_at",
-           "payload", "previous_hash", "content_hash", "entry_hash") VALUES ${tuples.join(', ')})
-       UPDATE "compliance"."chain_head" SET "sequence" = $${last + 1}, "entry_hash" = $${last + 2}`,
-      values,
+    await appendAfter(
+      m,
+      head,
+      fresh.map((e) => ({ eventId: e.id, eventType: e.type, subject: e.subject, correlationId: e.correlationid ?? null, occurredAt: e.time, payload: canonicalJson(e) })),
     );
     return fresh.map((e) => e.type);
   },
@@ -84,50 +92,19 @@ export const auditRepository = {
    * replicas, so sequence and previous hash never fork.
    */
   async chainPending(m: Queryable, limit: number): Promise<number> {
-    const heads: { sequence: string; entry_hash: string }[] = await m.query(`SELECT "sequence", "entry_hash" FROM "compliance"."chain_head" FOR UPDATE`);
+    const heads: ChainHead[] = await m.query(`SELECT "sequence", "entry_hash" FROM "compliance"."chain_head" FOR UPDATE`);
     const head = heads[0];
     if (!head) throw new Error('compliance.chain_head is missing: the migration did not run');
     const pending: PendingRow[] = await m.query(`SELECT * FROM "compliance"."audit_pending" ORDER BY "arrival" LIMIT $1`, [limit]);
     if (!pending.length) return 0;
-    const recordedAt = new Date().toISOString();
-    let previousHash = head.entry_hash;
-    let sequence = Number(head.sequence);
-    const values: unknown[] = [];
-    const tuples: string[] = [];
-    for (const row of pending) {
-      sequence += 1;
-      const entry = chainEntry(
-        {
-          sequence,
-          eventId: row.event_id,
-          eventType: row.event_type,
-          subject: row.subject,
-          correlationId: row.correlation_id,
-          occurredAt: row.occurred_at,
-          recordedAt,
-          // Stored as canonicalJson(event) by recordAll: hashed as it is (the verifier parses it independently).
-          payload: new CanonicalJsonText(row.payload),
-        },
-        previousHash,
-      );
-      previousHash = entry.entryHash;
-      const base = values.length;
-      values.push(entry.sequence, entry.eventId, entry.eventType, entry.subject, entry.correlationId, entry.occurredAt, entry.recordedAt, row.payload, entry.previousHash, entry.contentHash, entry.entryHash);
-      tuples.push(`(${Array.from({ length: 11 }, (_, i) => `$${base + i + 1}`).join(', ')})`);
-    }
-    await m.query(
-      `INSERT INTO "compliance"."audit_entries" ("sequence", "event_id", "event_type", "subject", "correlation_id", "occurred_at", "recorded_at",
-         "payload", "previous_hash", "content_hash", "entry_hash") VALUES ${tuples.join(', ')}`,
-      values,
+    // Stored as canonicalJson(event) by the earlier version: hashed as it is (the verifier parses it independently).
+    await appendAfter(
+      m,
+      head,
+      pending.map((row) => ({ eventId: row.event_id, eventType: row.event_type, subject: row.subject, correlationId: row.correlation_id, occurredAt: row.occurred_at, payload: row.payload })),
     );
     await m.query(`DELETE FROM "compliance"."audit_pending" WHERE "arrival" = ANY($1::bigint[])`, [pending.map((p) => p.arrival)]);
-    await m.query(`UPDATE "compliance"."chain_head" SET "sequence" = $1, "entry_hash" = $2`, [sequence, previousHash]);
     return pending.length;
-  },
-
-  async pendingCount(m: Queryable): Promise<number> {
-    const rows: { count: string }[] = await m.query(`SELECT count(*) AS "count" FROM "compliance"."audit_pending"`);
-    return Number(rows[0]?.count ?? 0);
   },
 
   /** Entries after `afterSequence`, oldest first: keyset paging keeps a walk over millions of rows cheap. */
