@@ -9,9 +9,9 @@ const BATCH = 250;
 const IDLE_MS = 2000;
 
 /**
- * Appends to the hash chain the events that an earlier version recorded in `audit_pending` (it chained them in
- * this loop, later than their commit); since, handlers append their events themselves (`appendAll`). Kept so that
- * an upgrade, or old replicas running beside new ones during one, leave nothing unchained.
+ * Appends to the hash chain the events an earlier version left in `audit_pending` for this loop to chain;
+ * handlers now append their events themselves (`appendAll`). Kept so that an upgrade, or old replicas running
+ * beside new ones during one, leave nothing unchained.
  */
 @Injectable()
 export class AuditChainer implements OnApplicationBootstrap, OnApplicationShutdown {
