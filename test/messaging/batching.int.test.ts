@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { eventually } from '@agf/testing';
 import { decision, outcome, Probe } from './probe';
 
@@ -49,6 +50,25 @@ describe('JetStream transport with batches (real NATS and Postgres)', () => {
     // Give a second effect of any neighbour every chance to appear.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await probe.effects('neighbour')).toBe(20);
+  });
+
+  it('publishes what a batch emits at the end of its transaction, caused by and in the trace of each message', async () => {
+    const events = Array.from({ length: 12 }, () => decision('emits-later'));
+    const traceparent = (traceId: string) => `00-${traceId}-${'1'.repeat(16)}-01`;
+    const traceIds = events.map(() => randomBytes(16).toString('hex'));
+    for (const [i, event] of events.entries()) {
+      await probe.nats.publish('agf.v1.decision.made.emits-later', JSON.stringify({ ...event, traceparent: traceparent(traceIds[i]!) }), undefined, { traceparent: traceparent(traceIds[i]!) });
+    }
+    const emitted = await eventually(async () => {
+      const found = (await probe.nats.read('AGF_DEPLOYMENT', 'agf.v1.deployment.requested.emitted-later')).map((m) => m.json<{ causationid?: string; traceparent?: string; data: { requestId: string } }>());
+      expect(found).toHaveLength(events.length);
+      return found;
+    }, 20_000);
+    for (const [i, event] of events.entries()) {
+      const answer = emitted.find((e) => e.data.requestId === event.data.requestId);
+      expect(answer).toMatchObject({ causationid: event.id, traceparent: expect.stringContaining(traceIds[i]!) });
+    }
+    expect(await probe.effects('emits-later')).toBe(events.length);
   });
 
   it('gives the same event delivered twice within one batch one effect', async () => {

@@ -7,6 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
 import { jetstream } from '@nats-io/jetstream';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { startTracing, type Tracing } from '@agf/platform';
 import { createTestDatabase, TestNats, type TestDatabase } from '@agf/testing';
 import { type HandlerResult, JetStreamServer, MessageContext, messagingTablesMigration, OnMessage, OutboxRelay } from '@agf/messaging';
 
@@ -35,7 +36,8 @@ class ProbeHandlers {
 
   /**
    * A second stream (AGF_DECISION); a decision of project `emits` is answered with a deployment.requested,
-   * one of `emits-too-large` with one too large to publish.
+   * one of `emits-later` with one emitted at the end of its transaction, one of `emits-too-large` with one too
+   * large to publish.
    */
   @OnMessage('decision.made')
   async decision(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
@@ -44,12 +46,21 @@ class ProbeHandlers {
       const request = aDeploymentRequest({ requestId: event.data.requestId, projectId: 'emitted' });
       ctx.emit({ name: 'deployment.requested', correlationId: request.requestId, data: request });
     }
+    if (event.data.projectId === 'emits-later') {
+      // Emitted by a write left to the end of the transaction, as compliance's evaluations are.
+      // Each item carries the emitter of its own message: the batch's first message's write emits for all.
+      ctx.writeLater('emit-later', { requestId: event.data.requestId, emit: ctx.emitterForLater() }, async (_manager, items) => {
+        for (const { requestId, emit } of items) emit({ name: 'deployment.requested', correlationId: requestId, data: aDeploymentRequest({ requestId, projectId: 'emitted-later' }) });
+      });
+    }
     if (event.data.projectId === 'emits-too-large') {
       const request = aDeploymentRequest({ requestId: event.data.requestId, projectId: 'emitted', metadata: { pad: 'x'.repeat(1_100_000) } });
       ctx.emit({ name: 'deployment.requested', correlationId: request.requestId, data: request });
     }
   }
 }
+
+let tracing: Tracing | undefined;
 
 @Module({ controllers: [ProbeHandlers] })
 class ProbeModule {}
@@ -82,6 +93,8 @@ export class Probe {
   ) {}
 
   static async start(options: { concurrency: number; batchSize?: number; batchLingerMs?: number; relayPollMs?: number; beforeListen?: (nats: TestNats) => Promise<void> }): Promise<Probe> {
+    // As in a service: trace context propagates (spans unrecorded), so emitted events carry `traceparent`.
+    tracing ??= startTracing('probe');
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
     await options.beforeListen?.(nats);

@@ -4,6 +4,7 @@ import type { CloudEvent, ComplianceEvaluated, EventName } from '@agf/contracts'
 import { MessageContext, OnMessage } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
 import type { GovernancePolicy } from '@agf/policy';
+import type { EntityManager } from 'typeorm';
 import { auditRepository as audit } from './audit.repository';
 import { ComplianceMetrics } from './compliance-metrics';
 import { type RequestState, evaluationRepository as repo } from './evaluation.repository';
@@ -25,7 +26,7 @@ export class ComplianceMessageController {
     await ctx.lockRequest(event.data.requestId);
     const state = await repo.recordAssessedRequest(ctx.manager, event.data.request);
     this.audit(event, ctx);
-    this.evaluate(event.data.requestId, ctx, state);
+    this.evaluateLater(state, ctx);
   }
 
   @OnMessage('review.assigned')
@@ -42,7 +43,7 @@ export class ComplianceMessageController {
     const { state } = await repo.recordReview(ctx.manager, r.requestId, { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision });
     this.audit(event, ctx);
     // A new review of a request already known: evaluate with it (the request's own event evaluates otherwise).
-    if (state) this.evaluate(r.requestId, ctx, state);
+    if (state) this.evaluateLater(state, ctx);
   }
 
   @OnMessage('intake.rejected') async intakeRejected(e: CloudEvent<'intake.rejected'>, ctx: MessageContext) { this.audit(e, ctx); }
@@ -76,20 +77,38 @@ export class ComplianceMessageController {
     );
   }
 
-  /** Re-evaluates the controls once the request itself is known; reviews that came first are already stored. */
-  private evaluate(requestId: string, ctx: MessageContext, state: RequestState): void {
+  /**
+   * Re-evaluates the controls once the request itself is known (reviews that came first are already stored),
+   * at the end of the transaction: a batch holding several of a request's events (its assessment and the
+   * reviews that follow it at once, say) publishes one evaluation, on the latest state, instead of one each.
+   */
+  private evaluateLater(state: RequestState, ctx: MessageContext): void {
     if (!state.request) return;
-    const result = evaluateCompliance(this.policy.compliance.rules, {
-      request: state.request,
-      riskAssessed: state.riskAssessed,
-      reviews: state.reviews,
-      openAssignments: state.openAssignments,
-    });
-    const evaluation: ComplianceEvaluated = { requestId, projectId: state.projectId, ...result, evaluatedAt: new Date().toISOString() };
-    // Nothing reads it back in the transaction: the batch's evaluations are stored together at its end.
-    ctx.writeLater('latest-evaluation', evaluation, repo.saveEvaluations);
-    // Audited here, after its cause, rather than read back from the stream: two deliveries fewer per request.
-    this.audit(ctx.emit({ name: 'compliance.evaluated', correlationId: requestId, data: evaluation }), ctx);
-    ctx.onCommitted(() => this.metrics.evaluations.inc({ result: evaluation.passed ? 'passed' : evaluation.pending ? 'pending' : 'failed' }));
+    ctx.writeLater('evaluation', { state, ctx, emit: ctx.emitterForLater() }, (manager, items: PendingEvaluation[]) => this.evaluateLatest(manager, items));
   }
+
+  private async evaluateLatest(manager: EntityManager, items: PendingEvaluation[]): Promise<void> {
+    // In batch order, so a request's last item holds every review stored before it in this transaction.
+    const latest = [...new Map(items.map((item) => [item.state.requestId, item])).values()];
+    const evaluations = latest.map(({ state, ctx, emit }) => {
+      const result = evaluateCompliance(this.policy.compliance.rules, {
+        request: state.request!,
+        riskAssessed: state.riskAssessed,
+        reviews: state.reviews,
+        openAssignments: state.openAssignments,
+      });
+      const evaluation: ComplianceEvaluated = { requestId: state.requestId, projectId: state.projectId, ...result, evaluatedAt: new Date().toISOString() };
+      // Audited here, after its cause, rather than read back from the stream: two deliveries fewer per request.
+      this.audit(emit({ name: 'compliance.evaluated', correlationId: state.requestId, data: evaluation }), ctx);
+      ctx.onCommitted(() => this.metrics.evaluations.inc({ result: evaluation.passed ? 'passed' : evaluation.pending ? 'pending' : 'failed' }));
+      return evaluation;
+    });
+    await repo.saveEvaluations(manager, evaluations);
+  }
+}
+
+interface PendingEvaluation {
+  state: RequestState;
+  ctx: MessageContext;
+  emit: ReturnType<MessageContext['emitterForLater']>;
 }

@@ -309,27 +309,29 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         outboxRows.length = 0;
         deferredWrites = new DeferredWrites();
         const locks = new RequestLocks(service, decoded.flatMap((d) => (d.envelope?.correlationid ? [d.envelope.correlationid] : [])));
+        const contexts: MessageContext[] = [];
         for (const d of decoded) {
           const parent = propagation.extract(context.active(), { traceparent: d.msg.headers?.get('traceparent') ?? '' });
-          const rows = await context.with(parent, () =>
+          await context.with(parent, () =>
             this.tracer.startActiveSpan(`${d.subject} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': d.subject } }, async (span) => {
               try {
                 const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope, deferredWrites, locks, this.toOutboxRow);
+                contexts.push(ctx);
                 try {
                   await this.invoke(d.name, d.payload, ctx);
                 } catch (error) {
                   throw ctx.failure ?? error;
                 }
-                return ctx.outboxRows;
               } finally {
                 span.end();
               }
             }),
           );
-          outboxRows.push(...rows);
           outcomes.push('processed');
         }
         await deferredWrites.writeAll(manager);
+        // After the deferred writes, which may emit too (`emitterForLater`).
+        for (const ctx of contexts) outboxRows.push(...ctx.outboxRows);
         const claimed = await claimInboxEntriesWithOutbox(manager, schema, service, decoded.map((d) => d.inboxId), outboxRows);
         if (claimed < decoded.length) throw new AlreadyProcessed('a message of the batch was processed before');
         return outcomes;

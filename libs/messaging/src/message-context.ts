@@ -1,5 +1,6 @@
 import type { CloudEvent, CloudEventEnvelope, EventName } from '@agf/contracts';
 import type { JsMsg } from '@nats-io/jetstream';
+import { context } from '@opentelemetry/api';
 import type { EntityManager } from 'typeorm';
 import type { OutboxRow, OutgoingEvent } from './outbox';
 
@@ -18,11 +19,18 @@ export class DeferredWrites {
     else this.byKey.set(key, { items: [item], write: write as (manager: EntityManager, items: never[]) => Promise<void>, last });
   }
 
-  /** Each kind in the order it was first added, those marked `last` after the others. */
+  /**
+   * Each kind in the order it was first added, those marked `last` after the others; a write may leave more
+   * writes (e.g. the audit record of an event it emits), which are written too.
+   */
   async writeAll(manager: EntityManager): Promise<void> {
-    const entries = [...this.byKey.values()];
-    for (const { items, write } of [...entries.filter((e) => !e.last), ...entries.filter((e) => e.last)]) await write(manager, items as never[]);
-    this.byKey.clear();
+    for (;;) {
+      const pending = [...this.byKey];
+      const next = pending.find(([, entry]) => !entry.last) ?? pending[0];
+      if (!next) return;
+      this.byKey.delete(next[0]);
+      await next[1].write(manager, next[1].items as never[]);
+    }
   }
 }
 
@@ -52,7 +60,7 @@ export class RequestLocks {
   }
 }
 
-type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'causationId'> & { correlationId?: string };
+export type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'causationId'> & { correlationId?: string };
 
 /** Builds an emitted event's envelope and outbox row (in the handler's trace context, so it continues it). */
 export type ToOutboxRow = <N extends EventName>(event: OutgoingEvent<N>) => { row: OutboxRow; envelope: CloudEvent<N> };
@@ -104,6 +112,15 @@ export class MessageContext {
    */
   onCommitted(callback: () => void): void {
     this.deferredWrites.afterCommit.push(callback);
+  }
+
+  /**
+   * `emit` for a write left to the end of the transaction (`writeLater`): the event it adds is still this
+   * message's effect, caused by it and in its trace, although the handler has returned by then.
+   */
+  emitterForLater(): <N extends EventName>(event: EmitArgs<N>) => CloudEvent<N> {
+    const handlerContext = context.active();
+    return (event) => context.with(handlerContext, () => this.emit(event));
   }
 
   /**

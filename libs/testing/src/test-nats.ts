@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type CloudEvent, cloudEventSchema, type CloudEventEnvelope, createEvent, type EventName, type PayloadOf, STREAM_NAMES, type StreamName, subjectFor } from '@agf/contracts';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { Namespace } from '@agf/messaging';
 
 export function natsUrl(): string {
@@ -64,8 +64,13 @@ export class TestNats {
     return out;
   }
 
-  async publish(subject: string, body: string | Uint8Array, msgID?: string): Promise<void> {
-    await this.js.publish(this.namespace.subject(subject), body, msgID ? { msgID } : undefined);
+  async publish(subject: string, body: string | Uint8Array, msgID?: string, headers?: Record<string, string>): Promise<void> {
+    let h: MsgHdrs | undefined;
+    if (headers) {
+      h = natsHeaders();
+      for (const [key, value] of Object.entries(headers)) h.set(key, value);
+    }
+    await this.js.publish(this.namespace.subject(subject), body, { ...(msgID ? { msgID } : {}), ...(h ? { headers: h } : {}) });
   }
 
   /**
