@@ -103,13 +103,12 @@ export const evaluationRepository = {
     };
   },
 
-  /** Keeps each request's latest evaluation, in one statement for all of them (a batch's evaluations, oldest first). */
+  /** Keeps each request's latest evaluation, in one statement for all of them (one per request). */
   async saveEvaluations(m: Queryable, evaluations: ComplianceEvaluated[]): Promise<void> {
-    const latest = [...new Map(evaluations.map((e) => [e.requestId, e])).values()];
     await m.query(
       `UPDATE "compliance"."requests" q SET "latest_evaluation" = v."evaluation"
          FROM unnest($1::uuid[], $2::jsonb[]) AS v("request_id", "evaluation") WHERE q."request_id" = v."request_id"`,
-      [latest.map((e) => e.requestId), latest.map((e) => JSON.stringify(e))],
+      [evaluations.map((e) => e.requestId), evaluations.map((e) => JSON.stringify(e))],
     );
   },
 

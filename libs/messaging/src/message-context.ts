@@ -60,7 +60,7 @@ export class RequestLocks {
   }
 }
 
-export type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'causationId'> & { correlationId?: string };
+type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'causationId'> & { correlationId?: string };
 
 /** Builds an emitted event's envelope and outbox row (in the handler's trace context, so it continues it). */
 export type ToOutboxRow = <N extends EventName>(event: OutgoingEvent<N>) => { row: OutboxRow; envelope: CloudEvent<N> };
