@@ -16,7 +16,7 @@ import { type CustomTransportStrategy, type MessageHandler, Server } from '@nest
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { DataSource } from 'typeorm';
-import { claimInboxEntriesWithOutbox, isInboxClaimed } from './inbox';
+import { claimInboxEntriesWithOutboxAndCommit, InboxEntryTaken, isInboxClaimed } from './inbox';
 import { DeferredWrites, type IncomingCommand, MessageContext, RequestLocks, type ToOutboxRow } from './message-context';
 import type { Namespace } from './namespace';
 import { EventTooLarge, type OutboxRow, toOutboxRow } from './outbox';
@@ -69,18 +69,14 @@ class PoisonMessage extends Error {
   override name = 'PoisonMessage';
 }
 
-/** The message's inbox entry was claimed by an earlier delivery: its transaction is rolled back. */
-class AlreadyProcessed extends Error {
-  override name = 'AlreadyProcessed';
-}
-
 /**
  * NestJS transport over JetStream durable pull consumers. Per stream a service reads, one durable consumer
  * named after the service (shared by all its replicas). Each message: validate against the catalog, then
  * in one Postgres transaction run the handler, and claim the inbox entry and write the events it emitted
- * to the outbox in one last statement; commit, ack. A claim that finds the entry taken rolls everything
- * back: the message was a duplicate (optimistic claim: duplicates are rare, a statement per transaction is
- * not). Failures are redelivered with backoff, and dead-lettered after `maxDeliver`.
+ * to the outbox in one last statement, which carries the COMMIT with it; ack. A claim that finds the entry
+ * taken fails, and everything rolls back: the message was a duplicate (optimistic claim: duplicates are rare,
+ * round trips per transaction are not). Failures are redelivered with backoff, and dead-lettered after
+ * `maxDeliver`.
  */
 export class JetStreamServer extends Server implements CustomTransportStrategy {
   private readonly js: JetStreamClient;
@@ -332,8 +328,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         await deferredWrites.writeAll(manager);
         // After the deferred writes, which may emit too (`emitterForLater`).
         for (const ctx of contexts) outboxRows.push(...ctx.outboxRows);
-        const claimed = await claimInboxEntriesWithOutbox(manager, schema, service, decoded.map((d) => d.inboxId), outboxRows);
-        if (claimed < decoded.length) throw new AlreadyProcessed('a message of the batch was processed before');
+        await claimInboxEntriesWithOutboxAndCommit(manager, schema, service, decoded.map((d) => d.inboxId), outboxRows);
         return outcomes;
       });
     } catch {
@@ -371,10 +366,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       }
       await deferredWrites.writeAll(manager);
       outboxRows = ctx.outboxRows;
-      if (!(await claimInboxEntriesWithOutbox(manager, schema, service, [inboxId], outboxRows))) throw new AlreadyProcessed();
+      await claimInboxEntriesWithOutboxAndCommit(manager, schema, service, [inboxId], outboxRows);
       return 'processed' as const;
     }).catch((error: unknown) => {
-      if (error instanceof AlreadyProcessed) return 'duplicate' as const;
+      if (error instanceof InboxEntryTaken) return 'duplicate' as const;
       throw error;
     });
     if (result === 'processed') {

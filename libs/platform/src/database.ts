@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
+import { COMMIT_WITH_NEXT_STATEMENT } from '@agf/messaging';
 import { DataSource, type MigrationInterface } from 'typeorm';
 
 export interface ServiceDatabaseOptions {
@@ -22,7 +23,8 @@ export function createServiceDataSource(options: ServiceDatabaseOptions): DataSo
     synchronize: false,
     logging: ['error'],
     applicationName: options.applicationName,
-    extra: { max: options.poolSize, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, Client: PreparingClient },
+    // `pipeline`: a transaction's BEGIN and COMMIT go out with statements (see `PreparingClient`).
+    extra: { max: options.poolSize, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, Client: PreparingClient, pipeline: true },
   });
 }
 
@@ -51,20 +53,87 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
+type Query = (...args: unknown[]) => Promise<unknown>;
+type PgResult = { command: string };
+
+/** What TypeORM gets back for transaction control that needs no round trip of its own. */
+const resultOf = (command: string): PgResult => ({ command, rowCount: null, rows: [], fields: [] }) as PgResult;
+
 /**
- * A pg client that prepares each parameterised statement once per connection, named after its text, instead
- * of having Postgres parse and plan it on every execution: a backend spends about a quarter less CPU per
- * statement (`npm run bench:statements`, docs/benchmarks.md).
+ * A pg client (in pipeline mode) that saves round trips and planning:
+ * - It prepares each parameterised statement once per connection, named after its text, instead of having
+ *   Postgres parse and plan it on every execution: a backend spends about a quarter less CPU per statement
+ *   (`npm run bench:statements`, docs/benchmarks.md).
+ * - It sends a transaction's `START TRANSACTION` with the transaction's first statement, and its `COMMIT` with
+ *   the statement marked `COMMIT_WITH_NEXT_STATEMENT` (the inbox claim that ends every message transaction),
+ *   each pair in one socket write: a transaction costs two round trips less. A statement's result waits for
+ *   its BEGIN's, so an error of either reaches the caller; a transaction that ends before any statement sends
+ *   nothing. After a failed statement, Postgres turns the COMMIT already sent into a rollback; the COMMIT that
+ *   TypeORM then sends gets the result of the one already sent, and its ROLLBACK is answered here.
  */
 class PreparingClient extends Client {
+  private beginDeferred = false;
+  /** The COMMIT sent with a transaction's last statement, until TypeORM asks for it. */
+  private commitSent: Promise<PgResult> | undefined;
+
   override query(...args: unknown[]): never {
+    return this.pipelined(args) as never;
+  }
+
+  private pipelined(args: unknown[]): Promise<unknown> | undefined {
+    const [text] = args;
+    const plain = args.length <= 2 && args[1] === undefined;
+    if (this.commitSent) {
+      const commit = this.commitSent;
+      this.commitSent = undefined;
+      if (plain && text === 'COMMIT') return commit;
+      if (plain && text === 'ROLLBACK') return Promise.resolve(resultOf('ROLLBACK'));
+      return Promise.reject(new Error('a statement after the one that ended its transaction would run outside it'));
+    }
+    if (plain && text === 'START TRANSACTION' && !this.beginDeferred) {
+      this.beginDeferred = true;
+      return Promise.resolve(resultOf('BEGIN'));
+    }
+    const self = this as unknown as Record<symbol, unknown>;
+    const commitAfter = self[COMMIT_WITH_NEXT_STATEMENT] === true;
+    delete self[COMMIT_WITH_NEXT_STATEMENT];
+    if (!this.beginDeferred && !commitAfter) return this.send(args);
+    const begin = this.beginDeferred;
+    this.beginDeferred = false;
+    if (begin && plain && (text === 'COMMIT' || text === 'ROLLBACK')) return Promise.resolve(resultOf(text));
+    // Corked, so that they go out in one write (pg corks each extended-protocol statement on its own).
+    const stream = (this as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
+    stream.cork();
+    try {
+      const began = begin ? this.send(['START TRANSACTION']) : undefined;
+      const statement = this.send(args);
+      if (commitAfter) {
+        this.commitSent = (this.send(['COMMIT']) as Promise<PgResult>).then((result) => {
+          if (result.command !== 'COMMIT') throw new Error(`the transaction ended with ${result.command}, not COMMIT`);
+          return result;
+        });
+        this.commitSent.catch(() => undefined); // reported to whoever asks for the COMMIT; after a failure nobody does
+      }
+      if (!began) return statement;
+      if (!(statement instanceof Promise)) {
+        void began.catch(() => undefined); // a callback-style query: its own error reports a broken connection
+        return statement;
+      }
+      return Promise.all([began, statement]).then(([, result]) => result);
+    } finally {
+      stream.uncork();
+    }
+  }
+
+  private send(args: unknown[]): Promise<unknown> | undefined {
     statementsSent.count += 1;
+    const query = super.query as unknown as Query;
     const [text, values] = args;
     if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && values.length <= MAX_PREPARED_PARAMETERS) {
       const name = statementName(text);
-      if (name) return (super.query as (...a: unknown[]) => never)({ name, text, values }, ...args.slice(2));
+      if (name) return query.call(this, { name, text, values }, ...args.slice(2));
     }
-    return (super.query as (...a: unknown[]) => never)(...args);
+    return query.apply(this, args);
   }
 }
 
