@@ -1,13 +1,12 @@
 import 'reflect-metadata';
 import { messagingTablesMigration } from '@agf/messaging';
-import { runService } from '@agf/platform';
+import { BOOKKEEPING_CONSUMER, runService } from '@agf/platform';
 import { ComplianceModule } from './compliance.module';
 import { ComplianceSchema1732500000501 } from './migrations/1732500000501-compliance-schema';
 
 void runService({
   name: 'compliance',
   module: ComplianceModule,
-  consumerBatchSize: 16,
-  consumerLingerMs: 50,
+  ...BOOKKEEPING_CONSUMER,
   migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501],
 });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { messagingTablesMigration } from '@agf/messaging';
-import { runService } from '@agf/platform';
+import { BOOKKEEPING_CONSUMER, runService } from '@agf/platform';
 import { LearningModule } from './learning.module';
 import { LearningSchema1732500000401 } from './migrations/1732500000401-learning-schema';
 import { LearningOutcomeIndex1732500000402 } from './migrations/1732500000402-learning-outcome-index';
@@ -9,7 +9,6 @@ import { LearningPublishedModels1732500000403 } from './migrations/1732500000403
 void runService({
   name: 'learning',
   module: LearningModule,
-  consumerBatchSize: 16,
-  consumerLingerMs: 50,
+  ...BOOKKEEPING_CONSUMER,
   migrations: [messagingTablesMigration('learning'), LearningSchema1732500000401, LearningOutcomeIndex1732500000402, LearningPublishedModels1732500000403],
 });
