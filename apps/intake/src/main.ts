@@ -8,8 +8,7 @@ import { serveOpenApi } from './openapi';
 void runService({
   name: 'intake',
   module: IntakeModule,
-  // The read model's events arrive ~7 per request: up to 64 per transaction under load, no longer a wait.
-  consumerBatchSize: 64,
+  consumerBatchSize: 16,
   consumerLingerMs: 50,
   migrations: [messagingTablesMigration('intake'), IntakeSchema1732500000001],
   configureHttp: (app) => serveOpenApi(app),

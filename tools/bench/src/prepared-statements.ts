@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createServiceDataSource } from '@agf/platform';
 import { createTestDatabase } from '@agf/testing';
+import { backendCpuPer, backendTicks } from './backend-cpu';
 import { Client } from 'pg';
 
 /**
@@ -17,15 +17,6 @@ const ADVANCE = `UPDATE "public"."requests" SET "status" = CASE WHEN "status_ran
 
 type Run = (text: string, values: unknown[]) => Promise<unknown>;
 
-function backendTicks(pid: number): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return undefined;
-  }
-}
-
 async function measure(label: string, statements: number, run: Run): Promise<void> {
   const [{ pid }] = (await run('SELECT pg_backend_pid() AS "pid" WHERE $1::int = 1', [1])) as Array<{ pid: number }>;
   const ticksBefore = backendTicks(pid);
@@ -37,8 +28,7 @@ async function measure(label: string, statements: number, run: Run): Promise<voi
   }
   const wallUs = ((performance.now() - started) * 1000) / statements;
   const ticksAfter = backendTicks(pid);
-  // USER_HZ is 100: one tick is 10 ms.
-  const cpu = ticksBefore === undefined || ticksAfter === undefined ? 'n/a (Postgres is not on this host)' : `${(((ticksAfter - ticksBefore) * 10_000) / statements).toFixed(0)} µs`;
+  const cpu = backendCpuPer(ticksBefore, ticksAfter, statements);
   console.log(`${label.padEnd(9)} ${statements} statements: ${wallUs.toFixed(0)} µs wall per statement, backend CPU ${cpu} per statement`);
 }
 

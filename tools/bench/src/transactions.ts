@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { COMMIT_WITH_NEXT_STATEMENT } from '@agf/messaging';
 import { createServiceDataSource } from '@agf/platform';
 import { createTestDatabase } from '@agf/testing';
+import { backendCpuPer, backendTicks } from './backend-cpu';
 
 /**
  * `npm run bench:transactions`: what sending a transaction's BEGIN with its first statement and its COMMIT
@@ -12,15 +12,6 @@ import { createTestDatabase } from '@agf/testing';
  * time and the Postgres backend's (from /proc, so only when Postgres runs on this host).
  */
 const HELP = `usage: npm run bench:transactions -- [--transactions 4000]`;
-
-function backendTicks(pid: number): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return undefined;
-  }
-}
 
 async function measure(url: string, pipeline: boolean, round: number, transactions: number): Promise<void> {
   const dataSource = createServiceDataSource({ url, schema: 'public', poolSize: 1, migrations: [], applicationName: 'agf-bench' });
@@ -44,8 +35,7 @@ async function measure(url: string, pipeline: boolean, round: number, transactio
     const wallUs = ((performance.now() - started) * 1000) / transactions;
     const cpu = process.cpuUsage(cpuBefore);
     const ticksAfter = backendTicks(pid);
-    // USER_HZ is 100: one tick is 10 ms.
-    const backend = ticksBefore === undefined || ticksAfter === undefined ? 'n/a (Postgres is not on this host)' : `${(((ticksAfter - ticksBefore) * 10_000) / transactions).toFixed(0)} µs`;
+    const backend = backendCpuPer(ticksBefore, ticksAfter, transactions);
     console.log(`${label.padEnd(11)} ${transactions} transactions: ${wallUs.toFixed(0)} µs wall, client CPU ${((cpu.user + cpu.system) / transactions).toFixed(0)} µs, backend CPU ${backend} per transaction`);
   } finally {
     await dataSource.destroy();
