@@ -33,6 +33,22 @@ describe('JetStream transport with batches (real NATS and Postgres)', () => {
     expect(probe.results.filter((r) => r.result === 'processed')).toHaveLength(60);
   });
 
+  it('claims inbox entries for a batch only when one of its handlers changed something', async () => {
+    const processed = () => probe.results.filter((r) => r.result === 'processed').length;
+    const entries = async (events: Array<ReturnType<typeof outcome>>) => (await Promise.all(events.map((e) => probe.inboxEntries(e.id)))).reduce((a, b) => a + b, 0);
+    // Batches of events that change nothing: no entries. (Published first, and alone: a batch that mixes
+    // them with an event that changes something claims all of its entries.)
+    const idle = Array.from({ length: 20 }, () => outcome('changes-nothing'));
+    const before = processed();
+    for (const event of idle) await probe.nats.publish('agf.v1.deployment.outcome.changes-nothing', JSON.stringify(event));
+    await eventually(() => expect(processed() - before).toBe(20), 20_000);
+    expect(await entries(idle)).toBe(0);
+    const mixed = Array.from({ length: 20 }, (_, i) => outcome(i % 2 ? 'changes-nothing' : 'mixed'));
+    for (const event of mixed) await probe.nats.publish(`agf.v1.deployment.outcome.${event.data.projectId}`, JSON.stringify(event));
+    await eventually(async () => expect(await probe.effects('mixed')).toBe(10), 20_000);
+    await eventually(async () => expect(await entries(mixed.filter((e) => e.data.projectId === 'mixed'))).toBe(10));
+  });
+
   it('isolates a failing and an invalid event: the rest of their batch commits once, they are dead-lettered', async () => {
     const events = Array.from({ length: 20 }, () => outcome('neighbour'));
     const invalid = { ...outcome('invalid'), data: { projectId: 'invalid', status: 'exploded' } };

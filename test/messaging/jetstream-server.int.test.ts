@@ -24,6 +24,20 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     expect(await probe.effects('twice')).toBe(1);
   });
 
+  it('claims no inbox entry for an event its handler changes nothing for, and handles it again when it comes again', async () => {
+    const event = outcome('changes-nothing');
+    const processed = () => probe.results.filter((r) => r.result === 'processed').length;
+    const before = processed();
+    await probe.nats.publish('agf.v1.deployment.outcome.changes-nothing', JSON.stringify(event), `${event.id}-first`);
+    await probe.nats.publish('agf.v1.deployment.outcome.changes-nothing', JSON.stringify(event), `${event.id}-second`);
+    await eventually(() => expect(processed() - before).toBe(2));
+    expect(await probe.inboxEntries(event.id)).toBe(0);
+    // An event with an effect keeps its entry (the test above: its second delivery is the duplicate).
+    const effectful = outcome('claims');
+    await probe.nats.publish('agf.v1.deployment.outcome.claims', JSON.stringify(effectful));
+    await eventually(async () => expect(await probe.inboxEntries(effectful.id)).toBe(1));
+  });
+
   it('dead-letters an invalid event with its reason and still processes the next one', async () => {
     const invalid = { ...outcome('invalid'), data: { projectId: 'invalid', status: 'exploded' } };
     await probe.nats.publish('agf.v1.deployment.outcome.invalid', JSON.stringify(invalid));

@@ -328,6 +328,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         await deferredWrites.writeAll(manager);
         // After the deferred writes, which may emit too (`emitterForLater`).
         for (const ctx of contexts) outboxRows.push(...ctx.outboxRows);
+        if (contexts.every((ctx) => ctx.changedNothing)) return outcomes;
         await claimInboxEntriesWithOutboxAndCommit(manager, schema, service, decoded.map((d) => d.inboxId), outboxRows);
         return outcomes;
       });
@@ -366,7 +367,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       }
       await deferredWrites.writeAll(manager);
       outboxRows = ctx.outboxRows;
-      await claimInboxEntriesWithOutboxAndCommit(manager, schema, service, [inboxId], outboxRows);
+      if (!ctx.changedNothing) await claimInboxEntriesWithOutboxAndCommit(manager, schema, service, [inboxId], outboxRows);
       return 'processed' as const;
     }).catch((error: unknown) => {
       if (error instanceof InboxEntryTaken) return 'duplicate' as const;

@@ -69,15 +69,18 @@ export type ToOutboxRow = <N extends EventName>(event: OutgoingEvent<N>) => { ro
  * What a handler gets besides the message: the transaction its effects belong to, and `emit` to add
  * events that commit with those effects (outbox). The inbox entry is claimed at the end of the same
  * transaction, so a duplicate runs its handler and is rolled back: handlers keep their effects inside it.
+ * A handler that used neither (it found from memory that the message changes nothing) leaves no inbox entry
+ * either: running it again cannot have a second effect, and its message costs no round trip.
  */
 export class MessageContext {
   /** Rows of the events emitted, written by the transport with the inbox claim. */
   readonly outboxRows: OutboxRow[] = [];
   /** The handler's own error, kept before Nest's exception layer generalises it. */
   failure: unknown;
+  private usedTransaction = false;
 
   constructor(
-    readonly manager: EntityManager,
+    private readonly transaction: EntityManager,
     private readonly msg: JsMsg,
     /** Contract subject (namespace removed). */
     readonly subject: string,
@@ -88,6 +91,17 @@ export class MessageContext {
     private readonly locks: RequestLocks,
     private readonly toOutboxRow: ToOutboxRow,
   ) {}
+
+  /** The transaction the handler's effects belong to. */
+  get manager(): EntityManager {
+    this.usedTransaction = true;
+    return this.transaction;
+  }
+
+  /** The handler neither touched the transaction (nor left writes or callbacks for it) nor emitted an event. */
+  get changedNothing(): boolean {
+    return !this.usedTransaction && !this.outboxRows.length;
+  }
 
   /**
    * Holds this request's lock (within this service) until the transaction ends, so that its handlers, in
@@ -103,6 +117,7 @@ export class MessageContext {
    * `last`: after the other kinds, for a write that takes a lock everything else would then wait behind.
    */
   writeLater<T>(key: string, item: T, write: (manager: EntityManager, items: T[]) => Promise<void>, options: { last?: boolean } = {}): void {
+    this.usedTransaction = true;
     this.deferredWrites.add(key, item, write, options.last ?? false);
   }
 
@@ -111,6 +126,7 @@ export class MessageContext {
    * or to count it in /metrics (a duplicate or a failed batch runs handlers whose effects roll back).
    */
   onCommitted(callback: () => void): void {
+    this.usedTransaction = true;
     this.deferredWrites.afterCommit.push(callback);
   }
 
