@@ -1,4 +1,4 @@
-import { COMMIT_WITH_NEXT_STATEMENT } from '@agf/messaging';
+import { queryThenCommit } from '@agf/messaging';
 import { createServiceDataSource, statementsSent } from '@agf/platform';
 import { createTestDatabase, type TestDatabase } from '@agf/testing';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -112,11 +112,7 @@ describe('service database connections', () => {
 
   describe('a transaction\'s COMMIT, sent with the statement marked to end it', () => {
     const insertThing = `INSERT INTO "public"."things" ("id", "n") VALUES ($1, $2)`;
-    const endingWith = async (manager: EntityManager, id: string): Promise<void> => {
-      const connection = (manager.queryRunner as unknown as { databaseConnection: Record<symbol, unknown> }).databaseConnection;
-      connection[COMMIT_WITH_NEXT_STATEMENT] = true;
-      await manager.query(insertThing, [id, 1]);
-    };
+    const endingWith = (manager: EntityManager, id: string): Promise<unknown> => queryThenCommit(manager, insertThing, [id, 1]);
     const ids = async (prefix: string) =>
       (await dataSource.query<Array<{ id: string }>>(`SELECT "id" FROM "public"."things" WHERE "id" LIKE $1 ORDER BY "id"`, [`${prefix}%`])).map((r) => r.id);
 

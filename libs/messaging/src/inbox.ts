@@ -8,6 +8,21 @@ import { type OutboxRow, outboxArrays, outboxInsertFromArrays } from './outbox';
  */
 export const COMMIT_WITH_NEXT_STATEMENT = Symbol.for('agf.commitWithNextStatement');
 
+/**
+ * Runs the last statement of the transaction `manager` belongs to, marked so that the COMMIT goes out with it
+ * (outside a transaction, a plain query). Nothing may run in the transaction after it.
+ */
+export async function queryThenCommit<T = unknown>(manager: EntityManager, sql: string, parameters: unknown[]): Promise<T> {
+  const runner = manager.queryRunner as { isTransactionActive?: boolean; databaseConnection?: Record<symbol, unknown> } | undefined;
+  const connection = runner?.isTransactionActive ? runner.databaseConnection : undefined;
+  if (connection) connection[COMMIT_WITH_NEXT_STATEMENT] = true;
+  try {
+    return (await manager.query(sql, parameters)) as T;
+  } finally {
+    if (connection) delete connection[COMMIT_WITH_NEXT_STATEMENT];
+  }
+}
+
 /** An inbox entry of the transaction was claimed by an earlier delivery: nothing of the transaction commits. */
 export class InboxEntryTaken extends Error {
   override name = 'InboxEntryTaken';
@@ -30,11 +45,9 @@ export async function claimInboxEntriesWithOutboxAndCommit(
   eventIds: string[],
   outboxRows: OutboxRow[],
 ): Promise<void> {
-  const runner = manager.queryRunner as { isTransactionActive?: boolean; databaseConnection?: Record<symbol, unknown> } | undefined;
-  const connection = runner?.isTransactionActive ? runner.databaseConnection : undefined;
-  if (connection) connection[COMMIT_WITH_NEXT_STATEMENT] = true;
   try {
-    await manager.query(
+    await queryThenCommit(
+      manager,
       `WITH "claimed" AS (
          INSERT INTO "${schema}"."inbox" ("consumer", "event_id") SELECT $1, "id" FROM unnest($2::text[]) AS "ids"("id") ORDER BY "id"
          RETURNING "event_id"),
@@ -45,8 +58,6 @@ export async function claimInboxEntriesWithOutboxAndCommit(
   } catch (error) {
     if (isInboxConflict(error)) throw new InboxEntryTaken('a message was processed before');
     throw error;
-  } finally {
-    if (connection) delete connection[COMMIT_WITH_NEXT_STATEMENT];
   }
 }
 

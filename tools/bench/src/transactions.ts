@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { COMMIT_WITH_NEXT_STATEMENT } from '@agf/messaging';
+import { queryThenCommit } from '@agf/messaging';
 import { createServiceDataSource } from '@agf/platform';
 import { createTestDatabase } from '@agf/testing';
 import { backendCpuPer, backendTicks } from './backend-cpu';
@@ -26,10 +26,7 @@ async function measure(url: string, pipeline: boolean, round: number, transactio
     for (let i = 0; i < transactions; i += 1) {
       await dataSource.transaction(async (manager) => {
         await manager.query(`INSERT INTO "public"."state" ("id", "n") VALUES ($1, $2)`, [`${label}-${i}`, i]);
-        const connection = (manager.queryRunner as unknown as { databaseConnection: Record<symbol, unknown> }).databaseConnection;
-        connection[COMMIT_WITH_NEXT_STATEMENT] = true;
-        await manager.query(`INSERT INTO "public"."inbox" ("consumer", "event_id") VALUES ($1, $2)`, ['bench', `${label}-${i}`]);
-        delete connection[COMMIT_WITH_NEXT_STATEMENT];
+        await queryThenCommit(manager, `INSERT INTO "public"."inbox" ("consumer", "event_id") VALUES ($1, $2)`, ['bench', `${label}-${i}`]);
       });
     }
     const wallUs = ((performance.now() - started) * 1000) / transactions;
