@@ -119,6 +119,25 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     expect(await probe.effects('fails-when-repeated')).toBe(1);
   });
 
+  it('asks NATS for more messages once per several when they trickle in, not for every few', async () => {
+    // Pull requests are plain messages on the JetStream API subject: another subscriber sees them too.
+    const pulls = probe.nats.nc.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${probe.nats.namespace.stream('AGF_DEPLOYMENT')}.probe`);
+    let pullRequests = 0;
+    void (async () => {
+      for await (const _pull of pulls) pullRequests += 1;
+    })();
+    await probe.nats.nc.flush();
+    for (let i = 1; i <= 24; i += 1) {
+      await probe.nats.publish('agf.v1.deployment.outcome.trickled', JSON.stringify(outcome('trickled')));
+      await eventually(async () => expect(await probe.effects('trickled')).toBe(i));
+    }
+    pulls.unsubscribe();
+    // A window of 16 (concurrency 8) refilled at a quarter: one request per 12 messages. The client's default
+    // (refill at three quarters) asks every 4, 6 times here.
+    expect(pullRequests).toBeGreaterThanOrEqual(1);
+    expect(pullRequests).toBeLessThanOrEqual(3);
+  });
+
   it('forgets inbox entries only once no stream or dead-letter replay can bring their message again', async () => {
     const day = 24 * 3600_000;
     const retention = inboxRetentionMs(DEFAULT_STREAM_OPTIONS);

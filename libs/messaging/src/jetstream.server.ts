@@ -64,6 +64,19 @@ export interface JetStreamServerOptions {
   observe?: HandlerObserver;
 }
 
+/**
+ * How many messages a consumer lets NATS send ahead, and how low that may fall before it asks for more. The
+ * client's default refill threshold (three quarters of the window) sends a pull request for every few
+ * messages when they trickle in, as events do; each is a socket write and work for nats-server. Refilling at
+ * a quarter asks once per three quarters of a window, and still leaves room for the messages that arrive
+ * while the refill is on its way. The window stays small (a batch at most): a message sent ahead waits
+ * unhandled while its ack wait runs.
+ */
+export function pullWindow(concurrency: number, batchSize: number): { max_messages: number; threshold_messages: number } {
+  const max_messages = Math.max(concurrency * 2, batchSize);
+  return { max_messages, threshold_messages: Math.max(1, Math.floor(max_messages / 4)) };
+}
+
 /** Invalid input that no retry can fix: dead-letter at once. */
 class PoisonMessage extends Error {
   override name = 'PoisonMessage';
@@ -218,7 +231,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     while (!this.closing) {
       try {
         const consumer = await this.js.consumers.get(namespace.stream(stream), service);
-        const messages = await consumer.consume({ max_messages: concurrency * 2 });
+        const messages = await consumer.consume(pullWindow(concurrency, this.batchSize()));
         this.subscriptions.push(messages);
         for await (const msg of messages) {
           this.waiting.push({ stream, msg });
