@@ -138,6 +138,24 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     expect(pullRequests).toBeLessThanOrEqual(3);
   });
 
+  it('marks the events of commits close together sent in one statement', async () => {
+    const decisions = Array.from({ length: 4 }, () => decision('emits'));
+    for (const event of decisions) {
+      await probe.nats.publish('agf.v1.decision.made.emits', JSON.stringify(event));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const requestIds = decisions.map((d) => d.data.requestId);
+    // Each statement marks with its own now(): distinct sent_at values count the marking statements.
+    const marks = await eventually(async () => {
+      const rows = await probe.db.query<{ sent_at: Date | null }>(`SELECT sent_at FROM probe.outbox WHERE payload::jsonb -> 'data' ->> 'requestId' = ANY($1::text[])`, [requestIds]);
+      expect(rows).toHaveLength(4);
+      expect(rows.every((row) => row.sent_at)).toBe(true);
+      return new Set(rows.map((row) => row.sent_at!.getTime())).size;
+    }, 5000);
+    // Four commits ~25 ms apart fall within one or two marking delays; one mark each would be 4.
+    expect(marks).toBeLessThanOrEqual(2);
+  });
+
   it('forgets inbox entries only once no stream or dead-letter replay can bring their message again', async () => {
     const day = 24 * 3600_000;
     const retention = inboxRetentionMs(DEFAULT_STREAM_OPTIONS);
