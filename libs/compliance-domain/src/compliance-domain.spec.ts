@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { DeploymentRequest } from '@agf/contracts';
 import type { ComplianceRule } from '@agf/policy';
 import {
@@ -31,6 +32,23 @@ describe('canonicalJson', () => {
 
   it.each([NaN, Infinity, -Infinity])('throws on non-finite number %p', (value) => {
     expect(() => canonicalJson({ value })).toThrow(/non-finite/);
+  });
+
+  it('is JSON that reads back as the value, whatever order its keys were set in', () => {
+    const reversedKeys = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(reversedKeys)
+        : value !== null && typeof value === 'object'
+          ? Object.fromEntries(Object.entries(value).reverse().map(([key, member]) => [key, reversedKeys(member)]))
+          : value;
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = canonicalJson(value);
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(value)));
+        expect(canonicalJson(reversedKeys(value))).toBe(text);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
