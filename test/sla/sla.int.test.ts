@@ -200,6 +200,30 @@ describe('sla service (real NATS JetStream and Postgres)', () => {
     expect(new Set([early.data.assignmentId, late.data.assignmentId]).size).toBe(2);
   });
 
+  it('cancels timers whose review, decision or replacement arrives together with their assignment (one batch)', async () => {
+    const [reviewed, decided, replaced] = [randomUUID(), randomUUID(), randomUUID()];
+    const reviewedAssignment = randomUUID();
+    const replacedAssignment = randomUUID();
+    // Published back to back, so that they are likely to share the service's transactions.
+    await Promise.all([
+      driver.assign(1500, { requestId: reviewed, assignmentId: reviewedAssignment }).then(() => driver.complete(reviewed, reviewedAssignment)),
+      driver.assign(1500, { requestId: decided }).then(() => driver.decide(decided)),
+      driver.assign(1500, { requestId: replaced, assignmentId: replacedAssignment }).then(() => driver.assign(1500, { requestId: replaced, supersedes: replacedAssignment })),
+    ]);
+    await eventually(async () => {
+      expect((await timersOf(sla, reviewed)).map((t) => [t.status, t.cancelReason])).toEqual([['cancelled', 'review completed'], ['cancelled', 'review completed']]);
+      expect((await timersOf(sla, decided)).map((t) => [t.status, t.cancelReason])).toEqual([['cancelled', 'decided'], ['cancelled', 'decided']]);
+      const replacedTimers = await timersOf(sla, replaced);
+      expect(replacedTimers.filter((t) => t.assignmentId === replacedAssignment).map((t) => [t.status, t.cancelReason])).toEqual([['cancelled', 'superseded'], ['cancelled', 'superseded']]);
+    });
+    // Only the replacement's own two timers fire.
+    await eventually(async () => expect(await driver.fired(replaced)).toHaveLength(2), 10_000);
+    await sleep(1000);
+    expect(await driver.fired(reviewed)).toHaveLength(0);
+    expect(await driver.fired(decided)).toHaveLength(0);
+    expect((await driver.fired(replaced)).every((f) => f.event.data.assignmentId !== replacedAssignment)).toBe(true);
+  });
+
   it('schedules a replayed review.assigned only once', async () => {
     const assigned = await driver.assign(1500);
     // The same event again under another Nats-Msg-Id, as a redelivery past the duplicate window would be.

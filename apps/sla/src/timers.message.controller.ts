@@ -2,12 +2,33 @@ import { Controller } from '@nestjs/common';
 import type { CloudEvent } from '@agf/contracts';
 import { MessageContext, OnMessage } from '@agf/messaging';
 import { timersFor } from '@agf/sla-domain';
+import type { EntityManager } from 'typeorm';
 import { SlaMetrics } from './sla-metrics';
-import { timersRepository as repo } from './timers.repository';
+import { type NewTimers, timersRepository as repo } from './timers.repository';
+
+interface Cancellation {
+  assignmentId: string;
+  requestId: string;
+  reason: string;
+  ctx: MessageContext;
+}
+
+interface Closure {
+  requestId: string;
+  reason: string;
+  ctx: MessageContext;
+}
+
+/** Metric label of each cancel reason stored. */
+const CANCEL_LABELS: Record<string, string> = { superseded: 'superseded', 'review completed': 'review_completed', decided: 'decided' };
 
 /**
- * Keeps the timer table in step with the review workflow. Each handler runs in its message's transaction
- * and first takes the request's lock, so the order in which the three kinds of events arrive does not matter.
+ * Keeps the timer table in step with the review workflow. Each handler first takes its request's lock (held to
+ * the commit), so a timer stored here and a cancellation of it in another transaction cannot interleave, in
+ * whatever order the three kinds of events arrive. The writes are left to the end of the transaction, one
+ * statement per kind for the whole batch, and either order of the kinds gives the same timers: a cancellation
+ * or closure written first is remembered, so the timers stored after it are stored cancelled; one written
+ * after cancels the open timers stored before it.
  */
 @Controller()
 export class TimersMessageController {
@@ -16,42 +37,60 @@ export class TimersMessageController {
   @OnMessage('review.assigned')
   async reviewAssigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
     const a = event.data;
-    // Held to the commit: "is it cancelled?" and "store the timers" cannot interleave with a cancellation.
     await ctx.lockRequest(a.requestId);
-    // A review or decision that overtook this event leaves its timers stored but cancelled: visible, never fired.
-    const { stored, cancelReason } = await repo.insertTimers(
-      ctx.manager,
-      {
-        assignmentId: a.assignmentId,
-        requestId: a.requestId,
-        projectId: a.projectId,
-        expertId: a.expertId,
-        tierLevel: a.tierLevel,
-        assignedAt: a.assignedAt,
-        slaDueAt: a.slaDueAt,
-        causeEventId: event.id,
-        timers: timersFor(a),
-      },
-    );
-    if (stored) ctx.onCommitted(() => this.metrics.scheduled.inc({ outcome: cancelReason ? 'cancelled' : 'live' }, stored));
-    if (a.supersedesAssignmentId) {
-      // The replaced assignment is no longer anyone's work: nothing of it may fire any more.
-      const cancelled = await repo.cancelAssignment(ctx.manager, a.supersedesAssignmentId, a.requestId, 'superseded');
-      if (cancelled) ctx.onCommitted(() => this.metrics.cancelled.inc({ reason: 'superseded' }, cancelled));
-    }
+    const timers: NewTimers = {
+      assignmentId: a.assignmentId,
+      requestId: a.requestId,
+      projectId: a.projectId,
+      expertId: a.expertId,
+      tierLevel: a.tierLevel,
+      assignedAt: a.assignedAt,
+      slaDueAt: a.slaDueAt,
+      causeEventId: event.id,
+      timers: timersFor(a),
+    };
+    ctx.writeLater('timers', { timers, ctx }, (manager, items) => this.storeTimers(manager, items));
+    // The replaced assignment is no longer anyone's work: nothing of it may fire any more.
+    if (a.supersedesAssignmentId) this.cancelLater(ctx, { assignmentId: a.supersedesAssignmentId, requestId: a.requestId, reason: 'superseded', ctx });
   }
 
   @OnMessage('review.completed')
   async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(event.data.requestId);
-    const cancelled = await repo.cancelAssignment(ctx.manager, event.data.assignmentId, event.data.requestId, 'review completed');
-    if (cancelled) ctx.onCommitted(() => this.metrics.cancelled.inc({ reason: 'review_completed' }, cancelled));
+    this.cancelLater(ctx, { assignmentId: event.data.assignmentId, requestId: event.data.requestId, reason: 'review completed', ctx });
   }
 
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(event.data.requestId);
-    const cancelled = await repo.closeRequest(ctx.manager, event.data.requestId, 'decided');
-    if (cancelled) ctx.onCommitted(() => this.metrics.cancelled.inc({ reason: 'decided' }, cancelled));
+    ctx.writeLater('closures', { requestId: event.data.requestId, reason: 'decided', ctx }, (manager, items: Closure[]) => this.closeRequests(manager, items));
+  }
+
+  private cancelLater(ctx: MessageContext, cancellation: Cancellation): void {
+    ctx.writeLater('cancellations', cancellation, (manager, items: Cancellation[]) => this.cancelAssignments(manager, items));
+  }
+
+  private async storeTimers(manager: EntityManager, items: Array<{ timers: NewTimers; ctx: MessageContext }>): Promise<void> {
+    const reasons = await repo.insertTimers(manager, items.map((item) => item.timers));
+    const live = reasons.filter((reason) => reason === null).length;
+    items[0]!.ctx.onCommitted(() => {
+      if (live) this.metrics.scheduled.inc({ outcome: 'live' }, live);
+      if (reasons.length > live) this.metrics.scheduled.inc({ outcome: 'cancelled' }, reasons.length - live);
+    });
+  }
+
+  private async cancelAssignments(manager: EntityManager, items: Cancellation[]): Promise<void> {
+    this.countCancelled(items[0]!.ctx, await repo.cancelAssignments(manager, items));
+  }
+
+  private async closeRequests(manager: EntityManager, items: Closure[]): Promise<void> {
+    this.countCancelled(items[0]!.ctx, await repo.closeRequests(manager, items));
+  }
+
+  private countCancelled(ctx: MessageContext, reasons: string[]): void {
+    if (!reasons.length) return;
+    ctx.onCommitted(() => {
+      for (const reason of reasons) this.metrics.cancelled.inc({ reason: CANCEL_LABELS[reason] ?? reason });
+    });
   }
 }

@@ -26,6 +26,8 @@ export interface NewTimers {
 type Queryable = Pick<EntityManager, 'query'>;
 
 const OPEN = `"fired_at" IS NULL AND "cancelled_at" IS NULL`;
+/** `OPEN` for a table aliased `t`. */
+const OPEN_T = `t."fired_at" IS NULL AND t."cancelled_at" IS NULL`;
 
 function toTimer(r: Record<string, unknown>): TimerRow {
   return {
@@ -50,51 +52,77 @@ function toTimer(r: Record<string, unknown>): TimerRow {
 /** SQL of the `sla` schema; writes run in the caller's transaction. */
 export const timersRepository = {
   /**
-   * Stores the timers; they are cancelled from the start when the assignment's review or its request's
-   * decision came first (visible, never fired). Returns how many were new, and that cancellation's reason.
+   * Stores the timers of many assignments in one statement; those whose review or request's decision came
+   * first (recorded by an earlier statement) are stored cancelled (visible, never fired). Returns the cancel
+   * reason of each timer that was new (null: live).
    */
-  async insertTimers(m: Queryable, t: NewTimers): Promise<{ stored: number; cancelReason: string | null }> {
-    const values: unknown[] = [t.assignmentId, t.requestId, t.projectId, t.expertId, t.tierLevel, t.assignedAt, t.slaDueAt, t.causeEventId];
-    const tuples = t.timers.map((timer) => {
-      values.push(timer.kind, timer.dueAt.toISOString(), timer.fraction);
-      const n = values.length;
-      return `($1, $${n - 2}, $2, $3, $4, $5, $6, $7, $${n - 1}, $${n}, $8,
-        CASE WHEN (SELECT "reason" FROM "cancellation") IS NULL THEN NULL ELSE now() END, (SELECT "reason" FROM "cancellation"))`;
-    });
+  async insertTimers(m: Queryable, assignments: NewTimers[]): Promise<Array<string | null>> {
+    const planned = assignments.flatMap((t) => t.timers.map((timer) => ({ ...t, timer })));
+    if (!planned.length) return [];
+    const column = <T>(pick: (p: (typeof planned)[number]) => T): T[] => planned.map(pick);
     const rows: { cancel_reason: string | null }[] = await m.query(
-      `WITH "cancellation" AS (
-         SELECT COALESCE(
-           (SELECT "reason" FROM "sla"."cancelled_assignments" WHERE "assignment_id" = $1),
-           (SELECT "reason" FROM "sla"."closed_requests" WHERE "request_id" = $2)) AS "reason")
-       INSERT INTO "sla"."timers" ("assignment_id", "kind", "request_id", "project_id", "expert_id", "tier_level", "assigned_at", "sla_due_at",
+      `INSERT INTO "sla"."timers" ("assignment_id", "kind", "request_id", "project_id", "expert_id", "tier_level", "assigned_at", "sla_due_at",
          "due_at", "fraction", "cause_event_id", "cancelled_at", "cancel_reason")
-       VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING "cancel_reason"`,
-      values,
+       SELECT p."assignment_id", p."kind", p."request_id", p."project_id", p."expert_id", p."tier_level", p."assigned_at", p."sla_due_at",
+              p."due_at", p."fraction", p."cause_event_id", CASE WHEN c."reason" IS NULL THEN NULL ELSE now() END, c."reason"
+         FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::smallint[], $7::timestamptz[], $8::timestamptz[],
+                     $9::timestamptz[], $10::float8[], $11::text[])
+              AS p("assignment_id", "kind", "request_id", "project_id", "expert_id", "tier_level", "assigned_at", "sla_due_at", "due_at", "fraction", "cause_event_id")
+         CROSS JOIN LATERAL (SELECT COALESCE(
+           (SELECT "reason" FROM "sla"."cancelled_assignments" WHERE "assignment_id" = p."assignment_id"),
+           (SELECT "reason" FROM "sla"."closed_requests" WHERE "request_id" = p."request_id")) AS "reason") AS c
+       ON CONFLICT DO NOTHING RETURNING "cancel_reason"`,
+      [
+        column((p) => p.assignmentId),
+        column((p) => p.timer.kind),
+        column((p) => p.requestId),
+        column((p) => p.projectId),
+        column((p) => p.expertId),
+        column((p) => p.tierLevel),
+        column((p) => p.assignedAt),
+        column((p) => p.slaDueAt),
+        column((p) => p.timer.dueAt.toISOString()),
+        column((p) => p.timer.fraction),
+        column((p) => p.causeEventId),
+      ],
     );
-    return { stored: rows.length, cancelReason: rows[0]?.cancel_reason ?? null };
+    return rows.map((row) => row.cancel_reason);
   },
 
-  /** Remembers the cancellation (for a review.assigned still to come) and cancels the open timers; returns how many. */
-  async cancelAssignment(m: Queryable, assignmentId: string, requestId: string | null, reason: string): Promise<number> {
-    // One statement: the two writes touch different tables, so the CTE's snapshot rule changes nothing here.
-    const cancelled: unknown[] = await m.query(
-      `WITH "remembered" AS (
-         INSERT INTO "sla"."cancelled_assignments" ("assignment_id", "request_id", "reason") VALUES ($1, $3, $2) ON CONFLICT DO NOTHING)
-       UPDATE "sla"."timers" SET "cancelled_at" = now(), "cancel_reason" = $2 WHERE "assignment_id" = $1 AND ${OPEN} RETURNING 1`,
-      [assignmentId, reason, requestId],
+  /**
+   * Remembers the cancellations (for a review.assigned still to come) and cancels the assignments' open
+   * timers, in one statement; the first cancellation of an assignment gives the reason. Returns the reason of
+   * each timer cancelled.
+   */
+  async cancelAssignments(m: Queryable, cancellations: Array<{ assignmentId: string; requestId: string; reason: string }>): Promise<string[]> {
+    const first = firstOfEach(cancellations, (c) => c.assignmentId);
+    if (!first.length) return [];
+    // The two writes touch different tables, so the CTE's snapshot rule changes nothing here.
+    const cancelled: unknown = await m.query(
+      `WITH "cancellation" AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS c("assignment_id", "request_id", "reason")),
+            "remembered" AS (
+              INSERT INTO "sla"."cancelled_assignments" ("assignment_id", "request_id", "reason")
+              SELECT "assignment_id", "request_id", "reason" FROM "cancellation" ON CONFLICT DO NOTHING)
+       UPDATE "sla"."timers" t SET "cancelled_at" = now(), "cancel_reason" = c."reason"
+         FROM "cancellation" c WHERE t."assignment_id" = c."assignment_id" AND ${OPEN_T} RETURNING c."reason"`,
+      [first.map((c) => c.assignmentId), first.map((c) => c.requestId), first.map((c) => c.reason)],
     );
-    return countOf(cancelled);
+    return updatedRows(cancelled).map((row) => row['reason'] as string);
   },
 
-  /** Closes a request (decided): every open timer of it is cancelled, and any assignment announced later too. */
-  async closeRequest(m: Queryable, requestId: string, reason: string): Promise<number> {
-    const cancelled: unknown[] = await m.query(
-      `WITH "closed" AS (
-         INSERT INTO "sla"."closed_requests" ("request_id", "reason") VALUES ($1, $2) ON CONFLICT DO NOTHING)
-       UPDATE "sla"."timers" SET "cancelled_at" = now(), "cancel_reason" = $2 WHERE "request_id" = $1 AND ${OPEN} RETURNING 1`,
-      [requestId, reason],
+  /** Closes requests (decided): every open timer of them is cancelled, and any assignment announced later too. */
+  async closeRequests(m: Queryable, closures: Array<{ requestId: string; reason: string }>): Promise<string[]> {
+    const first = firstOfEach(closures, (c) => c.requestId);
+    if (!first.length) return [];
+    const cancelled: unknown = await m.query(
+      `WITH "closure" AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS c("request_id", "reason")),
+            "closed" AS (
+              INSERT INTO "sla"."closed_requests" ("request_id", "reason") SELECT "request_id", "reason" FROM "closure" ON CONFLICT DO NOTHING)
+       UPDATE "sla"."timers" t SET "cancelled_at" = now(), "cancel_reason" = c."reason"
+         FROM "closure" c WHERE t."request_id" = c."request_id" AND ${OPEN_T} RETURNING c."reason"`,
+      [first.map((c) => c.requestId), first.map((c) => c.reason)],
     );
-    return countOf(cancelled);
+    return updatedRows(cancelled).map((row) => row['reason'] as string);
   },
 
   /**
@@ -142,12 +170,14 @@ export const timersRepository = {
   },
 };
 
+/** The first item for each key, in order: a batch may cancel one assignment (or close one request) twice. */
+function firstOfEach<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => !seen.has(key(item)) && seen.add(key(item)));
+}
+
 /** TypeORM answers an UPDATE … RETURNING on Postgres with [rows, affectedCount]. */
 function updatedRows(result: unknown): Record<string, unknown>[] {
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as Record<string, unknown>[];
   return (result as Record<string, unknown>[]) ?? [];
-}
-
-function countOf(result: unknown): number {
-  return updatedRows(result).length;
 }
