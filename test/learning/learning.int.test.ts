@@ -236,4 +236,18 @@ describe('learning service (real NATS JetStream and Postgres)', () => {
     });
     expect(update).toMatchObject({ componentName: 'ledger', component: { deployments: 0 }, project: { deployments: 2, rollbacks: 1 } });
   });
+
+  // Last: its patterns would be similar to the requests of the tests above.
+  it('captures each pattern of requests assessed and decided together (one batch) once', async () => {
+    const requests = [randomUUID(), randomUUID(), randomUUID()];
+    // Back to back, in both orders, so that they are likely to share the service's transactions.
+    await Promise.all(
+      requests.map((id, i) =>
+        i % 2 ? driver.decided(id).then(() => driver.assessed(id, 0.3)) : driver.assessed(id, 0.3).then(() => driver.decided(id)),
+      ),
+    );
+    for (const id of requests) await eventually(async () => expect(await driver.captured(id)).toHaveLength(1));
+    await sleep(1000);
+    for (const id of requests) expect(await driver.captured(id)).toHaveLength(1);
+  });
 });

@@ -2,12 +2,28 @@ import { Controller, Logger } from '@nestjs/common';
 import type { CloudEvent, LearningModelUpdated, PayloadOf } from '@agf/contracts';
 import { extractFeatures, historyStats } from '@agf/learning-domain';
 import { MessageContext, OnMessage } from '@agf/messaging';
+import type { EntityManager } from 'typeorm';
 import { type PatternRow, learningRepository as repo, type StoredRisk } from './learning.repository';
 import { LearningMetrics } from './learning-metrics';
 
+type Emit = ReturnType<MessageContext['emitterForLater']>;
+
+/** A message whose stored risk or decision may complete its request's pattern. */
+interface PendingCapture {
+  ctx: MessageContext;
+  emit: Emit;
+}
+
+interface Capture {
+  requestId: string;
+  emit: Emit;
+}
+
 /**
  * Joins risk.assessed, decision.made and deployment.outcome of one request into a pattern row, whatever order
- * they arrive in, and publishes the history the risk service replicates.
+ * they arrive in, and publishes the history the risk service replicates. Assessments and decisions are stored
+ * at the end of the transaction, one statement for each kind of a whole batch, and the patterns they complete
+ * are captured in one more (rather than three statements per request).
  */
 @Controller()
 export class LearningMessageController {
@@ -28,14 +44,20 @@ export class LearningMessageController {
       confidence: assessed.confidence,
       revision: assessed.revision,
     };
-    if (await repo.storeRisk(ctx.manager, assessed, risk, extractFeatures(assessed.request, risk))) await this.captureIfComplete(assessed.requestId, ctx);
+    const item = { assessed, risk, features: extractFeatures(assessed.request, risk), ctx, emit: ctx.emitterForLater() };
+    ctx.writeLater('risks', item, async (manager, items: Array<typeof item>) => {
+      this.captureLater(items, await repo.storeRisks(manager, items), (i) => i.assessed.requestId);
+    });
   }
 
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
     const decision = event.data;
     await ctx.lockRequest(decision.requestId);
-    if (await repo.storeDecision(ctx.manager, decision)) await this.captureIfComplete(decision.requestId, ctx);
+    const item = { decision, ctx, emit: ctx.emitterForLater() };
+    ctx.writeLater('decisions', item, async (manager, items: Array<typeof item>) => {
+      this.captureLater(items, await repo.storeDecisions(manager, items.map((i) => i.decision)), (i) => i.decision.requestId);
+    });
   }
 
   @OnMessage('deployment.outcome')
@@ -52,27 +74,40 @@ export class LearningMessageController {
       return;
     }
     this.metrics.outcomeRecorded(outcome.status);
-    await this.emitModelUpdate(outcome.projectId, outcome.componentName, { requestId: outcome.requestId, kind: 'outcome' }, ctx);
+    await this.emitModelUpdate(outcome.projectId, outcome.componentName, { requestId: outcome.requestId, kind: 'outcome' }, ctx.manager, (e) => ctx.emit(e));
   }
 
-  /** Captures the pattern once it has both its features and its decision. */
-  private async captureIfComplete(requestId: string, ctx: MessageContext): Promise<void> {
-    const row = await repo.captureIfComplete(ctx.manager, requestId);
-    if (!row || !isComplete(row)) return;
-    const captured: PayloadOf<'learning.pattern.captured'> = {
-      requestId,
-      projectId: row.projectId,
-      componentName: row.componentName,
-      features: row.features,
-      riskScore: row.risk?.overallScore ?? row.decision.riskScore,
-      tierLevel: row.decision.tierLevel,
-      decisionOutcome: row.decision.outcome,
-      deploymentOutcome: row.deploymentOutcome,
-      capturedAt: new Date().toISOString(),
-    };
-    ctx.emit({ name: 'learning.pattern.captured', correlationId: requestId, data: captured });
-    if (row.publishedHistoryIsCurrent) return;
-    await this.emitModelUpdate(row.projectId, row.componentName, { requestId, kind: 'decision' }, ctx);
+  /**
+   * After the risks or decisions of a batch are stored (one statement each): captures, in one more statement,
+   * the patterns they completed, each on behalf of the message that completed it.
+   */
+  private captureLater<T extends PendingCapture>(items: T[], completed: Set<string>, requestIdOf: (item: T) => string): void {
+    for (const item of items) {
+      const requestId = requestIdOf(item);
+      if (!completed.delete(requestId)) continue; // once per request, by the first of its messages
+      item.ctx.writeLater('captures', { requestId, emit: item.emit }, (manager, captures: Capture[]) => this.capture(manager, captures));
+    }
+  }
+
+  private async capture(manager: EntityManager, captures: Capture[]): Promise<void> {
+    const emitters = new Map(captures.map((c) => [c.requestId, c.emit]));
+    for (const row of await repo.captureIfComplete(manager, [...emitters.keys()])) {
+      const emit = emitters.get(row.requestId)!;
+      if (!isComplete(row)) continue;
+      const captured: PayloadOf<'learning.pattern.captured'> = {
+        requestId: row.requestId,
+        projectId: row.projectId,
+        componentName: row.componentName,
+        features: row.features,
+        riskScore: row.risk?.overallScore ?? row.decision.riskScore,
+        tierLevel: row.decision.tierLevel,
+        decisionOutcome: row.decision.outcome,
+        deploymentOutcome: row.deploymentOutcome,
+        capturedAt: new Date().toISOString(),
+      };
+      emit({ name: 'learning.pattern.captured', correlationId: row.requestId, data: captured });
+      if (!row.publishedHistoryIsCurrent) await this.emitModelUpdate(row.projectId, row.componentName, { requestId: row.requestId, kind: 'decision' }, manager, emit);
+    }
   }
 
   /**
@@ -84,13 +119,14 @@ export class LearningMessageController {
     projectId: string,
     componentName: string,
     cause: LearningModelUpdated['cause'],
-    ctx: MessageContext,
+    manager: EntityManager,
+    emit: Emit,
   ): Promise<void> {
     // The revision first: its row lock orders this project's updates, so the stats read next are at least as new as any lower revision's.
     // A skipped update leaves a gap in the revisions, which replicas do not mind: they keep the highest.
-    const revision = await repo.nextRevision(ctx.manager, projectId);
+    const revision = await repo.nextRevision(manager, projectId);
     const now = new Date();
-    const counts = await repo.outcomeCounts(ctx.manager, projectId, componentName, now);
+    const counts = await repo.outcomeCounts(manager, projectId, componentName, now);
     const update: LearningModelUpdated = {
       projectId,
       componentName,
@@ -100,8 +136,8 @@ export class LearningMessageController {
       cause,
       updatedAt: now.toISOString(),
     };
-    if (!(await repo.recordPublishedModel(ctx.manager, update))) return;
-    ctx.emit({ name: 'learning.model.updated', correlationId: cause.requestId, data: update });
+    if (!(await repo.recordPublishedModel(manager, update))) return;
+    emit({ name: 'learning.model.updated', correlationId: cause.requestId, data: update });
   }
 }
 

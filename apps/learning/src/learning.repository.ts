@@ -65,6 +65,21 @@ function historyIsCurrent(projectId: string, componentName: string): string {
                        AND (("project_stats"->>'recentIncidents')::int > 0 OR ("component_stats"->>'recentIncidents')::int > 0)))`;
 }
 
+/** Of several items with the same key, the one `newer` prefers (the first of equals), in first-seen order. */
+function newestOfEach<T>(items: T[], key: (item: T) => string, newer: (a: T, b: T) => boolean): T[] {
+  const chosen = new Map<string, T>();
+  for (const item of items) {
+    const held = chosen.get(key(item));
+    if (!held || newer(item, held)) chosen.set(key(item), item);
+  }
+  return [...chosen.values()];
+}
+
+/** The request ids of `RETURNING "request_id", … AS "capturable"` rows that are capturable. */
+function capturable(rows: Array<{ request_id: string; capturable?: boolean }>): Set<string> {
+  return new Set(rows.filter((row) => row.capturable).map((row) => row.request_id));
+}
+
 /** Upper bound of rows the similarity scan loads, so memory stays bounded as history grows. */
 export const SIMILAR_CANDIDATE_SCAN = 5000;
 
@@ -76,36 +91,57 @@ export const learningRepository = {
   },
 
   /**
-   * Stores the assessment unless an equal or newer revision is already here; true when it was stored and the
-   * pattern now also has its decision and was not captured yet (ready to capture).
+   * Stores assessments unless an equal or newer revision is already here (of several for one request, the
+   * newest), in one statement; returns the requests whose pattern now also has its decision and was not
+   * captured yet (ready to capture).
    */
-  async storeRisk(m: Queryable, assessed: RiskAssessed, risk: StoredRisk, features: FeatureVector): Promise<boolean> {
-    const rows: { capturable: boolean }[] = await m.query(
+  async storeRisks(m: Queryable, assessments: Array<{ assessed: RiskAssessed; risk: StoredRisk; features: FeatureVector }>): Promise<Set<string>> {
+    const newest = newestOfEach(assessments, (a) => a.assessed.requestId, (a, b) => a.risk.revision > b.risk.revision);
+    if (!newest.length) return new Set();
+    const rows: { request_id: string }[] = await m.query(
       `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "request", "risk", "features")
-       VALUES ($1, $2, $3, $4, $5, $6)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[])
        ON CONFLICT ("request_id") DO UPDATE SET "request" = EXCLUDED."request", "risk" = EXCLUDED."risk", "features" = EXCLUDED."features"
-       WHERE "learning"."patterns"."risk" IS NULL OR ("learning"."patterns"."risk"->>'revision')::int < ($5::jsonb->>'revision')::int
-       RETURNING "decision" IS NOT NULL AND NOT "captured" AS "capturable"`,
-      [assessed.requestId, assessed.projectId, assessed.request.componentName, JSON.stringify(assessed.request), JSON.stringify(risk), JSON.stringify(features)],
+       WHERE "learning"."patterns"."risk" IS NULL OR ("learning"."patterns"."risk"->>'revision')::int < (EXCLUDED."risk"->>'revision')::int
+       RETURNING "request_id", "decision" IS NOT NULL AND NOT "captured" AS "capturable"`,
+      [
+        newest.map((a) => a.assessed.requestId),
+        newest.map((a) => a.assessed.projectId),
+        newest.map((a) => a.assessed.request.componentName),
+        newest.map((a) => JSON.stringify(a.assessed.request)),
+        newest.map((a) => JSON.stringify(a.risk)),
+        newest.map((a) => JSON.stringify(a.features)),
+      ],
     );
-    return rows[0]?.capturable === true;
+    return capturable(rows);
   },
 
   /**
-   * Stores the decision unless this one (or a later one) is already here; true when it was stored and the
-   * pattern now also has its features and was not captured yet (ready to capture).
+   * Stores decisions unless the same (or a later) one is already here (of several for one request, the
+   * latest), in one statement; returns the requests whose pattern now also has its features and was not
+   * captured yet (ready to capture).
    */
-  async storeDecision(m: Queryable, decision: DecisionMade): Promise<boolean> {
-    const rows: { capturable: boolean }[] = await m.query(
+  async storeDecisions(m: Queryable, decisions: DecisionMade[]): Promise<Set<string>> {
+    const latest = newestOfEach(decisions, (d) => d.requestId, (a, b) => Date.parse(a.decidedAt) > Date.parse(b.decidedAt));
+    if (!latest.length) return new Set();
+    const rows: { request_id: string }[] = await m.query(
       `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "decision", "decision_outcome", "tier_level", "decided_at")
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::smallint[], $7::timestamptz[])
        ON CONFLICT ("request_id") DO UPDATE SET "decision" = EXCLUDED."decision", "decision_outcome" = EXCLUDED."decision_outcome",
          "tier_level" = EXCLUDED."tier_level", "decided_at" = EXCLUDED."decided_at"
        WHERE "learning"."patterns"."decided_at" IS NULL OR "learning"."patterns"."decided_at" < EXCLUDED."decided_at"
-       RETURNING "features" IS NOT NULL AND NOT "captured" AS "capturable"`,
-      [decision.requestId, decision.projectId, decision.componentName, JSON.stringify(decision), decision.outcome, decision.tierLevel, decision.decidedAt],
+       RETURNING "request_id", "features" IS NOT NULL AND NOT "captured" AS "capturable"`,
+      [
+        latest.map((d) => d.requestId),
+        latest.map((d) => d.projectId),
+        latest.map((d) => d.componentName),
+        latest.map((d) => JSON.stringify(d)),
+        latest.map((d) => d.outcome),
+        latest.map((d) => d.tierLevel),
+        latest.map((d) => d.decidedAt),
+      ],
     );
-    return rows[0]?.capturable === true;
+    return capturable(rows);
   },
 
   /** Records the first reported outcome; false when one was already recorded (whatever it said). */
@@ -125,21 +161,21 @@ export const learningRepository = {
   },
 
   /**
-   * Marks the pattern captured once it has both its features and its decision, and returns it; undefined when
-   * it is not complete yet or was captured already. Also says, in the same statement, whether the history last
-   * published for its project and component is still current (`historyIsCurrent`).
+   * Marks the patterns captured that have both their features and their decision, and returns them; those not
+   * complete yet or captured already are left out. Also says, in the same statement, whether the history last
+   * published for each one's project and component is still current (`historyIsCurrent`).
    */
-  async captureIfComplete(m: Queryable, requestId: string): Promise<(PatternRow & { publishedHistoryIsCurrent: boolean }) | undefined> {
-    const rows: Array<PatternRow & { publishedHistoryIsCurrent: boolean }> = await m.query(
+  async captureIfComplete(m: Queryable, requestIds: string[]): Promise<Array<PatternRow & { publishedHistoryIsCurrent: boolean }>> {
+    if (!requestIds.length) return [];
+    return m.query(
       `WITH "c" AS (
          UPDATE "learning"."patterns" SET "captured" = true
-          WHERE "request_id" = $1 AND NOT "captured" AND "features" IS NOT NULL AND "decision" IS NOT NULL
+          WHERE "request_id" = ANY($1::uuid[]) AND NOT "captured" AND "features" IS NOT NULL AND "decision" IS NOT NULL
           RETURNING ${PATTERN_COLUMNS})
        SELECT ${CAPTURED_FIELDS}, ${historyIsCurrent('"c"."projectId"', '"c"."componentName"')} AS "publishedHistoryIsCurrent"
          FROM "c"`,
-      [requestId],
+      [requestIds],
     );
-    return rows[0];
   },
 
   /**
