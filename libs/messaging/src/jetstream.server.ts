@@ -69,8 +69,8 @@ export interface JetStreamServerOptions {
  * client's default refill threshold (three quarters of the window) sends a pull request for every few
  * messages when they trickle in, as events do; each is a socket write and work for nats-server. Refilling at
  * a quarter asks once per three quarters of a window, and still leaves room for the messages that arrive
- * while the refill is on its way. The window stays small (a batch at most): a message sent ahead waits
- * unhandled while its ack wait runs.
+ * while the refill is on its way. The window stays small (twice the concurrency, or a batch where that is
+ * larger): a message sent ahead waits unhandled while its ack wait runs.
  */
 export function pullWindow(concurrency: number, batchSize: number): { max_messages: number; threshold_messages: number } {
   const max_messages = Math.max(concurrency * 2, batchSize);
