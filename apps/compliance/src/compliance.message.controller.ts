@@ -1,13 +1,13 @@
 import { Controller, Inject } from '@nestjs/common';
 import { evaluateCompliance } from '@agf/compliance-domain';
-import type { CloudEvent, ComplianceEvaluated, EventName } from '@agf/contracts';
+import type { CloudEvent, ComplianceEvaluated, DeploymentRequest, EventName } from '@agf/contracts';
 import { MessageContext, OnMessage } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
 import type { GovernancePolicy } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
 import { auditRepository as audit } from './audit.repository';
 import { ComplianceMetrics } from './compliance-metrics';
-import { type RequestState, evaluationRepository as repo } from './evaluation.repository';
+import { evaluationRepository as repo } from './evaluation.repository';
 
 /**
  * Every domain event is appended to the audit chain in the transaction that processes it (inbox + entry
@@ -24,15 +24,20 @@ export class ComplianceMessageController {
   @OnMessage('risk.assessed')
   async riskAssessed(event: CloudEvent<'risk.assessed'>, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(event.data.requestId);
-    const state = await repo.recordAssessedRequest(ctx.manager, event.data.request);
+    const item: Pending<DeploymentRequest> = { value: event.data.request, requestId: event.data.requestId, ctx, emit: ctx.emitterForLater() };
+    ctx.writeLater('requests', item, async (manager, items: Array<typeof item>) => {
+      await repo.storeAssessedRequests(manager, items.map((i) => i.value));
+      // Re-assessed or not, the request is evaluated with what is known of it.
+      this.evaluateLater(items);
+    });
     this.audit(event, ctx);
-    this.evaluateLater(state, ctx);
   }
 
   @OnMessage('review.assigned')
   async reviewAssigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
-    await ctx.lockRequest(event.data.requestId);
-    await repo.recordAssignment(ctx.manager, event.data.assignmentId, event.data.requestId, event.data.supersedesAssignmentId);
+    const a = event.data;
+    await ctx.lockRequest(a.requestId);
+    ctx.writeLater('assignments', { assignmentId: a.assignmentId, requestId: a.requestId, supersedes: a.supersedesAssignmentId }, (manager, items) => repo.storeAssignments(manager, items));
     this.audit(event, ctx);
   }
 
@@ -40,10 +45,14 @@ export class ComplianceMessageController {
   async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
     const r = event.data;
     await ctx.lockRequest(r.requestId);
-    const { state } = await repo.recordReview(ctx.manager, r.requestId, { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision });
+    const review = { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision, requestId: r.requestId };
+    const item: Pending<typeof review> = { value: review, requestId: r.requestId, ctx, emit: ctx.emitterForLater() };
+    ctx.writeLater('reviews', item, async (manager, items: Array<typeof item>) => {
+      const reviewed = await repo.storeReviews(manager, items.map((i) => i.value));
+      // A new review evaluates its request (if the request is known: its own event evaluates it otherwise).
+      this.evaluateLater(items.filter((i) => reviewed.has(i.requestId)));
+    });
     this.audit(event, ctx);
-    // A new review of a request already known: evaluate with it (the request's own event evaluates otherwise).
-    if (state) this.evaluateLater(state, ctx);
   }
 
   @OnMessage('intake.rejected') async intakeRejected(e: CloudEvent<'intake.rejected'>, ctx: MessageContext) { this.audit(e, ctx); }
@@ -78,37 +87,50 @@ export class ComplianceMessageController {
   }
 
   /**
-   * Re-evaluates the controls once the request itself is known (reviews that came first are already stored),
-   * at the end of the transaction: a batch holding several of a request's events (its assessment and the
-   * reviews that follow it at once, say) publishes one evaluation, on the latest state, instead of one each.
+   * Re-evaluates the controls of these requests after the batch's requests, assignments and reviews are
+   * stored (the kinds a handler leaves come first; this one is left by their writes): a batch holding several
+   * of a request's events (its assessment and the reviews that follow it at once, say) publishes one
+   * evaluation, on the state they leave, instead of one each.
    */
-  private evaluateLater(state: RequestState, ctx: MessageContext): void {
-    if (!state.request) return;
-    ctx.writeLater('evaluation', { state, ctx, emit: ctx.emitterForLater() }, (manager, items: PendingEvaluation[]) => this.evaluateLatest(manager, items));
+  private evaluateLater(items: Array<Pending<unknown>>): void {
+    for (const { requestId, ctx, emit } of items) {
+      ctx.writeLater('evaluation', { requestId, ctx, emit }, (manager, pending: PendingEvaluation[]) => this.evaluateLatest(manager, pending));
+    }
   }
 
   private async evaluateLatest(manager: EntityManager, items: PendingEvaluation[]): Promise<void> {
-    // In batch order, so a request's last item holds every review stored before it in this transaction.
-    const latest = [...new Map(items.map((item) => [item.state.requestId, item])).values()];
-    const evaluations = latest.map(({ state, ctx, emit }) => {
-      const result = evaluateCompliance(this.policy.compliance.rules, {
-        request: state.request!,
-        riskAssessed: state.riskAssessed,
-        reviews: state.reviews,
-        openAssignments: state.openAssignments,
+    // The last message of each request evaluates it, on the state the whole batch left.
+    const latest = new Map(items.map((item) => [item.requestId, item]));
+    const evaluations = (await repo.states(manager, [...latest.keys()]))
+      .filter((state) => state.request)
+      .map((state) => {
+        const { ctx, emit } = latest.get(state.requestId)!;
+        const result = evaluateCompliance(this.policy.compliance.rules, {
+          request: state.request!,
+          riskAssessed: state.riskAssessed,
+          reviews: state.reviews,
+          openAssignments: state.openAssignments,
+        });
+        const evaluation: ComplianceEvaluated = { requestId: state.requestId, projectId: state.projectId, ...result, evaluatedAt: new Date().toISOString() };
+        // Audited here, after its cause, rather than read back from the stream: two deliveries fewer per request.
+        this.audit(emit({ name: 'compliance.evaluated', correlationId: state.requestId, data: evaluation }), ctx);
+        ctx.onCommitted(() => this.metrics.evaluations.inc({ result: evaluation.passed ? 'passed' : evaluation.pending ? 'pending' : 'failed' }));
+        return evaluation;
       });
-      const evaluation: ComplianceEvaluated = { requestId: state.requestId, projectId: state.projectId, ...result, evaluatedAt: new Date().toISOString() };
-      // Audited here, after its cause, rather than read back from the stream: two deliveries fewer per request.
-      this.audit(emit({ name: 'compliance.evaluated', correlationId: state.requestId, data: evaluation }), ctx);
-      ctx.onCommitted(() => this.metrics.evaluations.inc({ result: evaluation.passed ? 'passed' : evaluation.pending ? 'pending' : 'failed' }));
-      return evaluation;
-    });
-    await repo.saveEvaluations(manager, evaluations);
+    if (evaluations.length) await repo.saveEvaluations(manager, evaluations);
   }
 }
 
+/** A message's item for a write left to the end of the transaction, and what its evaluation needs. */
+interface Pending<T> {
+  value: T;
+  requestId: string;
+  ctx: MessageContext;
+  emit: ReturnType<MessageContext['emitterForLater']>;
+}
+
 interface PendingEvaluation {
-  state: RequestState;
+  requestId: string;
   ctx: MessageContext;
   emit: ReturnType<MessageContext['emitterForLater']>;
 }

@@ -51,56 +51,68 @@ function toState(requestId: string, row: StateRow | undefined): RequestState | u
 
 /** What the control evaluation needs of a request, gathered from events that arrive in any order. */
 export const evaluationRepository = {
-  /** Stores the assessed request and returns its state, in one statement. */
-  async recordAssessedRequest(m: Queryable, request: DeploymentRequest): Promise<RequestState> {
-    const rows: StateRow[] = await m.query(
-      `WITH q AS (
-         INSERT INTO "compliance"."requests" ("request_id", "project_id", "request", "risk_assessed") VALUES ($1, $2, $3, true)
-         ON CONFLICT ("request_id") DO UPDATE SET "request" = EXCLUDED."request", "risk_assessed" = true
-         RETURNING "request_id", "project_id", "request", "risk_assessed")
-       ${STATE_OF_Q} FROM q`,
-      [request.requestId, request.projectId, JSON.stringify(request)],
+  /** Stores assessed requests (of several for one request, the last), in one statement. */
+  async storeAssessedRequests(m: Queryable, requests: DeploymentRequest[]): Promise<void> {
+    const last = [...new Map(requests.map((request) => [request.requestId, request])).values()];
+    if (!last.length) return;
+    await m.query(
+      `INSERT INTO "compliance"."requests" ("request_id", "project_id", "request", "risk_assessed")
+       SELECT "request_id", "project_id", "request", true FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) AS r("request_id", "project_id", "request")
+       ON CONFLICT ("request_id") DO UPDATE SET "request" = EXCLUDED."request", "risk_assessed" = true`,
+      [last.map((r) => r.requestId), last.map((r) => r.projectId), last.map((r) => JSON.stringify(r))],
     );
-    return toState(request.requestId, rows[0])!;
-  },
-
-  async recordAssignment(m: Queryable, assignmentId: string, requestId: string, supersedes: string | undefined): Promise<void> {
-    await m.query(`INSERT INTO "compliance"."assignments" ("assignment_id", "request_id") VALUES ($1, $2) ON CONFLICT DO NOTHING`, [assignmentId, requestId]);
-    if (supersedes) {
-      await m.query(
-        `INSERT INTO "compliance"."assignments" ("assignment_id", "request_id", "superseded") VALUES ($1, $2, true)
-         ON CONFLICT ("assignment_id") DO UPDATE SET "superseded" = true`,
-        [supersedes, requestId],
-      );
-    }
   },
 
   /**
-   * Stores a completed review, and its assignment if that is not known yet, and returns the request's state
-   * with it, in one statement; `stored` is false when the review was already stored. The statement's own
-   * inserts are not visible to its reads, so the state is the one before them plus this review: one open
-   * assignment fewer when its assignment was known and open.
+   * Stores assignments, and marks the ones they replace superseded (stored as such if not known yet), in one
+   * statement each; either order of the two gives the same rows.
    */
-  async recordReview(m: Queryable, requestId: string, review: CompletedReview): Promise<{ stored: boolean; state: RequestState | undefined }> {
-    const rows: Array<Partial<StateRow> & { stored: boolean; was_open: boolean }> = await m.query(
-      `WITH "assignment" AS (INSERT INTO "compliance"."assignments" ("assignment_id", "request_id") VALUES ($1, $2) ON CONFLICT DO NOTHING),
-            "review" AS (
-              INSERT INTO "compliance"."reviews" ("assignment_id", "request_id", "expert_id", "expert_type", "decision") VALUES ($1, $2, $3, $4, $5)
-              ON CONFLICT DO NOTHING RETURNING "assignment_id")
-       SELECT EXISTS (SELECT 1 FROM "review") AS "stored",
-              EXISTS (SELECT 1 FROM "compliance"."assignments" WHERE "assignment_id" = $1 AND "request_id" = $2 AND NOT "superseded") AS "was_open",
-              s."project_id", s."request", s."risk_assessed", s."reviews", s."open_assignments"
-         FROM (VALUES (1)) AS "one"
-         LEFT JOIN LATERAL (${STATE_OF_Q} FROM "compliance"."requests" q WHERE q."request_id" = $2) AS s ON true`,
-      [review.assignmentId, requestId, review.expertId, review.expertType, review.decision],
+  async storeAssignments(m: Queryable, assignments: Array<{ assignmentId: string; requestId: string; supersedes?: string }>): Promise<void> {
+    if (!assignments.length) return;
+    await m.query(
+      `INSERT INTO "compliance"."assignments" ("assignment_id", "request_id")
+       SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING`,
+      [assignments.map((a) => a.assignmentId), assignments.map((a) => a.requestId)],
     );
-    const row = rows[0]!;
-    const before = row.project_id === undefined || row.project_id === null ? undefined : toState(requestId, row as StateRow);
-    if (!row.stored || !before) return { stored: row.stored, state: undefined };
-    return {
-      stored: true,
-      state: { ...before, reviews: [...before.reviews, review], openAssignments: before.openAssignments - (row.was_open ? 1 : 0) },
-    };
+    const superseded = [...new Map(assignments.flatMap((a) => (a.supersedes ? [[a.supersedes, a.requestId] as const] : []))).entries()];
+    if (!superseded.length) return;
+    await m.query(
+      `INSERT INTO "compliance"."assignments" ("assignment_id", "request_id", "superseded")
+       SELECT "assignment_id", "request_id", true FROM unnest($1::uuid[], $2::uuid[]) AS s("assignment_id", "request_id")
+       ON CONFLICT ("assignment_id") DO UPDATE SET "superseded" = true`,
+      [superseded.map(([assignmentId]) => assignmentId), superseded.map(([, requestId]) => requestId)],
+    );
+  },
+
+  /**
+   * Stores completed reviews, and their assignments where those are not known yet, in one statement; returns
+   * the requests that got a review they did not have (a redelivered review is stored once).
+   */
+  async storeReviews(m: Queryable, reviews: Array<CompletedReview & { requestId: string }>): Promise<Set<string>> {
+    if (!reviews.length) return new Set();
+    const rows: { request_id: string }[] = await m.query(
+      `WITH "completed" AS (
+              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[])
+                AS c("assignment_id", "request_id", "expert_id", "expert_type", "decision")),
+            "assignment" AS (
+              INSERT INTO "compliance"."assignments" ("assignment_id", "request_id") SELECT "assignment_id", "request_id" FROM "completed" ON CONFLICT DO NOTHING),
+            "review" AS (
+              INSERT INTO "compliance"."reviews" ("assignment_id", "request_id", "expert_id", "expert_type", "decision")
+              SELECT * FROM "completed" ON CONFLICT DO NOTHING RETURNING "request_id")
+       SELECT DISTINCT "request_id" FROM "review"`,
+      [reviews.map((r) => r.assignmentId), reviews.map((r) => r.requestId), reviews.map((r) => r.expertId), reviews.map((r) => r.expertType), reviews.map((r) => r.decision)],
+    );
+    return new Set(rows.map((row) => row.request_id));
+  },
+
+  /** The state of each of these requests that is known (its assessment arrived), in one statement. */
+  async states(m: Queryable, requestIds: string[]): Promise<RequestState[]> {
+    if (!requestIds.length) return [];
+    const rows: Array<StateRow & { request_id: string }> = await m.query(
+      `${STATE_OF_Q}, q."request_id" FROM "compliance"."requests" q WHERE q."request_id" = ANY($1::uuid[])`,
+      [requestIds],
+    );
+    return rows.map((row) => toState(row.request_id, row)!);
   },
 
   /** Keeps each request's latest evaluation, in one statement for all of them (one per request). */
