@@ -129,8 +129,4 @@ interface Pending<T> {
   emit: ReturnType<MessageContext['emitterForLater']>;
 }
 
-interface PendingEvaluation {
-  requestId: string;
-  ctx: MessageContext;
-  emit: ReturnType<MessageContext['emitterForLater']>;
-}
+type PendingEvaluation = Omit<Pending<unknown>, 'value'>;
