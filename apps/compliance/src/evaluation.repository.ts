@@ -1,5 +1,6 @@
 import type { CompletedReview } from '@agf/compliance-domain';
 import type { ComplianceEvaluated, DeploymentRequest } from '@agf/contracts';
+import { onePerKey } from '@agf/messaging';
 import type { EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -53,7 +54,7 @@ function toState(requestId: string, row: StateRow | undefined): RequestState | u
 export const evaluationRepository = {
   /** Stores assessed requests (of several for one request, the last), in one statement. */
   async storeAssessedRequests(m: Queryable, requests: DeploymentRequest[]): Promise<void> {
-    const last = [...new Map(requests.map((request) => [request.requestId, request])).values()];
+    const last = onePerKey(requests, (request) => request.requestId, () => true);
     if (!last.length) return;
     await m.query(
       `INSERT INTO "compliance"."requests" ("request_id", "project_id", "request", "risk_assessed")

@@ -1,5 +1,6 @@
 import type { DecisionMade, DeploymentRequest, LearningModelUpdated, RiskAssessed } from '@agf/contracts';
 import { type FeatureVector, type OutcomeCounts, type OutcomeStatus, recentWindow } from '@agf/learning-domain';
+import { onePerKey } from '@agf/messaging';
 import type { EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -65,16 +66,6 @@ function historyIsCurrent(projectId: string, componentName: string): string {
                        AND (("project_stats"->>'recentIncidents')::int > 0 OR ("component_stats"->>'recentIncidents')::int > 0)))`;
 }
 
-/** Of several items with the same key, the one `newer` prefers (the first of equals), in first-seen order. */
-function newestOfEach<T>(items: T[], key: (item: T) => string, newer: (a: T, b: T) => boolean): T[] {
-  const chosen = new Map<string, T>();
-  for (const item of items) {
-    const held = chosen.get(key(item));
-    if (!held || newer(item, held)) chosen.set(key(item), item);
-  }
-  return [...chosen.values()];
-}
-
 /** The request ids of `RETURNING "request_id", … AS "capturable"` rows that are capturable. */
 function capturable(rows: Array<{ request_id: string; capturable?: boolean }>): Set<string> {
   return new Set(rows.filter((row) => row.capturable).map((row) => row.request_id));
@@ -96,7 +87,7 @@ export const learningRepository = {
    * captured yet (ready to capture).
    */
   async storeRisks(m: Queryable, assessments: Array<{ assessed: RiskAssessed; risk: StoredRisk; features: FeatureVector }>): Promise<Set<string>> {
-    const newest = newestOfEach(assessments, (a) => a.assessed.requestId, (a, b) => a.risk.revision > b.risk.revision);
+    const newest = onePerKey(assessments, (a) => a.assessed.requestId, (a, b) => a.risk.revision > b.risk.revision);
     if (!newest.length) return new Set();
     const rows: { request_id: string }[] = await m.query(
       `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "request", "risk", "features")
@@ -122,7 +113,7 @@ export const learningRepository = {
    * captured yet (ready to capture).
    */
   async storeDecisions(m: Queryable, decisions: DecisionMade[]): Promise<Set<string>> {
-    const latest = newestOfEach(decisions, (d) => d.requestId, (a, b) => Date.parse(a.decidedAt) > Date.parse(b.decidedAt));
+    const latest = onePerKey(decisions, (d) => d.requestId, (a, b) => Date.parse(a.decidedAt) > Date.parse(b.decidedAt));
     if (!latest.length) return new Set();
     const rows: { request_id: string }[] = await m.query(
       `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "decision", "decision_outcome", "tier_level", "decided_at")

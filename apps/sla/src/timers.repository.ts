@@ -1,3 +1,4 @@
+import { onePerKey } from '@agf/messaging';
 import type { PlannedTimer, StoredTimer, TimerKind } from '@agf/sla-domain';
 import type { EntityManager } from 'typeorm';
 
@@ -95,7 +96,8 @@ export const timersRepository = {
    * each timer cancelled.
    */
   async cancelAssignments(m: Queryable, cancellations: Array<{ assignmentId: string; requestId: string; reason: string }>): Promise<string[]> {
-    const first = firstOfEach(cancellations, (c) => c.assignmentId);
+    // A batch may cancel one assignment twice.
+    const first = onePerKey(cancellations, (c) => c.assignmentId);
     if (!first.length) return [];
     // The two writes touch different tables, so the CTE's snapshot rule changes nothing here.
     const cancelled: unknown = await m.query(
@@ -112,7 +114,7 @@ export const timersRepository = {
 
   /** Closes requests (decided): every open timer of them is cancelled, and any assignment announced later too. */
   async closeRequests(m: Queryable, closures: Array<{ requestId: string; reason: string }>): Promise<string[]> {
-    const first = firstOfEach(closures, (c) => c.requestId);
+    const first = onePerKey(closures, (c) => c.requestId);
     if (!first.length) return [];
     const cancelled: unknown = await m.query(
       `WITH "closure" AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS c("request_id", "reason")),
@@ -169,12 +171,6 @@ export const timersRepository = {
     return rows.map(toTimer);
   },
 };
-
-/** The first item for each key, in order: a batch may cancel one assignment (or close one request) twice. */
-function firstOfEach<T>(items: T[], key: (item: T) => string): T[] {
-  const seen = new Set<string>();
-  return items.filter((item) => !seen.has(key(item)) && seen.add(key(item)));
-}
 
 /** TypeORM answers an UPDATE … RETURNING on Postgres with [rows, affectedCount]. */
 function updatedRows(result: unknown): Record<string, unknown>[] {

@@ -72,7 +72,7 @@ export interface JetStreamServerOptions {
  * while the refill is on its way. The window stays small (twice the concurrency, or a batch where that is
  * larger): a message sent ahead waits unhandled while its ack wait runs.
  */
-export function pullWindow(concurrency: number, batchSize: number): { max_messages: number; threshold_messages: number } {
+function pullWindow(concurrency: number, batchSize: number): { max_messages: number; threshold_messages: number } {
   const max_messages = Math.max(concurrency * 2, batchSize);
   return { max_messages, threshold_messages: Math.max(1, Math.floor(max_messages / 4)) };
 }

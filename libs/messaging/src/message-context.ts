@@ -35,6 +35,20 @@ export class DeferredWrites {
 }
 
 /**
+ * One item per key, for a write left to the end of a batch's transaction (one statement cannot insert or
+ * update the same row twice): the first item of each key, unless `replaces` prefers a later one to the one
+ * held; in the order the keys were first seen.
+ */
+export function onePerKey<T>(items: readonly T[], key: (item: T) => string, replaces: (candidate: T, held: T) => boolean = () => false): T[] {
+  const chosen = new Map<string, T>();
+  for (const item of items) {
+    const held = chosen.get(key(item));
+    if (held === undefined || replaces(item, held)) chosen.set(key(item), item);
+  }
+  return [...chosen.values()];
+}
+
+/**
  * Transaction-scoped advisory locks on request ids, which serialise a service's handlers of one request across
  * its concurrent transactions and replicas. The first lock a transaction asks for takes the locks of every
  * request of its batch at once, in one statement and in id order (so two batches cannot deadlock on them);

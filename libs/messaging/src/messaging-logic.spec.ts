@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { DeferredWrites } from './message-context';
+import { DeferredWrites, onePerKey } from './message-context';
 import { Namespace } from './namespace';
 import { headerSafe, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
@@ -72,5 +72,23 @@ describe('DeferredWrites', () => {
     writes.add('state', 5, record('state'));
     await writes.writeAll({} as EntityManager);
     expect(done).toEqual(['state:2,5', 'evaluation:4', 'audit:1,3']);
+  });
+});
+
+describe('onePerKey', () => {
+  const items = [
+    { id: 'a', n: 1 },
+    { id: 'b', n: 2 },
+    { id: 'a', n: 3 },
+    { id: 'a', n: 2 },
+  ];
+
+  it('keeps the first item of each key, in first-seen order', () => {
+    expect(onePerKey(items, (i) => i.id)).toEqual([{ id: 'a', n: 1 }, { id: 'b', n: 2 }]);
+  });
+
+  it('keeps the one a preference picks, at its key\'s first place', () => {
+    expect(onePerKey(items, (i) => i.id, (candidate, held) => candidate.n > held.n)).toEqual([{ id: 'a', n: 3 }, { id: 'b', n: 2 }]);
+    expect(onePerKey(items, (i) => i.id, () => true)).toEqual([{ id: 'a', n: 2 }, { id: 'b', n: 2 }]);
   });
 });
