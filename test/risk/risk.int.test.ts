@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CloudEvent, DeploymentRequest, HistoryStats } from '@agf/contracts';
+import type { CloudEvent, DeploymentRequest, HistoryStats, RiskAssessed } from '@agf/contracts';
 import { aDeploymentRequest } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats } from '@agf/testing';
 
@@ -100,5 +100,39 @@ describe('risk service (real NATS and Postgres)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const latest = await assess(aDeploymentRequest(base));
     expect(latest.historicalScore).toBe(after.historicalScore);
+  });
+  it('scores the requests of one batch together, each once and on the history of its own component', async () => {
+    const projectId = `risk-batch-${randomUUID().slice(0, 8)}`;
+    const requests = {
+      risky: aDeploymentRequest({ projectId, componentName: 'payments' }),
+      calm: aDeploymentRequest({ projectId, componentName: 'docs' }),
+      riskyAgain: aDeploymentRequest({ projectId, componentName: 'payments' }),
+    };
+    // `payments` has a history of rollbacks, the project none; stored before the requests arrive.
+    await nats.publishEvent(
+      'learning.model.updated',
+      { projectId, componentName: 'payments', project: stats(10, 0), component: stats(4, 4), revision: 1, cause: { requestId: requests.risky.requestId, kind: 'outcome' }, updatedAt: new Date().toISOString() },
+      { correlationId: requests.risky.requestId, source: 'learning' },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Queued while the service is down, so that it takes them in one batch when it is back; `calm` twice,
+    // under two event ids.
+    await risk.stop();
+    for (const request of [requests.risky, requests.calm, requests.riskyAgain, requests.calm]) {
+      await nats.publishEvent('deployment.requested', request, { correlationId: request.requestId, source: 'intake' });
+    }
+    await risk.restart();
+    const scored = await eventually(async () => {
+      const found = await Promise.all(Object.values(requests).map((r) => assessments(r.requestId)));
+      found.forEach((list) => expect(list).toHaveLength(1));
+      return found.map((list) => list[0]!);
+    }, 20_000);
+    const [risky, calm, riskyAgain] = scored as [RiskAssessed, RiskAssessed, RiskAssessed];
+    expect(risky.riskFactors.join('\n')).toMatch(/4 rollbacks of this component/);
+    expect(riskyAgain.historicalScore).toBe(risky.historicalScore);
+    expect(calm.historicalScore).toBeLessThan(risky.historicalScore);
+    expect(calm.riskFactors.join('\n')).not.toMatch(/rollback/);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await assessments(requests.calm.requestId)).toHaveLength(1);
   });
 });

@@ -1,11 +1,19 @@
 import { Controller, Inject } from '@nestjs/common';
-import type { CloudEvent, RiskAssessed } from '@agf/contracts';
-import { MessageContext, OnMessage } from '@agf/messaging';
+import type { CloudEvent, DeploymentRequest, RiskAssessed } from '@agf/contracts';
+import { MessageContext, OnMessage, onePerKey } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
 import type { GovernancePolicy } from '@agf/policy';
 import { assessRisk } from '@agf/risk-domain';
-import { riskRepository as repo } from './risk.repository';
+import type { EntityManager } from 'typeorm';
+import { historyKey, riskRepository as repo } from './risk.repository';
 import { RiskMetrics } from './risk-metrics';
+
+/** A request to score at the end of its message's transaction, with what publishing its assessment needs. */
+interface PendingAssessment {
+  request: DeploymentRequest;
+  ctx: MessageContext;
+  emit: ReturnType<MessageContext['emitterForLater']>;
+}
 
 /** Scores each accepted request and keeps the history replica the historical analyzer reads. */
 @Controller()
@@ -15,27 +23,38 @@ export class RiskMessageController {
     private readonly metrics: RiskMetrics,
   ) {}
 
+  /**
+   * Scored at the end of the transaction, with the other requests of its batch: one history read and one
+   * insert for all of them instead of two statements each. The history read then also sees the
+   * `learning.model.updated` of the same batch.
+   */
   @OnMessage('deployment.requested')
   async deploymentRequested(event: CloudEvent<'deployment.requested'>, ctx: MessageContext): Promise<void> {
-    const request = event.data;
-    const history = await repo.history(ctx.manager, request.projectId, request.componentName);
-    const assessment = assessRisk({ request, history, weights: this.policy.governance.risk_weights });
-    const assessed: RiskAssessed = {
-      requestId: request.requestId,
-      projectId: request.projectId,
-      ...assessment,
-      revision: 1,
-      request,
-      assessedAt: new Date().toISOString(),
-    };
-    // The inbox already drops a redelivered event; the key guards a request published twice under two event ids.
-    if (!(await repo.insertAssessment(ctx.manager, assessed))) return;
-    ctx.emit({ name: 'risk.assessed', correlationId: request.requestId, data: assessed });
-    this.metrics.observe(assessed);
+    const item: PendingAssessment = { request: event.data, ctx, emit: ctx.emitterForLater() };
+    ctx.writeLater('assessments', item, (manager, items: PendingAssessment[]) => this.assessAll(manager, items));
   }
 
   @OnMessage('learning.model.updated')
   async modelUpdated(event: CloudEvent<'learning.model.updated'>, ctx: MessageContext): Promise<void> {
     await repo.applyModelUpdate(ctx.manager, event.data);
+  }
+
+  private async assessAll(manager: EntityManager, items: PendingAssessment[]): Promise<void> {
+    // The inbox drops a redelivered event; a request published twice under two event ids is scored once, by its first.
+    const requests = onePerKey(items, (i) => i.request.requestId);
+    const histories = await repo.histories(manager, requests.map((i) => i.request));
+    const assessedAt = new Date().toISOString();
+    const scored = requests.map((item) => {
+      const { request } = item;
+      const assessment = assessRisk({ request, history: histories.get(historyKey(request)) ?? {}, weights: this.policy.governance.risk_weights });
+      const assessed: RiskAssessed = { requestId: request.requestId, projectId: request.projectId, ...assessment, revision: 1, request, assessedAt };
+      return { item, assessed };
+    });
+    // A request assessed by an earlier transaction keeps that assessment, and nothing is published again.
+    const stored = await repo.insertAssessments(manager, scored.map((s) => s.assessed));
+    for (const { item, assessed } of scored.filter((s) => stored.has(s.assessed.requestId))) {
+      item.emit({ name: 'risk.assessed', correlationId: assessed.requestId, data: assessed });
+      item.ctx.onCommitted(() => this.metrics.observe(assessed));
+    }
   }
 }

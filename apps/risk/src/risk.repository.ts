@@ -1,39 +1,55 @@
-import type { HistoryStats, LearningModelUpdated, RiskAssessed } from '@agf/contracts';
+import type { DeploymentRequest, HistoryStats, LearningModelUpdated, RiskAssessed } from '@agf/contracts';
 import type { HistoryView } from '@agf/risk-domain';
 import type { EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
+/** A request's key in `riskRepository.histories`' answer: its project and component. */
+export function historyKey(r: Pick<DeploymentRequest, 'projectId' | 'componentName'>): string {
+  return JSON.stringify([r.projectId, r.componentName]);
+}
+
 /** SQL of the `risk` schema; writes run in the caller's (message) transaction. */
 export const riskRepository = {
-  async history(m: Queryable, projectId: string, componentName: string): Promise<HistoryView> {
-    const rows: { kind: 'project' | 'component'; stats: HistoryStats }[] = await m.query(
-      `SELECT 'project' AS "kind", "stats" FROM "risk"."project_history" WHERE "project_id" = $1
+  /** The history views of these requests' projects and components, in one statement, by `historyKey`. */
+  async histories(m: Queryable, requests: Array<Pick<DeploymentRequest, 'projectId' | 'componentName'>>): Promise<Map<string, HistoryView>> {
+    const rows: { kind: 'project' | 'component'; project_id: string; component_name: string; stats: HistoryStats }[] = await m.query(
+      `WITH "wanted" AS (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS w("project_id", "component_name"))
+       SELECT 'project' AS "kind", p."project_id", w."component_name", p."stats"
+         FROM "wanted" w JOIN "risk"."project_history" p ON p."project_id" = w."project_id"
        UNION ALL
-       SELECT 'component', "stats" FROM "risk"."component_history" WHERE "project_id" = $1 AND "component_name" = $2`,
-      [projectId, componentName],
+       SELECT 'component', c."project_id", c."component_name", c."stats"
+         FROM "wanted" w JOIN "risk"."component_history" c ON c."project_id" = w."project_id" AND c."component_name" = w."component_name"`,
+      [requests.map((r) => r.projectId), requests.map((r) => r.componentName)],
     );
-    const view: HistoryView = {};
-    for (const row of rows) view[row.kind] = row.stats;
-    return view;
+    const views = new Map<string, HistoryView>();
+    for (const row of rows) {
+      const key = historyKey({ projectId: row.project_id, componentName: row.component_name });
+      const view = views.get(key) ?? {};
+      view[row.kind] = row.stats;
+      views.set(key, view);
+    }
+    return views;
   },
 
-  /** Stores the assessment; false when the request was already assessed (a redelivery). */
-  async insertAssessment(m: Queryable, assessment: RiskAssessed): Promise<boolean> {
-    const rows: unknown[] = await m.query(
+  /** Stores assessments (one per request) in one statement; returns the requests not assessed before. */
+  async insertAssessments(m: Queryable, assessments: RiskAssessed[]): Promise<Set<string>> {
+    if (!assessments.length) return new Set();
+    const rows: { request_id: string }[] = await m.query(
       `INSERT INTO "risk"."assessments" ("request_id", "project_id", "component_name", "revision", "overall_score", "assessment", "assessed_at")
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1`,
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::jsonb[], $7::timestamptz[])
+       ON CONFLICT DO NOTHING RETURNING "request_id"`,
       [
-        assessment.requestId,
-        assessment.projectId,
-        assessment.request.componentName,
-        assessment.revision,
-        assessment.overallScore,
-        JSON.stringify(assessment),
-        assessment.assessedAt,
+        assessments.map((a) => a.requestId),
+        assessments.map((a) => a.projectId),
+        assessments.map((a) => a.request.componentName),
+        assessments.map((a) => a.revision),
+        assessments.map((a) => a.overallScore),
+        assessments.map((a) => JSON.stringify(a)),
+        assessments.map((a) => a.assessedAt),
       ],
     );
-    return rows.length === 1;
+    return new Set(rows.map((r) => r.request_id));
   },
 
   async assessment(m: Queryable, requestId: string): Promise<RiskAssessed | undefined> {
