@@ -243,6 +243,8 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     expect((await fetch(`${intake.url}/docs`)).status).toBe(200);
     const openapi = (await (await fetch(`${intake.url}/docs-json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/deployment-requests', '/v1/deployment-requests/{id}/reviews']));
+    // Operations endpoints are not part of the API a client programs against.
+    expect(Object.keys(openapi.paths).filter((path) => /^\/(health|metrics)/.test(path))).toEqual([]);
     const metrics = await (await fetch(`${intake.url}/metrics`)).text();
     expect(metrics).toMatch(/agf_http_requests_total\{method="POST",route="\/v1\/deployment-requests",status="202",service="intake"\} \d+/);
     expect(metrics).toMatch(/agf_messages_total\{consumer="intake\/AGF_INTAKE",message="intake.submit",result="processed"/);

@@ -1,12 +1,15 @@
 import { Controller, Get, Inject, type OnModuleDestroy } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
 import type { InfraConfig } from './infra-config';
 import { INFRA_CONFIG, NATS_CONNECTION } from './tokens';
+import { ExcludedFromOpenApi } from './openapi-exclusion';
 
-@ApiExcludeController()
+/** Not documented in OpenAPI (the controller is left out of it): terminus would load @nestjs/swagger for it. */
+const HEALTH_CHECK = { noCache: true, swaggerDocumentation: false };
+
+@ExcludedFromOpenApi()
 @Controller('health')
 export class HealthController implements OnModuleDestroy {
   /**
@@ -31,14 +34,14 @@ export class HealthController implements OnModuleDestroy {
 
   /** The process is alive (a supervisor restarts it when this fails). */
   @Get('live')
-  @HealthCheck()
+  @HealthCheck(HEALTH_CHECK)
   live() {
     return this.health.check([]);
   }
 
   /** The process can do its work: NATS connected and Postgres answering. */
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck(HEALTH_CHECK)
   ready() {
     return this.health.check([() => this.checkNats(), () => this.checkPostgres()]);
   }

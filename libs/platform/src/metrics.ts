@@ -1,9 +1,9 @@
 import { Controller, Get, Header, Inject, Injectable } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { HandlerObserver } from '@agf/messaging';
 import { statementsSent } from './database';
+import { ExcludedFromOpenApi } from './openapi-exclusion';
 
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
 
@@ -95,7 +95,7 @@ export function httpMetricsMiddleware(metrics: MetricsService) {
   };
 }
 
-@ApiExcludeController()
+@ExcludedFromOpenApi()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
