@@ -101,6 +101,7 @@ describe('risk service (real NATS and Postgres)', () => {
     const latest = await assess(aDeploymentRequest(base));
     expect(latest.historicalScore).toBe(after.historicalScore);
   });
+
   it('scores the requests of one batch together, each once and on the history of its own component', async () => {
     const projectId = `risk-batch-${randomUUID().slice(0, 8)}`;
     const requests = {
@@ -108,13 +109,16 @@ describe('risk service (real NATS and Postgres)', () => {
       calm: aDeploymentRequest({ projectId, componentName: 'docs' }),
       riskyAgain: aDeploymentRequest({ projectId, componentName: 'payments' }),
     };
-    // `payments` has a history of rollbacks, the project none; stored before the requests arrive.
+    // `payments` has a history of rollbacks, the project none; applied (a probe is scored on it) before the requests arrive.
     await nats.publishEvent(
       'learning.model.updated',
       { projectId, componentName: 'payments', project: stats(10, 0), component: stats(4, 4), revision: 1, cause: { requestId: requests.risky.requestId, kind: 'outcome' }, updatedAt: new Date().toISOString() },
       { correlationId: requests.risky.requestId, source: 'learning' },
     );
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await eventually(async () => {
+      const probe = await assess(aDeploymentRequest({ projectId, componentName: 'payments' }));
+      expect(probe.riskFactors.join('\n')).toMatch(/4 rollbacks of this component/);
+    }, 20_000, 500);
     // Queued while the service is down, so that it takes them in one batch when it is back; `calm` twice,
     // under two event ids.
     await risk.stop();
