@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { type CloudEvent, createEvent, type DeploymentRequest, LIMITS, type RiskAssessed, subjectFor } from '@agf/contracts';
 import { aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
@@ -128,5 +130,49 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
   it('serves the expert registry loaded from agf-config.yaml', async () => {
     const { experts } = (await (await fetch(`${coe.url}/v1/experts`)).json()) as { experts: { id: string }[] };
     expect(experts.map((e) => e.id)).toEqual(expect.arrayContaining(['security_agent_1', 'oversight_board_1']));
+  });
+
+  it('reads the expert list once for the requests of one batch, and decides each of them', async () => {
+    // Postgres counts the scans of a table; a stopped service's backends have reported theirs.
+    const expertListReads = async () =>
+      Number((await db.query<{ scans: string }>(`SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) AS "scans" FROM pg_stat_user_tables WHERE schemaname = 'coe' AND relname = 'experts'`))[0]!.scans);
+    await coe.stop();
+    const before = await expertListReads();
+    // Queued while the service is down, so that it classifies them in one batch when it is back.
+    const requests = Array.from({ length: 6 }, () => aDeploymentRequest({ projectId: 'coe-batch', changes: ['src/auth/login.ts'], riskIndicators: { testsPassed: true, securitySensitive: true } }));
+    for (const request of requests) await publish('risk.assessed', assessed(request, 0.2));
+    await coe.restart();
+    for (const request of requests) await eventually(async () => expect(await decisionsOf(request.requestId)).toHaveLength(1));
+    await coe.stop();
+    // Start-up reads the registry once; then one read per transaction, where each request used to cost one.
+    expect(await expertListReads()).toBeLessThan(before + 1 + requests.length);
+    await coe.restart();
+  });
+
+  it('spreads the human reviews of one batch over the experts by load, as it does one request at a time', async () => {
+    // A registry with two standard security reviewers (the lead made standard).
+    const fixture = join(__dirname, '..', 'fixtures', 'agf-config.governance.yaml');
+    const twoReviewers = join(mkdtempSync(join(tmpdir(), 'agf-coe-')), 'agf-config.yaml');
+    const yaml = readFileSync(fixture, 'utf8');
+    const lead = '- id: "security_lead_human"\n      type: "human"\n      level: "strategic"\n';
+    expect(yaml).toContain(lead);
+    writeFileSync(twoReviewers, yaml.replace(lead, '- id: "security_lead_human"\n      type: "human"\n'));
+    try {
+      await coe.stop();
+      const requests = [1, 2].map(() => aDeploymentRequest({ projectId: 'coe-spread', changes: ['src/auth/session.ts'], riskIndicators: { securitySensitive: true, testsPassed: true } }));
+      for (const request of requests) await publish('risk.assessed', assessed(request, 0.5, 0.6));
+      await coe.restart({ AGF_CONFIG: twoReviewers });
+      const reviewers = await eventually(async () => {
+        const humans = await Promise.all(requests.map(async (r) => (await reviewEvents(r.requestId, 'agf.v1.review.assigned.>')).filter((e) => e.data.expertKind === 'human')));
+        humans.forEach((assigned) => expect(assigned).toHaveLength(1));
+        return humans.map((assigned) => assigned[0]!.data.expertId);
+      });
+      // The second request's plan sees the slot the first took in the same transaction.
+      expect(reviewers.sort()).toEqual(['security_expert_human', 'security_lead_human']);
+      await coe.stop();
+      await coe.restart();
+    } finally {
+      rmSync(dirname(twoReviewers), { recursive: true, force: true });
+    }
   });
 });

@@ -45,6 +45,11 @@ export class ReviewWorkflow {
    * locking path, which comes to the same answer.
    */
   private readonly notWaitingForCompliance = new Set<string>();
+  /**
+   * The expert list as a transaction sees it, read once per transaction rather than once per request it
+   * classifies (a batch holds several), and kept current with the slots the transaction takes and frees.
+   */
+  private readonly expertLists = new WeakMap<EntityManager, ExpertRow[]>();
 
   constructor(
     @Inject(POLICY) private readonly policy: GovernancePolicy,
@@ -91,7 +96,7 @@ export class ReviewWorkflow {
       await this.publishDecision(tx, { ...decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, []);
       return;
     }
-    const experts = await repo.experts(tx.manager);
+    const experts = await this.experts(tx);
     const plan = planAssignments({
       tier: tier.tier,
       request,
@@ -153,12 +158,12 @@ export class ReviewWorkflow {
     const breached = assignments.find((a) => a.assignmentId === breach.assignmentId);
     if (!breached || breached.status !== 'pending') return;
     await repo.setAssignmentStatus(tx.manager, breached.assignmentId, 'breached');
-    await repo.releaseSlot(tx.manager, breached.expertId);
+    await this.releaseSlot(tx, breached.expertId);
     const now = new Date();
     const response = planBreachResponse({
       breached: { assignmentId: breached.assignmentId, expertId: breached.expertId, expertType: breached.expertType, role: breached.role, tierLevel: breached.tierLevel },
       priorBreachesForRequest: request.breachCount,
-      experts: (await repo.experts(tx.manager)).map(toCandidate),
+      experts: (await this.experts(tx)).map(toCandidate),
       excludedExpertIds: assignments.map((a) => a.expertId),
       requester: request.requester,
       now,
@@ -190,6 +195,32 @@ export class ReviewWorkflow {
     if (request) await this.decideWhenReady(tx, request, new Date());
   }
 
+  private async experts(tx: Tx): Promise<ExpertRow[]> {
+    let experts = this.expertLists.get(tx.manager);
+    if (!experts) {
+      experts = await repo.experts(tx.manager);
+      this.expertLists.set(tx.manager, experts);
+    }
+    return experts;
+  }
+
+  private async takeSlot(tx: Tx, expertId: string): Promise<boolean> {
+    const taken = await repo.takeSlot(tx.manager, expertId);
+    if (taken) this.countOpenReview(tx, expertId, +1);
+    return taken;
+  }
+
+  private async releaseSlot(tx: Tx, expertId: string): Promise<void> {
+    await repo.releaseSlot(tx.manager, expertId);
+    this.countOpenReview(tx, expertId, -1);
+  }
+
+  /** What `takeSlot` / `releaseSlot` did to an expert's load, in the list this transaction read (if it read one). */
+  private countOpenReview(tx: Tx, expertId: string, change: 1 | -1): void {
+    const expert = this.expertLists.get(tx.manager)?.find((e) => e.id === expertId);
+    if (expert) expert.open_reviews = Math.max(0, expert.open_reviews + change);
+  }
+
   private rememberNotWaitingForCompliance(requestId: string): void {
     this.notWaitingForCompliance.add(requestId);
     // A Set iterates in insertion order: the first entry is the oldest.
@@ -199,7 +230,7 @@ export class ReviewWorkflow {
   /** Stores and announces one assignment; returns it as stored (a built-in validator's already completed). */
   private async assign(tx: Tx, request: CoeRequest, planned: PlannedAssignment & { supersedesAssignmentId?: string }): Promise<AssignmentRecord> {
     const builtin = planned.expertKind === 'automated' && planned.runtime === 'builtin';
-    if (!builtin && !(await repo.takeSlot(tx.manager, planned.expertId))) {
+    if (!builtin && !(await this.takeSlot(tx, planned.expertId))) {
       throw new Error(`expert ${planned.expertId} reached capacity meanwhile; planning again`);
     }
     const pending: AssignmentRecord = {
@@ -272,7 +303,7 @@ export class ReviewWorkflow {
   ): Promise<void> {
     const completedAt = new Date().toISOString();
     await repo.completeAssignment(tx.manager, assignment.assignmentId, { ...review, completedAt });
-    if (!(assignment.expertKind === 'automated' && assignment.runtime === 'builtin')) await repo.releaseSlot(tx.manager, assignment.expertId);
+    if (!(assignment.expertKind === 'automated' && assignment.runtime === 'builtin')) await this.releaseSlot(tx, assignment.expertId);
     this.announceCompleted(tx, request, assignment, { ...review, completedAt });
   }
 
@@ -340,7 +371,7 @@ export class ReviewWorkflow {
     // Reviews nobody needs any more are closed, so experts' load and SLA timers are released.
     for (const open of assignments.filter((a) => a.status === 'pending')) {
       await repo.setAssignmentStatus(tx.manager, open.assignmentId, 'cancelled');
-      if (!(open.expertKind === 'automated' && open.runtime === 'builtin')) await repo.releaseSlot(tx.manager, open.expertId);
+      if (!(open.expertKind === 'automated' && open.runtime === 'builtin')) await this.releaseSlot(tx, open.expertId);
     }
     tx.emit({ name: 'decision.made', correlationId: decision.requestId, data: decision });
     tx.onCommitted(() => this.metrics.decisions.inc({ outcome: decision.outcome, tier: String(decision.tierLevel) }));
