@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { evaluateCompliance } from '@agf/compliance-domain';
 import type { CloudEvent, ComplianceEvaluated, DeploymentRequest, EventName } from '@agf/contracts';
-import { MessageContext, OnMessage } from '@agf/messaging';
+import { type LaterEmitter, MessageContext, OnMessage } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
 import type { GovernancePolicy } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
@@ -126,7 +126,7 @@ interface Pending<T> {
   value: T;
   requestId: string;
   ctx: MessageContext;
-  emit: ReturnType<MessageContext['emitterForLater']>;
+  emit: LaterEmitter;
 }
 
 type PendingEvaluation = Omit<Pending<unknown>, 'value'>;

@@ -1,22 +1,20 @@
 import { Controller, Logger } from '@nestjs/common';
 import type { CloudEvent, LearningModelUpdated, PayloadOf } from '@agf/contracts';
 import { extractFeatures, historyStats } from '@agf/learning-domain';
-import { MessageContext, OnMessage } from '@agf/messaging';
+import { type LaterEmitter, MessageContext, OnMessage } from '@agf/messaging';
 import type { EntityManager } from 'typeorm';
 import { type PatternRow, learningRepository as repo, type StoredRisk } from './learning.repository';
 import { LearningMetrics } from './learning-metrics';
 
-type Emit = ReturnType<MessageContext['emitterForLater']>;
-
 /** A message whose stored risk or decision may complete its request's pattern. */
 interface PendingCapture {
   ctx: MessageContext;
-  emit: Emit;
+  emit: LaterEmitter;
 }
 
 interface Capture {
   requestId: string;
-  emit: Emit;
+  emit: LaterEmitter;
 }
 
 /**
@@ -120,7 +118,7 @@ export class LearningMessageController {
     componentName: string,
     cause: LearningModelUpdated['cause'],
     manager: EntityManager,
-    emit: Emit,
+    emit: LaterEmitter,
   ): Promise<void> {
     // The revision first: its row lock orders this project's updates, so the stats read next are at least as new as any lower revision's.
     // A skipped update leaves a gap in the revisions, which replicas do not mind: they keep the highest.

@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import type { CloudEvent, DeploymentRequest, RiskAssessed } from '@agf/contracts';
-import { MessageContext, OnMessage, onePerKey } from '@agf/messaging';
+import { type LaterEmitter, MessageContext, OnMessage, onePerKey } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
 import type { GovernancePolicy } from '@agf/policy';
 import { assessRisk } from '@agf/risk-domain';
@@ -12,7 +12,7 @@ import { RiskMetrics } from './risk-metrics';
 interface PendingAssessment {
   request: DeploymentRequest;
   ctx: MessageContext;
-  emit: ReturnType<MessageContext['emitterForLater']>;
+  emit: LaterEmitter;
 }
 
 /** Scores each accepted request and keeps the history replica the historical analyzer reads. */

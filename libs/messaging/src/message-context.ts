@@ -76,6 +76,9 @@ export class RequestLocks {
 
 type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'causationId'> & { correlationId?: string };
 
+/** What `emitterForLater` returns: `emit` on behalf of a message, for a write left to the end of its transaction. */
+export type LaterEmitter = <N extends EventName>(event: EmitArgs<N>) => CloudEvent<N>;
+
 /** Builds an emitted event's envelope and outbox row (in the handler's trace context, so it continues it). */
 export type ToOutboxRow = <N extends EventName>(event: OutgoingEvent<N>) => { row: OutboxRow; envelope: CloudEvent<N> };
 
@@ -148,7 +151,7 @@ export class MessageContext {
    * `emit` for a write left to the end of the transaction (`writeLater`): the event it adds is still this
    * message's effect, caused by it and in its trace, although the handler has returned by then.
    */
-  emitterForLater(): <N extends EventName>(event: EmitArgs<N>) => CloudEvent<N> {
+  emitterForLater(): LaterEmitter {
     const handlerContext = context.active();
     return (event) => context.with(handlerContext, () => this.emit(event));
   }
