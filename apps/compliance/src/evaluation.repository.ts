@@ -75,13 +75,14 @@ export const evaluationRepository = {
        SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING`,
       [assignments.map((a) => a.assignmentId), assignments.map((a) => a.requestId)],
     );
-    const superseded = [...new Map(assignments.flatMap((a) => (a.supersedes ? [[a.supersedes, a.requestId] as const] : []))).entries()];
+    // One row per replaced assignment (the last of a batch's replacements of it).
+    const superseded = onePerKey(assignments.filter((a) => a.supersedes), (a) => a.supersedes!, () => true);
     if (!superseded.length) return;
     await m.query(
       `INSERT INTO "compliance"."assignments" ("assignment_id", "request_id", "superseded")
        SELECT "assignment_id", "request_id", true FROM unnest($1::uuid[], $2::uuid[]) AS s("assignment_id", "request_id")
        ON CONFLICT ("assignment_id") DO UPDATE SET "superseded" = true`,
-      [superseded.map(([assignmentId]) => assignmentId), superseded.map(([, requestId]) => requestId)],
+      [superseded.map((a) => a.supersedes!), superseded.map((a) => a.requestId)],
     );
   },
 
