@@ -240,11 +240,17 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
   });
 
   it('serves OpenAPI at /docs and counts requests in /metrics', async () => {
-    expect((await fetch(`${intake.url}/docs`)).status).toBe(200);
-    const openapi = (await (await fetch(`${intake.url}/docs-json`)).json()) as { paths: Record<string, unknown> };
+    const ui = await fetch(`${intake.url}/docs`);
+    expect(ui.status).toBe(200);
+    const page = await ui.text();
+    expect(page).toContain('/docs-json');
+    // The page's own assets are served too, or the UI is a blank page.
+    for (const asset of page.match(/\/docs\/[\w.-]+\.(js|css)/g) ?? []) expect({ asset, status: (await fetch(`${intake.url}${asset}`)).status }).toEqual({ asset, status: 200 });
+    expect(page.match(/\/docs\/[\w.-]+\.(js|css)/g)).toHaveLength(2);
+    const openapi = (await (await fetch(`${intake.url}/docs-json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(openapi.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/deployment-requests', '/v1/deployment-requests/{id}/reviews']));
-    // Operations endpoints are not part of the API a client programs against.
-    expect(Object.keys(openapi.paths).filter((path) => /^\/(health|metrics)/.test(path))).toEqual([]);
+    expect(await (await fetch(`${intake.url}/docs-yaml`)).text()).toContain('/v1/deployment-requests/{id}/outcome:');
     const metrics = await (await fetch(`${intake.url}/metrics`)).text();
     expect(metrics).toMatch(/agf_http_requests_total\{method="POST",route="\/v1\/deployment-requests",status="202",service="intake"\} \d+/);
     expect(metrics).toMatch(/agf_messages_total\{consumer="intake\/AGF_INTAKE",message="intake.submit",result="processed"/);

@@ -1,22 +1,203 @@
-import { DeploymentRequestInput, OutcomeReportInput, ReviewSubmissionInput } from '@agf/contracts';
-import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { dirname } from 'node:path';
+import { DeploymentRequestInput, LIMITS, OutcomeReportInput, ReviewSubmissionInput } from '@agf/contracts';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
+import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
 
-/** OpenAPI at `/docs` (UI) and `/docs-json`; request bodies come from the same zod schemas that validate them. */
-export function serveOpenApi(app: INestApplication): void {
-  const config = new DocumentBuilder()
-    .setTitle('AGF intake API')
-    .setDescription('Submit deployment requests, follow them to a governance decision, answer reviews and report outcomes. Errors are application/problem+json.')
-    .setVersion('1')
-    .build();
-  const document = SwaggerModule.createDocument(app, config);
-  document.components ??= {};
-  document.components.schemas = {
-    ...document.components.schemas,
-    DeploymentRequestInput: z.toJSONSchema(DeploymentRequestInput, { target: 'openapi-3.0' }) as object,
-    ReviewSubmissionInput: z.toJSONSchema(ReviewSubmissionInput, { target: 'openapi-3.0' }) as object,
-    OutcomeReportInput: z.toJSONSchema(OutcomeReportInput, { target: 'openapi-3.0' }) as object,
+/**
+ * The OpenAPI document of intake's API, written out rather than gathered from controller decorators at
+ * start-up: @nestjs/swagger cost intake ~8 MB of RSS under load for a document that never changes while it
+ * runs (docs/benchmarks.md, run 15). `openapi.spec.ts` checks it against the routes the controllers declare,
+ * so neither can change without the other. Request bodies come from the zod schemas that validate them.
+ */
+export function openApiDocument(): OpenApiDocument {
+  const requestId = { name: 'id', in: 'path', required: true, description: 'The deployment request id (a UUID)', schema: { type: 'string', format: 'uuid' } };
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'AGF intake API',
+      description: 'Submit deployment requests, follow them to a governance decision, answer reviews and report outcomes. Errors are application/problem+json.',
+      version: '1',
+    },
+    tags: [{ name: 'deployment requests' }, { name: 'reviews' }, { name: 'outcomes' }],
+    paths: {
+      '/v1/deployment-requests': {
+        post: {
+          operationId: 'submitDeploymentRequest',
+          tags: ['deployment requests'],
+          summary: 'Submit a deployment request for governance',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: 'A retry with the same key returns the first request instead of creating a second one',
+              schema: { type: 'string', minLength: 1, maxLength: LIMITS.idempotencyKeyLength },
+            },
+          ],
+          requestBody: jsonBody('DeploymentRequestInput'),
+          responses: {
+            '202': json('Accepted; `Location` names the request, `Idempotent-Replayed: true` marks a replay of an earlier submission', {
+              type: 'object',
+              properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' } },
+              required: ['id', 'status'],
+            }),
+            '400': problem('Invalid input, naming each bad field'),
+            '413': problem('Body over 1 MiB, or a request over 768 KiB as stored (its events must fit in a NATS message)'),
+            '415': problem('Body is not application/json'),
+            ...busy,
+          },
+        },
+      },
+      '/v1/deployment-requests/{id}': {
+        get: {
+          operationId: 'getDeploymentRequest',
+          tags: ['deployment requests'],
+          summary: 'The whole story of a request: status, risk, triggers, tier, assignments, reviews, decision',
+          parameters: [requestId],
+          responses: { '200': json('The request and what is known of it', { type: 'object' }), '404': problem('Unknown id'), ...busy },
+        },
+      },
+      '/v1/deployment-requests/{id}/decision': {
+        get: {
+          operationId: 'waitForDecision',
+          tags: ['deployment requests'],
+          summary: 'Long-poll for the decision (CI waits here)',
+          parameters: [
+            requestId,
+            { name: 'waitSeconds', in: 'query', required: false, description: 'How long to wait for the decision', schema: { type: 'integer', minimum: 0, maximum: LIMITS.maxWaitSeconds, default: 0 } },
+          ],
+          responses: {
+            '200': json('The decision (the data of its `decision.made` event)', { type: 'object' }),
+            '202': json('Still pending when the wait ended; `Retry-After` says when to ask again', {
+              type: 'object',
+              properties: { id: { type: 'string' }, status: { type: 'string' }, decision: { nullable: true } },
+            }),
+            '400': problem('waitSeconds out of range'),
+            '404': problem('Unknown id'),
+            ...busy,
+          },
+        },
+      },
+      '/v1/deployment-requests/{id}/reviews': {
+        post: {
+          operationId: 'submitReview',
+          tags: ['reviews'],
+          summary: "A human reviewer's answer to an assignment",
+          parameters: [requestId],
+          requestBody: jsonBody('ReviewSubmissionInput'),
+          responses: {
+            '202': json('Accepted; CoE records it and decides when every required review is in', { type: 'object' }),
+            '400': problem('Invalid input, naming each bad field'),
+            '404': problem('Unknown request'),
+            '409': problem('Already answered, assignment closed, or request already decided'),
+            '415': problem('Body is not application/json'),
+            '422': problem('Unknown assignment, not the assigned expert, or the requester reviewing their own change'),
+            ...busy,
+          },
+        },
+      },
+      '/v1/deployment-requests/{id}/outcome': {
+        post: {
+          operationId: 'reportOutcome',
+          tags: ['outcomes'],
+          summary: 'Report what happened after the decision; AGF learns from it',
+          parameters: [requestId],
+          requestBody: jsonBody('OutcomeReportInput'),
+          responses: {
+            '202': json('Accepted', { type: 'object' }),
+            '400': problem('Invalid input, naming each bad field'),
+            '404': problem('Unknown request'),
+            '409': problem('The request has no decision yet'),
+            '415': problem('Body is not application/json'),
+            ...busy,
+          },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        DeploymentRequestInput: z.toJSONSchema(DeploymentRequestInput, { target: 'openapi-3.0' }) as object,
+        ReviewSubmissionInput: z.toJSONSchema(ReviewSubmissionInput, { target: 'openapi-3.0' }) as object,
+        OutcomeReportInput: z.toJSONSchema(OutcomeReportInput, { target: 'openapi-3.0' }) as object,
+        Problem: {
+          type: 'object',
+          description: 'RFC 9457 problem details',
+          properties: {
+            type: { type: 'string', format: 'uri' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            instance: { type: 'string' },
+            errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+          },
+          required: ['type', 'title', 'status'],
+        },
+      },
+    },
   };
-  SwaggerModule.setup('docs', app, document);
+}
+
+/** OpenAPI at `/docs` (Swagger UI), `/docs-json` and `/docs-yaml`. */
+export function serveOpenApi(app: NestExpressApplication): void {
+  const document = openApiDocument();
+  const yaml = toYaml(document);
+  // The UI's own files; `swagger-ui-dist`'s main module would load its browser bundle into this process.
+  const swaggerUi = dirname(require.resolve('swagger-ui-dist/absolute-path.js'));
+  const http = app.getHttpAdapter().getInstance() as express.Express;
+  http.get('/docs-json', (_req, res) => void res.json(document));
+  http.get('/docs-yaml', (_req, res) => void res.type('text/yaml').send(yaml));
+  http.get('/docs', (_req, res) => void res.type('html').send(SWAGGER_UI_PAGE));
+  http.use('/docs', express.static(swaggerUi, { index: false }));
+}
+
+const SWAGGER_UI_PAGE = `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <title>AGF intake API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script>window.ui = SwaggerUIBundle({ url: '/docs-json', dom_id: '#swagger-ui' });</script>
+</body>
+</html>
+`;
+
+const busy = {
+  '429': problem('Over the per-client rate limit; `Retry-After` says when to try again'),
+  '503': problem('Overloaded or a dependency is down; nothing was stored, `Retry-After` says when to try again'),
+};
+
+function jsonBody(schema: string) {
+  return { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } };
+}
+
+function json(description: string, schema: object) {
+  return { description, content: { 'application/json': { schema } } };
+}
+
+function problem(description: string) {
+  return { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+}
+
+export interface OpenApiOperation {
+  operationId: string;
+  tags: string[];
+  summary: string;
+  parameters: object[];
+  requestBody?: object;
+  responses: Record<string, object>;
+}
+
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; description: string; version: string };
+  tags: Array<{ name: string }>;
+  paths: Record<string, Partial<Record<'get' | 'post', OpenApiOperation>>>;
+  components: { schemas: Record<string, object> };
 }

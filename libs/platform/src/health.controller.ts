@@ -4,12 +4,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
 import type { InfraConfig } from './infra-config';
 import { INFRA_CONFIG, NATS_CONNECTION } from './tokens';
-import { ExcludedFromOpenApi } from './openapi-exclusion';
 
-/** Not documented in OpenAPI (the controller is left out of it): terminus would load @nestjs/swagger for it. */
+/** Not in intake's API document (operations endpoints); should @nestjs/swagger be installed, terminus would load it for this. */
 const HEALTH_CHECK = { noCache: true, swaggerDocumentation: false };
 
-@ExcludedFromOpenApi()
 @Controller('health')
 export class HealthController implements OnModuleDestroy {
   /**

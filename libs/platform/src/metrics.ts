@@ -3,7 +3,6 @@ import type { NextFunction, Request, Response } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { HandlerObserver } from '@agf/messaging';
 import { statementsSent } from './database';
-import { ExcludedFromOpenApi } from './openapi-exclusion';
 
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
 
@@ -95,7 +94,6 @@ export function httpMetricsMiddleware(metrics: MetricsService) {
   };
 }
 
-@ExcludedFromOpenApi()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}

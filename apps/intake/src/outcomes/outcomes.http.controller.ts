@@ -1,5 +1,4 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { OutcomeReportInput } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
@@ -8,7 +7,6 @@ import type { Request } from 'express';
 import { parseJsonBody } from '../http-input';
 import { RequestViewRepository } from '../requests/request-view.repository';
 
-@ApiTags('outcomes')
 @Controller('v1/deployment-requests/:id/outcome')
 export class OutcomesHttpController {
   constructor(
@@ -18,11 +16,6 @@ export class OutcomesHttpController {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Report what happened after the decision; AGF learns from it' })
-  @ApiBody({ schema: { $ref: '#/components/schemas/OutcomeReportInput' } })
-  @ApiResponse({ status: 202 })
-  @ApiResponse({ status: 404, description: 'Unknown request' })
-  @ApiResponse({ status: 409, description: 'The request has no decision yet' })
   async report(@Param('id') id: string, @Req() req: Request, @Body() body: unknown) {
     const outcome = parseJsonBody(req, body, OutcomeReportInput);
     return this.publisher.transaction(async (tx) => {

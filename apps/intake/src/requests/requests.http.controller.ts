@@ -1,5 +1,4 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { LIMITS } from '@agf/contracts';
 import { ProblemError } from '@agf/platform';
 import type { Response } from 'express';
@@ -8,7 +7,6 @@ import { RequestViewRepository, toRequestView } from './request-view.repository'
 
 const notFound = (id: string) => new ProblemError(404, 'not-found', 'Not Found', `no deployment request ${id}`);
 
-@ApiTags('deployment requests')
 @Controller('v1/deployment-requests')
 export class RequestsHttpController {
   constructor(
@@ -17,9 +15,6 @@ export class RequestsHttpController {
   ) {}
 
   @Get(':id')
-  @ApiOperation({ summary: 'The whole story of a request: status, risk, triggers, tier, assignments, reviews, decision' })
-  @ApiResponse({ status: 200 })
-  @ApiResponse({ status: 404, description: 'Unknown id' })
   async get(@Param('id') id: string) {
     const row = await this.repository.findRequest(id);
     if (!row) throw notFound(id);
@@ -27,10 +22,6 @@ export class RequestsHttpController {
   }
 
   @Get(':id/decision')
-  @ApiOperation({ summary: 'Long-poll for the decision (CI waits here)' })
-  @ApiQuery({ name: 'waitSeconds', required: false, description: `0-${LIMITS.maxWaitSeconds}` })
-  @ApiResponse({ status: 200, description: 'The decision' })
-  @ApiResponse({ status: 202, description: 'Still pending when the wait ended' })
   async decision(@Param('id') id: string, @Query('waitSeconds') waitSecondsText: string | undefined, @Res({ passthrough: true }) res: Response) {
     const waitSeconds = parseWaitSeconds(waitSecondsText);
     const current = await this.repository.findDecision(id);

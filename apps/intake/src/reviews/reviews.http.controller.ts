@@ -1,5 +1,4 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { ReviewSubmissionInput } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
@@ -10,7 +9,6 @@ import { RequestViewRepository } from '../requests/request-view.repository';
 
 const OPEN_STATUSES = new Set(['pending', 'breached']);
 
-@ApiTags('reviews')
 @Controller('v1/deployment-requests/:id/reviews')
 export class ReviewsHttpController {
   constructor(
@@ -20,12 +18,6 @@ export class ReviewsHttpController {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: "A human reviewer's answer to an assignment" })
-  @ApiBody({ schema: { $ref: '#/components/schemas/ReviewSubmissionInput' } })
-  @ApiResponse({ status: 202, description: 'Accepted; CoE records it and decides when every required review is in' })
-  @ApiResponse({ status: 404, description: 'Unknown request' })
-  @ApiResponse({ status: 409, description: 'Already answered, assignment closed, or request already decided' })
-  @ApiResponse({ status: 422, description: 'Unknown assignment, not the assigned expert, or the requester reviewing their own change' })
   async submit(@Param('id') id: string, @Req() req: Request, @Body() body: unknown) {
     const review = parseJsonBody(req, body, ReviewSubmissionInput);
     return this.publisher.transaction(async (tx) => {

@@ -1,5 +1,4 @@
 import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { LIMITS } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
 import { ProblemError } from '@agf/platform';
@@ -7,20 +6,12 @@ import type { Request, Response } from 'express';
 import { submitRequest, submitRequestAtOnce } from './submit-request.use-case';
 import { validateSubmission } from './validate-submission';
 
-@ApiTags('deployment requests')
 @Controller('v1/deployment-requests')
 export class SubmitRequestHttpController {
   constructor(private readonly publisher: TransactionalPublisher) {}
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Submit a deployment request for governance' })
-  @ApiBody({ schema: { $ref: '#/components/schemas/DeploymentRequestInput' } })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retry with the same key returns the first request instead of creating a second one' })
-  @ApiResponse({ status: 202, description: 'Accepted: `{id, status}`' })
-  @ApiResponse({ status: 400, description: 'Invalid input (application/problem+json naming each bad field)' })
-  @ApiResponse({ status: 413, description: 'Body over 1 MiB, or a request over 768 KiB as stored (its events must fit in a NATS message)' })
-  @ApiResponse({ status: 415, description: 'Body is not application/json' })
   async submit(
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,

@@ -1,0 +1,56 @@
+import 'reflect-metadata';
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, MODULE_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { IntakeModule } from './intake.module';
+import { openApiDocument } from './openapi';
+
+type Type = abstract new (...args: never[]) => unknown;
+
+/** `POST /v1/deployment-requests/{id}/reviews` for every HTTP handler of intake's controllers, as Nest maps them. */
+function declaredRoutes(): string[] {
+  const controllers: Type[] = Reflect.getMetadata(MODULE_METADATA.CONTROLLERS, IntakeModule);
+  return controllers.flatMap((controller) => {
+    const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+    return Object.getOwnPropertyNames(controller.prototype).flatMap((name) => {
+      const handler: unknown = controller.prototype[name as keyof typeof controller.prototype];
+      if (typeof handler !== 'function') return [];
+      const method: RequestMethod | undefined = Reflect.getMetadata(METHOD_METADATA, handler);
+      if (method === undefined) return [];
+      const path = ['', base, String(Reflect.getMetadata(PATH_METADATA, handler) ?? '')]
+        .join('/')
+        .replace(/\/+/g, '/')
+        .replace(/\/$/, '')
+        .replace(/:(\w+)/g, '{$1}');
+      return [`${RequestMethod[method]} ${path}`];
+    });
+  });
+}
+
+describe("intake's OpenAPI document", () => {
+  const document = openApiDocument();
+  const operations = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ route: `${method.toUpperCase()} ${path}`, operation })));
+
+  it('describes exactly the routes the controllers declare', () => {
+    const routes = declaredRoutes();
+    expect(routes.length).toBeGreaterThanOrEqual(5);
+    expect(operations.map((o) => o.route).sort()).toEqual(routes.sort());
+  });
+
+  it('declares every path parameter, a success and the errors of each operation', () => {
+    for (const { route, operation } of operations) {
+      const inPath = [...route.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      const declared = (operation.parameters as Array<{ name: string; in: string }>).filter((p) => p.in === 'path').map((p) => p.name);
+      expect({ route, parameters: declared }).toEqual({ route, parameters: inPath });
+      expect({ route, success: Object.keys(operation.responses).some((status) => status.startsWith('2')) }).toEqual({ route, success: true });
+      expect({ route, busy: Object.keys(operation.responses) }).toEqual({ route, busy: expect.arrayContaining(['429', '503']) });
+    }
+  });
+
+  it('points every $ref at a schema it holds, and takes request bodies from the validating schemas', () => {
+    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) expect(Object.keys(document.components.schemas)).toContain(ref);
+    const submission = document.components.schemas['DeploymentRequestInput'] as { required?: string[] };
+    expect(submission.required).toEqual(expect.arrayContaining(['projectId', 'componentName', 'version', 'changes', 'riskIndicators', 'requester']));
+  });
+});
