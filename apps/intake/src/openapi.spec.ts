@@ -4,11 +4,11 @@ import { METHOD_METADATA, MODULE_METADATA, PATH_METADATA } from '@nestjs/common/
 import { IntakeModule } from './intake.module';
 import { openApiDocument } from './openapi';
 
-type Type = abstract new (...args: never[]) => unknown;
+type ControllerClass = abstract new (...args: never[]) => unknown;
 
 /** `POST /v1/deployment-requests/{id}/reviews` for every HTTP handler of intake's controllers, as Nest maps them. */
 function declaredRoutes(): string[] {
-  const controllers: Type[] = Reflect.getMetadata(MODULE_METADATA.CONTROLLERS, IntakeModule);
+  const controllers: ControllerClass[] = Reflect.getMetadata(MODULE_METADATA.CONTROLLERS, IntakeModule);
   return controllers.flatMap((controller) => {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
     return Object.getOwnPropertyNames(controller.prototype).flatMap((name) => {
