@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { messageNameOfSubject, STREAM_NAMES } from '@agf/contracts';
 import { createTestDatabase, freePort, natsUrl, ServiceProcess, type ServiceName, TestNats, type TestDatabase } from '@agf/testing';
+import { BenchCleanup } from './cleanup';
 import type { LoadResult, LoadRun } from './load-generator';
 import { fixed } from './stats';
 
@@ -357,18 +358,21 @@ async function main(): Promise<void> {
   if (unknown.length || DECISION_PATH.some((name) => !names.includes(name))) throw new UsageError(`--services: ${unknown.length ? `unknown ${unknown.join(', ')}` : `needs ${DECISION_PATH.join(', ')}`}\n${HELP}`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per step, sustained = all decided, no errors, p99 ≤ ${p99Limit} ms`);
 
+  const cleanup = new BenchCleanup('bench');
   const db = await createTestDatabase();
+  cleanup.add(() => db.drop());
   const nats = await TestNats.connect();
+  cleanup.add(() => nats.cleanup());
+  console.log(`database ${db.name}, NATS namespace ${nats.namespace.prefix} (removed when the bench ends or is interrupted)`);
   const backendClients = async () =>
     new Map(
       (await db.query<{ pid: number; client: string }>(`SELECT "pid", "application_name" AS "client" FROM pg_stat_activity WHERE "datname" = current_database() AND "pid" <> pg_backend_pid()`)).map(
         (row) => [row.pid, row.client || 'unnamed'],
       ),
     );
-  const stops: Array<() => Promise<unknown>> = [async () => nats.cleanup(), async () => db.drop()];
   try {
     const services = await startAgf(db, nats, names);
-    stops.unshift(async () => Promise.all(services.map((s) => s.stop())));
+    const stopAgf = cleanup.add(() => Promise.all(services.map((s) => s.stop())));
     console.log(`\nAGF (tier-0 requests over HTTP, decision.made on NATS${names.length < SERVICES.length ? `; only ${names.join(', ')}` : ''}):`);
     const agf = await stepThrough(
       'agf',
@@ -380,13 +384,12 @@ async function main(): Promise<void> {
       backendClients,
     );
     await printDeliveriesPerDecision(nats, services);
-    await Promise.all(services.map((s) => s.stop()));
-    stops.shift();
+    await stopAgf();
 
     let reference: StepReport[] = [];
     if (!values['skip-reference']) {
       const ref = await startReference(db, nats);
-      stops.unshift(async () => {
+      cleanup.add(async () => {
         ref.processes.forEach((p) => p.child.kill());
         await nats.jsm.streams.delete(ref.stream).catch(() => undefined);
       });
@@ -424,7 +427,7 @@ async function main(): Promise<void> {
       `  of it the process's own (anonymous) memory: ${[...peak].map(([name, mb]) => `${name} ${fixed(mb.anon, 0)} MB`).join(', ')}; the rest is the node binary and libraries, the same pages for every service`,
     );
   } finally {
-    for (const stop of stops) await stop().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
+    await cleanup.run();
   }
 }
 

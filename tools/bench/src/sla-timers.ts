@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { createTestDatabase, natsUrl, ServiceProcess, TestNats } from '@agf/testing';
+import { BenchCleanup } from './cleanup';
 import { fixed, summarise } from './stats';
 
 /**
@@ -26,9 +27,14 @@ async function main(): Promise<void> {
   const replicas = Number(values.replicas);
   if (!(total > 0 && total % 2 === 0 && windowSeconds > 0 && replicas >= 1)) throw new Error(`bad arguments (timers must be even)\n${HELP}`);
 
+  const cleanup = new BenchCleanup('bench:sla');
   const db = await createTestDatabase();
+  cleanup.add(() => db.drop());
   const nats = await TestNats.connect();
+  cleanup.add(() => nats.cleanup());
+  console.log(`database ${db.name}, NATS namespace ${nats.namespace.prefix} (removed when the bench ends or is interrupted)`);
   const services: ServiceProcess[] = [];
+  cleanup.add(() => Promise.all(services.map((s) => s.stop())));
   try {
     for (let i = 0; i < replicas; i += 1) services.push(await ServiceProcess.start('sla', { databaseUrl: db.url, namespace: nats.namespace.prefix, env: { LOG_LEVEL: 'warn' } }));
 
@@ -79,9 +85,7 @@ async function main(): Promise<void> {
     console.log(`lag from due time to subscriber: p50 ${fixed(lag.p50, 0)} ms, p99 ${fixed(lag.p99, 0)} ms, max ${fixed(lag.max, 0)} ms; later than 1 s: ${late}`);
     console.log(seen.size === total && duplicates === 0 && late === 0 ? 'PASS: every timer fired once, within 1 s' : 'MISSED: see the figures above');
   } finally {
-    await Promise.all(services.map((s) => s.stop()));
-    await nats.cleanup();
-    await db.drop();
+    await cleanup.run();
   }
 }
 

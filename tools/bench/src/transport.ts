@@ -12,6 +12,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
+import { BenchCleanup } from './cleanup';
 
 /**
  * `npm run bench:transport`: what the JetStream transport itself costs per delivery. A stream is filled with
@@ -73,8 +74,11 @@ async function main(): Promise<void> {
   });
   if (values.help) return void console.log(HELP);
   expected = Number(values.messages);
+  const cleanup = new BenchCleanup('bench:transport');
   const db = await createTestDatabase();
+  cleanup.add(() => db.drop());
   const nats = await TestNats.connect();
+  cleanup.add(() => nats.cleanup());
   const dataSource = createServiceDataSource({
     url: db.url,
     schema: 'transport',
@@ -152,8 +156,7 @@ async function main(): Promise<void> {
     await relay.stop();
   } finally {
     await dataSource.destroy().catch(() => undefined);
-    await nats.cleanup();
-    await db.drop();
+    await cleanup.run();
   }
 }
 
