@@ -140,3 +140,6 @@ process.on('message', (message: LoadRun) => {
     },
   );
 });
+
+// The bench that forked it is gone (interrupted, or killed): offering load to no one would only disturb the host.
+process.once('disconnect', () => process.exit(0));
