@@ -1,3 +1,5 @@
+import { createTestDatabase, TestNats, type TestDatabase } from '@agf/testing';
+
 /**
  * What a benchmark has to undo (its services, NATS streams and database), done once whether it ends, fails
  * or is interrupted: a bench runs for minutes against servers others share, and Ctrl-C used to leave its
@@ -38,4 +40,15 @@ export class BenchCleanup {
     console.error(`${this.bench}: ${signal}: removing the bench's services, streams and database`);
     void this.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   }
+}
+
+/** A bench's own database and NATS namespace, named on stdout and removed by its cleanup. */
+export async function benchServers(bench: string): Promise<{ cleanup: BenchCleanup; db: TestDatabase; nats: TestNats }> {
+  const cleanup = new BenchCleanup(bench);
+  const db = await createTestDatabase();
+  cleanup.add(() => db.drop());
+  const nats = await TestNats.connect();
+  cleanup.add(() => nats.cleanup());
+  console.log(`database ${db.name}, NATS namespace ${nats.namespace.prefix} (removed when the bench ends or is interrupted)`);
+  return { cleanup, db, nats };
 }

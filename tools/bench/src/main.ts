@@ -4,8 +4,8 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { messageNameOfSubject, STREAM_NAMES } from '@agf/contracts';
-import { createTestDatabase, freePort, natsUrl, ServiceProcess, type ServiceName, TestNats, type TestDatabase } from '@agf/testing';
-import { BenchCleanup } from './cleanup';
+import { freePort, natsUrl, ServiceProcess, type ServiceName, type TestDatabase, type TestNats } from '@agf/testing';
+import { benchServers } from './cleanup';
 import type { LoadResult, LoadRun } from './load-generator';
 import { fixed } from './stats';
 
@@ -358,12 +358,7 @@ async function main(): Promise<void> {
   if (unknown.length || DECISION_PATH.some((name) => !names.includes(name))) throw new UsageError(`--services: ${unknown.length ? `unknown ${unknown.join(', ')}` : `needs ${DECISION_PATH.join(', ')}`}\n${HELP}`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per step, sustained = all decided, no errors, p99 ≤ ${p99Limit} ms`);
 
-  const cleanup = new BenchCleanup('bench');
-  const db = await createTestDatabase();
-  cleanup.add(() => db.drop());
-  const nats = await TestNats.connect();
-  cleanup.add(() => nats.cleanup());
-  console.log(`database ${db.name}, NATS namespace ${nats.namespace.prefix} (removed when the bench ends or is interrupted)`);
+  const { cleanup, db, nats } = await benchServers('bench');
   const backendClients = async () =>
     new Map(
       (await db.query<{ pid: number; client: string }>(`SELECT "pid", "application_name" AS "client" FROM pg_stat_activity WHERE "datname" = current_database() AND "pid" <> pg_backend_pid()`)).map(

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { createTestDatabase, natsUrl, ServiceProcess, TestNats } from '@agf/testing';
-import { BenchCleanup } from './cleanup';
+import { natsUrl, ServiceProcess } from '@agf/testing';
+import { benchServers } from './cleanup';
 import { fixed, summarise } from './stats';
 
 /**
@@ -27,12 +27,7 @@ async function main(): Promise<void> {
   const replicas = Number(values.replicas);
   if (!(total > 0 && total % 2 === 0 && windowSeconds > 0 && replicas >= 1)) throw new Error(`bad arguments (timers must be even)\n${HELP}`);
 
-  const cleanup = new BenchCleanup('bench:sla');
-  const db = await createTestDatabase();
-  cleanup.add(() => db.drop());
-  const nats = await TestNats.connect();
-  cleanup.add(() => nats.cleanup());
-  console.log(`database ${db.name}, NATS namespace ${nats.namespace.prefix} (removed when the bench ends or is interrupted)`);
+  const { cleanup, db, nats } = await benchServers('bench:sla');
   const services: ServiceProcess[] = [];
   cleanup.add(() => Promise.all(services.map((s) => s.stop())));
   try {

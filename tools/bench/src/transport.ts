@@ -7,12 +7,11 @@ import { parseArgs } from 'node:util';
 import { type CloudEvent, createEvent } from '@agf/contracts';
 import { ensureStreams, JetStreamServer, MessageContext, messagingTablesMigration, OnMessage, OutboxRelay } from '@agf/messaging';
 import { createServiceDataSource, initialiseDatabase } from '@agf/platform';
-import { createTestDatabase, TestNats } from '@agf/testing';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
-import { BenchCleanup } from './cleanup';
+import { benchServers } from './cleanup';
 
 /**
  * `npm run bench:transport`: what the JetStream transport itself costs per delivery. A stream is filled with
@@ -74,11 +73,7 @@ async function main(): Promise<void> {
   });
   if (values.help) return void console.log(HELP);
   expected = Number(values.messages);
-  const cleanup = new BenchCleanup('bench:transport');
-  const db = await createTestDatabase();
-  cleanup.add(() => db.drop());
-  const nats = await TestNats.connect();
-  cleanup.add(() => nats.cleanup());
+  const { cleanup, db, nats } = await benchServers('bench:transport');
   const dataSource = createServiceDataSource({
     url: db.url,
     schema: 'transport',
