@@ -245,8 +245,9 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     const page = await ui.text();
     expect(page).toContain('/docs-json');
     // The page's own assets are served too, or the UI is a blank page.
-    for (const asset of page.match(/\/docs\/[\w.-]+\.(js|css)/g) ?? []) expect({ asset, status: (await fetch(`${intake.url}${asset}`)).status }).toEqual({ asset, status: 200 });
-    expect(page.match(/\/docs\/[\w.-]+\.(js|css)/g)).toHaveLength(2);
+    const assets = page.match(/\/docs\/[\w.-]+\.(js|css)/g) ?? [];
+    expect(assets).toHaveLength(2);
+    for (const asset of assets) expect({ asset, status: (await fetch(`${intake.url}${asset}`)).status }).toEqual({ asset, status: 200 });
     const openapi = (await (await fetch(`${intake.url}/docs-json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(openapi.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/deployment-requests', '/v1/deployment-requests/{id}/reviews']));
