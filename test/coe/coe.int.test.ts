@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,6 +40,8 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
   };
   const decisionsOf = async (requestId: string) =>
     (await nats.read('AGF_DECISION', 'agf.v1.decision.made.>')).map((m) => m.json<CloudEvent<'decision.made'>>()).filter((e) => e.data.requestId === requestId);
+  const rejectionsOf = async (requestId: string) =>
+    (await nats.read('AGF_REVIEW', 'agf.v1.review.rejected.>')).map((m) => m.json<CloudEvent<'review.rejected'>>()).filter((e) => e.data.requestId === requestId);
   const reviewEvents = async (requestId: string, subject: string) =>
     (await nats.read('AGF_REVIEW', subject)).map((m) => m.json<CloudEvent<'review.assigned'>>()).filter((e) => e.data.requestId === requestId);
 
@@ -67,7 +70,7 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     expect(decision!.data.decisionRationale).toContain('failing tests');
   });
 
-  it('waits for the human reviewer on tier 1, ignores a duplicate or foreign review, and decides exactly once', async () => {
+  it('waits for the human reviewer on tier 1, rejects a foreign or second answer with the reason, and decides exactly once', async () => {
     const request = aDeploymentRequest({ projectId: 'coe-human', changes: ['src/auth/session.ts'], riskIndicators: { securitySensitive: true, testsPassed: true } });
     await publish('risk.assessed', assessed(request, 0.5, 0.6));
     const assigned = await eventually(async () => {
@@ -79,10 +82,10 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     expect(await decisionsOf(request.requestId)).toHaveLength(0);
 
     const base = { requestId: request.requestId, projectId: request.projectId, assignmentId: human.assignmentId, comments: 'looks fine', conditions: ['canary first'], submittedAt: new Date().toISOString() };
-    await publish('review.submit', { ...base, expertId: 'someone_else', decision: 'reject' });
+    const foreign = await publish('review.submit', { ...base, expertId: 'someone_else', decision: 'reject' });
     const first = await publish('review.submit', { ...base, expertId: human.expertId, decision: 'conditional' });
     await publish('review.submit', { ...base, expertId: human.expertId, decision: 'conditional' }, first.id); // redelivered
-    await publish('review.submit', { ...base, expertId: human.expertId, decision: 'reject' }); // answered twice
+    const second = await publish('review.submit', { ...base, expertId: human.expertId, decision: 'reject' }); // answered twice
 
     const [decision] = await eventually(async () => {
       const found = await decisionsOf(request.requestId);
@@ -97,6 +100,33 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     expect(await decisionsOf(request.requestId)).toHaveLength(1);
     const open = await db.query<{ open_reviews: number }>(`SELECT "open_reviews" FROM "coe"."experts" WHERE "id" = $1`, [human.expertId]);
     expect(open[0]!.open_reviews).toBe(0);
+    // The redelivered answer had no effect at all; the two others were each answered once, with the reason.
+    const rejected = (await rejectionsOf(request.requestId)).map((e) => ({ causedBy: e.causationid, code: e.data.code, expertId: e.data.expertId }));
+    expect(rejected.sort((a, b) => a.code.localeCompare(b.code))).toEqual([
+      { causedBy: second.id, code: 'assignment-closed', expertId: human.expertId },
+      { causedBy: foreign.id, code: 'not-assigned-expert', expertId: 'someone_else' },
+    ]);
+  });
+
+  it('rejects at once an answer for a request it does not know, instead of retrying it into the dead letters', async () => {
+    const requestId = randomUUID();
+    const answer = await publish('review.submit', {
+      requestId,
+      projectId: 'coe-unknown',
+      assignmentId: randomUUID(),
+      expertId: 'acme_sast',
+      decision: 'approve',
+      comments: 'fine',
+      conditions: [],
+      submittedAt: new Date().toISOString(),
+    });
+    const [rejection] = await eventually(async () => {
+      const found = await rejectionsOf(requestId);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(rejection).toMatchObject({ causationid: answer.id, subject: requestId, data: { code: 'unknown-request', projectId: 'coe-unknown', assignmentId: answer.data.assignmentId } });
+    expect((await nats.read('AGF_DLQ')).filter((m) => m.json<{ id: string }>().id === answer.id)).toHaveLength(0);
   });
 
   it('dead-letters at once an expert answer with comments or conditions beyond what a reviewer may write over HTTP, and takes the next answer', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ComplianceEvaluated, DecisionMade, DeploymentRequest, ReviewAssigned, RiskAssessed, SlaTimerFired } from '@agf/contracts';
 import {
+  acceptReview,
   calculateConfidence,
   classifyTier,
   decide,
@@ -118,36 +119,36 @@ export class ReviewWorkflow {
     await this.decideWhenReady(tx, current, now, { undecided: true, assignments: sortedAsStored(assignments) });
   }
 
-  /** `review.submit` from a human (through intake) or an external automated expert. */
+  /**
+   * `review.submit` from a human (through intake) or an external automated expert. An answer the CoE does
+   * not take is answered with `review.rejected` and the reason, so an expert learns why (intake's review API
+   * refuses the same cases over HTTP before they get here, but an assignment can close in between).
+   */
   async recordReview(
     tx: Tx,
-    review: { requestId: string; assignmentId: string; expertId: string; decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence?: number },
+    review: { requestId: string; projectId: string; assignmentId: string; expertId: string; decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence?: number },
   ): Promise<void> {
     const request = await repo.lockRequest(tx.manager, review.requestId);
-    if (!request) throw new Error(`review for unknown request ${review.requestId}; retrying until its assessment arrives`);
-    const assignment = (await repo.assignments(tx.manager, request.requestId)).find((a) => a.assignmentId === review.assignmentId);
-    const refusal = !assignment
-      ? 'unknown assignment'
-      : assignment.expertId !== review.expertId
-        ? `assignment belongs to ${assignment.expertId}`
-        : review.expertId === request.requester
-          ? 'the requester cannot review their own deployment'
-          : assignment.status !== 'pending' && assignment.status !== 'breached'
-            ? `assignment is ${assignment.status}`
-            : (await repo.isDecided(tx.manager, request.requestId))
-              ? 'request already decided'
-              : undefined;
-    if (refusal || !assignment) {
-      this.logger.warn(`review ${review.assignmentId} by ${review.expertId} ignored: ${refusal}`);
+    const assignment = request && (await repo.assignments(tx.manager, request.requestId)).find((a) => a.assignmentId === review.assignmentId);
+    const verdict = acceptReview({ review, request, assignment, decided: !!request && (await repo.isDecided(tx.manager, request.requestId)) });
+    if (!verdict.accepted) {
+      const { code, reason } = verdict.refusal;
+      this.logger.warn(`review ${review.assignmentId} by ${review.expertId} rejected: ${reason}`);
+      tx.emit({
+        name: 'review.rejected',
+        correlationId: review.requestId,
+        data: { requestId: review.requestId, projectId: review.projectId, assignmentId: review.assignmentId, expertId: review.expertId, code, reason, rejectedAt: new Date().toISOString() },
+      });
+      tx.onCommitted(() => this.metrics.reviewsRejected.inc({ code }));
       return;
     }
-    await this.complete(tx, request, assignment, {
+    await this.complete(tx, verdict.request, verdict.assignment, {
       decision: review.decision,
       comments: review.comments,
       conditions: review.conditions,
-      confidence: review.confidence ?? (assignment.expertKind === 'human' ? 0.9 : 0.8),
+      confidence: review.confidence ?? (verdict.assignment.expertKind === 'human' ? 0.9 : 0.8),
     });
-    await this.decideWhenReady(tx, request, new Date());
+    await this.decideWhenReady(tx, verdict.request, new Date());
   }
 
   /** `sla.breached`: reassign once, then a human_oversight expert, then escalate; nothing expires silently. */

@@ -2,6 +2,7 @@ import { aDeploymentRequest } from '@agf/contracts/testing';
 import type { AnalyzerResult, ComplianceEvaluated, DeploymentRequest, FiredTrigger, RiskIndicators } from '@agf/contracts';
 import type { GovernancePolicy } from '@agf/policy';
 import {
+  acceptReview,
   type AssignmentState,
   calculateConfidence,
   classifyTier,
@@ -228,6 +229,27 @@ describe('runBuiltinValidator', () => {
     const verdict = run(request);
     expect(verdict.decision).toBe(decision);
     expect(verdict.comments).toContain(text);
+  });
+});
+
+describe('acceptReview', () => {
+  const review = { assignmentId: 'a1', expertId: 'alice' };
+  const request = { requester: 'bob' };
+  const open = { expertId: 'alice', status: 'pending' as const };
+  it.each<[string, Parameters<typeof acceptReview>[0], string | undefined]>([
+    ['the assigned expert on a pending assignment', { review, request, assignment: open, decided: false }, undefined],
+    ['the assigned expert after a breach, before reassignment', { review, request, assignment: { ...open, status: 'breached' }, decided: false }, undefined],
+    ['an unknown request', { review, request: undefined, assignment: undefined, decided: false }, 'unknown-request'],
+    ['an unknown assignment', { review, request, assignment: undefined, decided: false }, 'unknown-assignment'],
+    ['another expert', { review: { ...review, expertId: 'mallory' }, request, assignment: open, decided: false }, 'not-assigned-expert'],
+    ['the requester, even if assigned', { review, request: { requester: 'alice' }, assignment: open, decided: false }, 'separation-of-duties'],
+    ['a second answer', { review, request, assignment: { ...open, status: 'completed' }, decided: false }, 'assignment-closed'],
+    ['an answer after reassignment', { review, request, assignment: { ...open, status: 'reassigned' }, decided: true }, 'assignment-closed'],
+    ['an answer after the decision', { review, request, assignment: open, decided: true }, 'already-decided'],
+  ])('%s', (_name, input, code) => {
+    const verdict = acceptReview(input);
+    if (verdict.accepted) expect(code).toBeUndefined();
+    else expect(verdict.refusal).toEqual({ code, reason: expect.stringMatching(/\w/) });
   });
 });
 

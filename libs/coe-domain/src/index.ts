@@ -6,3 +6,4 @@ export * from './validators';
 export * from './confidence';
 export * from './monitoring';
 export * from './decision';
+export * from './review-acceptance';

@@ -92,6 +92,14 @@ export const CATALOG = {
     token: 'projectId',
     description: "An expert's answer to an assignment (from intake's review API or an external expert).",
   },
+  'review.rejected': {
+    subjectBase: 'agf.v1.review.rejected',
+    stream: 'AGF_REVIEW',
+    schema: S.ReviewRejected,
+    kind: 'event',
+    token: 'projectId',
+    description: "CoE did not take an expert's answer (unknown request or assignment, not the assigned expert, the requester, assignment closed, already decided); the reason says which.",
+  },
   'review.completed': {
     subjectBase: 'agf.v1.review.completed',
     stream: 'AGF_REVIEW',

@@ -120,6 +120,29 @@ export const ReviewSubmit = z.object({
 });
 export type ReviewSubmit = z.infer<typeof ReviewSubmit>;
 
+/** Why the CoE did not take an expert's answer; intake's review API answers the same cases with these problem types. */
+export const ReviewRejectionCode = z.enum([
+  'unknown-request',
+  'unknown-assignment',
+  'not-assigned-expert',
+  'separation-of-duties',
+  'assignment-closed',
+  'already-decided',
+]);
+export type ReviewRejectionCode = z.infer<typeof ReviewRejectionCode>;
+
+/** A `review.submit` the CoE did not take; the event's `causationid` is the answer's event id. */
+export const ReviewRejected = z.object({
+  requestId: RequestId,
+  projectId: ProjectId,
+  assignmentId: z.uuid(),
+  expertId: ExpertId,
+  code: ReviewRejectionCode,
+  reason: Text,
+  rejectedAt: IsoDateTime,
+});
+export type ReviewRejected = z.infer<typeof ReviewRejected>;
+
 export const ReviewCompleted = z.object({
   requestId: RequestId,
   projectId: ProjectId,
