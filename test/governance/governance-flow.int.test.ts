@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cloudEventSchema } from '@agf/contracts';
+import { cloudEventSchema, OutcomeAccepted, ReviewAccepted } from '@agf/contracts';
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
 import { repositoryRoot } from '@agf/platform';
 import { eventually, natsUrl } from '@agf/testing';
@@ -38,6 +38,8 @@ describe('governance end to end', () => {
     const decision = await system.decision(id);
     expect(cloudEventSchema('decision.made').safeParse(decision).success).toBe(true);
     expect(decision.data).toMatchObject({ outcome: 'PROCEED_STANDARD', approved: true, triggers: [] });
+    // CI's long-poll answers with the same decision.
+    expect(await system.decisionOverHttp(id)).toEqual({ status: 200, decision: decision.data });
     // Intake's read model follows the events; a subscriber can see the decision a moment before it does.
     const view = await eventually(async () => {
       const v = await system.view(id);
@@ -81,6 +83,7 @@ describe('governance end to end', () => {
     for (const human of humans) {
       const response = await system.review(id, { assignmentId: human.id, expertId: human.expertId, decision: 'approve', comments: 'schema change is backwards compatible' });
       expect(response.status).toBe(202);
+      expect(ReviewAccepted.parse(await response.json())).toEqual({ requestId: id, assignmentId: human.id, status: 'submitted' });
     }
     const decision = await system.decision(id);
     expect(decision.data).toMatchObject({ outcome: 'PROCEED_WITH_MONITORING', approved: true });
@@ -127,6 +130,7 @@ describe('governance end to end', () => {
       body: JSON.stringify({ status: 'rolled_back', details: { reason: 'error rate doubled' } }),
     });
     expect(outcome.status).toBe(202);
+    expect(OutcomeAccepted.parse(await outcome.json())).toMatchObject({ requestId: first, status: 'rolled_back' });
     // learning → learning.model.updated → risk's replica: within seconds, the next identical request scores higher.
     const after = await eventually(async () => {
       const next = await system.submit({ ...input, version: `${input.version}-retry-${Date.now()}` });

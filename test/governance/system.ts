@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { CloudEvent, DeploymentRequestInput } from '@agf/contracts';
+import { type CloudEvent, DecisionMade, type DeploymentRequestInput, DeploymentRequestView, SubmissionAccepted } from '@agf/contracts';
 import { createTestDatabase, eventually, ServiceProcess, type ServiceName, TestNats, type TestDatabase } from '@agf/testing';
 
 export const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
@@ -46,11 +46,19 @@ export class TestSystem {
       body: JSON.stringify(input),
     });
     if (response.status !== 202) throw new Error(`submit: ${response.status} ${await response.text()}`);
-    return ((await response.json()) as { id: string }).id;
+    return SubmissionAccepted.parse(await response.json()).id;
   }
 
-  async view(id: string): Promise<RequestView> {
-    return (await (await fetch(`${this.intake}/v1/deployment-requests/${id}`)).json()) as RequestView;
+  /** The request's view over HTTP, checked against the schema intake's OpenAPI document gives for it. */
+  async view(id: string): Promise<DeploymentRequestView> {
+    return DeploymentRequestView.parse(await (await fetch(`${this.intake}/v1/deployment-requests/${id}`)).json());
+  }
+
+  /** The decision as CI long-polls for it, checked against its documented schema (no field left out of it). */
+  async decisionOverHttp(id: string): Promise<{ status: number; decision?: DecisionMade }> {
+    const response = await fetch(`${this.intake}/v1/deployment-requests/${id}/decision?waitSeconds=20`);
+    const body: unknown = await response.json();
+    return response.status === 200 ? { status: 200, decision: DecisionMade.strict().parse(body) } : { status: response.status };
   }
 
   async decisionsOf(id: string): Promise<CloudEvent<'decision.made'>[]> {
@@ -74,15 +82,4 @@ export class TestSystem {
       body: JSON.stringify(body),
     });
   }
-}
-
-export interface RequestView {
-  id: string;
-  status: string;
-  riskAssessment: { overallScore: number; historicalScore: number } | null;
-  triggers: { condition: string; reason: string }[] | null;
-  tierLevel: number | null;
-  assignments: { id: string; expertId: string; expertType: string; expertKind: string; role: string; status: string }[];
-  reviews: { assignmentId: string; decision: string }[];
-  decision: { outcome: string } | null;
 }

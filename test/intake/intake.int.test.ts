@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { cloudEventSchema, type CloudEvent } from '@agf/contracts';
+import { cloudEventSchema, type CloudEvent, DeploymentRequestView, PendingDecision, SubmissionAccepted } from '@agf/contracts';
 import { aDecision, aDeploymentRequestInput } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
 
@@ -35,7 +35,7 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     const input = aDeploymentRequestInput({ projectId: 'http-project' });
     const response = await post(input);
     expect(response.status).toBe(202);
-    const { id, status } = (await response.json()) as { id: string; status: string };
+    const { id, status } = SubmissionAccepted.parse(await response.json());
     expect(status).toBe('received');
 
     const events = await eventually(async () => {
@@ -49,7 +49,7 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     expect(events[0]!.headers['Nats-Msg-Id']).toBe(event.id);
     expect(events[0]!.headers['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
 
-    const view = await (await fetch(`${intake.url}/v1/deployment-requests/${id}`)).json();
+    const view = DeploymentRequestView.parse(await (await fetch(`${intake.url}/v1/deployment-requests/${id}`)).json());
     expect(view).toMatchObject({ id, status: 'received', projectId: 'http-project', assignments: [], decision: null });
   });
 
@@ -201,13 +201,13 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     const pending = await fetch(`${intake.url}/v1/deployment-requests/${id}/decision?waitSeconds=1`);
     expect(pending.status).toBe(202);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(PendingDecision.parse(await pending.json())).toEqual({ id, status: 'received', decision: null });
     expect((await fetch(`${intake.url}/v1/deployment-requests/${id}/decision?waitSeconds=61`)).status).toBe(400);
   });
 
   it('shows an assignment as pending, and one announced after the decision (streams are independent) as cancelled', async () => {
     const submit = async (projectId: string) => ((await (await post(aDeploymentRequestInput({ projectId }))).json()) as { id: string }).id;
-    const view = async (id: string) =>
-      (await (await fetch(`${intake.url}/v1/deployment-requests/${id}`)).json()) as { status: string; assignments: { id: string; status: string }[] };
+    const view = async (id: string) => DeploymentRequestView.parse(await (await fetch(`${intake.url}/v1/deployment-requests/${id}`)).json());
     const assigned = (requestId: string, projectId: string) => {
       const now = new Date();
       return {

@@ -53,4 +53,17 @@ describe("intake's OpenAPI document", () => {
     const submission = document.components.schemas['DeploymentRequestInput'] as { required?: string[] };
     expect(submission.required).toEqual(expect.arrayContaining(['projectId', 'componentName', 'version', 'changes', 'riskIndicators', 'requester']));
   });
+
+  it('gives every success response a named schema, with the fields intake answers (the integration tests parse real answers with them)', () => {
+    for (const { route, operation } of operations) {
+      for (const [status, response] of Object.entries(operation.responses as Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>)) {
+        if (status.startsWith('2')) expect({ route, status, schema: response.content?.['application/json']?.schema.$ref }).toEqual({ route, status, schema: expect.stringMatching(/^#\/components\/schemas\//) });
+      }
+    }
+    const view = document.components.schemas['DeploymentRequestView'] as { required?: string[]; additionalProperties?: boolean };
+    expect(view.required).toEqual(expect.arrayContaining(['id', 'status', 'riskAssessment', 'triggers', 'tierLevel', 'assignments', 'reviews', 'compliance', 'decision']));
+    expect(view.additionalProperties).toBe(false);
+    const decision = document.components.schemas['DecisionMade'] as { required?: string[] };
+    expect(decision.required).toEqual(expect.arrayContaining(['requestId', 'outcome', 'approved', 'tierLevel', 'confidenceScore', 'conditions', 'monitoringRequirements', 'rollbackPlan', 'decisionRationale', 'expertReviews', 'decidedAt']));
+  });
 });

@@ -1,5 +1,16 @@
 import { dirname } from 'node:path';
-import { DeploymentRequestInput, LIMITS, OutcomeReportInput, ReviewSubmissionInput } from '@agf/contracts';
+import {
+  DecisionMade,
+  DeploymentRequestInput,
+  DeploymentRequestView,
+  LIMITS,
+  OutcomeAccepted,
+  OutcomeReportInput,
+  PendingDecision,
+  ReviewAccepted,
+  ReviewSubmissionInput,
+  SubmissionAccepted,
+} from '@agf/contracts';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
 import { stringify as toYaml } from 'yaml';
@@ -10,7 +21,8 @@ import { z } from 'zod';
  * start-up: @nestjs/swagger cost intake 3–5 MB of RSS at rest and more under load, for a document that
  * never changes while it runs (docs/benchmarks.md, run 15). `openapi.spec.ts` checks it against the routes
  * the controllers declare, so neither can change without the other. Request bodies come from the zod
- * schemas that validate them.
+ * schemas that validate them, response bodies from the schemas intake's integration test checks its answers
+ * against.
  */
 export function openApiDocument(): OpenApiDocument {
   const requestId = { name: 'id', in: 'path', required: true, description: 'The deployment request id (a UUID)', schema: { type: 'string', format: 'uuid' } };
@@ -39,11 +51,7 @@ export function openApiDocument(): OpenApiDocument {
           ],
           requestBody: jsonBody('DeploymentRequestInput'),
           responses: {
-            '202': json('Accepted; `Location` names the request, `Idempotent-Replayed: true` marks a replay of an earlier submission', {
-              type: 'object',
-              properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' } },
-              required: ['id', 'status'],
-            }),
+            '202': json('Accepted; `Location` names the request, `Idempotent-Replayed: true` marks a replay of an earlier submission', ref('SubmissionAccepted')),
             '400': problem('Invalid input, naming each bad field'),
             '413': problem('Body over 1 MiB, or a request over 768 KiB as stored (its events must fit in a NATS message)'),
             '415': problem('Body is not application/json'),
@@ -57,7 +65,7 @@ export function openApiDocument(): OpenApiDocument {
           tags: ['deployment requests'],
           summary: 'The whole story of a request: status, risk, triggers, tier, assignments, reviews, decision',
           parameters: [requestId],
-          responses: { '200': json('The request and what is known of it', { type: 'object' }), '404': problem('Unknown id'), ...busy },
+          responses: { '200': json('The request and what is known of it; what is not known yet is null', ref('DeploymentRequestView')), '404': problem('Unknown id'), ...busy },
         },
       },
       '/v1/deployment-requests/{id}/decision': {
@@ -70,11 +78,8 @@ export function openApiDocument(): OpenApiDocument {
             { name: 'waitSeconds', in: 'query', required: false, description: 'How long to wait for the decision', schema: { type: 'integer', minimum: 0, maximum: LIMITS.maxWaitSeconds, default: 0 } },
           ],
           responses: {
-            '200': json('The decision (the data of its `decision.made` event)', { type: 'object' }),
-            '202': json('Still pending when the wait ended; `Retry-After` says when to ask again', {
-              type: 'object',
-              properties: { id: { type: 'string' }, status: { type: 'string' }, decision: { nullable: true } },
-            }),
+            '200': json('The decision (the data of its `decision.made` event)', ref('DecisionMade')),
+            '202': json('Still pending when the wait ended; `Retry-After` says when to ask again', ref('PendingDecision')),
             '400': problem('waitSeconds out of range'),
             '404': problem('Unknown id'),
             ...busy,
@@ -89,7 +94,7 @@ export function openApiDocument(): OpenApiDocument {
           parameters: [requestId],
           requestBody: jsonBody('ReviewSubmissionInput'),
           responses: {
-            '202': json('Accepted; CoE records it and decides when every required review is in', { type: 'object' }),
+            '202': json('Accepted; CoE records it and decides when every required review is in (an answer it cannot take any more is announced as `review.rejected` on NATS)', ref('ReviewAccepted')),
             '400': problem('Invalid input, naming each bad field'),
             '404': problem('Unknown request'),
             '409': problem('Already answered, assignment closed, or request already decided'),
@@ -107,7 +112,7 @@ export function openApiDocument(): OpenApiDocument {
           parameters: [requestId],
           requestBody: jsonBody('OutcomeReportInput'),
           responses: {
-            '202': json('Accepted', { type: 'object' }),
+            '202': json('Accepted', ref('OutcomeAccepted')),
             '400': problem('Invalid input, naming each bad field'),
             '404': problem('Unknown request'),
             '409': problem('The request has no decision yet'),
@@ -122,6 +127,7 @@ export function openApiDocument(): OpenApiDocument {
         DeploymentRequestInput: z.toJSONSchema(DeploymentRequestInput, { target: 'openapi-3.0' }) as object,
         ReviewSubmissionInput: z.toJSONSchema(ReviewSubmissionInput, { target: 'openapi-3.0' }) as object,
         OutcomeReportInput: z.toJSONSchema(OutcomeReportInput, { target: 'openapi-3.0' }) as object,
+        ...responseSchemas({ SubmissionAccepted, DeploymentRequestView, DecisionMade, PendingDecision, ReviewAccepted, OutcomeAccepted }),
         Problem: {
           type: 'object',
           description: 'RFC 9457 problem details',
@@ -175,7 +181,15 @@ const busy = {
 };
 
 function jsonBody(schema: string) {
-  return { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } };
+  return { required: true, content: { 'application/json': { schema: ref(schema) } } };
+}
+
+function ref(schema: string) {
+  return { $ref: `#/components/schemas/${schema}` };
+}
+
+function responseSchemas(schemas: Record<string, z.ZodType>): Record<string, object> {
+  return Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' }) as object]));
 }
 
 function json(description: string, schema: object) {

@@ -1,5 +1,6 @@
 export * from './primitives';
 export * from './deployment-request';
+export * from './http-views';
 export * from './events/schemas';
 export * from './streams';
 export * from './catalog';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { DecisionMade } from '@agf/contracts';
+import type { AssignmentRole, ComplianceEvaluated, DecisionMade, DeploymentRequest, DeploymentRequestView, ExpertKind, ExpertType, ReviewClassified, ReviewDecision, RiskAssessed } from '@agf/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 
 export interface RequestRow {
@@ -8,11 +8,11 @@ export interface RequestRow {
   component_name: string;
   version: string;
   requester: string;
-  request: Record<string, unknown>;
-  status: string;
-  risk: Record<string, unknown> | null;
-  classification: { triggers: unknown[]; tierLevel: number; tierReasons: string[]; governanceRequired: boolean } | null;
-  compliance: Record<string, unknown> | null;
+  request: DeploymentRequest;
+  status: DeploymentRequestView['status'];
+  risk: Omit<RiskAssessed, 'request'> | null;
+  classification: ReviewClassified | null;
+  compliance: ComplianceEvaluated | null;
   decision: DecisionMade | null;
   created_at: Date;
   updated_at: Date;
@@ -22,15 +22,15 @@ export interface AssignmentRow {
   id: string;
   request_id: string;
   expert_id: string;
-  expert_type: string;
-  expert_kind: string;
-  role: string;
-  status: string;
-  tier_level: number;
+  expert_type: ExpertType;
+  expert_kind: ExpertKind;
+  role: AssignmentRole;
+  status: DeploymentRequestView['assignments'][number]['status'];
+  tier_level: 0 | 1 | 2;
   assigned_at: Date;
   sla_due_at: Date;
   supersedes_assignment_id: string | null;
-  decision: string | null;
+  decision: ReviewDecision | null;
   comments: string | null;
   conditions: string[] | null;
   completed_at: Date | null;
@@ -55,9 +55,9 @@ export class RequestViewRepository {
     return manager.query(`SELECT * FROM "intake"."assignments" WHERE "request_id" = $1 ORDER BY "assigned_at", "id"`, [requestId]);
   }
 
-  async findDecision(id: string): Promise<{ status: string; decision: DecisionMade | null } | undefined> {
+  async findDecision(id: string): Promise<Pick<RequestRow, 'status' | 'decision'> | undefined> {
     if (!isUuid(id)) return undefined;
-    const rows: { status: string; decision: DecisionMade | null }[] = await this.dataSource.query(
+    const rows: Pick<RequestRow, 'status' | 'decision'>[] = await this.dataSource.query(
       `SELECT "status", "decision" FROM "intake"."requests" WHERE "id" = $1`,
       [id],
     );
@@ -66,7 +66,7 @@ export class RequestViewRepository {
 }
 
 /** The public view of a request: the whole story so far. */
-export function toRequestView(row: RequestRow, assignments: AssignmentRow[]) {
+export function toRequestView(row: RequestRow, assignments: AssignmentRow[]): DeploymentRequestView {
   return {
     id: row.id,
     projectId: row.project_id,
@@ -96,13 +96,13 @@ export function toRequestView(row: RequestRow, assignments: AssignmentRow[]) {
       slaBreachedAt: a.breached_at?.toISOString() ?? null,
     })),
     reviews: assignments
-      .filter((a) => a.status === 'completed')
+      .filter((a): a is AssignmentRow & { decision: ReviewDecision } => a.status === 'completed' && a.decision !== null)
       .map((a) => ({
         assignmentId: a.id,
         expertId: a.expert_id,
         expertType: a.expert_type,
         decision: a.decision,
-        comments: a.comments,
+        comments: a.comments ?? '',
         conditions: a.conditions ?? [],
         completedAt: a.completed_at?.toISOString() ?? null,
       })),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CATALOG, eventType, MESSAGE_NAMES, type MessageName } from '../catalog';
 import { DeploymentRequestInput, OutcomeReportInput, ReviewSubmissionInput } from '../deployment-request';
 import { cloudEventSchema } from '../envelope';
+import { DeploymentRequestView, OutcomeAccepted, PendingDecision, ReviewAccepted, SubmissionAccepted } from '../http-views';
 import { STREAMS } from '../streams';
 
 /**
@@ -26,6 +27,10 @@ export function publishedDocuments(): Record<string, unknown> {
   const http = { DeploymentRequestInput, ReviewSubmissionInput, OutcomeReportInput };
   for (const [title, schema] of Object.entries(http)) {
     files[`json-schema/http.${title}.json`] = { title, ...(z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' }) as object) };
+  }
+  const responses = { SubmissionAccepted, DeploymentRequestView, PendingDecision, ReviewAccepted, OutcomeAccepted };
+  for (const [title, schema] of Object.entries(responses)) {
+    files[`json-schema/http.${title}.json`] = { title, ...(z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any' }) as object) };
   }
   files['asyncapi.json'] = asyncApiDocument();
   return files;

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { DeploymentRequest } from './deployment-request';
+import { AssignmentRole, ComplianceEvaluated, DecisionMade, FiredTrigger, RiskAssessed } from './events/schemas';
+import { DeploymentOutcomeStatus, ExpertId, ExpertKind, ExpertType, IsoDateTime, ProjectId, ReviewDecision, TierLevel, Uuid } from './primitives';
+
+/*
+ * What intake's HTTP API answers, as its OpenAPI document describes it. The objects intake builds itself are
+ * strict, so that a field added to a response without being described here fails intake's integration test;
+ * the parts that are stored events keep their event schemas.
+ */
+
+export const RequestStatus = z.enum(['received', 'assessing', 'in_review', 'decided']);
+
+export const SubmissionAccepted = z.strictObject({ id: Uuid, status: RequestStatus });
+
+export const AssignmentView = z.strictObject({
+  id: Uuid,
+  expertId: ExpertId,
+  expertType: ExpertType,
+  expertKind: ExpertKind,
+  role: AssignmentRole,
+  status: z.enum(['pending', 'completed', 'breached', 'reassigned', 'cancelled']),
+  tierLevel: TierLevel,
+  assignedAt: IsoDateTime,
+  slaDueAt: IsoDateTime,
+  supersedesAssignmentId: Uuid.nullable(),
+  slaWarnedAt: IsoDateTime.nullable(),
+  slaBreachedAt: IsoDateTime.nullable(),
+});
+
+export const ReviewView = z.strictObject({
+  assignmentId: Uuid,
+  expertId: ExpertId,
+  expertType: ExpertType,
+  decision: ReviewDecision,
+  comments: z.string(),
+  conditions: z.array(z.string()),
+  completedAt: IsoDateTime.nullable(),
+});
+
+/** `GET /v1/deployment-requests/{id}`: the whole story of a request so far; what is not known yet is null. */
+export const DeploymentRequestView = z.strictObject({
+  id: Uuid,
+  projectId: ProjectId,
+  componentName: z.string(),
+  version: z.string(),
+  requester: z.string(),
+  status: RequestStatus,
+  request: DeploymentRequest,
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
+  riskAssessment: RiskAssessed.omit({ request: true }).nullable(),
+  triggers: z.array(FiredTrigger).nullable(),
+  tierLevel: TierLevel.nullable(),
+  tierReasons: z.array(z.string()).nullable(),
+  assignments: z.array(AssignmentView),
+  reviews: z.array(ReviewView),
+  compliance: ComplianceEvaluated.nullable(),
+  decision: DecisionMade.nullable(),
+});
+export type DeploymentRequestView = z.infer<typeof DeploymentRequestView>;
+
+/** `GET …/decision` while the request is undecided (`202`). */
+export const PendingDecision = z.strictObject({ id: Uuid, status: RequestStatus, decision: z.null() });
+
+export const ReviewAccepted = z.strictObject({ requestId: Uuid, assignmentId: Uuid, status: z.literal('submitted') });
+
+export const OutcomeAccepted = z.strictObject({ requestId: Uuid, outcomeId: Uuid, status: DeploymentOutcomeStatus });
