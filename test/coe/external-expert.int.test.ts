@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type CloudEvent, createEvent, subjectFor } from '@agf/contracts';
 import { aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
@@ -55,5 +56,25 @@ describe('external automated expert protocol (tools/example-expert)', () => {
     expect(decision.data.outcome).toBe('BLOCK_WITH_FEEDBACK');
     expect(decision.data.decisionRationale).toContain('still marked TODO');
     expect(decision.data.expertReviews).toEqual([expect.objectContaining({ expertId: 'security_agent_1', expertKind: 'automated', decision: 'reject' })]);
+  });
+
+  it('tells the expert why an answer was not taken', async () => {
+    const expert = spawn(process.execPath, [join(ROOT, 'dist', 'tools', 'example-expert', 'src', 'main.js'), '--expert', 'security_agent_1'], {
+      env: { ...process.env, AGF_NAMESPACE: nats.namespace.prefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const output: string[] = [];
+      expert.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      expert.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      await eventually(async () => expect(output.join('')).toContain('waiting for assignments'));
+      const requestId = randomUUID();
+      const data = { requestId, projectId: 'ext-expert', assignmentId: randomUUID(), expertId: 'security_agent_1', decision: 'approve' as const, comments: 'late', conditions: [], submittedAt: new Date().toISOString() };
+      const answer = createEvent({ name: 'review.submit', source: 'test', correlationId: requestId, data });
+      await nats.publish(subjectFor('review.submit', 'ext-expert'), JSON.stringify(answer), answer.id);
+      await eventually(async () => expect(output.join('')).toContain(`answer for ${requestId} rejected (unknown-request)`));
+    } finally {
+      expert.kill('SIGTERM');
+    }
   });
 });

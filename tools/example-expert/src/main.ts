@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { cloudEventSchema, createEvent, subjectFor, type ReviewRequested, type ReviewSubmit } from '@agf/contracts';
+import { cloudEventSchema, createEvent, type ReviewRejected, type ReviewRequested, type ReviewSubmit, subjectFilterFor, subjectFor } from '@agf/contracts';
 import { Namespace } from '@agf/messaging';
 
 /**
@@ -14,6 +14,8 @@ import { Namespace } from '@agf/messaging';
  * 3. Answer each assignment with a `review.submit` CloudEvent on the `replySubject` it names
  *    (`agf.v1.review.submit.<projectId>`), `Nats-Msg-Id` = the event id, then ack the work item.
  *    A redelivered work item answered twice is harmless: the CoE accepts one answer per assignment.
+ * 4. Optionally listen on `agf.v1.review.rejected.>` for answers the CoE did not take, with the reason
+ *    (an assignment reassigned after a missed SLA, a request decided meanwhile, …).
  *
  * This example rejects requests whose changes mention a TODO and approves the rest.
  */
@@ -41,6 +43,22 @@ async function main(): Promise<void> {
     max_deliver: 10,
   });
   const consumer = await js.consumers.get(stream, durable);
+  // Rejections are published per project; an expert picks out its own.
+  const rejections = nc.subscribe(namespace.subject(subjectFilterFor('review.rejected')), {
+    callback: (error, msg) => {
+      if (error) return;
+      let body: unknown;
+      try {
+        body = JSON.parse(msg.string());
+      } catch {
+        return; // not AGF's: AGF publishes CloudEvents in JSON
+      }
+      const parsed = cloudEventSchema('review.rejected').safeParse(body);
+      const rejected = parsed.success ? (parsed.data.data as ReviewRejected) : undefined;
+      if (rejected?.expertId === expertId) console.warn(`${expertId}: answer for ${rejected.requestId} rejected (${rejected.code}): ${rejected.reason}`);
+    },
+  });
+  await nc.flush(); // the server has the subscription before the expert says it is waiting
   console.log(`${expertId}: waiting for assignments on ${subjectFor('review.requested', expertId)}`);
   const messages = await consumer.consume({ max_messages: 16 });
   for await (const msg of messages) {
@@ -64,6 +82,7 @@ async function main(): Promise<void> {
     console.log(`${expertId}: ${verdict.decision} ${work.requestId} (${work.request.componentName} ${work.request.version})`);
     if (values.once) break;
   }
+  rejections.unsubscribe();
   await nc.drain();
 }
 
