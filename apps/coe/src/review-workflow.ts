@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ComplianceEvaluated, DecisionMade, DeploymentRequest, ReviewAssigned, RiskAssessed, SlaTimerFired } from '@agf/contracts';
+import type { ComplianceEvaluated, DecisionMade, DeploymentRequest, ReviewAssigned, ReviewSubmit, RiskAssessed, SlaTimerFired } from '@agf/contracts';
 import {
   acceptReview,
   calculateConfidence,
@@ -124,10 +124,7 @@ export class ReviewWorkflow {
    * not take is answered with `review.rejected` and the reason, so an expert learns why (intake's review API
    * refuses the same cases over HTTP before they get here, but an assignment can close in between).
    */
-  async recordReview(
-    tx: Tx,
-    review: { requestId: string; projectId: string; assignmentId: string; expertId: string; decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence?: number },
-  ): Promise<void> {
+  async recordReview(tx: Tx, review: ReviewSubmit): Promise<void> {
     const request = await repo.lockRequest(tx.manager, review.requestId);
     const assignment = request && (await repo.assignments(tx.manager, request.requestId)).find((a) => a.assignmentId === review.assignmentId);
     const verdict = acceptReview({ review, request, assignment, decided: !!request && (await repo.isDecided(tx.manager, request.requestId)) });

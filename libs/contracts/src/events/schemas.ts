@@ -131,12 +131,8 @@ export const ReviewRejectionCode = z.enum([
 ]);
 export type ReviewRejectionCode = z.infer<typeof ReviewRejectionCode>;
 
-/** A `review.submit` the CoE did not take; the event's `causationid` is the answer's event id. */
-export const ReviewRejected = z.object({
-  requestId: RequestId,
-  projectId: ProjectId,
-  assignmentId: z.uuid(),
-  expertId: ExpertId,
+/** A `review.submit` the CoE did not take, named as the answer named itself; `causationid` is the answer's event id. */
+export const ReviewRejected = ReviewSubmit.pick({ requestId: true, projectId: true, assignmentId: true, expertId: true }).extend({
   code: ReviewRejectionCode,
   reason: Text,
   rejectedAt: IsoDateTime,
