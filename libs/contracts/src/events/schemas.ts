@@ -120,7 +120,7 @@ export const ReviewSubmit = z.object({
 });
 export type ReviewSubmit = z.infer<typeof ReviewSubmit>;
 
-/** Why the CoE did not take an expert's answer; intake's review API answers the same cases with these problem types. */
+/** Why the CoE did not take an expert's answer; intake's review API names its problem types alike (`not-found` for an unknown request). */
 export const ReviewRejectionCode = z.enum([
   'unknown-request',
   'unknown-assignment',
