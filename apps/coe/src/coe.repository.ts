@@ -1,7 +1,5 @@
-import type { ComplianceEvaluated, DecisionMade, DeploymentRequest, ExpertKind, ExpertType, FiredTrigger, RiskAssessed } from '@agf/contracts';
+import type { AssignmentStatus, ComplianceEvaluated, DecisionMade, DeploymentRequest, ExpertKind, ExpertType, FiredTrigger, RiskAssessed } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
-
-export type AssignmentStatus = 'pending' | 'completed' | 'breached' | 'reassigned' | 'cancelled';
 
 export interface CoeRequest {
   requestId: string;

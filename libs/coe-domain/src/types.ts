@@ -1,10 +1,10 @@
-import type { DeploymentRequest, ExpertKind, ExpertType, RiskAssessed, TierLevel } from '@agf/contracts';
+import type { AssignmentStatus, DeploymentRequest, ExpertKind, ExpertType, RiskAssessed, TierLevel } from '@agf/contracts';
 
 /** What the CoE knows of a risk assessment: everything but the request it carries. */
 export type RiskView = Omit<RiskAssessed, 'request'>;
 
 export type AssignmentRole = 'validator' | 'standard' | 'strategic' | 'oversight';
-export type AssignmentStatus = 'pending' | 'completed' | 'breached' | 'reassigned' | 'cancelled';
+export type { AssignmentStatus };
 export type Priority = 'low' | 'normal' | 'high' | 'critical';
 export type Verdict = 'approve' | 'reject' | 'conditional';
 

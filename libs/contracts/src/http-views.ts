@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DeploymentRequest } from './deployment-request';
-import { AssignmentRole, ComplianceEvaluated, DecisionMade, FiredTrigger, RiskAssessed } from './events/schemas';
+import { AssignmentRole, AssignmentStatus, ComplianceEvaluated, DecisionMade, FiredTrigger, RiskAssessed } from './events/schemas';
 import { DeploymentOutcomeStatus, ExpertId, ExpertKind, ExpertType, IsoDateTime, ProjectId, ReviewDecision, TierLevel, Uuid } from './primitives';
 
 /*
@@ -10,6 +10,7 @@ import { DeploymentOutcomeStatus, ExpertId, ExpertKind, ExpertType, IsoDateTime,
  */
 
 export const RequestStatus = z.enum(['received', 'assessing', 'in_review', 'decided']);
+export type RequestStatus = z.infer<typeof RequestStatus>;
 
 export const SubmissionAccepted = z.strictObject({ id: Uuid, status: RequestStatus });
 
@@ -19,7 +20,7 @@ export const AssignmentView = z.strictObject({
   expertType: ExpertType,
   expertKind: ExpertKind,
   role: AssignmentRole,
-  status: z.enum(['pending', 'completed', 'breached', 'reassigned', 'cancelled']),
+  status: AssignmentStatus,
   tierLevel: TierLevel,
   assignedAt: IsoDateTime,
   slaDueAt: IsoDateTime,

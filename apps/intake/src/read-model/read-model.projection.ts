@@ -1,4 +1,4 @@
-import type { ComplianceEvaluated, DecisionMade, ReviewAssigned, ReviewClassified, ReviewCompleted, RiskAssessed, SlaTimerFired } from '@agf/contracts';
+import type { ComplianceEvaluated, DecisionMade, RequestStatus, ReviewAssigned, ReviewClassified, ReviewCompleted, RiskAssessed, SlaTimerFired } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -16,7 +16,7 @@ export type ReadModelEvent =
 
 type Of<N extends ReadModelEvent['name']> = Extract<ReadModelEvent, { name: N }>['data'];
 
-const STATUS_RANK = { received: 0, assessing: 1, in_review: 2, decided: 3 } as const;
+const STATUS_RANK = { received: 0, assessing: 1, in_review: 2, decided: 3 } as const satisfies Record<RequestStatus, number>;
 type Status = keyof typeof STATUS_RANK;
 
 /**

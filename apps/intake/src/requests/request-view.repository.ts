@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { AssignmentRole, ComplianceEvaluated, DecisionMade, DeploymentRequest, DeploymentRequestView, ExpertKind, ExpertType, ReviewClassified, ReviewDecision, RiskAssessed } from '@agf/contracts';
+import type { AssignmentRole, AssignmentStatus, ComplianceEvaluated, DecisionMade, DeploymentRequest, DeploymentRequestView, RequestStatus, ExpertKind, ExpertType, ReviewClassified, ReviewDecision, RiskAssessed } from '@agf/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 
 export interface RequestRow {
@@ -9,7 +9,7 @@ export interface RequestRow {
   version: string;
   requester: string;
   request: DeploymentRequest;
-  status: DeploymentRequestView['status'];
+  status: RequestStatus;
   risk: Omit<RiskAssessed, 'request'> | null;
   classification: ReviewClassified | null;
   compliance: ComplianceEvaluated | null;
@@ -25,7 +25,7 @@ export interface AssignmentRow {
   expert_type: ExpertType;
   expert_kind: ExpertKind;
   role: AssignmentRole;
-  status: DeploymentRequestView['assignments'][number]['status'];
+  status: AssignmentStatus;
   tier_level: 0 | 1 | 2;
   assigned_at: Date;
   sla_due_at: Date;

@@ -78,6 +78,10 @@ export type RiskAssessed = z.infer<typeof RiskAssessed>;
 export const AssignmentRole = z.enum(['validator', 'standard', 'strategic', 'oversight']);
 export type AssignmentRole = z.infer<typeof AssignmentRole>;
 
+/** `breached`: its SLA passed, it still takes its answer until it is reassigned. */
+export const AssignmentStatus = z.enum(['pending', 'completed', 'breached', 'reassigned', 'cancelled']);
+export type AssignmentStatus = z.infer<typeof AssignmentStatus>;
+
 export const ReviewAssigned = z.object({
   requestId: RequestId,
   projectId: ProjectId,
