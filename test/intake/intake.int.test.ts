@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { cloudEventSchema, type CloudEvent, DeploymentRequestView, PendingDecision, SubmissionAccepted } from '@agf/contracts';
-import { aDecision, aDeploymentRequestInput } from '@agf/contracts/testing';
+import { aDecision, aDeploymentRequestInput, aRiskAssessment } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
 
 jest.setTimeout(60_000);
@@ -203,6 +203,16 @@ describe('intake service (real NATS JetStream and Postgres)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(PendingDecision.parse(await pending.json())).toEqual({ id, status: 'received', decision: null });
     expect((await fetch(`${intake.url}/v1/deployment-requests/${id}/decision?waitSeconds=61`)).status).toBe(400);
+  });
+
+  it('answers a long-poll that ends without a decision with the status the request has reached meanwhile', async () => {
+    const { id } = SubmissionAccepted.parse(await (await post(aDeploymentRequestInput({ projectId: 'long-poll-status' }))).json());
+    const { request } = DeploymentRequestView.parse(await (await fetch(`${intake.url}/v1/deployment-requests/${id}`)).json());
+    const waiting = fetch(`${intake.url}/v1/deployment-requests/${id}/decision?waitSeconds=3`);
+    await nats.publishEvent('risk.assessed', aRiskAssessment(request), { correlationId: id, source: 'risk' });
+    const pending = await waiting;
+    expect(pending.status).toBe(202);
+    expect(PendingDecision.parse(await pending.json())).toEqual({ id, status: 'assessing', decision: null });
   });
 
   it('shows an assignment as pending, and one announced after the decision (streams are independent) as cancelled', async () => {

@@ -24,15 +24,18 @@ export class RequestsHttpController {
   @Get(':id/decision')
   async decision(@Param('id') id: string, @Query('waitSeconds') waitSecondsText: string | undefined, @Res({ passthrough: true }) res: Response) {
     const waitSeconds = parseWaitSeconds(waitSecondsText);
-    const current = await this.repository.findDecision(id);
+    let current = await this.repository.findDecision(id);
     if (!current) throw notFound(id);
     if (current.decision) return current.decision;
     if (waitSeconds > 0) {
       // Wait on an in-memory callback; no connection is held meanwhile.
       const { promise, cancel } = this.waiters.wait(id, waitSeconds * 1000);
       res.once('close', cancel);
-      const decision = (await promise) ?? (await this.repository.findDecision(id))?.decision;
+      const decision = await promise;
       if (decision) return decision;
+      // Read again: the decision may have come from another replica, and the status has moved on meanwhile.
+      current = (await this.repository.findDecision(id)) ?? current;
+      if (current.decision) return current.decision;
     }
     res.status(202).setHeader('Retry-After', '1');
     return { id, status: current.status, decision: null };
