@@ -103,7 +103,7 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     // The redelivered answer had no effect at all; the two others were each answered once, with the reason.
     const rejected = (await rejectionsOf(request.requestId)).map((e) => ({ causedBy: e.causationid, code: e.data.code, expertId: e.data.expertId }));
     expect(rejected.sort((a, b) => a.code.localeCompare(b.code))).toEqual([
-      { causedBy: second.id, code: 'assignment-closed', expertId: human.expertId },
+      { causedBy: second.id, code: 'already-decided', expertId: human.expertId },
       { causedBy: foreign.id, code: 'not-assigned-expert', expertId: 'someone_else' },
     ]);
   });

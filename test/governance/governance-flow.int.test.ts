@@ -145,7 +145,7 @@ describe('governance end to end', () => {
     expect(after.overallScore).toBeGreaterThan(before.overallScore);
   });
 
-  it('refuses review answers that do not belong, and yields one decision for duplicate submissions', async () => {
+  it('refuses review answers that do not belong with the CoE\'s codes, lists the ones the CoE rejected, and yields one decision for duplicate submissions', async () => {
     const id = await system.submit(
       aDeploymentRequestInput({
         projectId: 'search-api',
@@ -156,12 +156,28 @@ describe('governance end to end', () => {
     );
     const humans = await humansOf(id, 1);
     const target = humans[0]!;
+    const problemOf = async (response: Response) => ({ status: response.status, type: ((await response.json()) as { type: string }).type.split('/').pop() });
     const wrongExpert = await system.review(id, { assignmentId: target.id, expertId: 'someone_else', decision: 'approve', comments: '' });
-    expect(wrongExpert.status).toBe(422);
+    expect(await problemOf(wrongExpert)).toEqual({ status: 422, type: 'not-assigned-expert' });
     const requester = await system.review(id, { assignmentId: target.id, expertId: 'alice', decision: 'approve', comments: '' });
-    expect(requester.status).toBe(422);
+    // The assignee check comes first (acceptReview's order): alice is not the assignee either.
+    expect(await problemOf(requester)).toEqual({ status: 422, type: 'not-assigned-expert' });
     const unknown = await system.review(id, { assignmentId: '00000000-0000-4000-8000-000000000000', expertId: target.expertId, decision: 'approve', comments: '' });
-    expect(unknown.status).toBe(422);
+    expect(await problemOf(unknown)).toEqual({ status: 422, type: 'unknown-assignment' });
+
+    // The same answer sent over NATS reaches the CoE, which rejects it; the request's view says so.
+    const view = await system.view(id);
+    await system.nats.publishEvent(
+      'review.submit',
+      { requestId: id, projectId: view.projectId, assignmentId: target.id, expertId: 'someone_else', decision: 'approve', comments: '', conditions: [], submittedAt: new Date().toISOString() },
+      { correlationId: id, source: 'external-expert' },
+    );
+    const [rejected] = await eventually(async () => {
+      const listed = (await system.view(id)).rejectedAnswers;
+      expect(listed).toHaveLength(1);
+      return listed;
+    });
+    expect(rejected).toMatchObject({ assignmentId: target.id, expertId: 'someone_else', code: 'not-assigned-expert' });
 
     const answers = await Promise.all(
       Array.from({ length: 4 }, () => system.review(id, { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: 'ok' })),
@@ -172,7 +188,10 @@ describe('governance end to end', () => {
     // Give a second decision every chance to appear before checking there is none.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await system.decisionsOf(id)).toHaveLength(1);
-    expect((await system.review(id, { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: 'late' })).status).toBe(409);
+    const late = await system.review(id, { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: 'late' });
+    expect(await problemOf(late)).toEqual({ status: 409, type: 'already-decided' });
+    // Refused over HTTP, so never sent: the view still lists only the answer the CoE rejected.
+    expect((await system.view(id)).rejectedAnswers).toHaveLength(1);
   });
 
   it('keeps every event of these requests in an audit chain that verifies', async () => {

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { runService } from '@agf/platform';
-import { messagingTablesMigration } from '@agf/messaging';
 import { IntakeModule } from './intake.module';
-import { IntakeSchema1732500000001 } from './migrations/1732500000001-intake-schema';
+import { INTAKE_MIGRATIONS } from './migrations';
 import { serveOpenApi } from './openapi';
 
 void runService({
@@ -10,6 +9,6 @@ void runService({
   module: IntakeModule,
   consumerBatchSize: 16,
   consumerLingerMs: 50,
-  migrations: [messagingTablesMigration('intake'), IntakeSchema1732500000001],
+  migrations: INTAKE_MIGRATIONS,
   configureHttp: (app) => serveOpenApi(app),
 });

@@ -63,7 +63,7 @@ export function openApiDocument(): OpenApiDocument {
         get: {
           operationId: 'getDeploymentRequest',
           tags: ['deployment requests'],
-          summary: 'The whole story of a request: status, risk, triggers, tier, assignments, reviews, decision',
+          summary: 'The whole story of a request: status, risk, triggers, tier, assignments, reviews, rejected answers, decision',
           parameters: [requestId],
           responses: { '200': json('The request and what is known of it; what is not known yet is null', ref('DeploymentRequestView')), '404': problem('Unknown id'), ...busy },
         },
@@ -94,7 +94,7 @@ export function openApiDocument(): OpenApiDocument {
           parameters: [requestId],
           requestBody: jsonBody('ReviewSubmissionInput'),
           responses: {
-            '202': json('Accepted; CoE records it and decides when every required review is in (an answer it cannot take any more is announced as `review.rejected` on NATS)', ref('ReviewAccepted')),
+            '202': json('Accepted; CoE records it and decides when every required review is in (an answer it cannot take any more is announced as `review.rejected` on NATS and listed in the request view as `rejectedAnswers`)', ref('ReviewAccepted')),
             '400': problem('Invalid input, naming each bad field'),
             '404': problem('Unknown request'),
             '409': problem('Already answered, assignment closed, or request already decided'),

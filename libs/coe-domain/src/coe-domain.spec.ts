@@ -244,8 +244,9 @@ describe('acceptReview', () => {
     ['another expert', { review: { ...review, expertId: 'mallory' }, request, assignment: open, decided: false }, 'not-assigned-expert'],
     ['the requester, even if assigned', { review, request: { requester: 'alice' }, assignment: open, decided: false }, 'separation-of-duties'],
     ['a second answer', { review, request, assignment: { ...open, status: 'completed' }, decided: false }, 'assignment-closed'],
-    ['an answer after reassignment', { review, request, assignment: { ...open, status: 'reassigned' }, decided: true }, 'assignment-closed'],
+    ['an answer after reassignment', { review, request, assignment: { ...open, status: 'reassigned' }, decided: false }, 'assignment-closed'],
     ['an answer after the decision', { review, request, assignment: open, decided: true }, 'already-decided'],
+    ['a second answer after the decision', { review, request, assignment: { ...open, status: 'completed' }, decided: true }, 'already-decided'],
   ])('%s', (_name, input, code) => {
     const verdict = acceptReview(input);
     if (verdict.accepted) expect(code).toBeUndefined();

@@ -14,7 +14,9 @@ export type ReviewAcceptance<R, A> = { accepted: true; request: R; assignment: A
 /**
  * Whether the CoE takes an expert's answer, checked in the order a reviewer can act on: the request and the
  * assignment must exist, the assignment must be the expert's, nobody reviews their own deployment, and the
- * assignment and the request must still be open.
+ * request and then the assignment must still be open (a decision closes every assignment, and says more).
+ * Intake's review API applies the same rules to its read model, so an answer gets the same code over HTTP as
+ * over NATS.
  */
 export function acceptReview<R extends { requester: string }, A extends { expertId: string; status: AssignmentStatus }>(input: {
   review: { assignmentId: string; expertId: string };
@@ -28,7 +30,7 @@ export function acceptReview<R extends { requester: string }, A extends { expert
   if (!assignment) return refuse('unknown-assignment', `assignment ${review.assignmentId} is not an assignment of this request`);
   if (assignment.expertId !== review.expertId) return refuse('not-assigned-expert', `the assignment belongs to ${assignment.expertId}`);
   if (review.expertId === request.requester) return refuse('separation-of-duties', 'the requester cannot review their own deployment');
-  if (!OPEN.has(assignment.status)) return refuse('assignment-closed', `the assignment is ${assignment.status}`);
   if (input.decided) return refuse('already-decided', 'the request is already decided');
+  if (!OPEN.has(assignment.status)) return refuse('assignment-closed', `the assignment is ${assignment.status}`);
   return { accepted: true, request, assignment };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DeploymentRequest } from './deployment-request';
-import { AssignmentRole, AssignmentStatus, ComplianceEvaluated, DecisionMade, FiredTrigger, RiskAssessed } from './events/schemas';
-import { DeploymentOutcomeStatus, ExpertId, ExpertKind, ExpertType, IsoDateTime, ProjectId, ReviewDecision, TierLevel, Uuid } from './primitives';
+import { AssignmentRole, AssignmentStatus, ComplianceEvaluated, DecisionMade, FiredTrigger, ReviewRejected, RiskAssessed } from './events/schemas';
+import { DeploymentOutcomeStatus, ExpertId, LIMITS, ExpertKind, ExpertType, IsoDateTime, ProjectId, ReviewDecision, TierLevel, Uuid } from './primitives';
 
 /*
  * What intake's HTTP API answers, as its OpenAPI document describes it. The objects intake builds itself are
@@ -39,6 +39,12 @@ export const ReviewView = z.strictObject({
   completedAt: IsoDateTime.nullable(),
 });
 
+/**
+ * An expert's answer the CoE did not take (`review.rejected`): one that intake passed on (its `202` only says
+ * the answer was sent) and that became void before the CoE got it, or one sent over NATS.
+ */
+export const RejectedAnswerView = ReviewRejected.pick({ assignmentId: true, expertId: true, code: true, reason: true, rejectedAt: true }).strict();
+
 /** `GET /v1/deployment-requests/{id}`: the whole story of a request so far; what is not known yet is null. */
 export const DeploymentRequestView = z.strictObject({
   id: Uuid,
@@ -56,6 +62,8 @@ export const DeploymentRequestView = z.strictObject({
   tierReasons: z.array(z.string()).nullable(),
   assignments: z.array(AssignmentView),
   reviews: z.array(ReviewView),
+  /** The latest answers the CoE did not take, oldest first (at most `LIMITS.rejectedAnswersShown`). */
+  rejectedAnswers: z.array(RejectedAnswerView).max(LIMITS.rejectedAnswersShown),
   compliance: ComplianceEvaluated.nullable(),
   decision: DecisionMade.nullable(),
 });

@@ -71,6 +71,8 @@ export const LIMITS = {
   idempotencyKeyLength: 256,
   /** CloudEvent `subject`, `correlationid`, `causationid` and `traceparent`: ids, stored and indexed by the audit trail. */
   envelopeId: 256,
+  /** Answers the CoE did not take that a request's view lists (the latest): an expert resending cannot grow the view without end. */
+  rejectedAnswersShown: 20,
 } as const;
 
 export const ShortText = z.string().min(1).max(LIMITS.shortText);

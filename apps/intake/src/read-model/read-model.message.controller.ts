@@ -17,6 +17,7 @@ export class ReadModelMessageController {
   @OnMessage('review.classified') async classified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { project(ctx, { name: 'review.classified', data: e.data }); }
   @OnMessage('review.assigned') async assigned(e: CloudEvent<'review.assigned'>, ctx: MessageContext) { project(ctx, { name: 'review.assigned', data: e.data }); }
   @OnMessage('review.completed') async completed(e: CloudEvent<'review.completed'>, ctx: MessageContext) { project(ctx, { name: 'review.completed', data: e.data }); }
+  @OnMessage('review.rejected') async rejected(e: CloudEvent<'review.rejected'>, ctx: MessageContext) { project(ctx, { name: 'review.rejected', data: e.data, eventId: e.id }); }
   @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { project(ctx, { name: 'sla.warning', data: e.data }); }
   @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { project(ctx, { name: 'sla.breached', data: e.data }); }
   @OnMessage('compliance.evaluated') async compliance(e: CloudEvent<'compliance.evaluated'>, ctx: MessageContext) { project(ctx, { name: 'compliance.evaluated', data: e.data }); }

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { ComplianceEvaluated, ReviewAssigned, ReviewClassified, ReviewCompleted, SlaTimerFired } from '@agf/contracts';
+import type { ComplianceEvaluated, ReviewAssigned, ReviewClassified, ReviewCompleted, ReviewRejected, SlaTimerFired } from '@agf/contracts';
 import { aDecision, aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
-import { messagingTablesMigration } from '@agf/messaging';
 import { createServiceDataSource, initialiseDatabase } from '@agf/platform';
 import { createTestDatabase, type TestDatabase } from '@agf/testing';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
-import { IntakeSchema1732500000001 } from '../migrations/1732500000001-intake-schema';
+import { INTAKE_MIGRATIONS } from '../migrations';
 import { projectReadModelEvents, type ReadModelEvent } from './read-model.projection';
 
 jest.setTimeout(120_000);
@@ -22,7 +21,7 @@ describe('intake read model projection', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    dataSource = createServiceDataSource({ url: db.url, schema: 'intake', poolSize: 2, migrations: [messagingTablesMigration('intake'), IntakeSchema1732500000001], applicationName: 'agf-test' });
+    dataSource = createServiceDataSource({ url: db.url, schema: 'intake', poolSize: 2, migrations: INTAKE_MIGRATIONS, applicationName: 'agf-test' });
     await initialiseDatabase(dataSource, 'intake');
   });
 
@@ -41,7 +40,7 @@ describe('intake read model projection', () => {
         fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: events.length, maxLength: events.length }),
         fc.array(fc.boolean(), { minLength: events.length, maxLength: events.length }),
         async (priorities, cuts) => {
-          const order = interleave(events, priorities);
+          const order = interleave(events, priorities, stories[0]!.events.length);
           await reset(stories.map((s) => s.requestId));
           for (const event of order) await dataSource.transaction((m) => projectReadModelEvents(m, [event.event]));
           const oneByOne = await snapshot();
@@ -65,10 +64,21 @@ describe('intake read model projection', () => {
     expect((request.compliance as { passed: boolean }).passed).toBe(true);
     const assignments = (await snapshot()).assignments.filter((a) => a.request_id === first!.requestId);
     expect(assignments.map((a) => a.status).sort()).toEqual(['cancelled', 'completed', 'reassigned']);
+    const rejected = (await snapshot()).rejectedAnswers.filter((r) => r.request_id === first!.requestId);
+    expect(rejected).toEqual([expect.objectContaining({ expert_id: 'mallory', code: 'not-assigned-expert' })]);
+  });
+
+  it('keeps a rejected answer only for a request intake knows, and once however often it arrives', async () => {
+    await reset(stories.map((s) => s.requestId));
+    const known = rejection(stories[0]!.requestId);
+    const unknown = rejection(randomUUID());
+    await dataSource.transaction((m) => projectReadModelEvents(m, [known, unknown]));
+    await dataSource.transaction((m) => projectReadModelEvents(m, [known]));
+    expect((await snapshot()).rejectedAnswers.map((r) => r.event_id)).toEqual([known.eventId]);
   });
 
   async function reset(requestIds: string[]): Promise<void> {
-    await dataSource.query(`TRUNCATE "intake"."requests", "intake"."assignments"`);
+    await dataSource.query(`TRUNCATE "intake"."requests", "intake"."assignments", "intake"."rejected_answers"`);
     for (const id of requestIds) {
       await dataSource.query(
         `INSERT INTO "intake"."requests" ("id", "project_id", "component_name", "version", "requester", "request") VALUES ($1, 'p', 'c', '1.0.0', 'dev', '{}')`,
@@ -77,12 +87,13 @@ describe('intake read model projection', () => {
     }
   }
 
-  async function snapshot(): Promise<{ requests: Array<Record<string, unknown>>; assignments: Array<Record<string, unknown>> }> {
+  async function snapshot(): Promise<{ requests: Array<Record<string, unknown>>; assignments: Array<Record<string, unknown>>; rejectedAnswers: Array<Record<string, unknown>> }> {
     return {
       requests: await dataSource.query(
         `SELECT "id", "status", "status_rank", "risk", "classification", "compliance", "decision" FROM "intake"."requests" ORDER BY "id"`,
       ),
       assignments: await dataSource.query(`SELECT * FROM "intake"."assignments" ORDER BY "id"`),
+      rejectedAnswers: await dataSource.query(`SELECT * FROM "intake"."rejected_answers" ORDER BY "event_id"`),
     };
   }
 });
@@ -166,16 +177,35 @@ function buildStories(): Array<{ requestId: string; events: Positioned[] }> {
       { event: { name: 'compliance.evaluated', data: evaluation(true, 6) } },
       { event: { name: 'decision.made', data: aDecision({ requestId, projectId, decisionRationale: 'first' }) } },
       { event: { name: 'decision.made', data: aDecision({ requestId, projectId, decisionRationale: 'second' }) }, after: 11 },
+      { event: rejection(requestId, { projectId, assignmentId: answered.assignmentId }), after: 3 },
     ];
     return { requestId, events };
   });
 }
 
+/** A `review.rejected` as the CoE publishes it when someone other than the assignee answers. */
+function rejection(requestId: string, data: Partial<ReviewRejected> = {}): Extract<ReadModelEvent, { name: 'review.rejected' }> {
+  return {
+    name: 'review.rejected',
+    eventId: randomUUID(),
+    data: {
+      requestId,
+      projectId: 'p',
+      assignmentId: randomUUID(),
+      expertId: 'mallory',
+      code: 'not-assigned-expert',
+      reason: 'the assignment belongs to expert-0',
+      rejectedAt: new Date(Date.UTC(2026, 10, 26, 12, 7)).toISOString(),
+      ...data,
+    },
+  };
+}
+
 /** Orders the events by their random priorities, keeping each after the one it must follow. */
-function interleave(events: Positioned[], priorities: number[]): Positioned[] {
+function interleave(events: Positioned[], priorities: number[], storyLength: number): Positioned[] {
   const keyed = events.map((e, i) => ({ e, key: priorities[i]! }));
-  // Stories are 13 events each; `after` indexes within the story.
-  const storyStart = (i: number) => i - (i % 13);
+  // `after` indexes within the story.
+  const storyStart = (i: number) => i - (i % storyLength);
   for (let i = 0; i < keyed.length; i++) {
     const after = keyed[i]!.e.after;
     if (after !== undefined) keyed[i]!.key = Math.max(keyed[i]!.key, keyed[storyStart(i) + after]!.key + 1e-9 * (i + 1));

@@ -1,4 +1,4 @@
-import type { ComplianceEvaluated, DecisionMade, RequestStatus, ReviewAssigned, ReviewClassified, ReviewCompleted, RiskAssessed, SlaTimerFired } from '@agf/contracts';
+import type { ComplianceEvaluated, DecisionMade, RequestStatus, ReviewAssigned, ReviewClassified, ReviewCompleted, ReviewRejected, RiskAssessed, SlaTimerFired } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -9,6 +9,7 @@ export type ReadModelEvent =
   | { name: 'review.classified'; data: ReviewClassified }
   | { name: 'review.assigned'; data: ReviewAssigned }
   | { name: 'review.completed'; data: ReviewCompleted }
+  | { name: 'review.rejected'; data: ReviewRejected; eventId: string }
   | { name: 'sla.warning'; data: SlaTimerFired }
   | { name: 'sla.breached'; data: SlaTimerFired }
   | { name: 'compliance.evaluated'; data: ComplianceEvaluated }
@@ -37,6 +38,7 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   await applyClassifications(db, of('review.classified'));
   await applyAssignments(db, of('review.assigned'));
   await applyCompletedReviews(db, completed);
+  await applyRejectedAnswers(db, events.filter((e) => e.name === 'review.rejected'));
   await applySlaWarnings(db, of('sla.warning'));
   await applySlaBreaches(db, of('sla.breached'));
   await applyComplianceEvaluations(db, of('compliance.evaluated'));
@@ -131,6 +133,28 @@ async function applyCompletedReviews(db: Queryable, reviews: ReviewCompleted[]):
       answers.map((r) => r.decision),
       answers.map((r) => r.comments),
       answers.map((r) => JSON.stringify(r.conditions)),
+    ],
+  );
+}
+
+async function applyRejectedAnswers(db: Queryable, rejections: Array<Extract<ReadModelEvent, { name: 'review.rejected' }>>): Promise<void> {
+  if (!rejections.length) return;
+  // Kept only for requests intake knows: an answer naming a request that does not exist has no view to show in.
+  await db.query(
+    `INSERT INTO "intake"."rejected_answers" ("event_id", "request_id", "assignment_id", "expert_id", "code", "reason", "rejected_at")
+     SELECT v."event_id", v."request_id", v."assignment_id", v."expert_id", v."code", v."reason", v."rejected_at"
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+            AS v("event_id", "request_id", "assignment_id", "expert_id", "code", "reason", "rejected_at")
+      WHERE EXISTS (SELECT 1 FROM "intake"."requests" r WHERE r."id" = v."request_id")
+     ON CONFLICT ("event_id") DO NOTHING`,
+    [
+      rejections.map((r) => r.eventId),
+      rejections.map((r) => r.data.requestId),
+      rejections.map((r) => r.data.assignmentId),
+      rejections.map((r) => r.data.expertId),
+      rejections.map((r) => r.data.code),
+      rejections.map((r) => r.data.reason),
+      rejections.map((r) => r.data.rejectedAt),
     ],
   );
 }

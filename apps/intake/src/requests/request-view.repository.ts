@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { AssignmentRole, AssignmentStatus, ComplianceEvaluated, DecisionMade, DeploymentRequest, DeploymentRequestView, RequestStatus, ExpertKind, ExpertType, ReviewClassified, ReviewDecision, RiskAssessed } from '@agf/contracts';
+import { type AssignmentRole, type AssignmentStatus, type ComplianceEvaluated, type DecisionMade, type DeploymentRequest, type DeploymentRequestView, type RequestStatus, type ExpertKind, type ExpertType, LIMITS, type ReviewClassified, type ReviewDecision, type ReviewRejectionCode, type RiskAssessed } from '@agf/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 
 export interface RequestRow {
@@ -38,6 +38,14 @@ export interface AssignmentRow {
   breached_at: Date | null;
 }
 
+export interface RejectedAnswerRow {
+  assignment_id: string;
+  expert_id: string;
+  code: ReviewRejectionCode;
+  reason: string;
+  rejected_at: Date;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 
@@ -55,6 +63,16 @@ export class RequestViewRepository {
     return manager.query(`SELECT * FROM "intake"."assignments" WHERE "request_id" = $1 ORDER BY "assigned_at", "id"`, [requestId]);
   }
 
+  /** The latest answers the CoE did not take, oldest first. */
+  async findRejectedAnswers(requestId: string): Promise<RejectedAnswerRow[]> {
+    return this.dataSource.query(
+      `SELECT "assignment_id", "expert_id", "code", "reason", "rejected_at" FROM (
+         SELECT "event_id", "assignment_id", "expert_id", "code", "reason", "rejected_at" FROM "intake"."rejected_answers" WHERE "request_id" = $1 ORDER BY "rejected_at" DESC, "event_id" LIMIT $2) AS latest
+        ORDER BY "rejected_at", "event_id"`,
+      [requestId, LIMITS.rejectedAnswersShown],
+    );
+  }
+
   async findDecision(id: string): Promise<Pick<RequestRow, 'status' | 'decision'> | undefined> {
     if (!isUuid(id)) return undefined;
     const rows: Pick<RequestRow, 'status' | 'decision'>[] = await this.dataSource.query(
@@ -66,7 +84,7 @@ export class RequestViewRepository {
 }
 
 /** The public view of a request: the whole story so far. */
-export function toRequestView(row: RequestRow, assignments: AssignmentRow[]): DeploymentRequestView {
+export function toRequestView(row: RequestRow, assignments: AssignmentRow[], rejectedAnswers: RejectedAnswerRow[]): DeploymentRequestView {
   return {
     id: row.id,
     projectId: row.project_id,
@@ -106,6 +124,13 @@ export function toRequestView(row: RequestRow, assignments: AssignmentRow[]): De
         conditions: a.conditions ?? [],
         completedAt: a.completed_at?.toISOString() ?? null,
       })),
+    rejectedAnswers: rejectedAnswers.map((r) => ({
+      assignmentId: r.assignment_id,
+      expertId: r.expert_id,
+      code: r.code,
+      reason: r.reason,
+      rejectedAt: r.rejected_at.toISOString(),
+    })),
     compliance: row.compliance,
     decision: row.decision,
   };

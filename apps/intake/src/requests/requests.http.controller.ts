@@ -18,7 +18,8 @@ export class RequestsHttpController {
   async get(@Param('id') id: string) {
     const row = await this.repository.findRequest(id);
     if (!row) throw notFound(id);
-    return toRequestView(row, await this.repository.findAssignments(id));
+    const [assignments, rejectedAnswers] = await Promise.all([this.repository.findAssignments(id), this.repository.findRejectedAnswers(id)]);
+    return toRequestView(row, assignments, rejectedAnswers);
   }
 
   @Get(':id/decision')

@@ -1,14 +1,28 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ReviewSubmissionInput } from '@agf/contracts';
+import { acceptReview } from '@agf/coe-domain';
+import { ReviewRejectionCode, ReviewSubmissionInput } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
 import { ProblemError } from '@agf/platform';
 import type { Request } from 'express';
 import { parseJsonBody } from '../http-input';
 import { RequestViewRepository } from '../requests/request-view.repository';
 
-const OPEN_STATUSES = new Set(['pending', 'breached']);
+/** How each of the CoE's reasons to refuse an answer is answered over HTTP (an unknown request is a 404 before). */
+const PROBLEM_STATUS = {
+  'unknown-request': [404, 'Not Found'],
+  'unknown-assignment': [422, 'Unprocessable Content'],
+  'not-assigned-expert': [422, 'Unprocessable Content'],
+  'separation-of-duties': [422, 'Unprocessable Content'],
+  'already-decided': [409, 'Conflict'],
+  'assignment-closed': [409, 'Conflict'],
+} as const satisfies Record<ReviewRejectionCode, readonly [number, string]>;
 
+/**
+ * A reviewer's answer, checked against intake's read model with the CoE's own rules (`acceptReview`), so
+ * that a reviewer hears at once what the CoE would refuse; the CoE checks again against its own state and
+ * answers what became void meanwhile with `review.rejected` (shown in the request's view).
+ */
 @Controller('v1/deployment-requests/:id/reviews')
 export class ReviewsHttpController {
   constructor(
@@ -23,16 +37,19 @@ export class ReviewsHttpController {
     return this.publisher.transaction(async (tx) => {
       const request = await this.repository.findRequest(id, tx.manager);
       if (!request) throw new ProblemError(404, 'not-found', 'Not Found', `no deployment request ${id}`);
-      if (request.decision) throw new ProblemError(409, 'already-decided', 'Conflict', 'the request is already decided');
-      const assignment = (await this.repository.findAssignments(id, tx.manager)).find((a) => a.id === review.assignmentId);
-      if (!assignment) throw new ProblemError(422, 'unknown-assignment', 'Unprocessable Content', `assignment ${review.assignmentId} is not an assignment of this request`);
-      if (review.expertId === request.requester) {
-        throw new ProblemError(422, 'separation-of-duties', 'Unprocessable Content', 'the requester cannot review their own deployment');
+      const row = (await this.repository.findAssignments(id, tx.manager)).find((a) => a.id === review.assignmentId);
+      const verdict = acceptReview({
+        review,
+        request,
+        assignment: row && { id: row.id, expertId: row.expert_id, status: row.status },
+        decided: request.decision !== null,
+      });
+      if (!verdict.accepted) {
+        const { code, reason } = verdict.refusal;
+        const [status, title] = PROBLEM_STATUS[code];
+        throw new ProblemError(status, code, title, reason);
       }
-      if (assignment.expert_id !== review.expertId) {
-        throw new ProblemError(422, 'not-assigned-expert', 'Unprocessable Content', `assignment ${assignment.id} belongs to another expert`);
-      }
-      if (!OPEN_STATUSES.has(assignment.status)) throw new ProblemError(409, 'assignment-closed', 'Conflict', `assignment is ${assignment.status}`);
+      const assignment = verdict.assignment;
       const eventId = randomUUID();
       const claimed: unknown[] = await tx.manager.query(
         `INSERT INTO "intake"."review_submissions" ("assignment_id", "request_id", "expert_id", "event_id") VALUES ($1, $2, $3, $4)
