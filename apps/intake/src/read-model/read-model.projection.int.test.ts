@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { ComplianceEvaluated, ReviewAssigned, ReviewClassified, ReviewCompleted, ReviewRejected, SlaTimerFired } from '@agf/contracts';
+import { type ComplianceEvaluated, LIMITS, type ReviewAssigned, type ReviewClassified, type ReviewCompleted, type ReviewRejected, type SlaTimerFired } from '@agf/contracts';
 import { aDecision, aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
 import { createServiceDataSource, initialiseDatabase } from '@agf/platform';
 import { createTestDatabase, type TestDatabase } from '@agf/testing';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import { INTAKE_MIGRATIONS } from '../migrations';
+import { RequestViewRepository } from '../requests/request-view.repository';
 import { projectReadModelEvents, type ReadModelEvent } from './read-model.projection';
 
 jest.setTimeout(120_000);
@@ -75,6 +76,16 @@ describe('intake read model projection', () => {
     await dataSource.transaction((m) => projectReadModelEvents(m, [known, unknown]));
     await dataSource.transaction((m) => projectReadModelEvents(m, [known]));
     expect((await snapshot()).rejectedAnswers.map((r) => r.event_id)).toEqual([known.eventId]);
+  });
+
+  it('shows the latest rejected answers of a request, oldest first, however many an expert sends', async () => {
+    await reset(stories.map((s) => s.requestId));
+    const requestId = stories[0]!.requestId;
+    const minute = (n: number) => new Date(Date.UTC(2026, 10, 26, 13, n)).toISOString();
+    const sent = Array.from({ length: LIMITS.rejectedAnswersShown + 5 }, (_, n) => rejection(requestId, { rejectedAt: minute(n), reason: `answer ${n}` }));
+    await dataSource.transaction((m) => projectReadModelEvents(m, sent));
+    const shown = await new RequestViewRepository(dataSource).findRejectedAnswers(requestId);
+    expect(shown.map((r) => r.reason)).toEqual(sent.slice(5).map((r) => r.data.reason));
   });
 
   async function reset(requestIds: string[]): Promise<void> {
