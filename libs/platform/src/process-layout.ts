@@ -14,6 +14,19 @@ export function repositoryRoot(from: string): string {
  * the young generation for the machine's memory (tens of MB on a large host) and lets the old generation
  * grow well past what is live; 2 MB semi-spaces and `--optimize-for-size` keep a service at 130–150 MB RSS
  * under load instead of ~300 MB, for more frequent (and shorter) collections. Measured in
- * docs/benchmarks.md. `AGF_SERVICE_NODE_FLAGS` replaces them (empty: V8 defaults).
+ * docs/benchmarks.md.
  */
-export const SERVICE_NODE_FLAGS: readonly string[] = (process.env['AGF_SERVICE_NODE_FLAGS'] ?? '--max-semi-space-size=2 --optimize-for-size').split(/\s+/).filter(Boolean);
+const BASE_NODE_FLAGS = '--max-semi-space-size=2 --optimize-for-size';
+
+/**
+ * The services whose peak RSS came nearest 150 MB also run without V8's Maglev compiler: 10–15 MB less under
+ * load for ~10 % more of their CPU (Turbofan still optimises hot code; docs/benchmarks.md, run 17). The
+ * container image applies the same list (deploy/Dockerfile).
+ */
+export const WITHOUT_MAGLEV: ReadonlySet<string> = new Set(['intake', 'compliance']);
+
+/** A service's Node flags; `AGF_SERVICE_NODE_FLAGS` replaces them for every service (empty: V8 defaults). */
+export function serviceNodeFlags(service: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const flags = env['AGF_SERVICE_NODE_FLAGS'] ?? `${BASE_NODE_FLAGS}${WITHOUT_MAGLEV.has(service) ? ' --no-maglev' : ''}`;
+  return flags.split(/\s+/).filter(Boolean);
+}

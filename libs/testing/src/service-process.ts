@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { repositoryRoot, SERVICE_NODE_FLAGS } from '@agf/platform';
+import { repositoryRoot, serviceNodeFlags } from '@agf/platform';
 
 export type ServiceName = 'intake' | 'risk' | 'coe' | 'sla' | 'learning' | 'compliance';
 
@@ -64,7 +64,8 @@ export class ServiceProcess {
 
   async restart(extraEnv: Record<string, string> = {}): Promise<void> {
     const entry = join(ROOT, 'dist', 'apps', this.name, 'src', 'main.js');
-    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, entry], {
+    const env = { ...process.env, ...this.options.env, ...extraEnv };
+    this.child = spawn(process.execPath, [...serviceNodeFlags(this.name, env), entry], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ensureDatabase, EXIT_CONFIG_ERROR, repositoryRoot, SERVICE_NODE_FLAGS, SERVICE_PORTS, type ServiceName, waitFor } from '@agf/platform';
+import { ensureDatabase, EXIT_CONFIG_ERROR, repositoryRoot, SERVICE_PORTS, type ServiceName, serviceNodeFlags, waitFor } from '@agf/platform';
 
 /**
  * `npm start`: the whole system on one machine. Each service is its own process with its log lines
@@ -29,7 +29,7 @@ function log(name: string, line: string, color = ''): void {
 
 function launch(service: Supervised, color: string): void {
   service.startedAt = Date.now();
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(ROOT, 'dist', 'apps', service.name, 'src', 'main.js')], {
+  const child = spawn(process.execPath, [...serviceNodeFlags(service.name), join(ROOT, 'dist', 'apps', service.name, 'src', 'main.js')], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: process.env['NO_COLOR'] ?? (process.stdout.isTTY ? '' : '1') },
     stdio: ['ignore', 'pipe', 'pipe'],
