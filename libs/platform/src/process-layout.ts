@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { ServiceName } from './infra-config';
 
 /** The repository root (where nx.json is), whether the caller runs from source (Jest) or from `dist/`. */
 export function repositoryRoot(from: string): string {
@@ -23,10 +24,10 @@ const BASE_NODE_FLAGS = '--max-semi-space-size=2 --optimize-for-size';
  * load for ~10 % more of their CPU (Turbofan still optimises hot code; docs/benchmarks.md, run 17). The
  * container image applies the same list (deploy/Dockerfile).
  */
-export const WITHOUT_MAGLEV: ReadonlySet<string> = new Set(['intake', 'compliance']);
+const WITHOUT_MAGLEV: ReadonlySet<ServiceName> = new Set(['intake', 'compliance']);
 
 /** A service's Node flags; `AGF_SERVICE_NODE_FLAGS` replaces them for every service (empty: V8 defaults). */
-export function serviceNodeFlags(service: string, env: NodeJS.ProcessEnv = process.env): string[] {
+export function serviceNodeFlags(service: ServiceName, env: NodeJS.ProcessEnv = process.env): string[] {
   const flags = env['AGF_SERVICE_NODE_FLAGS'] ?? `${BASE_NODE_FLAGS}${WITHOUT_MAGLEV.has(service) ? ' --no-maglev' : ''}`;
   return flags.split(/\s+/).filter(Boolean);
 }
