@@ -64,23 +64,20 @@ export class ServiceProcess {
 
   async restart(extraEnv: Record<string, string> = {}): Promise<void> {
     const entry = join(ROOT, 'dist', 'apps', this.name, 'src', 'main.js');
-    const env = { ...process.env, ...this.options.env, ...extraEnv };
-    this.child = spawn(process.execPath, [...serviceNodeFlags(this.name, env), entry], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: this.options.databaseUrl,
-        AGF_NAMESPACE: this.options.namespace,
-        [`${this.name.toUpperCase()}_PORT`]: String(this.port),
-        AGF_OUTBOX_POLL_MS: '200',
-        AGF_RETRY_BASE_MS: '100',
-        LOG_LEVEL: 'warn',
-        NO_COLOR: '1',
-        ...this.options.env,
-        ...extraEnv,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const env = {
+      ...process.env,
+      DATABASE_URL: this.options.databaseUrl,
+      AGF_NAMESPACE: this.options.namespace,
+      [`${this.name.toUpperCase()}_PORT`]: String(this.port),
+      AGF_OUTBOX_POLL_MS: '200',
+      AGF_RETRY_BASE_MS: '100',
+      LOG_LEVEL: 'warn',
+      NO_COLOR: '1',
+      ...this.options.env,
+      ...extraEnv,
+    };
+    // The flags follow the child's own environment (a test may set AGF_SERVICE_NODE_FLAGS for it).
+    this.child = spawn(process.execPath, [...serviceNodeFlags(this.name, env), entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const child = this.child;
     LIVE_CHILDREN.add(child);
     child.once('exit', () => LIVE_CHILDREN.delete(child));
