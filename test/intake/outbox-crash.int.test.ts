@@ -74,8 +74,11 @@ describe('outbox: a process killed after its commit but before its publish', () 
       return found;
     });
     expect(published.map((m) => m.json<{ subject: string }>().subject)).not.toContain(stuck);
-    const unsent = await db.query<{ subject: string }>(`SELECT payload::jsonb ->> 'subject' AS subject FROM intake.outbox WHERE sent_at IS NULL`);
-    expect(unsent.map((r) => r.subject)).toEqual([stuck]);
+    // The poller marks rows sent after their publish, in the same transaction: a moment after NATS has them.
+    await eventually(async () => {
+      const unsent = await db.query<{ subject: string }>(`SELECT payload::jsonb ->> 'subject' AS subject FROM intake.outbox WHERE sent_at IS NULL`);
+      expect(unsent.map((r) => r.subject)).toEqual([stuck]);
+    });
     await eventually(async () => expect(intake.output.join('')).toMatch(/could not be published: .*max_payload/));
     const metrics = await (await fetch(`${intake.url}/metrics`)).text();
     expect(metrics).toMatch(/^agf_outbox_unsent_events\{service="intake"\} 1$/m);
