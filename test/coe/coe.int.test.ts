@@ -129,7 +129,7 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     expect((await nats.read('AGF_DLQ')).filter((m) => m.json<{ id: string }>().id === answer.id)).toHaveLength(0);
   });
 
-  it('dead-letters at once an expert answer with comments or conditions beyond what a reviewer may write over HTTP, and takes the next answer', async () => {
+  it('answers an expert answer that fails the schema with invalid-answer and the fields, dead-letters one that names no assignment, and takes the next answer', async () => {
     const request = aDeploymentRequest({ projectId: 'coe-long-answer', changes: ['src/auth/token.ts'], riskIndicators: { securitySensitive: true, testsPassed: true } });
     await publish('risk.assessed', assessed(request, 0.5, 0.6));
     const human = await eventually(async () => {
@@ -138,9 +138,18 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
       return found!.data;
     });
     const base = { requestId: request.requestId, projectId: request.projectId, assignmentId: human.assignmentId, expertId: human.expertId, submittedAt: new Date().toISOString() };
+    // Beyond what a reviewer may write over HTTP: the CoE says which field, once, however often it comes.
     const longComments = await publish('review.submit', { ...base, decision: 'reject', comments: 'x'.repeat(LIMITS.longText + 1), conditions: [] });
+    await nats.publish(subjectFor('review.submit', request.projectId), JSON.stringify(longComments), `${longComments.id}-again`);
     const manyConditions = await publish('review.submit', { ...base, decision: 'reject', comments: 'no', conditions: Array.from({ length: LIMITS.conditions + 1 }, (_, i) => `condition ${i}`) });
-    await publish('review.submit', { ...base, decision: 'approve', comments: 'fine', conditions: [] });
+    // Without an assignment id there is nobody to answer.
+    const { assignmentId: _dropped, ...unaddressed } = { ...base, decision: 'reject', comments: 'no', conditions: [] };
+    const nameless = createEvent({ name: 'review.submit', source: 'test', correlationId: request.requestId, data: unaddressed as never });
+    await nats.publish(subjectFor('review.submit', request.projectId), JSON.stringify(nameless), nameless.id);
+    // A corrected answer with the invalid one's event id (past JetStream's duplicate window, or with another
+    // Nats-Msg-Id) is not taken for a duplicate of it.
+    const corrected = createEvent({ name: 'review.submit', source: 'test', correlationId: request.requestId, id: manyConditions.id, data: { ...base, decision: 'approve', comments: 'fine', conditions: [] } });
+    await nats.publish(subjectFor('review.submit', request.projectId), JSON.stringify(corrected), `${corrected.id}-corrected`);
 
     const [decision] = await eventually(async () => {
       const found = await decisionsOf(request.requestId);
@@ -148,13 +157,23 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
       return found;
     });
     expect(decision!.data).toMatchObject({ approved: true, tierLevel: 1 });
-    const dead = await eventually(async () => {
-      const found = (await nats.read('AGF_DLQ')).filter((m) => [longComments.id, manyConditions.id].includes(m.json<{ id: string }>().id) && m.headers['Agf-Dlq-Consumer'] === 'coe');
+    const rejected = await eventually(async () => {
+      const found = await rejectionsOf(request.requestId);
       expect(found).toHaveLength(2);
       return found;
     });
-    expect(dead.map((m) => m.headers['Agf-Dlq-Reason']).sort()).toEqual([expect.stringMatching(/invalid review.submit: data.comments/), expect.stringMatching(/invalid review.submit: data.conditions/)]);
-    expect(dead.map((m) => m.headers['Agf-Dlq-Deliveries'])).toEqual(['1', '1']);
+    expect(rejected.map((e) => ({ causedBy: e.causationid, code: e.data.code, assignmentId: e.data.assignmentId, expertId: e.data.expertId, reason: e.data.reason })).sort((a, b) => a.reason.localeCompare(b.reason))).toEqual([
+      { causedBy: longComments.id, code: 'invalid-answer', assignmentId: human.assignmentId, expertId: human.expertId, reason: expect.stringMatching(/^invalid review.submit: data.comments/) },
+      { causedBy: manyConditions.id, code: 'invalid-answer', assignmentId: human.assignmentId, expertId: human.expertId, reason: expect.stringMatching(/^invalid review.submit: data.conditions/) },
+    ]);
+    const dead = await eventually(async () => {
+      const found = (await nats.read('AGF_DLQ')).filter((m) => m.headers['Agf-Dlq-Consumer'] === 'coe' && m.json<{ id: string }>().id === nameless.id);
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    });
+    expect(dead.headers['Agf-Dlq-Reason']).toMatch(/invalid review.submit: data.assignmentId.*names no assignment to answer/);
+    expect(dead.headers['Agf-Dlq-Deliveries']).toBe('1');
+    expect((await nats.read('AGF_DLQ')).filter((m) => [longComments.id, manyConditions.id].includes(m.json<{ id: string }>().id))).toEqual([]);
   });
 
   it('serves the expert registry loaded from agf-config.yaml', async () => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cloudEventSchema, OutcomeAccepted, ReviewAccepted } from '@agf/contracts';
+import { cloudEventSchema, createEvent, OutcomeAccepted, ReviewAccepted, subjectFor } from '@agf/contracts';
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
 import { repositoryRoot } from '@agf/platform';
 import { eventually, natsUrl } from '@agf/testing';
@@ -179,6 +179,25 @@ describe('governance end to end', () => {
     });
     expect(rejected).toMatchObject({ assignmentId: target.id, expertId: 'someone_else', code: 'not-assigned-expert' });
 
+    // An answer that fails the schema reaches the CoE too, which says why; compliance does not dead-letter it.
+    const invalid = createEvent({
+      name: 'review.submit',
+      source: 'external-expert',
+      correlationId: id,
+      data: { requestId: id, projectId: view.projectId, assignmentId: target.id, expertId: target.expertId, decision: 'maybe', comments: '', conditions: [], submittedAt: new Date().toISOString() } as never,
+    });
+    await system.nats.publish(subjectFor('review.submit', view.projectId), JSON.stringify(invalid), invalid.id);
+    await eventually(async () => expect((await system.view(id)).rejectedAnswers.map((r) => r.code)).toEqual(['not-assigned-expert', 'invalid-answer']));
+    expect((await system.view(id)).rejectedAnswers[1]!.reason).toMatch(/^invalid review.submit: data.decision/);
+    // Compliance audits the rejection (and had the answer before it, on the same stream); it dead-letters nothing.
+    const compliance = system.services.get('compliance')!.url;
+    await eventually(async () => {
+      const { entries } = (await (await fetch(`${compliance}/v1/audit/trail?requestId=${id}`)).json()) as { entries: { payload: { data: { code?: string } } }[] };
+      expect(entries.filter((e) => e.payload.data.code === 'invalid-answer')).toHaveLength(1);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await system.nats.read('AGF_DLQ')).filter((m) => m.json<{ id?: string }>().id === invalid.id)).toEqual([]);
+
     const answers = await Promise.all(
       Array.from({ length: 4 }, () => system.review(id, { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: 'ok' })),
     );
@@ -190,8 +209,8 @@ describe('governance end to end', () => {
     expect(await system.decisionsOf(id)).toHaveLength(1);
     const late = await system.review(id, { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: 'late' });
     expect(await problemOf(late)).toEqual({ status: 409, type: 'already-decided' });
-    // Refused over HTTP, so never sent: the view still lists only the answer the CoE rejected.
-    expect((await system.view(id)).rejectedAnswers).toHaveLength(1);
+    // Refused over HTTP, so never sent: the view still lists only the answers the CoE rejected.
+    expect((await system.view(id)).rejectedAnswers).toHaveLength(2);
   });
 
   it('keeps every event of these requests in an audit chain that verifies', async () => {

@@ -78,6 +78,20 @@ describe('JetStream transport with batches (real NATS and Postgres)', () => {
     expect(await probe.effects('neighbour')).toBe(20);
   });
 
+  it('answers an invalid event with an @OnInvalidMessage handler once when it comes amid a batch, and handles the others once each', async () => {
+    const neighbours = Array.from({ length: 20 }, () => decision('invalid-neighbour'));
+    const invalid = { ...decision('answered-invalid'), data: { ...decision('answered-invalid').data, outcome: 'MAYBE' } };
+    await Promise.all([
+      ...neighbours.slice(0, 10).map((e) => probe.nats.publish('agf.v1.decision.made.invalid-neighbour', JSON.stringify(e))),
+      probe.nats.publish('agf.v1.decision.made.answered-invalid', JSON.stringify(invalid)),
+      ...neighbours.slice(10).map((e) => probe.nats.publish('agf.v1.decision.made.invalid-neighbour', JSON.stringify(e))),
+    ]);
+    await eventually(async () => expect(await probe.effects('invalid-neighbour')).toBe(20), 20_000);
+    await eventually(async () => expect(await probe.effects('answered-invalid')).toBe(1));
+    expect(await transactionsOf('invalid-neighbour')).toBeLessThan(20);
+    expect(await probe.inboxEntries(`invalid:${invalid.id}`)).toBe(1);
+  });
+
   it('publishes what a batch emits at the end of its transaction, caused by and in the trace of each message', async () => {
     const events = Array.from({ length: 12 }, () => decision('emits-later'));
     const traceparent = (traceId: string) => `00-${traceId}-${'1'.repeat(16)}-01`;

@@ -55,6 +55,42 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     expect(await probe.effects('invalid')).toBe(0);
   });
 
+  it('hands an invalid event to its @OnInvalidMessage handler: answered once however often it comes, dropped, or dead-lettered', async () => {
+    const invalidDecision = (projectId: string) => {
+      const event = decision(projectId);
+      return { ...event, data: { ...event.data, outcome: 'MAYBE' } };
+    };
+    const duplicates = () => probe.results.filter((r) => r.message === 'decision.made' && r.result === 'duplicate').length;
+    const duplicatesBefore = duplicates();
+    const answered = invalidDecision('answered-invalid');
+    await probe.nats.publish('agf.v1.decision.made.answered-invalid', JSON.stringify(answered), `${answered.id}-first`);
+    await probe.nats.publish('agf.v1.decision.made.answered-invalid', JSON.stringify(answered), `${answered.id}-second`);
+    const dropped = invalidDecision('dropped-invalid');
+    await probe.nats.publish('agf.v1.decision.made.dropped-invalid', JSON.stringify(dropped));
+    await probe.nats.publish('agf.v1.decision.made.unanswerable', JSON.stringify(invalidDecision('unanswerable')));
+    await probe.nats.publish('agf.v1.decision.made.unanswerable', '{"truncated":');
+
+    const dead = await eventually(async () => {
+      const found = (await probe.nats.read('AGF_DLQ')).filter((m) => m.headers['Agf-Dlq-Subject']?.endsWith('.unanswerable'));
+      expect(found).toHaveLength(2);
+      return found;
+    });
+    expect(dead.map((m) => m.headers['Agf-Dlq-Reason']).sort()).toEqual([expect.stringMatching(/^PoisonMessage: invalid decision.made: data.outcome/), expect.stringMatching(/^PoisonMessage: not JSON/)]);
+    await eventually(() => expect(duplicates() - duplicatesBefore).toBe(1));
+    const reasons = async () => (await probe.db.query<{ event_id: string }>(`SELECT event_id FROM probe.effects WHERE project_id = 'answered-invalid'`)).map((r) => r.event_id);
+    expect(await reasons()).toEqual([expect.stringMatching(/^invalid decision.made: data.outcome/)]);
+    expect(await probe.inboxEntries(`invalid:${answered.id}`)).toBe(1);
+    // Dropped: acked with no entry and no dead letter.
+    expect(await probe.inboxEntries(`invalid:${dropped.id}`)).toBe(0);
+    expect((await probe.nats.read('AGF_DLQ')).filter((m) => m.headers['Agf-Dlq-Subject']?.endsWith('.dropped-invalid'))).toEqual([]);
+
+    // The valid event with the invalid one's id is handled, not taken for a duplicate of it.
+    const corrected = { ...answered, data: decision('answered-invalid').data };
+    await probe.nats.publish('agf.v1.decision.made.answered-invalid', JSON.stringify(corrected), `${answered.id}-corrected`);
+    await eventually(async () => expect(await reasons()).toHaveLength(2));
+    expect(await reasons()).toContain(answered.id);
+  });
+
   it.each([
     ['a NUL character', 'nul', 'c\u0000'],
     ['an unpaired surrogate', 'surrogate', 'c\ud800'],

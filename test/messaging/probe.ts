@@ -9,7 +9,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { startTracing, type Tracing } from '@agf/platform';
 import { createTestDatabase, TestNats, type TestDatabase } from '@agf/testing';
-import { type HandlerResult, JetStreamServer, MessageContext, messagingTablesMigration, OnMessage, OutboxRelay } from '@agf/messaging';
+import { type HandlerResult, type InvalidMessage, JetStreamServer, MessageContext, messagingTablesMigration, OnInvalidMessage, OnMessage, OutboxRelay, PoisonMessage } from '@agf/messaging';
 
 class ProbeTables1732500000009 implements MigrationInterface {
   name = 'ProbeTables1732500000009';
@@ -59,6 +59,18 @@ class ProbeHandlers {
       const request = aDeploymentRequest({ requestId: event.data.requestId, projectId: 'emitted', metadata: { pad: 'x'.repeat(1_100_000) } });
       ctx.emit({ name: 'deployment.requested', correlationId: request.requestId, data: request });
     }
+  }
+
+  /**
+   * Decisions that fail their schema: one of project `answered-invalid` is answered (an effect row holding the
+   * reason), one of `dropped-invalid` is dropped, any other is dead-lettered.
+   */
+  @OnInvalidMessage('decision.made')
+  async invalidDecision(message: InvalidMessage, ctx: MessageContext): Promise<void> {
+    const projectId = (message.body as { data?: { projectId?: unknown } } | undefined)?.data?.projectId;
+    if (projectId === 'dropped-invalid') return;
+    if (projectId !== 'answered-invalid') throw new PoisonMessage(message.reason);
+    await ctx.manager.query(`INSERT INTO "probe"."effects" ("event_id", "project_id") VALUES ($1, $2)`, [message.reason, projectId]);
   }
 }
 

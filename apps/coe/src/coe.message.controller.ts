@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import type { CloudEvent } from '@agf/contracts';
-import { MessageContext, OnMessage } from '@agf/messaging';
+import { type InvalidMessage, MessageContext, OnInvalidMessage, OnMessage } from '@agf/messaging';
 import { ReviewWorkflow } from './review-workflow';
 
 /** Transport edge of the CoE: each message calls one use case of the workflow. */
@@ -16,6 +16,11 @@ export class CoeMessageController {
   @OnMessage('review.submit')
   async reviewSubmitted(event: CloudEvent<'review.submit'>, ctx: MessageContext): Promise<void> {
     await this.workflow.recordReview(ctx, event.data);
+  }
+
+  @OnInvalidMessage('review.submit')
+  async invalidReviewSubmitted(message: InvalidMessage, ctx: MessageContext): Promise<void> {
+    this.workflow.rejectInvalidReview(ctx, message);
   }
 
   @OnMessage('sla.breached')

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ComplianceEvaluated, DecisionMade, DeploymentRequest, ReviewAssigned, ReviewSubmit, RiskAssessed, SlaTimerFired } from '@agf/contracts';
+import { type ComplianceEvaluated, type DecisionMade, type DeploymentRequest, type ReviewAssigned, ReviewAnswerAddress, type ReviewSubmit, type RiskAssessed, type SlaTimerFired, Uuid } from '@agf/contracts';
 import {
   acceptReview,
   calculateConfidence,
@@ -15,7 +15,7 @@ import {
   planBreachResponse,
   runBuiltinValidator,
 } from '@agf/coe-domain';
-import type { OutgoingEvent } from '@agf/messaging';
+import { type InvalidMessage, type OutgoingEvent, PoisonMessage } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
 import type { GovernancePolicy } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
@@ -27,6 +27,9 @@ export interface Tx {
   emit(event: OutgoingEvent): unknown;
   onCommitted(callback: () => void): void;
 }
+
+/** A rejection's reason quotes what was wrong with an answer, keys included: bounded, as the answer is not. */
+const MAX_REASON = 1000;
 
 /** How many requests CoE remembers as not waiting for a compliance evaluation. */
 const REMEMBERED_REQUESTS = 10_000;
@@ -146,6 +149,28 @@ export class ReviewWorkflow {
       confidence: review.confidence ?? (verdict.assignment.expertKind === 'human' ? 0.9 : 0.8),
     });
     await this.decideWhenReady(tx, verdict.request, new Date());
+  }
+
+  /**
+   * A `review.submit` that failed its schema: answered with `review.rejected` (`invalid-answer`, the reason
+   * naming the fields) when it names a well-formed request, assignment and expert, so that an external expert
+   * learns why its answer went nowhere. One that does not has nobody to be answered: it is dead-lettered.
+   * Nothing is looked up: whatever it names, the answer cannot count.
+   */
+  rejectInvalidReview(tx: Tx, message: InvalidMessage): void {
+    const envelope = message.body as { id?: unknown; data?: unknown } | null | undefined;
+    const address = ReviewAnswerAddress.safeParse(envelope?.data);
+    if (!address.success) throw new PoisonMessage(`${message.reason} (it names no assignment to answer)`);
+    const answer = address.data;
+    const reason = message.reason.length > MAX_REASON ? `${message.reason.slice(0, MAX_REASON - 1)}…` : message.reason;
+    this.logger.warn(`review ${answer.assignmentId} by ${answer.expertId} rejected: ${reason}`);
+    tx.emit({
+      name: 'review.rejected',
+      correlationId: answer.requestId,
+      causationId: Uuid.safeParse(envelope?.id).data,
+      data: { ...answer, code: 'invalid-answer', reason, rejectedAt: new Date().toISOString() },
+    });
+    tx.onCommitted(() => this.metrics.reviewsRejected.inc({ code: 'invalid-answer' }));
   }
 
   /** `sla.breached`: reassign once, then a human_oversight expert, then escalate; nothing expires silently. */

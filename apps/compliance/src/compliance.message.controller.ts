@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { evaluateCompliance } from '@agf/compliance-domain';
 import type { CloudEvent, ComplianceEvaluated, DeploymentRequest, EventName } from '@agf/contracts';
-import { type LaterEmitter, MessageContext, OnMessage } from '@agf/messaging';
+import { type InvalidMessage, type LaterEmitter, MessageContext, OnInvalidMessage, OnMessage } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
 import type { GovernancePolicy } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
@@ -61,6 +61,12 @@ export class ComplianceMessageController {
   @OnMessage('review.classified') async reviewClassified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('review.requested') async reviewRequested(e: CloudEvent<'review.requested'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('review.submit') async reviewSubmitted(e: CloudEvent<'review.submit'>, ctx: MessageContext) { this.audit(e, ctx); }
+  /**
+   * An expert's answer that failed its schema cannot be chained as the event it claims to be. The CoE answers
+   * it with a `review.rejected` naming the fields (audited above) or dead-letters it; a second dead letter
+   * from here would tell an operator nothing more.
+   */
+  @OnInvalidMessage('review.submit') async invalidReviewSubmitted(_message: InvalidMessage, _ctx: MessageContext) {}
   @OnMessage('review.rejected') async reviewRejected(e: CloudEvent<'review.rejected'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { this.audit(e, ctx); }

@@ -1,8 +1,11 @@
 import type { ReviewRejectionCode } from '@agf/contracts';
 import type { AssignmentStatus } from './types';
 
+/** The codes the rules below refuse an answer with; an answer that fails its schema never reaches them. */
+export type ReviewRefusalCode = Exclude<ReviewRejectionCode, 'invalid-answer'>;
+
 export interface ReviewRefusal {
-  code: ReviewRejectionCode;
+  code: ReviewRefusalCode;
   reason: string;
 }
 
@@ -25,7 +28,7 @@ export function acceptReview<R extends { requester: string }, A extends { expert
   decided: boolean;
 }): ReviewAcceptance<R, A> {
   const { review, request, assignment } = input;
-  const refuse = (code: ReviewRejectionCode, reason: string): ReviewAcceptance<R, A> => ({ accepted: false, refusal: { code, reason } });
+  const refuse = (code: ReviewRefusalCode, reason: string): ReviewAcceptance<R, A> => ({ accepted: false, refusal: { code, reason } });
   if (!request) return refuse('unknown-request', 'the CoE has no such deployment request');
   if (!assignment) return refuse('unknown-assignment', `assignment ${review.assignmentId} is not an assignment of this request`);
   if (assignment.expertId !== review.expertId) return refuse('not-assigned-expert', `the assignment belongs to ${assignment.expertId}`);

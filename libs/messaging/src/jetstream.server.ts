@@ -17,7 +17,8 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { DataSource } from 'typeorm';
 import { claimInboxEntriesWithOutboxAndCommit, InboxEntryTaken, isInboxClaimed } from './inbox';
-import { DeferredWrites, type IncomingCommand, MessageContext, RequestLocks, type ToOutboxRow } from './message-context';
+import { DeferredWrites, type IncomingCommand, type InvalidMessage, MessageContext, RequestLocks, type ToOutboxRow } from './message-context';
+import { eventOfInvalidMessagePattern, invalidMessagePattern } from './on-event.decorator';
 import type { Namespace } from './namespace';
 import { EventTooLarge, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
@@ -78,7 +79,7 @@ function pullWindow(concurrency: number, batchSize: number): { max_messages: num
 }
 
 /** Invalid input that no retry can fix: dead-letter at once. */
-class PoisonMessage extends Error {
+export class PoisonMessage extends Error {
   override name = 'PoisonMessage';
 }
 
@@ -98,7 +99,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private readonly inFlight = new Set<Promise<void>>();
   private closing = false;
   private readonly tracer = trace.getTracer('agf-messaging');
-  private readonly handlerCache = new Map<MessageName, MessageHandler>();
+  private readonly handlerCache = new Map<string, MessageHandler>();
   private readonly transactionSlots: Semaphore;
   private readonly waiting: Array<{ stream: StreamName; msg: JsMsg }> = [];
   private wakeDispatcher: (() => void) | undefined;
@@ -160,7 +161,13 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 
   private handledByStream(): Map<StreamName, MessageName[]> {
     const byStream = new Map<StreamName, MessageName[]>();
-    for (const pattern of this.messageHandlers.keys()) {
+    const patterns = [...this.messageHandlers.keys()];
+    for (const pattern of patterns) {
+      const invalidOf = eventOfInvalidMessagePattern(pattern);
+      if (invalidOf !== undefined) {
+        if (!patterns.includes(invalidOf)) throw new Error(`@OnInvalidMessage('${invalidOf}') needs an @OnMessage('${invalidOf}') handler, whose consumer brings it the messages`);
+        continue;
+      }
       const name = pattern as MessageName;
       const entry = CATALOG[name];
       if (!entry) throw new Error(`@OnMessage('${pattern}'): not a message of the contracts catalog`);
@@ -295,16 +302,18 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private async processBatch(batch: Array<{ stream: StreamName; msg: JsMsg }>): Promise<void> {
     const started = performance.now();
     const { dataSource, schema, service, namespace, relay } = this.options;
-    const decoded: Array<{ stream: StreamName; msg: JsMsg; name: MessageName; subject: string; payload: unknown; envelope: MessageContext['envelope']; inboxId: string }> = [];
+    const decoded: Array<{ stream: StreamName; msg: JsMsg; name: MessageName; subject: string } & Decoded> = [];
     const individually: Array<{ stream: StreamName; msg: JsMsg }> = [];
     for (const { stream, msg } of batch) {
       const subject = namespace.strip(msg.subject) ?? msg.subject;
       const name = messageNameOfSubject(subject);
       try {
         if (!name || !this.messageHandlers.has(name)) throw new Error('not handled here');
-        decoded.push({ stream, msg, name, subject, ...this.decode(name, msg) });
+        const message = this.decode(name, msg);
+        if (message.pattern !== name) throw new Error('invalid: its own handler');
+        decoded.push({ stream, msg, name, subject, ...message });
       } catch {
-        individually.push({ stream, msg }); // ignored or poison: the single path acks or dead-letters it with its reason
+        individually.push({ stream, msg }); // ignored or invalid: the single path acks, answers or dead-letters it
       }
     }
     decoded.sort((a, b) => (a.envelope?.correlationid ?? '').localeCompare(b.envelope?.correlationid ?? ''));
@@ -327,7 +336,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
                 const ctx = new MessageContext(manager, d.msg, d.subject, d.envelope, deferredWrites, locks, this.toOutboxRow);
                 contexts.push(ctx);
                 try {
-                  await this.invoke(d.name, d.payload, ctx);
+                  await this.invoke(d.pattern, d.payload, ctx);
                 } catch (error) {
                   throw ctx.failure ?? error;
                 }
@@ -365,7 +374,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   }
 
   private async processInTransaction(name: MessageName, subject: string, msg: JsMsg): Promise<HandlerResult> {
-    const { payload, envelope, inboxId } = this.decode(name, msg);
+    const { payload, envelope, inboxId, pattern } = this.decode(name, msg);
     const { dataSource, schema, service, relay } = this.options;
     let outboxRows: OutboxRow[] = [];
     let deferredWrites = new DeferredWrites();
@@ -374,7 +383,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       deferredWrites = new DeferredWrites();
       const ctx = new MessageContext(manager, msg, subject, envelope, deferredWrites, new RequestLocks(service), this.toOutboxRow);
       try {
-        await this.invoke(name, payload, ctx);
+        await this.invoke(pattern, payload, ctx);
       } catch (error) {
         throw ctx.failure ?? error;
       }
@@ -403,7 +412,25 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     }
   }
 
-  private decode(name: MessageName, msg: JsMsg): { payload: unknown; envelope: MessageContext['envelope']; inboxId: string } {
+  /**
+   * Validates a message against the catalog. An invalid event goes to its `@OnInvalidMessage` handler where
+   * there is one (its inbox entry is then its envelope id marked invalid, so a corrected event resent with that
+   * id is not mistaken for a duplicate), and is dead-lettered at once otherwise.
+   */
+  private decode(name: MessageName, msg: JsMsg): Decoded {
+    try {
+      return this.decodeValid(name, msg);
+    } catch (error) {
+      const pattern = invalidMessagePattern(name as EventName);
+      if (!(error instanceof PoisonMessage) || !this.messageHandlers.has(pattern)) throw error;
+      const body = parseJsonOrUndefined(msg.string());
+      const id = (body as { id?: unknown } | undefined)?.id;
+      const payload: InvalidMessage = { body, reason: error.message };
+      return { payload, envelope: undefined, inboxId: typeof id === 'string' && UUID.test(id) ? `invalid:${id}` : `${msg.info.stream}:${msg.seq}`, pattern };
+    }
+  }
+
+  private decodeValid(name: MessageName, msg: JsMsg): Decoded {
     const text = msg.string();
     let body: unknown;
     let parseError: string | undefined;
@@ -415,7 +442,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     if (CATALOG[name].kind === 'command') {
       // Commands come from outside AGF; their handler answers bad input with a rejection event.
       const command: IncomingCommand = { body, parseError, size: msg.data.length };
-      return { payload: command, envelope: undefined, inboxId: `${msg.info.stream}:${msg.seq}` };
+      return { payload: command, envelope: undefined, inboxId: `${msg.info.stream}:${msg.seq}`, pattern: name };
     }
     if (parseError) throw new PoisonMessage(`not JSON: ${parseError}`);
     // NUL characters and unpaired surrogates are valid JSON that no handler could store (Postgres text and
@@ -426,17 +453,17 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     if (!parsed.ok) {
       throw new PoisonMessage(`invalid ${name}: ${parsed.issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
     }
-    return { payload: parsed.value, envelope: parsed.value, inboxId: parsed.value.id };
+    return { payload: parsed.value, envelope: parsed.value, inboxId: parsed.value.id, pattern: name };
   }
 
-  private async invoke(name: MessageName, payload: unknown, ctx: MessageContext): Promise<void> {
+  private async invoke(pattern: string, payload: unknown, ctx: MessageContext): Promise<void> {
     // Nest normalises the pattern on every lookup; the handlers do not change once listening.
-    let handler = this.handlerCache.get(name);
+    let handler = this.handlerCache.get(pattern);
     if (!handler) {
-      handler = this.getHandlerByPattern(name) ?? undefined;
-      if (handler) this.handlerCache.set(name, handler);
+      handler = this.getHandlerByPattern(pattern) ?? undefined;
+      if (handler) this.handlerCache.set(pattern, handler);
     }
-    if (!handler) throw new Error(`no handler for ${name}`);
+    if (!handler) throw new Error(`no handler for ${pattern}`);
     const result: unknown = await handler(payload, ctx);
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
   }
@@ -484,6 +511,24 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 }
 
 const ESCAPED_NUL_OR_SURROGATE = /\\u(?:0000|[dD][89a-fA-F])/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A message as its handler gets it: the payload, the envelope of an event, its inbox entry, and which handler. */
+interface Decoded {
+  payload: unknown;
+  envelope: MessageContext['envelope'];
+  inboxId: string;
+  /** The message's name, or its `@OnInvalidMessage` pattern. */
+  pattern: string;
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 function filterOf(name: MessageName): string {
   const entry = CATALOG[name];

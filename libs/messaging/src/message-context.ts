@@ -74,7 +74,8 @@ export class RequestLocks {
   }
 }
 
-type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'causationId'> & { correlationId?: string };
+/** Correlation and causation default to the message's; a message without a valid envelope names them itself. */
+type EmitArgs<N extends EventName> = Omit<OutgoingEvent<N>, 'correlationId' | 'causationId'> & { correlationId?: string; causationId?: string };
 
 /** What `emitterForLater` returns: `emit` on behalf of a message, for a write left to the end of its transaction. */
 export type LaterEmitter = <N extends EventName>(event: EmitArgs<N>) => CloudEvent<N>;
@@ -163,7 +164,7 @@ export class MessageContext {
   emit<N extends EventName>(event: EmitArgs<N>): CloudEvent<N> {
     const correlationId = event.correlationId ?? this.envelope?.correlationid;
     if (!correlationId) throw new Error(`emit(${event.name}): no correlation id`);
-    const { row, envelope } = this.toOutboxRow({ ...event, correlationId, causationId: this.envelope?.id } as OutgoingEvent<N>);
+    const { row, envelope } = this.toOutboxRow({ ...event, correlationId, causationId: event.causationId ?? this.envelope?.id } as OutgoingEvent<N>);
     this.outboxRows.push(row);
     return envelope;
   }
@@ -193,4 +194,15 @@ export interface IncomingCommand {
   /** Set when the body was not JSON. */
   parseError?: string;
   size: number;
+}
+
+/**
+ * What an `@OnInvalidMessage` handler receives: an event that failed its schema (or was not JSON), as it came,
+ * and why. The handler answers its sender with a rejection event, or throws `PoisonMessage` to dead-letter it.
+ */
+export interface InvalidMessage {
+  /** The parsed JSON; undefined when the body was not JSON. */
+  body: unknown;
+  /** What is wrong with it, as a dead letter would say (`invalid review.submit: data.comments: …`). */
+  reason: string;
 }

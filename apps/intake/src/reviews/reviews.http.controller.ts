@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { acceptReview } from '@agf/coe-domain';
-import { ReviewRejectionCode, ReviewSubmissionInput } from '@agf/contracts';
+import { acceptReview, type ReviewRefusalCode } from '@agf/coe-domain';
+import { ReviewSubmissionInput } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
 import { ProblemError } from '@agf/platform';
 import type { Request } from 'express';
@@ -16,7 +16,7 @@ const PROBLEM_STATUS = {
   'separation-of-duties': [422, 'Unprocessable Content'],
   'already-decided': [409, 'Conflict'],
   'assignment-closed': [409, 'Conflict'],
-} as const satisfies Record<ReviewRejectionCode, readonly [number, string]>;
+} as const satisfies Record<ReviewRefusalCode, readonly [number, string]>;
 
 /**
  * A reviewer's answer, checked against intake's read model with the CoE's own rules (`acceptReview`), so

@@ -124,8 +124,13 @@ export const ReviewSubmit = z.object({
 });
 export type ReviewSubmit = z.infer<typeof ReviewSubmit>;
 
-/** Why the CoE did not take an expert's answer; intake's review API names its problem types alike (`not-found` for an unknown request). */
+/**
+ * Why the CoE did not take an expert's answer; intake's review API names its problem types alike (`not-found`
+ * for an unknown request). `invalid-answer`: the answer failed its schema (over HTTP that is a 400 or 422
+ * before anything is sent), the reason names the fields.
+ */
 export const ReviewRejectionCode = z.enum([
+  'invalid-answer',
   'unknown-request',
   'unknown-assignment',
   'not-assigned-expert',
@@ -135,8 +140,12 @@ export const ReviewRejectionCode = z.enum([
 ]);
 export type ReviewRejectionCode = z.infer<typeof ReviewRejectionCode>;
 
+/** The fields that say which assignment an answer is for, and whose it is: what a rejection can be addressed by. */
+export const ReviewAnswerAddress = ReviewSubmit.pick({ requestId: true, projectId: true, assignmentId: true, expertId: true });
+export type ReviewAnswerAddress = z.infer<typeof ReviewAnswerAddress>;
+
 /** A `review.submit` the CoE did not take, named as the answer named itself; `causationid` is the answer's event id. */
-export const ReviewRejected = ReviewSubmit.pick({ requestId: true, projectId: true, assignmentId: true, expertId: true }).extend({
+export const ReviewRejected = ReviewAnswerAddress.extend({
   code: ReviewRejectionCode,
   reason: Text,
   rejectedAt: IsoDateTime,
