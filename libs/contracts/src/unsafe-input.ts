@@ -52,10 +52,17 @@ export function findUnstorableStrings(value: unknown, path = '', found: string[]
   }
   for (const key of Object.keys(value)) {
     const keyPath = `${path}${path ? '.' : ''}${key}`;
-    if (!storable(key)) found.push(keyPath);
+    // The path names the key as JSON would escape it: it ends up in rejection events and views, which are stored.
+    if (!storable(key)) found.push(`${path}${path ? '.' : ''}${escapeUnstorable(key)}`);
     else findUnstorableStrings((value as Record<string, unknown>)[key], keyPath, found, depth + 1);
   }
   return found;
+}
+
+/** NUL characters and unpaired surrogates spelled out as JSON escapes (`\u0000`, `\ud800`). */
+function escapeUnstorable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- the NUL character is what it looks for
+  return text.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** How deeply a JSON body may nest. */
