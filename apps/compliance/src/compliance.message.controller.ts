@@ -63,7 +63,7 @@ export class ComplianceMessageController {
   @OnMessage('review.submit') async reviewSubmitted(e: CloudEvent<'review.submit'>, ctx: MessageContext) { this.audit(e, ctx); }
   /**
    * An expert's answer that failed its schema cannot be chained as the event it claims to be. The CoE answers
-   * it with a `review.rejected` naming the fields (audited above) or dead-letters it; a second dead letter
+   * it with a `review.rejected` naming the fields (audited below) or dead-letters it; a second dead letter
    * from here would tell an operator nothing more.
    */
   @OnInvalidMessage('review.submit') async invalidReviewSubmitted(_message: InvalidMessage, _ctx: MessageContext) {}

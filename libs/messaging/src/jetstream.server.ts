@@ -9,6 +9,7 @@ import {
   type EventName,
   type StreamName,
   STREAM_NAMES,
+  Uuid,
 } from '@agf/contracts';
 import { type ConsumerMessages, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
@@ -310,7 +311,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       try {
         if (!name || !this.messageHandlers.has(name)) throw new Error('not handled here');
         const message = this.decode(name, msg);
-        if (message.pattern !== name) throw new Error('invalid: its own handler');
+        // An invalid one takes the single path: its handler may dead-letter it, which would roll a batch back.
+        if (message.pattern !== name) throw new Error('invalid');
         decoded.push({ stream, msg, name, subject, ...message });
       } catch {
         individually.push({ stream, msg }); // ignored or invalid: the single path acks, answers or dead-letters it
@@ -426,7 +428,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       const body = parseJsonOrUndefined(msg.string());
       const id = (body as { id?: unknown } | undefined)?.id;
       const payload: InvalidMessage = { body, reason: error.message };
-      return { payload, envelope: undefined, inboxId: typeof id === 'string' && UUID.test(id) ? `invalid:${id}` : `${msg.info.stream}:${msg.seq}`, pattern };
+      return { payload, envelope: undefined, inboxId: Uuid.safeParse(id).success ? `invalid:${id as string}` : `${msg.info.stream}:${msg.seq}`, pattern };
     }
   }
 
@@ -511,7 +513,6 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 }
 
 const ESCAPED_NUL_OR_SURROGATE = /\\u(?:0000|[dD][89a-fA-F])/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A message as its handler gets it: the payload, the envelope of an event, its inbox entry, and which handler. */
 interface Decoded {
