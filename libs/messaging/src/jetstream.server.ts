@@ -484,7 +484,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     try {
       await this.deadLetter(stream, msg, reason);
       this.logger.error(`${msg.subject} #${msg.seq}: dead-lettered after ${deliveries} deliveries: ${reason}`);
-      msg.term(headerSafe(reason, 200));
+      // No reason on the term: servers before 2.10.4 ignore a `+TERM` that carries one, and the message then
+      // stays pending (holding one of the consumer's max-ack-pending slots) until its ack wait, and comes back
+      // until its last delivery. The reason is in the dead letter.
+      msg.term();
       return 'dead_lettered';
     } catch (dlqError) {
       // The DLQ is unreachable: keep the message rather than lose it.
