@@ -20,7 +20,8 @@ const DECISION_PATH: ServiceName[] = ['intake', 'risk', 'coe'];
  * outbox transactions) at the same rates and reports AGF's figures as ratios of the reference's.
  */
 const HELP = `usage: npm run bench -- [--rates 50,100,200,300,400,600] [--duration 20] [--p99-limit 250] [--skip-reference]
-                        [--services ${SERVICES.join(',')}]
+                        [--services ${SERVICES.join(',')}] [--warmup 60]
+  --warmup    seconds of load (at the first rate, at most 50/s) before the first step, unmeasured
   --services  the AGF services to run (at least ${DECISION_PATH.join(', ')}): e.g. the decision path alone, to see
               what the bookkeeping services cost a host they share with it
 env: DATABASE_URL, NATS_URL (the servers to measure against)`;
@@ -181,13 +182,16 @@ async function stepThrough(
   rates: number[],
   durationSeconds: number,
   p99Limit: number,
+  warmupSeconds: number,
   target: Omit<LoadRun, 'rate' | 'durationSeconds' | 'drainSeconds' | 'label'>,
   processes: () => Array<{ name: string; pid: number | undefined }>,
   backendClients: () => Promise<Map<number, string>>,
 ): Promise<StepReport[]> {
   const reports: StepReport[] = [];
-  // A short warm-up so JIT, pools and consumers are hot before anything is measured.
-  await runLoad({ ...target, rate: Math.min(50, rates[0]!), durationSeconds: 3, drainSeconds: 5, label: `${label}-warmup` });
+  // A warm-up so JIT, pools and consumers are hot before anything is measured. V8 optimises a function after
+  // hundreds (Maglev) to thousands (Turbofan) of calls; at these rates a handler gets there only after a
+  // minute, and a 3 s warm-up left the first step 15 % dearer (docs/benchmarks.md, run 18).
+  await runLoad({ ...target, rate: Math.min(50, rates[0]!), durationSeconds: warmupSeconds, drainSeconds: 5, label: `${label}-warmup` });
   for (const rate of rates) {
     const sampler = new UsageSampler(processes, backendClients);
     sampler.start();
@@ -341,6 +345,7 @@ async function main(): Promise<void> {
       'p99-limit': { type: 'string', default: '250' },
       'skip-reference': { type: 'boolean', default: false },
       services: { type: 'string', default: SERVICES.join(',') },
+      warmup: { type: 'string', default: '60' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -351,9 +356,10 @@ async function main(): Promise<void> {
   const rates = values.rates.split(',').map(Number);
   const duration = Number(values.duration);
   const p99Limit = Number(values['p99-limit']);
+  const warmup = Number(values.warmup);
   const requested = values.services.split(',');
   const names = SERVICES.filter((name) => requested.includes(name));
-  if (rates.some((r) => !Number.isFinite(r) || r <= 0) || !(duration > 0) || !(p99Limit > 0)) throw new UsageError(`bad arguments\n${HELP}`);
+  if (rates.some((r) => !Number.isFinite(r) || r <= 0) || !(duration > 0) || !(p99Limit > 0) || !(warmup > 0)) throw new UsageError(`bad arguments\n${HELP}`);
   const unknown = requested.filter((name) => !(SERVICES as string[]).includes(name));
   if (unknown.length || DECISION_PATH.some((name) => !names.includes(name))) throw new UsageError(`--services: ${unknown.length ? `unknown ${unknown.join(', ')}` : `needs ${DECISION_PATH.join(', ')}`}\n${HELP}`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per step, sustained = all decided, no errors, p99 ≤ ${p99Limit} ms`);
@@ -374,6 +380,7 @@ async function main(): Promise<void> {
       rates,
       duration,
       p99Limit,
+      warmup,
       { submitUrl: `${services[0]!.url}/v1/deployment-requests`, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
       () => services.map((s) => ({ name: s.name, pid: s.pid })),
       backendClients,
@@ -394,6 +401,7 @@ async function main(): Promise<void> {
         rates,
         duration,
         p99Limit,
+        warmup,
         { submitUrl: `http://127.0.0.1:${ref.port}/`, natsUrl: natsUrl(), decisionSubject: `${ref.prefix}.ref.decision.made` },
         () => ref.processes.map((p) => ({ name: p.name, pid: p.child.pid })),
         backendClients,
