@@ -83,8 +83,9 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     const reasons = async () => (await probe.db.query<{ event_id: string }>(`SELECT event_id FROM probe.effects WHERE project_id = 'answered-invalid'`)).map((r) => r.event_id);
     expect(await reasons()).toEqual([expect.stringMatching(/^invalid decision.made: data.outcome/)]);
     expect(await probe.inboxEntries(`invalid:${answered.id}`)).toBe(1);
-    // Dropped: acked with no entry and no dead letter.
+    // Dropped: acked with no entry and no dead letter, and counted as ignored.
     expect(await probe.inboxEntries(`invalid:${dropped.id}`)).toBe(0);
+    await eventually(() => expect(probe.results.filter((r) => r.message === 'decision.made' && r.result === 'ignored')).toHaveLength(1));
     expect((await probe.nats.read('AGF_DLQ')).filter((m) => m.headers['Agf-Dlq-Subject']?.endsWith('.dropped-invalid'))).toEqual([]);
 
     // The valid event with the invalid one's id is handled, not taken for a duplicate of it.

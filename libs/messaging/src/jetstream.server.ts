@@ -392,12 +392,13 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       await deferredWrites.writeAll(manager);
       outboxRows = ctx.outboxRows;
       if (!ctx.changedNothing) await claimInboxEntriesWithOutboxAndCommit(manager, schema, service, [inboxId], outboxRows);
-      return 'processed' as const;
+      // An invalid message whose handler neither wrote nor emitted anything was dropped: say so in the metrics.
+      return pattern !== name && ctx.changedNothing ? ('ignored' as const) : ('processed' as const);
     }).catch((error: unknown) => {
       if (error instanceof InboxEntryTaken) return 'duplicate' as const;
       throw error;
     });
-    if (result === 'processed') {
+    if (result !== 'duplicate') {
       for (const callback of deferredWrites.afterCommit) callback();
       relay.publishCommitted(outboxRows);
     }
