@@ -82,6 +82,14 @@ function pullWindow(concurrency: number, batchSize: number): { max_messages: num
 /** Invalid input that no retry can fix: dead-letter at once. */
 export class PoisonMessage extends Error {
   override name = 'PoisonMessage';
+
+  /** `body`: the message's JSON where it parsed, for an `@OnInvalidMessage` handler. */
+  constructor(
+    message: string,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -426,9 +434,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     } catch (error) {
       const pattern = invalidMessagePattern(name as EventName);
       if (!(error instanceof PoisonMessage) || !this.messageHandlers.has(pattern)) throw error;
-      const body = parseJsonOrUndefined(msg.string());
-      const id = (body as { id?: unknown } | undefined)?.id;
-      const payload: InvalidMessage = { body, reason: error.message };
+      const id = (error.body as { id?: unknown } | undefined)?.id;
+      const payload: InvalidMessage = { body: error.body, reason: error.message };
       return { payload, envelope: undefined, inboxId: Uuid.safeParse(id).success ? `invalid:${id as string}` : `${msg.info.stream}:${msg.seq}`, pattern };
     }
   }
@@ -451,10 +458,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     // NUL characters and unpaired surrogates are valid JSON that no handler could store (Postgres text and
     // jsonb refuse them); JSON text can only hold them escaped, so the walk runs only where an escape is.
     const unstorable = ESCAPED_NUL_OR_SURROGATE.test(text) ? findUnstorableStrings(body) : [];
-    if (unstorable.length) throw new PoisonMessage(`invalid ${name}: ${UNSTORABLE_STRING_MESSAGE} at ${unstorable.join(', ')}`);
+    if (unstorable.length) throw new PoisonMessage(`invalid ${name}: ${UNSTORABLE_STRING_MESSAGE} at ${unstorable.join(', ')}`, body);
     const parsed = parseEvent(name as EventName, body);
     if (!parsed.ok) {
-      throw new PoisonMessage(`invalid ${name}: ${parsed.issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+      throw new PoisonMessage(`invalid ${name}: ${parsed.issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ')}`, body);
     }
     return { payload: parsed.value, envelope: parsed.value, inboxId: parsed.value.id, pattern: name };
   }
@@ -525,14 +532,6 @@ interface Decoded {
   inboxId: string;
   /** The message's name, or its `@OnInvalidMessage` pattern. */
   pattern: string;
-}
-
-function parseJsonOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function filterOf(name: MessageName): string {
