@@ -16,8 +16,8 @@ const DECISION_PATH: ServiceName[] = ['intake', 'risk', 'coe'];
 /**
  * `npm run bench`: starts AGF (every service its own process, own database and namespace), offers fixed
  * rates of tier-0 requests from a separate load-generator process, and reports decisions/s, request→decision
- * latency, CPU and peak RSS per service. It then runs the reference pipeline (plain Node, same hops, same
- * outbox transactions) at the same rates and reports AGF's figures as ratios of the reference's.
+ * latency, CPU and peak RSS per service; beside it the reference pipeline (plain Node, same hops, same
+ * outbox transactions), a step of each at every rate, and AGF's figures as ratios of the reference's.
  */
 const HELP = `usage: npm run bench -- [--rates 50,100,200,300,400,600] [--duration 20] [--p99-limit 250] [--skip-reference]
                         [--services ${SERVICES.join(',')}] [--warmup 60]
@@ -39,8 +39,12 @@ interface ProcessUsage {
 interface StepReport {
   result: LoadResult;
   usage: ProcessUsage[];
-  /** CPU time of the whole host (services, Postgres, NATS, load generator) while the step ran. */
+  /**
+   * CPU time of the whole host (services, Postgres, NATS, load generator) while the step ran, but for the
+   * other pipeline's idle processes and their Postgres backends (`otherPipelineCpuSeconds`).
+   */
   hostCpuSeconds: number;
+  otherPipelineCpuSeconds: number;
   /** Of it: every `postgres` and `nats-server` process on the host, and Postgres' backends by client. */
   serverCpuSeconds: { postgres: number; natsServer: number; postgresByClient: Map<string, number> };
 }
@@ -91,7 +95,7 @@ class UsageSampler {
     this.peakAnon.set(p.name, Math.max(this.peakAnon.get(p.name) ?? 0, anon));
   }
 
-  async stop(): Promise<Omit<StepReport, 'result'>> {
+  async stop(): Promise<Omit<StepReport, 'result' | 'otherPipelineCpuSeconds'>> {
     clearInterval(this.timer);
     const seconds = (performance.now() - this.startedAt) / 1000;
     const hostCpuSeconds = (hostBusyTicks() - this.hostTicksAtStart) / CLOCK_TICKS;
@@ -177,37 +181,92 @@ function sustained(step: StepReport, p99Limit: number): boolean {
   return r.errors === 0 && r.undecided === 0 && r.decided >= r.offered * 0.99 && r.latencyMs.p99 <= p99Limit;
 }
 
-async function stepThrough(
-  label: string,
-  rates: number[],
+/** A pipeline under measurement: where its load goes, its processes, and its steps so far. */
+interface MeasuredSystem {
+  label: string;
+  target: Omit<LoadRun, 'rate' | 'durationSeconds' | 'drainSeconds' | 'label'>;
+  processes: () => Array<{ name: string; pid: number | undefined }>;
+  /** How its processes name themselves to Postgres (`application_name`). */
+  clientPrefix: string;
+  reports: StepReport[];
+  /** False once it fell behind: past the knee the backlog only grows, and a step measures it, not the system. */
+  stepping: boolean;
+  /** Waits for the work a step left behind (AGF's bookkeeping consumers lag past saturation); part of the step. */
+  settle: () => Promise<void>;
+}
+
+/**
+ * A warm-up so JIT, pools and consumers are hot before anything is measured. V8 optimises a function after
+ * hundreds (Maglev) to thousands (Turbofan) of calls; at these rates a handler gets there only after a
+ * minute, and a 3 s warm-up left the first step 15 % dearer (docs/benchmarks.md, run 18).
+ */
+async function warmUp(system: MeasuredSystem, rate: number, seconds: number): Promise<void> {
+  await runLoad({ ...system.target, rate: Math.min(50, rate), durationSeconds: seconds, drainSeconds: 5, label: `${system.label}-warmup` });
+  await system.settle();
+}
+
+async function measureStep(
+  system: MeasuredSystem,
+  others: MeasuredSystem[],
+  rate: number,
   durationSeconds: number,
   p99Limit: number,
-  warmupSeconds: number,
-  target: Omit<LoadRun, 'rate' | 'durationSeconds' | 'drainSeconds' | 'label'>,
-  processes: () => Array<{ name: string; pid: number | undefined }>,
   backendClients: () => Promise<Map<number, string>>,
-): Promise<StepReport[]> {
-  const reports: StepReport[] = [];
-  // A warm-up so JIT, pools and consumers are hot before anything is measured. V8 optimises a function after
-  // hundreds (Maglev) to thousands (Turbofan) of calls; at these rates a handler gets there only after a
-  // minute, and a 3 s warm-up left the first step 15 % dearer (docs/benchmarks.md, run 18).
-  await runLoad({ ...target, rate: Math.min(50, rates[0]!), durationSeconds: warmupSeconds, drainSeconds: 5, label: `${label}-warmup` });
+): Promise<StepReport> {
+  const sampler = new UsageSampler(system.processes, backendClients);
+  const othersSampler = new UsageSampler(() => others.flatMap((other) => other.processes()), backendClients);
+  sampler.start();
+  othersSampler.start();
+  const result = await runLoad({ ...system.target, rate, durationSeconds, drainSeconds: 10, label: system.label });
+  // Inside the measurement: the work a step leaves behind is what its requests cost, and the other system's
+  // step that follows must not pay for it.
+  await system.settle();
+  const measured = await sampler.stop();
+  // The other pipeline idles meanwhile (AGF's six services about 1 % of a core each): not this step's cost.
+  const idle = await othersSampler.stop();
+  const { postgresByClient } = measured.serverCpuSeconds;
+  let otherPipelineCpuSeconds = idle.usage.reduce((sum, u) => sum + u.cpuSeconds, 0);
+  for (const [client, seconds] of postgresByClient) {
+    if (!others.some((other) => client.startsWith(other.clientPrefix))) continue;
+    otherPipelineCpuSeconds += seconds;
+    measured.serverCpuSeconds.postgres -= seconds;
+    postgresByClient.delete(client);
+  }
+  const report: StepReport = { result, ...measured, hostCpuSeconds: measured.hostCpuSeconds - otherPipelineCpuSeconds, otherPipelineCpuSeconds };
+  system.reports.push(report);
+  printStep(report, p99Limit);
+  if (!sustained(report, p99Limit) && result.decisionsPerSecond < rate * 0.8) system.stepping = false;
+  return report;
+}
+
+/**
+ * Steps the systems through the rates side by side: at each rate one step of each, a minute apart. The host
+ * is shared with other tenants whose load comes and goes within minutes; measured one whole series after the
+ * other (until run 19), the same code's ratio moved between 20 and 30 % an hour apart.
+ */
+async function stepThrough(systems: MeasuredSystem[], rates: number[], durationSeconds: number, p99Limit: number, backendClients: () => Promise<Map<number, string>>): Promise<void> {
   for (const rate of rates) {
-    const sampler = new UsageSampler(processes, backendClients);
-    sampler.start();
-    const result = await runLoad({ ...target, rate, durationSeconds, drainSeconds: 10, label });
-    const report = { result, ...(await sampler.stop()) };
-    reports.push(report);
-    printStep(report, p99Limit);
-    // Past the knee the backlog only grows; stepping further measures the backlog, not the system.
-    if (!sustained(report, p99Limit) && result.decisionsPerSecond < rate * 0.8) break;
+    const steps = new Map<string, StepReport>();
+    for (const system of systems.filter((s) => s.stepping)) {
+      steps.set(system.label, await measureStep(system, systems.filter((other) => other !== system), rate, durationSeconds, p99Limit, backendClients));
+    }
+    if (steps.size === 2) console.log(`          ${compareAtRate(rate, [...steps.values()] as [StepReport, StepReport])}`);
+    if (!systems.some((s) => s.stepping)) break;
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
-  return reports;
+}
+
+/** The first step's host CPU per decision and p99 as multiples of the second's, measured a minute apart. */
+function compareAtRate(rate: number, [a, b]: [StepReport, StepReport]): string {
+  const perDecision = (step: StepReport) => (step.hostCpuSeconds * 1000) / Math.max(1, step.result.decided);
+  return (
+    `at ${rate}/s: host CPU per decision ${a.result.label} ${fixed(perDecision(a), 1)} ms, ${b.result.label} ${fixed(perDecision(b), 1)} ms (× ${fixed(perDecision(a) / perDecision(b), 2)}); ` +
+    `p99 ${fixed(a.result.latencyMs.p99)} against ${fixed(b.result.latencyMs.p99)} ms`
+  );
 }
 
 function printStep(step: StepReport, p99Limit: number): void {
-  const { result: r, usage, hostCpuSeconds, serverCpuSeconds } = step;
+  const { result: r, usage, hostCpuSeconds, serverCpuSeconds, otherPipelineCpuSeconds } = step;
   console.log(
     `${r.label.padEnd(9)} offered ${String(r.rate).padStart(4)}/s: ${fixed(r.decisionsPerSecond)} decisions/s, latency p50 ${fixed(r.latencyMs.p50)} p90 ${fixed(r.latencyMs.p90)} p99 ${fixed(r.latencyMs.p99)} ms, ` +
       `accepted ${r.accepted}/${r.offered}, errors ${r.errors}, undecided ${r.undecided}${sustained(step, p99Limit) ? '' : '  ← not sustained'}`,
@@ -219,7 +278,8 @@ function printStep(step: StepReport, p99Limit: number): void {
   const perDecision = (seconds: number) => fixed((seconds * 1000) / r.decided, 1);
   const processSeconds = usage.reduce((sum, u) => sum + u.cpuSeconds, 0);
   const { postgres, natsServer, postgresByClient } = serverCpuSeconds;
-  console.log(`          host CPU per decision: ${perDecision(hostCpuSeconds)} ms (everything on the host, load generator included)`);
+  const leftOut = otherPipelineCpuSeconds ? `; the other pipeline's idle processes, ${perDecision(otherPipelineCpuSeconds)} ms, left out` : '';
+  console.log(`          host CPU per decision: ${perDecision(hostCpuSeconds)} ms (everything on the host, load generator included${leftOut})`);
   console.log(
     `            of it: these processes ${perDecision(processSeconds)}, Postgres ${perDecision(postgres)} (${[...postgresByClient]
       .filter(([, seconds]) => (seconds * 1000) / r.decided >= 0.05)
@@ -373,53 +433,56 @@ async function main(): Promise<void> {
     );
   try {
     const services = await startAgf(db, nats, names);
-    const stopAgf = cleanup.add(() => Promise.all(services.map((s) => s.stop())));
-    console.log(`\nAGF (tier-0 requests over HTTP, decision.made on NATS${names.length < SERVICES.length ? `; only ${names.join(', ')}` : ''}):`);
-    const agf = await stepThrough(
-      'agf',
-      rates,
-      duration,
-      p99Limit,
-      warmup,
-      { submitUrl: `${services[0]!.url}/v1/deployment-requests`, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
-      () => services.map((s) => ({ name: s.name, pid: s.pid })),
-      backendClients,
-    );
-    await printDeliveriesPerDecision(nats, services);
-    await stopAgf();
-
-    let reference: StepReport[] = [];
+    cleanup.add(() => Promise.all(services.map((s) => s.stop())));
+    const agf: MeasuredSystem = {
+      label: 'agf',
+      target: { submitUrl: `${services[0]!.url}/v1/deployment-requests`, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
+      processes: () => services.map((s) => ({ name: s.name, pid: s.pid })),
+      clientPrefix: 'agf-',
+      reports: [],
+      stepping: true,
+      settle: async () => {
+        if (!(await waitForConsumersToDrain(nats, 120_000))) console.log('          (AGF\'s consumers still behind 120 s after the step)');
+      },
+    };
+    const systems = [agf];
     if (!values['skip-reference']) {
       const ref = await startReference(db, nats);
       cleanup.add(async () => {
         ref.processes.forEach((p) => p.child.kill());
         await nats.jsm.streams.delete(ref.stream).catch(() => undefined);
       });
-      console.log('\nReference pipeline (plain Node, same hops and outbox transactions):');
-      reference = await stepThrough(
-        'reference',
-        rates,
-        duration,
-        p99Limit,
-        warmup,
-        { submitUrl: `http://127.0.0.1:${ref.port}/`, natsUrl: natsUrl(), decisionSubject: `${ref.prefix}.ref.decision.made` },
-        () => ref.processes.map((p) => ({ name: p.name, pid: p.child.pid })),
-        backendClients,
-      );
+      systems.push({
+        label: 'reference',
+        target: { submitUrl: `http://127.0.0.1:${ref.port}/`, natsUrl: natsUrl(), decisionSubject: `${ref.prefix}.ref.decision.made` },
+        processes: () => ref.processes.map((p) => ({ name: p.name, pid: p.child.pid })),
+        clientPrefix: 'ref-',
+        reports: [],
+        stepping: true,
+        settle: async () => undefined,
+      });
     }
+    console.log(
+      `\nAGF (tier-0 requests over HTTP, decision.made on NATS${names.length < SERVICES.length ? `; only ${names.join(', ')}` : ''})` +
+        (systems.length > 1 ? ' and the reference pipeline (plain Node, same hops and outbox transactions), a step of each per rate:' : ':'),
+    );
+    for (const system of systems) await warmUp(system, rates[0]!, warmup);
+    await stepThrough(systems, rates, duration, p99Limit, backendClients);
+    await printDeliveriesPerDecision(nats, services);
+    const reference = systems[1]?.reports ?? [];
 
-    const agfBest = best(agf, p99Limit);
+    const agfBest = best(agf.reports, p99Limit);
     const refBest = best(reference, p99Limit);
     console.log('\nSummary');
     console.log(`  AGF highest sustained rate: ${agfBest ? `${fixed(agfBest.result.decisionsPerSecond)} decisions/s (offered ${agfBest.result.rate}/s, p99 ${fixed(agfBest.result.latencyMs.p99)} ms)` : 'none of the offered rates'}`);
     if (refBest) console.log(`  reference highest sustained rate: ${fixed(refBest.result.decisionsPerSecond)} decisions/s (offered ${refBest.result.rate}/s, p99 ${fixed(refBest.result.latencyMs.p99)} ms)`);
     if (agfBest && refBest) console.log(`  ratio AGF / reference: ${fixed((agfBest.result.decisionsPerSecond / refBest.result.decisionsPerSecond) * 100, 0)} % of the reference's sustained rate`);
-    for (const a of agf) {
+    for (const a of agf.reports) {
       const r = reference.find((x) => x.result.rate === a.result.rate);
-      if (r) console.log(`  at ${a.result.rate}/s: p99 AGF ${fixed(a.result.latencyMs.p99)} ms vs reference ${fixed(r.result.latencyMs.p99)} ms (×${fixed(a.result.latencyMs.p99 / r.result.latencyMs.p99, 2)})`);
+      if (r) console.log(`  ${compareAtRate(a.result.rate, [a, r])}`);
     }
     const peak = new Map<string, { rss: number; anon: number }>();
-    for (const step of agf) {
+    for (const step of agf.reports) {
       for (const u of step.usage) {
         const seen = peak.get(u.name) ?? { rss: 0, anon: 0 };
         peak.set(u.name, { rss: Math.max(seen.rss, u.peakRssMb), anon: Math.max(seen.anon, u.peakAnonMb) });
