@@ -1,4 +1,4 @@
-import { kindOf } from './perf-profile';
+import { codeOf, kindOf } from './perf-profile';
 
 describe('kindOf (perf samples by kind of code)', () => {
   it.each([
@@ -12,5 +12,19 @@ describe('kindOf (perf samples by kind of code)', () => {
     [['Builtins_X (/x/node)', 'v8::internal::MinorGCJob::Task::RunInternal (/x/node)'], 'garbage collection'],
   ])('%j is %s', (frames, kind) => {
     expect(kindOf(frames)).toBe(kind);
+  });
+});
+
+describe('codeOf (perf samples by whose code runs)', () => {
+  it.each([
+    // Native code is charged to the innermost JavaScript frame that called it.
+    [['Builtins_LoadIC (/x/node)', "JS:+'query /w/node_modules/typeorm/driver/postgres/PostgresQueryRunner.js:185:16 (/tmp/perf-12.map)"], 'typeorm'],
+    [["JS:^ /w/node_modules/@nats-io/nats-core/lib/protocol.js:475:14 (/tmp/perf-12.map)", "JS:+'query /w/node_modules/pg/lib/client.js:1:2 (/tmp/perf-12.map)"], '@nats-io/nats-core'],
+    [["JS:+'decodeValid /w/dist/libs/messaging/src/jetstream.server.js:411:16 (/tmp/perf-12.map)"], 'AGF libs/messaging'],
+    [["JS:*'processTicksAndRejections node:internal/process/task_queues:72:35 (/tmp/perf-12.map)"], 'Node.js internals'],
+    [['epoll_wait ([kernel.kallsyms])', 'uv__io_poll (/x/node)'], 'no JavaScript on the stack'],
+    [['v8::internal::Scavenger::ScavengeObject (/x/node)', "JS:+'query /w/node_modules/pg/lib/client.js:1:2 (/tmp/perf-12.map)"], 'garbage collection'],
+  ])('%j is %s', (frames, code) => {
+    expect(codeOf(frames)).toBe(code);
   });
 });

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
  * each service's main thread spends its CPU, by kind of code. V8's own profiler (`--cpu-prof`) samples wall
  * time, so on a busy host it counts the time a process waits, descheduled, inside a socket write; `perf`
  * samples only what runs. Services are recognised by the `perf-<pid>.map` files `--perf-basic-prof` writes.
+ * `--by code` sorts the samples by whose code runs instead: which package's JavaScript, native work included.
  */
 
 const KINDS = ['V8 builtins', 'V8 and Node runtime', 'kernel', 'JIT-compiled JavaScript', 'libc', 'garbage collection'] as const;
@@ -24,6 +25,29 @@ export function kindOf(frames: string[]): Kind {
   return 'V8 and Node runtime';
 }
 
+/**
+ * Whose code a sample runs: the package (an npm package, or AGF's own library or app) of its innermost
+ * JavaScript frame, whatever native code (builtins, the runtime, the kernel) it called; garbage collection
+ * wherever it sits. A stack with no JavaScript frame is the event loop waiting or V8's own tasks.
+ */
+export function codeOf(frames: string[]): string {
+  if (frames.some((frame) => GC_FRAME.test(frame))) return 'garbage collection';
+  for (const frame of frames) {
+    const path = /(\S+):\d+:\d+ \(\/tmp\/perf-\d+\.map\)$/.exec(frame)?.[1];
+    if (!path) continue;
+    const inPackage = path.lastIndexOf('/node_modules/');
+    if (inPackage >= 0) {
+      const [scope, name] = path.slice(inPackage + '/node_modules/'.length).split('/');
+      return scope!.startsWith('@') ? `${scope}/${name}` : scope!;
+    }
+    const own = /\/dist\/((?:apps|libs|tools)\/[^/]+)\//.exec(path)?.[1];
+    if (own) return `AGF ${own}`;
+    if (path.startsWith('node:')) return 'Node.js internals';
+    return path;
+  }
+  return 'no JavaScript on the stack';
+}
+
 /** Which service a process was, from the code its perf map names (`dist/apps/<service>/`). */
 function serviceOf(pid: string, mapDir: string): string | undefined {
   const map = `${mapDir}/perf-${pid}.map`;
@@ -34,20 +58,27 @@ function serviceOf(pid: string, mapDir: string): string | undefined {
 function main(): void {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { 'map-dir': { type: 'string', default: '/tmp' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      'map-dir': { type: 'string', default: '/tmp' },
+      by: { type: 'string', default: 'kind' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
-  if (values.help || positionals.length !== 1) {
-    console.log('usage: node dist/tools/bench/src/perf-profile.js <perf script output> [--map-dir /tmp]');
+  if (values.help || positionals.length !== 1 || !['kind', 'code'].includes(values.by!)) {
+    console.log('usage: node dist/tools/bench/src/perf-profile.js <perf script output> [--map-dir /tmp] [--by kind|code]');
+    console.log('  --by kind  shares by kind of code (builtins, runtime, kernel, JIT, libc, GC)');
+    console.log('  --by code  shares by whose code runs (the package of the innermost JavaScript frame)');
     return;
   }
-  const byThread = new Map<string, Map<Kind, number>>();
+  const classify: (frames: string[]) => string = values.by === 'code' ? codeOf : kindOf;
+  const byThread = new Map<string, Map<string, number>>();
   let thread: string | undefined;
   let frames: string[] = [];
   const flush = (): void => {
     if (thread === undefined || !frames.length) return;
-    const counts = byThread.get(thread) ?? new Map<Kind, number>();
-    const kind = kindOf(frames);
-    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    const counts = byThread.get(thread) ?? new Map<string, number>();
+    const key = classify(frames);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
     byThread.set(thread, counts);
   };
   for (const line of readFileSync(positionals[0]!, 'utf8').split('\n')) {
@@ -64,13 +95,22 @@ function main(): void {
   flush();
   const rows = [...byThread]
     .map(([pid, counts]) => ({ pid, service: serviceOf(pid, values['map-dir']!), counts, total: [...counts.values()].reduce((a, b) => a + b, 0) }))
-    .filter((row) => row.service);
-  console.log(`| service | samples | ${KINDS.join(' | ')} |`);
-  console.log(`| --- | --- | ${KINDS.map(() => '---').join(' | ')} |`);
-  for (const row of rows.sort((a, b) => b.total - a.total)) {
-    const share = (kind: Kind) => `${((100 * (row.counts.get(kind) ?? 0)) / row.total).toFixed(0)} %`;
-    console.log(`| ${row.service} (${row.pid}) | ${row.total} | ${KINDS.map(share).join(' | ')} |`);
+    .filter((row) => row.service)
+    .sort((a, b) => b.total - a.total);
+  const share = (row: (typeof rows)[number], key: string) => ((100 * (row.counts.get(key) ?? 0)) / row.total).toFixed(0);
+  if (values.by === 'kind') {
+    console.log(`| service | samples | ${KINDS.join(' | ')} |`);
+    console.log(`| --- | --- | ${KINDS.map(() => '---').join(' | ')} |`);
+    for (const row of rows) console.log(`| ${row.service} (${row.pid}) | ${row.total} | ${KINDS.map((kind) => `${share(row, kind)} %`).join(' | ')} |`);
+    return;
   }
+  // Code by its share summed over the services, down to what is 1 % of one of them.
+  const codes = [...new Set(rows.flatMap((row) => [...row.counts.keys()]))]
+    .filter((code) => rows.some((row) => (row.counts.get(code) ?? 0) >= row.total / 100))
+    .sort((a, b) => rows.reduce((sum, row) => sum + Number(share(row, b)), 0) - rows.reduce((sum, row) => sum + Number(share(row, a)), 0));
+  console.log(`| code | ${rows.map((row) => `${row.service} (${row.total})`).join(' | ')} |`);
+  console.log(`| --- | ${rows.map(() => '---').join(' | ')} |`);
+  for (const code of codes) console.log(`| ${code} | ${rows.map((row) => `${share(row, code)} %`).join(' | ')} |`);
 }
 
 if (require.main === module) main();
