@@ -256,11 +256,15 @@ async function stepThrough(systems: MeasuredSystem[], rates: number[], durationS
   }
 }
 
-/** The first step's host CPU per decision and p99 as multiples of the second's, measured a minute apart. */
+function hostCpuPerDecisionMs(step: StepReport): number {
+  return (step.hostCpuSeconds * 1000) / Math.max(1, step.result.decided);
+}
+
+/** The first step's host CPU per decision and p99 beside the second's, measured a minute apart. */
 function compareAtRate(rate: number, [a, b]: [StepReport, StepReport]): string {
-  const perDecision = (step: StepReport) => (step.hostCpuSeconds * 1000) / Math.max(1, step.result.decided);
+  const [cpuA, cpuB] = [hostCpuPerDecisionMs(a), hostCpuPerDecisionMs(b)];
   return (
-    `at ${rate}/s: host CPU per decision ${a.result.label} ${fixed(perDecision(a), 1)} ms, ${b.result.label} ${fixed(perDecision(b), 1)} ms (× ${fixed(perDecision(a) / perDecision(b), 2)}); ` +
+    `at ${rate}/s: host CPU per decision ${a.result.label} ${fixed(cpuA, 1)} ms, ${b.result.label} ${fixed(cpuB, 1)} ms (× ${fixed(cpuA / cpuB, 2)}); ` +
     `p99 ${fixed(a.result.latencyMs.p99)} against ${fixed(b.result.latencyMs.p99)} ms`
   );
 }
@@ -487,7 +491,7 @@ async function main(): Promise<void> {
     if (highestCommon) {
       // p99 on a shared host moves with its other tenants' stalls (the reference's too); CPU per decision much less.
       const [a, r] = highestCommon;
-      const ratio = a.hostCpuSeconds / Math.max(1, a.result.decided) / (r.hostCpuSeconds / Math.max(1, r.result.decided));
+      const ratio = hostCpuPerDecisionMs(a) / hostCpuPerDecisionMs(r);
       console.log(
         `  at ${a.result.rate}/s, the highest rate both ran: AGF spends ${fixed(ratio, 2)} × the reference's host CPU per decision, so where CPU is the limit ` +
           `it decides at most about ${fixed(100 / ratio, 0)} % of what the reference does (the reference's CPU per decision still falls at higher rates)`,
