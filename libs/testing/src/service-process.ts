@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { repositoryRoot, serviceNodeFlags } from '@agf/platform';
+import { repositoryRoot, type ServiceName, serviceNodeFlags } from '@agf/platform';
 
-export type ServiceName = 'intake' | 'risk' | 'coe' | 'sla' | 'learning' | 'compliance';
+export type { ServiceName } from '@agf/platform';
 
 const ROOT = repositoryRoot(__dirname);
 
