@@ -1,4 +1,10 @@
-import { serviceNodeFlags } from './process-layout';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SERVICE_PORTS, type ServiceName } from './infra-config';
+import { repositoryRoot, serviceNodeFlags } from './process-layout';
+
+const SERVICES = Object.keys(SERVICE_PORTS) as ServiceName[];
 
 describe('serviceNodeFlags', () => {
   it('runs the services nearest the memory target without Maglev, the others with V8 defaults for the compilers', () => {
@@ -10,5 +16,25 @@ describe('serviceNodeFlags', () => {
   it('takes AGF_SERVICE_NODE_FLAGS instead, for every service; empty means V8 defaults', () => {
     expect(serviceNodeFlags('intake', { AGF_SERVICE_NODE_FLAGS: ' --max-semi-space-size=4  --cpu-prof ' })).toEqual(['--max-semi-space-size=4', '--cpu-prof']);
     expect(serviceNodeFlags('compliance', { AGF_SERVICE_NODE_FLAGS: '' })).toEqual([]);
+  });
+});
+
+describe('the container image command (deploy/Dockerfile)', () => {
+  const root = repositoryRoot(__dirname);
+  const cmd = /^CMD (.+)$/m.exec(readFileSync(join(root, 'deploy', 'Dockerfile'), 'utf8'))?.[1];
+
+  it.each(SERVICES)('starts %s with serviceNodeFlags', (service) => {
+    const [shell, option, script] = JSON.parse(cmd!) as string[];
+    expect([shell, option]).toEqual(['sh', '-c']);
+    // Run as the image would, from a directory holding `dist/` (npm test builds it first), printing the command
+    // it would start instead of starting the service (a timeout, should a changed command start it anyway).
+    const printed = spawnSync('sh', ['-c', script!.replace(/exec node /, 'exec echo ')], {
+      cwd: root,
+      env: { PATH: process.env['PATH'], SERVICE: service },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(printed.stderr).toBe('');
+    expect(printed.stdout.trim()).toBe([...serviceNodeFlags(service, {}), `dist/apps/${service}/src/main.js`].join(' '));
   });
 });
