@@ -2,6 +2,11 @@ import type { ValidationIssue } from './events/schemas';
 
 /* Input every JSON body and event is checked for before its schema. */
 
+/** A value's path in error messages: keys and array indexes joined with dots. */
+function childPath(path: string, segment: string): string {
+  return path ? `${path}.${segment}` : segment;
+}
+
 /** Keys that can pollute prototypes when a body is merged or copied; rejected anywhere in input. */
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -9,11 +14,11 @@ const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export function findUnsafeKeys(value: unknown, path = '', found: string[] = [], depth = 0): string[] {
   if (found.length >= 20 || depth > 64 || value === null || typeof value !== 'object') return found;
   if (Array.isArray(value)) {
-    value.forEach((item, index) => findUnsafeKeys(item, `${path}${path ? '.' : ''}${index}`, found, depth + 1));
+    value.forEach((item, index) => findUnsafeKeys(item, childPath(path, String(index)), found, depth + 1));
     return found;
   }
   for (const key of Object.keys(value)) {
-    const keyPath = `${path}${path ? '.' : ''}${key}`;
+    const keyPath = childPath(path, key);
     if (UNSAFE_KEYS.has(key)) found.push(keyPath);
     else findUnsafeKeys((value as Record<string, unknown>)[key], keyPath, found, depth + 1);
   }
@@ -47,13 +52,13 @@ export function findUnstorableStrings(value: unknown, path = '', found: string[]
   }
   if (value === null || typeof value !== 'object') return found;
   if (Array.isArray(value)) {
-    value.forEach((item, index) => findUnstorableStrings(item, `${path}${path ? '.' : ''}${index}`, found, depth + 1));
+    value.forEach((item, index) => findUnstorableStrings(item, childPath(path, String(index)), found, depth + 1));
     return found;
   }
   for (const key of Object.keys(value)) {
-    const keyPath = `${path}${path ? '.' : ''}${key}`;
+    const keyPath = childPath(path, key);
     // The path names the key as JSON would escape it: it ends up in rejection events and views, which are stored.
-    if (!storable(key)) found.push(`${path}${path ? '.' : ''}${escapeUnstorable(key)}`);
+    if (!storable(key)) found.push(childPath(path, escapeUnstorable(key)));
     else findUnstorableStrings((value as Record<string, unknown>)[key], keyPath, found, depth + 1);
   }
   return found;
