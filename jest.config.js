@@ -11,7 +11,7 @@ module.exports = {
   testMatch: ['**/*.spec.ts', '**/*.test.ts'],
   // NestJS 12 ships ES modules only; Jest's CommonJS runtime needs them transformed too.
   transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', swcrc] },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@nats-io)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@nats-io|jose)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { DeploymentRequestInput } from './deployment-request';
+import { AccessKeyIssued, AccessKeyRevoked, AccessRefused, AuditTrailRead } from './access';
 import * as S from './events/schemas';
 import type { StreamName } from './streams';
 
@@ -155,6 +156,38 @@ export const CATALOG = {
     kind: 'event',
     token: 'projectId',
     description: 'A request was evaluated against the configured compliance controls.',
+  },
+  'access.key.issued': {
+    subjectBase: 'agf.v1.access.key.issued',
+    stream: 'AGF_ACCESS',
+    schema: AccessKeyIssued,
+    kind: 'event',
+    token: 'none',
+    description: 'An admin issued an API key (its SHA-256, never the key); every service keeps a replica of the keys from these.',
+  },
+  'access.key.revoked': {
+    subjectBase: 'agf.v1.access.key.revoked',
+    stream: 'AGF_ACCESS',
+    schema: AccessKeyRevoked,
+    kind: 'event',
+    token: 'none',
+    description: 'An admin revoked an API key; every service refuses it from then on.',
+  },
+  'security.refused': {
+    subjectBase: 'agf.v1.security.refused',
+    stream: 'AGF_SECURITY',
+    schema: AccessRefused,
+    kind: 'event',
+    token: 'none',
+    description: 'A service refused a credential or an action (401, 403, 404 for an object out of scope, a refused answer over NATS).',
+  },
+  'security.audit.read': {
+    subjectBase: 'agf.v1.security.audit.read',
+    stream: 'AGF_SECURITY',
+    schema: AuditTrailRead,
+    kind: 'event',
+    token: 'none',
+    description: 'Someone read the audit trail or a compliance record.',
   },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Actor } from './access';
 import { IsoDateTime, LIMITS, ProjectId, ReviewComments, ReviewConditions, ShortText } from './primitives';
 
 const Count = z.number().int().min(0);
@@ -45,7 +46,8 @@ export const DeploymentRequestInput = z.strictObject({
   version: z.string().min(1).max(128),
   changes: z.array(z.string().max(LIMITS.changeText)).max(LIMITS.changes),
   riskIndicators: RiskIndicators,
-  requester: ShortText,
+  /** Optional: the requester is the authenticated principal's subject; a different one is refused. */
+  requester: ShortText.optional(),
   timestamp: IsoDateTime.optional(),
   metadata: z.record(z.string().max(LIMITS.shortText), z.unknown()).optional(),
 });
@@ -54,6 +56,9 @@ export type DeploymentRequestInput = z.infer<typeof DeploymentRequestInput>;
 /** A stored request as other services see it: the input plus the id and times AGF gave it. */
 export const DeploymentRequest = DeploymentRequestInput.extend({
   requestId: z.uuid(),
+  requester: ShortText,
+  /** The verified identity that submitted it (absent on requests stored before identity existed). */
+  actor: Actor.optional(),
   timestamp: IsoDateTime,
   metadata: z.record(z.string(), z.unknown()),
   receivedAt: IsoDateTime,

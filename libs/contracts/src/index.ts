@@ -1,4 +1,5 @@
 export * from './primitives';
+export * from './access';
 export * from './deployment-request';
 export * from './http-views';
 export * from './events/schemas';

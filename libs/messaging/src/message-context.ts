@@ -178,6 +178,11 @@ export class MessageContext {
     return this.msg.info.deliveryCount;
   }
 
+  /** A header the publisher set (e.g. `Authorization`, the credential of a command or an expert's answer). */
+  header(name: string): string | undefined {
+    return this.msg.headers?.get(name) || undefined;
+  }
+
   /** `Nats-Msg-Id` the publisher set (commands use it as their idempotency key). */
   get natsMsgId(): string | undefined {
     return this.msg.headers?.get('Nats-Msg-Id') || undefined;

@@ -28,8 +28,12 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
 
 const DAY_MS = 24 * 3600_000;
 
-/** How long a stream keeps its messages; dead letters at least 30 days, so that they can still be replayed. */
+/**
+ * How long a stream keeps its messages (0: for ever); dead letters at least 30 days, so that they can still be
+ * replayed. API keys are kept for ever: every process replays them all to know which keys are valid.
+ */
 export function streamRetentionDays(name: StreamName, options: StreamOptions): number {
+  if (name === 'AGF_ACCESS') return 0;
   return name === 'AGF_DECISION' ? options.decisionRetentionDays : name === 'AGF_DLQ' ? Math.max(30, options.retentionDays) : options.retentionDays;
 }
 
@@ -39,7 +43,8 @@ export function streamRetentionDays(name: StreamName, options: StreamOptions): n
  * (replayed to every consumer of its stream), plus a day for replays in flight.
  */
 export function inboxRetentionMs(options: StreamOptions): number {
-  return (Math.max(...STREAM_NAMES.map((name) => streamRetentionDays(name, options))) + 1) * DAY_MS;
+  // AGF_ACCESS, kept for ever, is left out: its one consumer (compliance's audit) is idempotent by event id itself.
+  return (Math.max(...STREAM_NAMES.filter((name) => name !== 'AGF_ACCESS').map((name) => streamRetentionDays(name, options))) + 1) * DAY_MS;
 }
 
 export function streamConfig(ns: Namespace, name: StreamName, options: StreamOptions): Partial<StreamConfig> & { name: string } {

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
@@ -10,6 +10,7 @@ const HEALTH_CHECK = { noCache: true, swaggerDocumentation: false };
 
 @Controller('health')
 export class HealthController implements OnModuleDestroy {
+  private readonly logger = new Logger('health');
   /**
    * A connection of its own: probing through the service's pool would report "not ready" whenever handlers
    * work through a backlog and hold every pooled connection, which is exactly when a restart must not happen.
@@ -46,12 +47,13 @@ export class HealthController implements OnModuleDestroy {
 
   private async checkNats() {
     const indicator = this.indicators.check('nats');
-    if (this.nc.isClosed()) return indicator.down({ message: 'connection closed' });
+    if (this.nc.isClosed()) return indicator.down();
     try {
       await this.nc.flush();
-      return indicator.up({ server: this.nc.getServer() });
+      return indicator.up();
     } catch (error) {
-      return indicator.down({ message: (error as Error).message });
+      this.logger.warn(`readiness: NATS: ${(error as Error).message}`);
+      return indicator.down();
     }
   }
 
@@ -61,7 +63,9 @@ export class HealthController implements OnModuleDestroy {
       await withTimeout(this.probe.query('SELECT 1'), 2000);
       return indicator.up();
     } catch (error) {
-      return indicator.down({ message: (error as Error).message });
+      // The driver's message names hosts and users: it goes to the log, not to an unauthenticated caller.
+      this.logger.warn(`readiness: Postgres: ${(error as Error).message}`);
+      return indicator.down();
     }
   }
 }

@@ -9,3 +9,4 @@ export * from './tokens';
 export * from './platform.module';
 export * from './run-service';
 export * from './process-layout';
+export * from './auth';

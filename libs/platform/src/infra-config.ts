@@ -28,6 +28,14 @@ const InfraEnv = z.object({
   AGF_RATE_LIMIT_PER_MINUTE: Int(1, 10_000_000).default(6000),
   /** Write requests a process works on at once before answering `503 Retry-After` (load shedding). */
   AGF_HTTP_MAX_WRITES: Int(1, 100_000).default(64),
+  /** HTTP requests per authenticated principal and minute before `429 Retry-After`. */
+  AGF_RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: Int(1, 10_000_000).default(6000),
+  /** The OpenID provider whose tokens AGF accepts (discovery at `<issuer>/.well-known/openid-configuration`); unset: API keys only. */
+  AGF_OIDC_ISSUER: z.url().optional(),
+  /** The `aud` AGF's tokens must carry; required with AGF_OIDC_ISSUER. */
+  AGF_OIDC_AUDIENCE: z.string().min(1).optional(),
+  /** Intake: where to write the admin key it creates on a database without one (mode 0600); unset: none is created. */
+  AGF_BOOTSTRAP_KEY_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
 });
@@ -47,5 +55,8 @@ export function loadInfraConfig(service: ServiceName, env: NodeJS.ProcessEnv = p
     throw new ConfigError(`invalid environment for ${service}:\n${lines.join('\n')}`);
   }
   const values = parsed.data as z.infer<typeof InfraEnv> & Record<string, number>;
+  if (values.AGF_OIDC_ISSUER && !values.AGF_OIDC_AUDIENCE) {
+    throw new ConfigError(`invalid environment for ${service}:\n  AGF_OIDC_AUDIENCE: required when AGF_OIDC_ISSUER is set`);
+  }
   return { ...values, service, port: values[portVariable], schema: service };
 }

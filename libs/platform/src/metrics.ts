@@ -1,3 +1,4 @@
+import { Roles } from './auth/http-auth';
 import { Controller, Get, Header, Inject, Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -95,6 +96,7 @@ export function httpMetricsMiddleware(metrics: MetricsService) {
 }
 
 @Controller('metrics')
+@Roles('admin', 'auditor', 'metrics')
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 

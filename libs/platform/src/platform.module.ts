@@ -1,10 +1,11 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { GovernancePolicy } from '@agf/policy';
 import { type Namespace, type OutboxRelay, TransactionalPublisher } from '@agf/messaging';
 import { DataSource } from 'typeorm';
+import { AccessRefusals, type ApiKeyReplica, Authenticator, RolesGuard } from './auth';
 import { HealthController } from './health.controller';
 import type { InfraConfig } from './infra-config';
 import { MetricsController, MetricsService, SERVICE_NAME } from './metrics';
@@ -18,7 +19,11 @@ export interface ServiceRuntime {
   nc: NatsConnection;
   namespace: Namespace;
   relay: OutboxRelay;
+  publisher: TransactionalPublisher;
   metrics: MetricsService;
+  keys: ApiKeyReplica;
+  authenticator: Authenticator;
+  refusals: AccessRefusals;
 }
 
 /** What every service gets: its DataSource, NATS, policy, metrics, health, problem+json errors. */
@@ -38,13 +43,13 @@ export class PlatformModule {
         { provide: INFRA_CONFIG, useValue: runtime.infra },
         { provide: SERVICE_NAME, useValue: runtime.infra.service },
         { provide: MetricsService, useValue: runtime.metrics },
-        {
-          provide: TransactionalPublisher,
-          useValue: new TransactionalPublisher(runtime.dataSource, runtime.infra.schema, runtime.infra.service, runtime.namespace, runtime.relay),
-        },
+        { provide: TransactionalPublisher, useValue: runtime.publisher },
+        { provide: Authenticator, useValue: runtime.authenticator },
+        { provide: AccessRefusals, useValue: runtime.refusals },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_GUARD, useClass: RolesGuard },
       ],
-      exports: [DataSource, NATS_CONNECTION, NAMESPACE, POLICY, INFRA_CONFIG, SERVICE_NAME, MetricsService, TransactionalPublisher],
+      exports: [DataSource, NATS_CONNECTION, NAMESPACE, POLICY, INFRA_CONFIG, SERVICE_NAME, MetricsService, TransactionalPublisher, Authenticator, AccessRefusals],
     };
   }
 }

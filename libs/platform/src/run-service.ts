@@ -4,8 +4,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { jetstream } from '@nats-io/jetstream';
 import { LIMITS } from '@agf/contracts';
 import { loadPolicyFile } from '@agf/policy';
-import { connectNats, inboxRetentionMs, JetStreamServer, Namespace, OutboxRelay, purgeInbox, type StreamOptions } from '@agf/messaging';
+import { connectNats, inboxRetentionMs, JetStreamServer, Namespace, OutboxRelay, purgeInbox, type StreamOptions, TransactionalPublisher } from '@agf/messaging';
 import express from 'express';
+import helmet from 'helmet';
 import type { MigrationInterface } from 'typeorm';
 import { createServiceDataSource, ensureDatabase, initialiseDatabase, waitFor } from './database';
 import { loadInfraConfig, type ServiceName } from './infra-config';
@@ -13,6 +14,7 @@ import { httpMetricsMiddleware, MetricsService } from './metrics';
 import { PlatformModule, type ServiceRuntime } from './platform.module';
 import { bodyParserProblems } from './problem';
 import { writeAdmission } from './admission';
+import { AccessRefusals, ApiKeyReplica, authenticationMiddleware, Authenticator, perPrincipalRateLimit } from './auth';
 import { perClientRateLimit } from './rate-limit';
 import { httpTracingMiddleware, startTracing } from './tracing';
 
@@ -31,6 +33,8 @@ export interface ServiceDefinition {
   consumerLingerMs: number;
   /** Extra HTTP set-up (OpenAPI, body limits) before the server listens. */
   configureHttp?: (app: NestExpressApplication, runtime: ServiceRuntime) => void;
+  /** Runs once consumers and the key replica are up, before HTTP listens (intake's bootstrap admin key). */
+  afterStart?: (runtime: ServiceRuntime) => Promise<void>;
 }
 
 /**
@@ -100,6 +104,11 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     onPublished: (count) => runtime.metrics.outboxPublished.inc(count),
   });
   runtime.metrics.trackOutbox(runtime.relay);
+  runtime.publisher = new TransactionalPublisher(runtime.dataSource, infra.schema, infra.service, runtime.namespace, runtime.relay);
+  runtime.keys = new ApiKeyReplica();
+  const oidc = infra.AGF_OIDC_ISSUER ? { issuer: infra.AGF_OIDC_ISSUER, audience: infra.AGF_OIDC_AUDIENCE! } : undefined;
+  runtime.authenticator = new Authenticator(runtime.keys, oidc, runtime.policy.auth);
+  runtime.refusals = new AccessRefusals(definition.name, runtime.publisher);
 
   const streamOptions: StreamOptions = { decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS, retentionDays: 7, duplicateWindowMs: 120_000 };
 
@@ -110,9 +119,13 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     bodyParser: false,
     logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(infra.LOG_LEVEL) + 1),
   });
+  app.disable('x-powered-by');
+  app.use(helmet());
   app.use(httpTracingMiddleware(definition.name));
   app.use(httpMetricsMiddleware(runtime.metrics));
   app.use(perClientRateLimit(infra.AGF_RATE_LIMIT_PER_MINUTE));
+  app.use(authenticationMiddleware(runtime.authenticator, runtime.refusals));
+  app.use(perPrincipalRateLimit(infra.AGF_RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE));
   app.use(writeAdmission(infra.AGF_HTTP_MAX_WRITES));
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
   app.use(bodyParserProblems);
@@ -143,6 +156,10 @@ export async function runService(definition: ServiceDefinition): Promise<Running
   // Bootstrap hooks (e.g. loading the expert registry) run before any message is consumed.
   await app.init();
   await app.startAllMicroservices();
+  // The streams exist now; credentials wait for the key replica to catch up before they are judged.
+  await runtime.keys.start(runtime.nc, runtime.namespace);
+  await runtime.keys.ready;
+  await definition.afterStart?.(runtime);
   if (infra.AGF_OUTBOX_RELAY === 'on') runtime.relay.start();
   else logger.warn('outbox relay paused (AGF_OUTBOX_RELAY=paused): committed events stay unsent');
   const inboxPurge = setInterval(() => {
@@ -157,6 +174,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     (stopping ??= (async () => {
       clearInterval(inboxPurge);
       await app.close();
+      await runtime.keys.stop().catch(() => undefined);
       await runtime.relay.stop();
       await runtime.nc.drain().catch(() => undefined);
       await runtime.dataSource.destroy().catch(() => undefined);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ExpertType, PROJECT_ID_PATTERN, TriggerCondition } from '@agf/contracts';
+import { ExpertType, PROJECT_ID_PATTERN, Role, TriggerCondition } from '@agf/contracts';
 
 const Fraction = z.number().min(0).max(1);
 const PositiveHours = z.number().positive();
@@ -16,6 +16,14 @@ export const ExpertConfig = z.strictObject({
   /** Automated experts only: `builtin` validators answer at once inside CoE; `external` ones over NATS. */
   runtime: z.enum(['builtin', 'external']).default('builtin'),
   name: z.string().optional(),
+  /**
+   * The subject(s) of the principals allowed to answer for this expert (an OIDC `sub` or an API key's subject).
+   * An expert with none can only be answered for by the CoE itself (a `builtin` validator).
+   */
+  principal: z
+    .union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).max(100)])
+    .transform((value) => (Array.isArray(value) ? value : [value]))
+    .default([]),
 });
 export type ExpertConfig = z.infer<typeof ExpertConfig>;
 
@@ -35,6 +43,23 @@ export const ComplianceRule = z.strictObject({
   expert_type: ExpertType.optional(),
 });
 export type ComplianceRule = z.infer<typeof ComplianceRule>;
+
+/**
+ * How OIDC tokens map to AGF principals: which claims hold the roles and projects, and which groups grant roles.
+ * Infrastructure (issuer, audience) comes from the environment (`AGF_OIDC_ISSUER`, `AGF_OIDC_AUDIENCE`).
+ */
+export const AuthPolicy = z.strictObject({
+  /** A string array of AGF roles (`submitter`, `reviewer`, `auditor`, `admin`, `metrics`). */
+  roles_claim: z.string().min(1).default('agf_roles'),
+  /** A string array of project ids, `"*"` for all. */
+  projects_claim: z.string().min(1).default('agf_projects'),
+  /** A string array of the identity provider's groups, mapped to roles by `group_roles`. */
+  groups_claim: z.string().min(1).default('groups'),
+  group_roles: z.record(z.string().min(1), z.array(Role)).default({}),
+  /** Tolerated difference between the identity provider's clock and ours, for `exp` and `nbf`. */
+  clock_skew_seconds: z.number().int().min(0).max(300).default(30),
+});
+export type AuthPolicy = z.infer<typeof AuthPolicy>;
 
 export const GovernancePolicy = z.strictObject({
   framework: z.strictObject({ name: z.string(), version: z.string() }).optional(),
@@ -64,6 +89,7 @@ export const GovernancePolicy = z.strictObject({
     }),
   }),
   compliance: z.strictObject({ rules: z.array(ComplianceRule) }).default({ rules: [] }),
+  auth: AuthPolicy.default(AuthPolicy.parse({})),
 });
 export type GovernancePolicy = z.infer<typeof GovernancePolicy>;
 /** The policy as written in YAML, before defaults are filled in. */

@@ -3,3 +3,4 @@ export * from './test-nats';
 export * from './service-process';
 export * from './eventually';
 export * from './own-servers';
+export * from './test-identity';

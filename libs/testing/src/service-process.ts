@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repositoryRoot, type ServiceName, serviceNodeFlags } from '@agf/platform';
+import { testIdentity } from './test-identity';
 
 export type { ServiceName } from '@agf/platform';
 
@@ -66,6 +67,8 @@ export class ServiceProcess {
     const entry = join(ROOT, 'dist', 'apps', this.name, 'src', 'main.js');
     const env = {
       ...process.env,
+      // Tests authenticate with tokens of this process's own issuer (a test may point a service elsewhere).
+      ...(await testIdentity()).env,
       DATABASE_URL: this.options.databaseUrl,
       AGF_NAMESPACE: this.options.namespace,
       [`${this.name.toUpperCase()}_PORT`]: String(this.port),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Actor } from '../access';
 import { DeploymentRequest } from '../deployment-request';
 import {
   DecisionOutcome,
@@ -39,6 +40,8 @@ export const DeploymentOutcome = z.object({
   status: DeploymentOutcomeStatus,
   reportedAt: IsoDateTime,
   details: z.record(z.string(), z.unknown()).optional(),
+  /** Who reported it, verified. */
+  actor: Actor.optional(),
 });
 
 export const AnalyzerResult = z.object({
@@ -121,6 +124,11 @@ export const ReviewSubmit = z.object({
   conditions: ReviewConditions.default([]),
   confidence: Score.optional(),
   submittedAt: IsoDateTime,
+  /**
+   * Who answered, verified by the door it came through: set by intake for an answer over HTTP. An external
+   * expert's answer over NATS carries its credential in the `Authorization` header instead, and the CoE fills this in.
+   */
+  actor: Actor.optional(),
 });
 export type ReviewSubmit = z.infer<typeof ReviewSubmit>;
 
@@ -131,6 +139,8 @@ export type ReviewSubmit = z.infer<typeof ReviewSubmit>;
  */
 export const ReviewRejectionCode = z.enum([
   'invalid-answer',
+  'unauthenticated',
+  'forbidden',
   'unknown-request',
   'unknown-assignment',
   'not-assigned-expert',
@@ -164,6 +174,8 @@ export const ReviewCompleted = z.object({
   conditions: z.array(Text),
   confidence: Score,
   completedAt: IsoDateTime,
+  /** The verified principal who answered; absent for the CoE's built-in validators. */
+  actor: Actor.optional(),
 });
 export type ReviewCompleted = z.infer<typeof ReviewCompleted>;
 

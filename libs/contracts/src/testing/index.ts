@@ -3,7 +3,7 @@ import type { DeploymentRequest, DeploymentRequestInput } from '../deployment-re
 import type { DecisionMade, RiskAssessed } from '../events/schemas';
 
 /** A valid submission with defaults; override what the test is about. */
-export function aDeploymentRequestInput(overrides: Partial<DeploymentRequestInput> = {}): DeploymentRequestInput {
+export function aDeploymentRequestInput(overrides: Partial<DeploymentRequestInput> = {}): DeploymentRequestInput & { requester: string } {
   return {
     projectId: 'payments-api',
     componentName: 'checkout',
@@ -12,7 +12,7 @@ export function aDeploymentRequestInput(overrides: Partial<DeploymentRequestInpu
     riskIndicators: { codeChanges: 40, filesChanged: 3, testsPassed: true, userImpact: 'low' },
     requester: 'ci-bot',
     ...overrides,
-  };
+  } as DeploymentRequestInput & { requester: string };
 }
 
 /** A stored request as downstream services receive it. */

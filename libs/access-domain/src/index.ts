@@ -1,0 +1,3 @@
+export * from './principal';
+export * from './claims';
+export * from './api-key';
