@@ -88,7 +88,9 @@ async function discoverJwks(issuer: string): Promise<JWTVerifyGetKey> {
   }
   if (document.issuer !== issuer) throw new DiscoveryError(`OIDC discovery at ${url} names issuer ${String(document.issuer)}, not ${issuer}`);
   if (typeof document.jwks_uri !== 'string') throw new DiscoveryError(`OIDC discovery at ${url} has no jwks_uri`);
-  return createRemoteJWKSet(new URL(document.jwks_uri), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+  // An unknown `kid` (the provider rotated its keys) fetches the JWKS again, at most once per cooldown, so
+  // tokens with made-up kids cannot make AGF hammer the provider.
+  return createRemoteJWKSet(new URL(document.jwks_uri), { timeoutDuration: 5000, cooldownDuration: 5000, cacheMaxAge: 10 * 60_000 });
 }
 
 function describeJoseError(error: unknown): string {
