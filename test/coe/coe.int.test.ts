@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type CloudEvent, createEvent, type DeploymentRequest, LIMITS, type RiskAssessed, subjectFor } from '@agf/contracts';
 import { aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
-import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
+import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase, type TestIdentity, type TestPrincipal, testIdentity } from '@agf/testing';
 
 jest.setTimeout(90_000);
 
@@ -16,8 +16,10 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
   let db: TestDatabase;
   let nats: TestNats;
   let coe: ServiceProcess;
+  let identity: TestIdentity;
 
   beforeAll(async () => {
+    identity = await testIdentity();
     db = await createTestDatabase();
     nats = await TestNats.connect();
     coe = await ServiceProcess.start('coe', {
@@ -33,11 +35,18 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     await db?.drop();
   });
 
-  const publish = async <N extends 'risk.assessed' | 'review.submit'>(name: N, data: CloudEvent<N>['data'], id?: string) => {
+  const publish = async <N extends 'risk.assessed' | 'review.submit'>(name: N, data: CloudEvent<N>['data'], id?: string, headers?: Record<string, string>) => {
     const event = createEvent({ name, source: 'test', correlationId: data.requestId, data, ...(id ? { id } : {}) });
-    await nats.publish(subjectFor(name, data.projectId), JSON.stringify(event), event.id);
+    await nats.publish(subjectFor(name, data.projectId), JSON.stringify(event), event.id, headers);
     return event;
   };
+  /** The NATS header of a principal: by default the reviewer the fixture binds to the expert (its id). */
+  const credentialOf = async (principal: TestPrincipal) => ({ Authorization: await identity.bearer(principal) });
+  const reviewerOf = (expertId: string) => credentialOf({ sub: expertId, roles: ['reviewer'] });
+  /** An expert's answer, sent with the credential of the reviewer bound to it. */
+  const answer = async (data: CloudEvent<'review.submit'>['data'], id?: string) => publish('review.submit', data, id, await reviewerOf(data.expertId));
+  const refusalsCausedBy = async (eventId: string) =>
+    (await nats.read('AGF_SECURITY', 'agf.v1.security.refused')).map((m) => m.json<CloudEvent<'security.refused'>>()).filter((e) => e.causationid === eventId);
   const decisionsOf = async (requestId: string) =>
     (await nats.read('AGF_DECISION', 'agf.v1.decision.made.>')).map((m) => m.json<CloudEvent<'decision.made'>>()).filter((e) => e.data.requestId === requestId);
   const rejectionsOf = async (requestId: string) =>
@@ -82,10 +91,10 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     expect(await decisionsOf(request.requestId)).toHaveLength(0);
 
     const base = { requestId: request.requestId, projectId: request.projectId, assignmentId: human.assignmentId, comments: 'looks fine', conditions: ['canary first'], submittedAt: new Date().toISOString() };
-    const foreign = await publish('review.submit', { ...base, expertId: 'someone_else', decision: 'reject' });
-    const first = await publish('review.submit', { ...base, expertId: human.expertId, decision: 'conditional' });
-    await publish('review.submit', { ...base, expertId: human.expertId, decision: 'conditional' }, first.id); // redelivered
-    const second = await publish('review.submit', { ...base, expertId: human.expertId, decision: 'reject' }); // answered twice
+    const foreign = await answer({ ...base, expertId: 'someone_else', decision: 'reject' });
+    const first = await answer({ ...base, expertId: human.expertId, decision: 'conditional' });
+    await answer({ ...base, expertId: human.expertId, decision: 'conditional' }, first.id); // redelivered
+    const second = await answer({ ...base, expertId: human.expertId, decision: 'reject' }); // answered twice
 
     const [decision] = await eventually(async () => {
       const found = await decisionsOf(request.requestId);
@@ -104,17 +113,98 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     const rejected = (await rejectionsOf(request.requestId)).map((e) => ({ causedBy: e.causationid, code: e.data.code, expertId: e.data.expertId }));
     expect(rejected.sort((a, b) => a.code.localeCompare(b.code))).toEqual([
       { causedBy: second.id, code: 'already-decided', expertId: human.expertId },
-      { causedBy: foreign.id, code: 'not-assigned-expert', expertId: 'someone_else' },
+      // Nobody is bound to answer for `someone_else`: refused before anything is looked up.
+      { causedBy: foreign.id, code: 'forbidden', expertId: 'someone_else' },
     ]);
+    // The review carries who answered, as the CoE verified it.
+    const completed = (await nats.read('AGF_REVIEW', 'agf.v1.review.completed.>')).map((m) => m.json<CloudEvent<'review.completed'>>()).filter((e) => e.data.requestId === request.requestId);
+    expect(completed.map((e) => [e.data.expertKind, e.data.actor])).toEqual(
+      expect.arrayContaining([
+        ['automated', undefined],
+        ['human', { subject: human.expertId, issuer: identity.issuer, channel: 'nats' }],
+      ]),
+    );
+  });
+
+  it('takes an answer over NATS only from a principal bound to the expert, never from the requester, and records each refusal', async () => {
+    const request = aDeploymentRequest({ projectId: 'coe-identity', requester: 'dev-dana', changes: ['src/auth/mfa.ts'], riskIndicators: { securitySensitive: true, testsPassed: true } });
+    await publish('risk.assessed', assessed(request, 0.5, 0.6));
+    const human = await eventually(async () => {
+      const found = (await reviewEvents(request.requestId, 'agf.v1.review.assigned.>')).find((e) => e.data.expertKind === 'human');
+      expect(found).toBeDefined();
+      return found!.data;
+    });
+    const data = { requestId: request.requestId, projectId: request.projectId, assignmentId: human.assignmentId, expertId: human.expertId, decision: 'approve' as const, comments: 'ok', conditions: [], submittedAt: new Date().toISOString() };
+    const anonymous = await publish('review.submit', data);
+    const forged = await publish('review.submit', data, undefined, { Authorization: `Bearer ${await identity.tokenSignedByAnotherKey({ sub: human.expertId, roles: ['reviewer'] })}` });
+    const unbound = await publish('review.submit', data, undefined, await credentialOf({ sub: 'mallory', roles: ['reviewer'] }));
+    const admin = await publish('review.submit', data, undefined, await credentialOf({ sub: 'root', roles: ['admin', 'auditor'] }));
+    const notReviewer = await publish('review.submit', data, undefined, await credentialOf({ sub: human.expertId, roles: ['submitter'], projects: ['*'] }));
+    // Claiming to come from intake is not enough without the actor intake puts in every answer it forwards.
+    const bareIntake = createEvent({ name: 'review.submit', source: 'intake', correlationId: request.requestId, data });
+    await nats.publish(subjectFor('review.submit', request.projectId), JSON.stringify(bareIntake), bareIntake.id);
+
+    const expected: Array<[CloudEvent<'review.submit'>, string, string, string | undefined]> = [
+      [anonymous, 'unauthenticated', 'unauthenticated', undefined],
+      [forged, 'unauthenticated', 'unauthenticated', undefined],
+      [unbound, 'forbidden', 'not-bound-to-expert', 'mallory'],
+      [admin, 'forbidden', 'not-bound-to-expert', 'root'],
+      [notReviewer, 'forbidden', 'forbidden', human.expertId],
+      [bareIntake, 'unauthenticated', 'unauthenticated', undefined],
+    ];
+    for (const [sent, code, refusal, subject] of expected) {
+      await eventually(async () => {
+        expect((await rejectionsOf(request.requestId)).filter((e) => e.causationid === sent.id).map((e) => e.data.code)).toEqual([code]);
+        // Recorded for the audit trail, in the same transaction as the rejection.
+        const [recorded, ...more] = await refusalsCausedBy(sent.id);
+        expect(more).toEqual([]);
+        expect(recorded!.data).toMatchObject({ service: 'coe', channel: 'nats', code: refusal, target: subjectFor('review.submit', request.projectId) });
+        expect(recorded!.data.actor?.subject).toBe(subject);
+      });
+    }
+    expect(await decisionsOf(request.requestId)).toHaveLength(0);
+
+    // The requester, bound to the assigned expert after it was assigned (the only way they get to answer for it).
+    const fixture = join(__dirname, '..', 'fixtures', 'agf-config.governance.yaml');
+    const withRequester = join(mkdtempSync(join(tmpdir(), 'agf-coe-')), 'agf-config.yaml');
+    const binding = `principal: "${human.expertId}"`;
+    expect(readFileSync(fixture, 'utf8')).toContain(binding);
+    writeFileSync(withRequester, readFileSync(fixture, 'utf8').replace(binding, `principal: ["${human.expertId}", "dev-dana"]`));
+    try {
+      await coe.stop();
+      await coe.restart({ AGF_CONFIG: withRequester });
+      const own = await publish('review.submit', data, undefined, await credentialOf({ sub: 'dev-dana', roles: ['reviewer'] }));
+      await eventually(async () => {
+        expect((await rejectionsOf(request.requestId)).filter((e) => e.causationid === own.id).map((e) => e.data.code)).toEqual(['separation-of-duties']);
+        expect((await refusalsCausedBy(own.id)).map((e) => [e.data.code, e.data.actor?.subject])).toEqual([['separation-of-duties', 'dev-dana']]);
+      });
+    } finally {
+      await coe.stop();
+      await coe.restart();
+      rmSync(dirname(withRequester), { recursive: true, force: true });
+    }
+
+    // Through intake, which authenticated the reviewer over HTTP: its actor is taken as it comes.
+    const viaIntake = createEvent({ name: 'review.submit', source: 'intake', correlationId: request.requestId, data: { ...data, actor: { subject: human.expertId, issuer: identity.issuer, channel: 'http' } } });
+    await nats.publish(subjectFor('review.submit', request.projectId), JSON.stringify(viaIntake), viaIntake.id);
+    const [decision] = await eventually(async () => {
+      const found = await decisionsOf(request.requestId);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(decision!.data.approved).toBe(true);
+    const completed = (await nats.read('AGF_REVIEW', 'agf.v1.review.completed.>')).map((m) => m.json<CloudEvent<'review.completed'>>()).find((e) => e.data.assignmentId === human.assignmentId);
+    expect(completed!.data.actor).toEqual({ subject: human.expertId, issuer: identity.issuer, channel: 'http' });
+    expect(await refusalsCausedBy(viaIntake.id)).toEqual([]);
   });
 
   it('rejects at once an answer for a request it does not know, instead of retrying it into the dead letters', async () => {
     const requestId = randomUUID();
-    const answer = await publish('review.submit', {
+    const unknown = await answer({
       requestId,
       projectId: 'coe-unknown',
       assignmentId: randomUUID(),
-      expertId: 'acme_sast',
+      expertId: 'security_expert_human',
       decision: 'approve',
       comments: 'fine',
       conditions: [],
@@ -125,8 +215,8 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
       expect(found).toHaveLength(1);
       return found;
     });
-    expect(rejection).toMatchObject({ causationid: answer.id, subject: requestId, data: { code: 'unknown-request', projectId: 'coe-unknown', assignmentId: answer.data.assignmentId } });
-    expect((await nats.read('AGF_DLQ')).filter((m) => m.json<{ id: string }>().id === answer.id)).toHaveLength(0);
+    expect(rejection).toMatchObject({ causationid: unknown.id, subject: requestId, data: { code: 'unknown-request', projectId: 'coe-unknown', assignmentId: unknown.data.assignmentId } });
+    expect((await nats.read('AGF_DLQ')).filter((m) => m.json<{ id: string }>().id === unknown.id)).toHaveLength(0);
   });
 
   it('answers an expert answer that fails the schema with invalid-answer and the fields, dead-letters one that names no assignment, and takes the next answer', async () => {
@@ -149,7 +239,7 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     // A corrected answer with the invalid one's event id (past JetStream's duplicate window, or with another
     // Nats-Msg-Id) is not taken for a duplicate of it.
     const corrected = createEvent({ name: 'review.submit', source: 'test', correlationId: request.requestId, id: manyConditions.id, data: { ...base, decision: 'approve', comments: 'fine', conditions: [] } });
-    await nats.publish(subjectFor('review.submit', request.projectId), JSON.stringify(corrected), `${corrected.id}-corrected`);
+    await nats.publish(subjectFor('review.submit', request.projectId), JSON.stringify(corrected), `${corrected.id}-corrected`, await reviewerOf(human.expertId));
 
     const [decision] = await eventually(async () => {
       const found = await decisionsOf(request.requestId);
@@ -176,9 +266,14 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     expect((await nats.read('AGF_DLQ')).filter((m) => [longComments.id, manyConditions.id].includes(m.json<{ id: string }>().id))).toEqual([]);
   });
 
-  it('serves the expert registry loaded from agf-config.yaml', async () => {
-    const { experts } = (await (await fetch(`${coe.url}/v1/experts`)).json()) as { experts: { id: string }[] };
-    expect(experts.map((e) => e.id)).toEqual(expect.arrayContaining(['security_agent_1', 'oversight_board_1']));
+  it('serves the expert registry loaded from agf-config.yaml to admins and auditors only', async () => {
+    for (const roles of [['admin'], ['auditor']] as const) {
+      const response = await fetch(`${coe.url}/v1/experts`, { headers: await identity.headers({ sub: 'ops', roles: [...roles] }) });
+      const { experts } = (await response.json()) as { experts: { id: string }[] };
+      expect(experts.map((e) => e.id)).toEqual(expect.arrayContaining(['security_agent_1', 'oversight_board_1']));
+    }
+    expect((await fetch(`${coe.url}/v1/experts`, { headers: await identity.headers({ sub: 'security_expert_human', roles: ['reviewer', 'submitter'], projects: ['*'] }) })).status).toBe(403);
+    expect((await fetch(`${coe.url}/v1/experts`)).status).toBe(401);
   });
 
   it('reads the expert list once for the requests of one batch, and decides each of them', async () => {
@@ -203,9 +298,9 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     const fixture = join(__dirname, '..', 'fixtures', 'agf-config.governance.yaml');
     const twoReviewers = join(mkdtempSync(join(tmpdir(), 'agf-coe-')), 'agf-config.yaml');
     const yaml = readFileSync(fixture, 'utf8');
-    const lead = '- id: "security_lead_human"\n      type: "human"\n      level: "strategic"\n';
+    const lead = '- id: "security_lead_human"\n      type: "human"\n      principal: "security_lead_human"\n      level: "strategic"\n';
     expect(yaml).toContain(lead);
-    writeFileSync(twoReviewers, yaml.replace(lead, '- id: "security_lead_human"\n      type: "human"\n'));
+    writeFileSync(twoReviewers, yaml.replace(lead, '- id: "security_lead_human"\n      type: "human"\n      principal: "security_lead_human"\n'));
     try {
       await coe.stop();
       const requests = [1, 2].map(() => aDeploymentRequest({ projectId: 'coe-spread', changes: ['src/auth/session.ts'], riskIndicators: { securitySensitive: true, testsPassed: true } }));

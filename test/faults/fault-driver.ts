@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
 import type { DeploymentRequestInput } from '@agf/contracts';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import type { Namespace } from '@agf/messaging';
+import type { TestIdentity } from '@agf/testing';
 
 /** The kinds of request the driver mixes: each takes a different path through AGF. */
 const KINDS: Array<(i: number) => Partial<DeploymentRequestInput>> = [
@@ -23,20 +25,28 @@ export interface DriverCounts {
   refused: number;
   /** 5xx answers other than 503: the system failed to say what went wrong. */
   unexpected5xx: number;
+  /** 401 and 403: every credential the driver sends is valid, so none should be refused. */
+  credentialRefused: number;
   reviewsPosted: number;
 }
+
+/** Tokens outlive the longest run (the full suite takes up to 15 minutes). */
+const TOKEN_SECONDS = 3600;
 
 /**
  * A pipeline fleet and its reviewers: submits a steady stream of requests over HTTP and NATS (each
  * retried with the same idempotency key until accepted, as a CI job would), and approves every human
- * assignment it finds.
+ * assignment it finds. The fleet is one submitter (`ci-bot`, the requester of every request); each human
+ * answers with a token whose subject is its expert id (the fixture's `principal:` bindings).
  */
 export class FaultDriver {
-  readonly counts: DriverCounts = { httpAccepted: 0, natsPublished: 0, refused: 0, unexpected5xx: 0, reviewsPosted: 0 };
+  readonly counts: DriverCounts = { httpAccepted: 0, natsPublished: 0, refused: 0, unexpected5xx: 0, credentialRefused: 0, reviewsPosted: 0 };
   readonly httpIds = new Set<string>();
   private running = false;
   private loops: Promise<void>[] = [];
   private sequence = 0;
+  private submitterToken: Promise<string> | undefined;
+  private readonly reviewerTokens = new Map<string, Promise<string>>();
 
   constructor(
     private readonly intakeUrl: () => string,
@@ -44,7 +54,21 @@ export class FaultDriver {
     private readonly namespace: Namespace,
     private readonly query: <T>(sql: string) => Promise<T[]>,
     private readonly log: (line: string) => void,
+    private readonly identity: TestIdentity,
   ) {}
+
+  private submitter(): Promise<string> {
+    return (this.submitterToken ??= this.identity.bearer({ sub: 'ci-bot', roles: ['submitter'], projects: ['*'] }, { expiresIn: TOKEN_SECONDS }));
+  }
+
+  private reviewer(expertId: string): Promise<string> {
+    let token = this.reviewerTokens.get(expertId);
+    if (!token) {
+      token = this.identity.bearer({ sub: expertId, roles: ['reviewer'] }, { expiresIn: TOKEN_SECONDS });
+      this.reviewerTokens.set(expertId, token);
+    }
+    return token;
+  }
 
   start(requestsPerSecond: number): void {
     this.running = true;
@@ -84,7 +108,7 @@ export class FaultDriver {
       try {
         const response = await fetch(`${this.intakeUrl()}/v1/deployment-requests`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          headers: { 'content-type': 'application/json', 'idempotency-key': key, authorization: await this.submitter() },
           body: JSON.stringify(input),
           signal: AbortSignal.timeout(10_000),
         });
@@ -97,7 +121,8 @@ export class FaultDriver {
         if (response.status >= 500 && response.status !== 503) {
           this.counts.unexpected5xx += 1;
           this.log(`unexpected ${response.status}: ${text}`);
-        } else this.counts.refused += 1;
+        } else if (this.refusedCredential(response.status, text)) return;
+        else this.counts.refused += 1;
       } catch {
         this.counts.refused += 1; // intake down or restarting: connection refused or reset
       }
@@ -108,7 +133,9 @@ export class FaultDriver {
   private async submitOverNats(input: DeploymentRequestInput, msgID: string): Promise<void> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await this.js.publish(this.namespace.subject('agf.v1.intake.submit'), JSON.stringify(input), { msgID, timeout: 5000 });
+        const h = headers();
+        h.set('Authorization', await this.submitter());
+        await this.js.publish(this.namespace.subject('agf.v1.intake.submit'), JSON.stringify(input), { msgID, headers: h, timeout: 5000 });
         this.counts.natsPublished += 1;
         return;
       } catch {
@@ -116,6 +143,14 @@ export class FaultDriver {
       }
       await sleep(Math.min(2000, 200 * 2 ** attempt));
     }
+  }
+
+  /** A 401 or 403 is a fault of the test (a credential or a binding), not of the system: counted and given up. */
+  private refusedCredential(status: number, text: string): boolean {
+    if (status !== 401 && status !== 403) return false;
+    this.counts.credentialRefused += 1;
+    this.log(`credential refused, ${status}: ${text}`);
+    return true;
   }
 
   private async reviewLoop(): Promise<void> {
@@ -128,11 +163,15 @@ export class FaultDriver {
         for (const a of pending.filter((p) => !posted.has(p.id))) {
           const response = await fetch(`${this.intakeUrl()}/v1/deployment-requests/${a.request_id}/reviews`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', authorization: await this.reviewer(a.expert_id) },
             body: JSON.stringify({ assignmentId: a.id, expertId: a.expert_id, decision: 'approve', comments: 'approved by the fault driver' }),
             signal: AbortSignal.timeout(10_000),
           });
-          await response.arrayBuffer();
+          const text = await response.text();
+          if (this.refusedCredential(response.status, text)) {
+            posted.add(a.id); // asking again would only be refused again
+            continue;
+          }
           // 202: sent; 409: already answered. Anything else (intake or Postgres down) is tried again later.
           if (response.status === 202 || response.status === 409) {
             posted.add(a.id);

@@ -3,7 +3,7 @@ import { STREAM_NAMES } from '@agf/contracts';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
-import { eventually, OwnNatsServer, OwnPostgres, randomNamespace, ServiceProcess, type ServiceName } from '@agf/testing';
+import { eventually, OwnNatsServer, OwnPostgres, randomNamespace, ServiceProcess, type ServiceName, testIdentity } from '@agf/testing';
 import { FaultDriver, sleep } from './fault-driver';
 
 /**
@@ -60,7 +60,8 @@ describe(`fault suite (${FULL ? 'full' : 'short'}): nothing accepted is lost or 
   const query = async <T>(sql: string): Promise<T[]> => (await pool.query(sql)).rows as T[];
 
   it('decides every accepted request exactly once through crashes, restarts and replicas', async () => {
-    const driver = new FaultDriver(() => services.get('intake')!.url, jetstream(nc), namespace, query, log);
+    const identity = await testIdentity();
+    const driver = new FaultDriver(() => services.get('intake')!.url, jetstream(nc), namespace, query, log, identity);
     driver.start(RATE);
     await sleep(3000);
 
@@ -134,7 +135,8 @@ describe(`fault suite (${FULL ? 'full' : 'short'}): nothing accepted is lost or 
       120_000,
       1000,
     );
-    const audit = (await (await fetch(`${services.get('compliance')!.url}/v1/audit/verify`)).json()) as { valid: boolean; entries: number };
+    const auditor = await identity.headers({ sub: 'fault-auditor', roles: ['auditor'] });
+    const audit = (await (await fetch(`${services.get('compliance')!.url}/v1/audit/verify`, { headers: auditor })).json()) as { valid: boolean; entries: number };
     const deadLetters = (await jsm.streams.info(namespace.stream('AGF_DLQ')).catch(() => undefined))?.state.messages ?? 0;
     const partialKeys = await query<{ n: string }>(
       `SELECT count(*) AS n FROM "intake"."idempotency_keys" k LEFT JOIN "intake"."requests" r ON r."id" = k."request_id" WHERE r."id" IS NULL`,
@@ -148,12 +150,13 @@ describe(`fault suite (${FULL ? 'full' : 'short'}): nothing accepted is lost or 
       deadLettered: deadLetters,
       refused: driver.counts.refused,
       unexpected5xx: driver.counts.unexpected5xx,
+      credentialRefused: driver.counts.credentialRefused,
       humanReviews: driver.counts.reviewsPosted,
       auditEntries: audit.entries,
       auditValid: audit.valid,
     };
     log(`result: ${JSON.stringify(report)}`);
-    expect(report).toMatchObject({ lost: 0, duplicated: 0, deadLettered: 0, unexpected5xx: 0, auditValid: true });
+    expect(report).toMatchObject({ lost: 0, duplicated: 0, deadLettered: 0, unexpected5xx: 0, credentialRefused: 0, auditValid: true });
     expect(report.accepted).toBe(expected);
     expect(report.humanReviews).toBeGreaterThan(0);
     expect(Number(partialKeys[0]!.n)).toBe(0);

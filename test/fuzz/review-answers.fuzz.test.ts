@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { type CloudEvent, createEvent, subjectFor } from '@agf/contracts';
-import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
+import { createTestDatabase, eventually, ServiceProcess, testIdentity, TestNats, type TestDatabase } from '@agf/testing';
 import { edgeTime, nasty } from './generators';
 
 jest.setTimeout(300_000);
@@ -9,6 +10,9 @@ jest.setTimeout(300_000);
 /** Answers sent; `npm run test:fuzz` raises it (AGF_FUZZ_RUNS / 2). */
 const ANSWERS = Math.max(100, Math.floor(Number(process.env['AGF_FUZZ_RUNS'] ?? 500) / 2));
 const PROJECT = 'fuzz-answers';
+/** An external automated expert of the fixture, bound (`principal:`) to the subject of the same name. */
+const EXPERT = 'security_agent_1';
+const CONFIG = join(__dirname, '..', 'fixtures', 'agf-config.external-expert.yaml');
 
 /** A well-formed answer, with a fresh event id each time (a repeated id is a redelivery, answered once). */
 function anAnswer(): CloudEvent<'review.submit'> {
@@ -17,7 +21,7 @@ function anAnswer(): CloudEvent<'review.submit'> {
     name: 'review.submit',
     source: 'fuzz-expert',
     correlationId: requestId,
-    data: { requestId, projectId: PROJECT, assignmentId: randomUUID(), expertId: 'fuzz_expert', decision: 'approve', comments: 'fine', conditions: [], submittedAt: new Date().toISOString() },
+    data: { requestId, projectId: PROJECT, assignmentId: randomUUID(), expertId: EXPERT, decision: 'approve', comments: 'fine', conditions: [], submittedAt: new Date().toISOString() },
   });
 }
 
@@ -57,21 +61,23 @@ const answerText = fc.oneof(mutatedAnswer, mutatedAnswer, withUnstorable, valid,
 /**
  * External experts answer over NATS, outside any HTTP validation: the CoE must answer every answer with one
  * `review.rejected` (none of these requests exists, so a valid answer is `unknown-request`), or dead-letter
- * one that names nobody to answer; compliance audits the rejections and dead-letters nothing.
+ * one that names nobody to answer; compliance audits the rejections and dead-letters nothing. Every answer is
+ * sent with the credential of the expert a valid answer names, so it is judged on its content (one generated
+ * to name another expert is `forbidden`).
  */
 describe('fuzzing the CoE with generated expert answers over NATS', () => {
   let db: TestDatabase;
   let nats: TestNats;
   let coe: ServiceProcess;
   let compliance: ServiceProcess;
+  let expertCredential: string;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     nats = await TestNats.connect();
-    [coe, compliance] = await Promise.all([
-      ServiceProcess.start('coe', { databaseUrl: db.url, namespace: nats.namespace.prefix }),
-      ServiceProcess.start('compliance', { databaseUrl: db.url, namespace: nats.namespace.prefix }),
-    ]);
+    expertCredential = await (await testIdentity()).bearer({ sub: EXPERT, roles: ['reviewer'] }, { expiresIn: 3600 });
+    const options = { databaseUrl: db.url, namespace: nats.namespace.prefix, env: { AGF_CONFIG: CONFIG } };
+    [coe, compliance] = await Promise.all([ServiceProcess.start('coe', options), ServiceProcess.start('compliance', options)]);
   });
 
   afterAll(async () => {
@@ -83,7 +89,7 @@ describe('fuzzing the CoE with generated expert answers over NATS', () => {
 
   it('answers every generated answer with exactly one review.rejected or one dead letter of the CoE, and compliance keeps its chain', async () => {
     const texts = fc.sample(answerText, ANSWERS).map((make) => make());
-    await Promise.all(texts.map((text, i) => nats.publish(subjectFor('review.submit', PROJECT), text, `fuzz-answer-${i}`)));
+    await Promise.all(texts.map((text, i) => nats.publish(subjectFor('review.submit', PROJECT), text, `fuzz-answer-${i}`, { Authorization: expertCredential })));
     const outcome = await eventually(
       async () => {
         const rejections = (await nats.read('AGF_REVIEW', 'agf.v1.review.rejected.>')).map((m) => m.json<CloudEvent<'review.rejected'>>().data.code);
@@ -91,6 +97,8 @@ describe('fuzzing the CoE with generated expert answers over NATS', () => {
         const counts = {
           sent: texts.length,
           invalidAnswer: rejections.filter((code) => code === 'invalid-answer').length,
+          unauthenticated: rejections.filter((code) => code === 'unauthenticated').length,
+          forbidden: rejections.filter((code) => code === 'forbidden').length,
           unknownRequest: rejections.filter((code) => code === 'unknown-request').length,
           deadLetteredByCoe: dead.filter((m) => m.headers['Agf-Dlq-Consumer'] === 'coe').length,
           deadLetteredByCompliance: dead.filter((m) => m.headers['Agf-Dlq-Consumer'] === 'compliance').length,
@@ -103,13 +111,15 @@ describe('fuzzing the CoE with generated expert answers over NATS', () => {
     );
     console.log(`fuzz answers: ${JSON.stringify(outcome)}`);
     expect(outcome.deadLetteredByCompliance).toBe(0);
+    expect(outcome.unauthenticated).toBe(0);
     expect(outcome.invalidAnswer).toBeGreaterThan(0);
     expect(outcome.unknownRequest).toBeGreaterThan(0);
     expect(outcome.deadLetteredByCoe).toBeGreaterThan(0);
     for (const service of [coe, compliance]) expect((await fetch(`${service.url}/health/ready`)).status).toBe(200);
     // Every rejection is audited once its chainer has caught up, and the chain verifies.
     await eventually(async () => {
-      const verified = (await (await fetch(`${compliance.url}/v1/audit/verify`)).json()) as { valid: boolean; entries: number };
+      const auditor = await (await testIdentity()).headers({ sub: 'fuzz-auditor', roles: ['auditor'] });
+      const verified = (await (await fetch(`${compliance.url}/v1/audit/verify`, { headers: auditor })).json()) as { valid: boolean; entries: number };
       expect(verified.valid).toBe(true);
       expect(verified.entries).toBeGreaterThanOrEqual(outcome.invalidAnswer + outcome.unknownRequest);
     }, 60_000, 500);

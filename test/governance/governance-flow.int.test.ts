@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cloudEventSchema, createEvent, OutcomeAccepted, ReviewAccepted, subjectFor } from '@agf/contracts';
+import { type CloudEvent, cloudEventSchema, type ComplianceEvaluated, createEvent, OutcomeAccepted, ReviewAccepted, subjectFor } from '@agf/contracts';
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
 import { repositoryRoot } from '@agf/platform';
 import { eventually, natsUrl } from '@agf/testing';
-import { TestSystem } from './system';
+import { reviewerOf, TestSystem } from './system';
 
 jest.setTimeout(120_000);
 
@@ -20,6 +20,12 @@ describe('governance end to end', () => {
   afterAll(async () => {
     await system?.stop();
   });
+
+  const soc2Of = async (id: string) => {
+    const response = await fetch(`${system.services.get('compliance')!.url}/v1/compliance/${id}`, { headers: await system.auditor() });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as ComplianceEvaluated).controls.find((c) => c.framework === 'SOC2')!;
+  };
 
   const humansOf = async (id: string, count: number) =>
     eventually(async () => {
@@ -68,7 +74,7 @@ describe('governance end to end', () => {
     expect(decision.data.confidence.calculationBasis).toHaveProperty('expertConsensus');
   });
 
-  it('proceeds with a tier-1 request once a human approves it through the API', async () => {
+  it('proceeds with a tier-1 request once a bound reviewer approves it through the API; the trail names the reviewer and SOC2 CC8.1 waits for them', async () => {
     const id = await system.submit(
       aDeploymentRequestInput({
         projectId: 'orders-api',
@@ -80,6 +86,8 @@ describe('governance end to end', () => {
     const view = await system.view(id);
     expect(view.tierLevel).toBeGreaterThanOrEqual(1);
     expect(view.triggers?.map((t) => t.condition)).toContain('CROSS_PROJECT_IMPACT');
+    // The automated validators approved at once; that is not an approval by a verified person.
+    await eventually(async () => expect(await soc2Of(id)).toMatchObject({ status: 'pending', reason: expect.stringMatching(/verified person/) }), 20_000);
     for (const human of humans) {
       const response = await system.review(id, { assignmentId: human.id, expertId: human.expertId, decision: 'approve', comments: 'schema change is backwards compatible' });
       expect(response.status).toBe(202);
@@ -93,6 +101,20 @@ describe('governance end to end', () => {
       return v;
     });
     expect(story.reviews.length).toBeGreaterThanOrEqual(humans.length);
+    const reviewer = reviewerOf(humans[0]!.expertId);
+    await eventually(async () => expect(await soc2Of(id)).toMatchObject({ status: 'pass', reason: expect.stringContaining(`approved by ${reviewer}`) }), 20_000);
+    // The audit trail shows who answered, as intake authenticated them, and the review the CoE accepted from them.
+    const trail = await eventually(async () => {
+      const entries = await system.auditTrail(id);
+      expect(entries.filter((e) => e.eventType === 'io.agf.review.completed.v1' && e.payload.data.actor)).toHaveLength(humans.length);
+      return entries;
+    }, 20_000);
+    const answeredBy = (type: string) => trail.filter((e) => e.eventType === type && e.payload.data['expertId'] === humans[0]!.expertId).map((e) => e.payload.data.actor);
+    const actor = { subject: reviewer, issuer: system.identity.issuer, channel: 'http' };
+    expect(answeredBy('io.agf.review.submit.v1')).toEqual([actor]);
+    expect(answeredBy('io.agf.review.completed.v1')).toEqual([actor]);
+    // The request itself names its verified requester.
+    expect(trail.find((e) => e.eventType === 'io.agf.deployment.requested.v1')!.payload.data.actor).toMatchObject({ subject: 'ci-bot', channel: 'http' });
   });
 
   it('blocks a tier-2 request a strategic reviewer rejects, with the feedback', async () => {
@@ -126,7 +148,7 @@ describe('governance end to end', () => {
     });
     const outcome = await fetch(`${system.intake}/v1/deployment-requests/${first}/outcome`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: await system.submitter(input.projectId),
       body: JSON.stringify({ status: 'rolled_back', details: { reason: 'error rate doubled' } }),
     });
     expect(outcome.status).toBe(202);
@@ -145,7 +167,7 @@ describe('governance end to end', () => {
     expect(after.overallScore).toBeGreaterThan(before.overallScore);
   });
 
-  it('refuses review answers that do not belong with the CoE\'s codes, lists the ones the CoE rejected, and yields one decision for duplicate submissions', async () => {
+  it('refuses review answers that do not belong with the CoE\'s codes, records each refusal in the audit trail, and yields one decision for duplicate submissions', async () => {
     const id = await system.submit(
       aDeploymentRequestInput({
         projectId: 'search-api',
@@ -156,67 +178,79 @@ describe('governance end to end', () => {
     );
     const humans = await humansOf(id, 1);
     const target = humans[0]!;
+    const answer = { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: '' };
     const problemOf = async (response: Response) => ({ status: response.status, type: ((await response.json()) as { type: string }).type.split('/').pop() });
-    const wrongExpert = await system.review(id, { assignmentId: target.id, expertId: 'someone_else', decision: 'approve', comments: '' });
-    expect(await problemOf(wrongExpert)).toEqual({ status: 422, type: 'not-assigned-expert' });
-    const requester = await system.review(id, { assignmentId: target.id, expertId: 'alice', decision: 'approve', comments: '' });
-    // The assignee check comes first (acceptReview's order): alice is not the assignee either.
-    expect(await problemOf(requester)).toEqual({ status: 422, type: 'not-assigned-expert' });
-    const unknown = await system.review(id, { assignmentId: '00000000-0000-4000-8000-000000000000', expertId: target.expertId, decision: 'approve', comments: '' });
-    expect(await problemOf(unknown)).toEqual({ status: 422, type: 'unknown-assignment' });
+    // Neither a reviewer bound to no expert of the request nor its requester sees the request: as if it did not exist.
+    expect(await problemOf(await system.review(id, { ...answer, expertId: 'someone_else' }))).toEqual({ status: 404, type: 'not-found' });
+    expect(await problemOf(await system.review(id, answer, 'alice'))).toEqual({ status: 404, type: 'not-found' });
+    // The assigned expert's reviewer naming another expert, or an assignment the request does not have.
+    const elsewhere = ['sre_human', 'dpo_human'].find((expert) => expert !== target.expertId)!;
+    expect(await problemOf(await system.review(id, { ...answer, expertId: elsewhere }, reviewerOf(target.expertId)))).toEqual({ status: 422, type: 'not-assigned-expert' });
+    expect(await problemOf(await system.review(id, { ...answer, assignmentId: '00000000-0000-4000-8000-000000000000' }))).toEqual({ status: 422, type: 'unknown-assignment' });
 
-    // The same answer sent over NATS reaches the CoE, which rejects it; the request's view says so.
+    // Answers sent over NATS reach the CoE, which rejects them; the request's view says so.
     const view = await system.view(id);
-    await system.nats.publishEvent(
-      'review.submit',
-      { requestId: id, projectId: view.projectId, assignmentId: target.id, expertId: 'someone_else', decision: 'approve', comments: '', conditions: [], submittedAt: new Date().toISOString() },
-      { correlationId: id, source: 'external-expert' },
-    );
-    const [rejected] = await eventually(async () => {
-      const listed = (await system.view(id)).rejectedAnswers;
-      expect(listed).toHaveLength(1);
-      return listed;
+    const data = { requestId: id, projectId: view.projectId, assignmentId: target.id, expertId: target.expertId, decision: 'approve' as const, comments: '', conditions: [], submittedAt: new Date().toISOString() };
+    const anonymous = await system.nats.publishEvent('review.submit', data, { correlationId: id, source: 'external-expert' });
+    const unbound = createEvent({ name: 'review.submit', source: 'external-expert', correlationId: id, data });
+    await system.nats.publish(subjectFor('review.submit', view.projectId), JSON.stringify(unbound), unbound.id, {
+      Authorization: await system.identity.bearer({ sub: 'mallory', roles: ['reviewer'] }),
     });
-    expect(rejected).toMatchObject({ assignmentId: target.id, expertId: 'someone_else', code: 'not-assigned-expert' });
+    await eventually(async () => expect((await system.view(id)).rejectedAnswers.map((r) => r.code).sort()).toEqual(['forbidden', 'unauthenticated']));
+    // Each refusal is a security event of its own, chained into the audit trail.
+    const refusals = await eventually(async () => {
+      const found = (await system.nats.read('AGF_SECURITY', 'agf.v1.security.refused'))
+        .map((m) => m.json<CloudEvent<'security.refused'>>())
+        .filter((e) => e.causationid === anonymous.id || e.causationid === unbound.id);
+      expect(found.map((e) => [e.data.service, e.data.code, e.data.actor?.subject ?? '(anonymous)'].join(' ')).sort()).toEqual(['coe not-bound-to-expert mallory', 'coe unauthenticated (anonymous)']);
+      return found;
+    }, 20_000);
+    for (const refusal of refusals) {
+      await eventually(async () => expect((await system.auditTrail(refusal.correlationid)).map((e) => e.eventId)).toEqual([refusal.id]), 20_000);
+    }
+    // The HTTP requests refused above (not visible to them) are recorded too.
+    await eventually(async () => {
+      const refusedOverHttp = (await system.nats.read('AGF_SECURITY', 'agf.v1.security.refused'))
+        .map((m) => m.json<CloudEvent<'security.refused'>>().data)
+        .filter((r) => r.channel === 'http' && r.target === `POST /v1/deployment-requests/${id}/reviews`);
+      expect(refusedOverHttp.map((r) => r.actor?.subject).sort()).toEqual(['alice', 'someone_else']);
+    }, 20_000);
 
     // An answer that fails the schema reaches the CoE too, which says why; compliance does not dead-letter it.
     const invalid = createEvent({
       name: 'review.submit',
       source: 'external-expert',
       correlationId: id,
-      data: { requestId: id, projectId: view.projectId, assignmentId: target.id, expertId: target.expertId, decision: 'maybe', comments: '', conditions: [], submittedAt: new Date().toISOString() } as never,
+      data: { ...data, decision: 'maybe' } as never,
     });
     await system.nats.publish(subjectFor('review.submit', view.projectId), JSON.stringify(invalid), invalid.id);
-    await eventually(async () => expect((await system.view(id)).rejectedAnswers.map((r) => r.code)).toEqual(['not-assigned-expert', 'invalid-answer']));
-    expect((await system.view(id)).rejectedAnswers[1]!.reason).toMatch(/^invalid review.submit: data.decision/);
+    await eventually(async () => expect((await system.view(id)).rejectedAnswers.map((r) => r.code).sort()).toEqual(['forbidden', 'invalid-answer', 'unauthenticated']));
+    expect((await system.view(id)).rejectedAnswers.find((r) => r.code === 'invalid-answer')!.reason).toMatch(/^invalid review.submit: data.decision/);
     // Compliance audits the rejection (and had the answer before it, on the same stream); it dead-letters nothing.
-    const compliance = system.services.get('compliance')!.url;
     await eventually(async () => {
-      const { entries } = (await (await fetch(`${compliance}/v1/audit/trail?requestId=${id}`)).json()) as { entries: { payload: { data: { code?: string } } }[] };
-      expect(entries.filter((e) => e.payload.data.code === 'invalid-answer')).toHaveLength(1);
+      const entries = await system.auditTrail(id);
+      expect(entries.filter((e) => e.payload.data['code'] === 'invalid-answer')).toHaveLength(1);
     });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await system.nats.read('AGF_DLQ')).filter((m) => m.json<{ id?: string }>().id === invalid.id)).toEqual([]);
 
-    const answers = await Promise.all(
-      Array.from({ length: 4 }, () => system.review(id, { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: 'ok' })),
-    );
+    const answers = await Promise.all(Array.from({ length: 4 }, () => system.review(id, { ...answer, comments: 'ok' })));
     expect(answers.map((r) => r.status).sort()).toEqual([202, 409, 409, 409]);
     for (const other of humans.slice(1)) await system.review(id, { assignmentId: other.id, expertId: other.expertId, decision: 'approve', comments: 'ok' });
     await system.decision(id);
     // Give a second decision every chance to appear before checking there is none.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await system.decisionsOf(id)).toHaveLength(1);
-    const late = await system.review(id, { assignmentId: target.id, expertId: target.expertId, decision: 'approve', comments: 'late' });
+    const late = await system.review(id, { ...answer, comments: 'late' });
     expect(await problemOf(late)).toEqual({ status: 409, type: 'already-decided' });
     // Refused over HTTP, so never sent: the view still lists only the answers the CoE rejected.
-    expect((await system.view(id)).rejectedAnswers).toHaveLength(2);
+    expect((await system.view(id)).rejectedAnswers).toHaveLength(3);
   });
 
   it('keeps every event of these requests in an audit chain that verifies', async () => {
     const compliance = system.services.get('compliance')!.url;
     const result = await eventually(async () => {
-      const verification = (await (await fetch(`${compliance}/v1/audit/verify`)).json()) as { valid: boolean; entries: number };
+      const verification = (await (await fetch(`${compliance}/v1/audit/verify`, { headers: await system.auditor() })).json()) as { valid: boolean; entries: number };
       const decisions = (await system.nats.read('AGF_DECISION')).length;
       expect(verification.valid).toBe(true);
       // At least the requests, assessments and decisions of the tests above are chained.
@@ -232,7 +266,15 @@ describe('governance end to end', () => {
   it('runs the demo against the system and prints one decision per scenario', async () => {
     const demo = join(repositoryRoot(__dirname), 'dist', 'tools', 'demo', 'src', 'main.js');
     const { stdout } = await promisify(execFile)(process.execPath, [demo], {
-      env: { ...process.env, INTAKE_URL: system.intake, AGF_NAMESPACE: system.nats.namespace.prefix, NATS_URL: natsUrl() },
+      env: {
+        ...process.env,
+        INTAKE_URL: system.intake,
+        AGF_NAMESPACE: system.nats.namespace.prefix,
+        NATS_URL: natsUrl(),
+        // The demo issues itself a submitter key and the reviewers' keys with an admin credential, and reads who is bound to which expert from the policy.
+        AGF_ADMIN_KEY: await system.identity.token({ sub: 'demo-admin', roles: ['admin'] }),
+        AGF_CONFIG: join(__dirname, '..', 'fixtures', 'agf-config.governance.yaml'),
+      },
       timeout: 90_000,
     });
     const decisions = stdout.match(/^ {2}[A-Z_]+ \(tier \d/gm) ?? [];

@@ -1,8 +1,17 @@
 import { join } from 'node:path';
 import { type CloudEvent, DecisionMade, type DeploymentRequestInput, DeploymentRequestView, SubmissionAccepted } from '@agf/contracts';
-import { createTestDatabase, eventually, ServiceProcess, type ServiceName, TestNats, type TestDatabase } from '@agf/testing';
+import { createTestDatabase, eventually, ServiceProcess, type ServiceName, TestNats, type TestDatabase, type TestIdentity, testIdentity } from '@agf/testing';
 
 export const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
+
+/** The subject the test fixtures bind to an expert (`principal:` in test/fixtures/*.yaml): the expert's id. */
+export const reviewerOf = (expertId: string): string => expertId;
+
+export interface AuditEntry {
+  eventId: string;
+  eventType: string;
+  payload: { id: string; type: string; source: string; data: Record<string, unknown> & { actor?: { subject: string; channel: string } } };
+}
 
 /** The whole system in one test namespace and database, every service its own process. */
 export class TestSystem {
@@ -10,9 +19,11 @@ export class TestSystem {
     readonly db: TestDatabase,
     readonly nats: TestNats,
     readonly services: Map<ServiceName, ServiceProcess>,
+    readonly identity: TestIdentity,
   ) {}
 
   static async start(configFile: string): Promise<TestSystem> {
+    const identity = await testIdentity();
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
     const env = { AGF_CONFIG: join(__dirname, '..', 'fixtures', configFile) };
@@ -26,7 +37,7 @@ export class TestSystem {
       await db.drop();
       throw failed.reason;
     }
-    return new TestSystem(db, nats, new Map(started.map((s) => [s.name, s])));
+    return new TestSystem(db, nats, new Map(started.map((s) => [s.name, s])), identity);
   }
 
   get intake(): string {
@@ -39,24 +50,40 @@ export class TestSystem {
     await this.db.drop();
   }
 
+  /** Headers of an auditor, who reads everything and changes nothing. */
+  auditor(): Promise<Record<string, string>> {
+    return this.identity.headers({ sub: 'auditor-ann', roles: ['auditor'] });
+  }
+
+  /** Headers of a submitter of the project (the requester is who the token says). */
+  submitter(projectId: string, sub = 'ci-bot'): Promise<Record<string, string>> {
+    return this.identity.headers({ sub, roles: ['submitter'], projects: [projectId] });
+  }
+
+  /** Headers of a reviewer: by default, the one the fixtures bind to the expert. */
+  reviewer(expertId: string, sub = reviewerOf(expertId)): Promise<Record<string, string>> {
+    return this.identity.headers({ sub, roles: ['reviewer'] });
+  }
+
+  /** Submits as the request's requester, a submitter of its project. */
   async submit(input: DeploymentRequestInput): Promise<string> {
     const response = await fetch(`${this.intake}/v1/deployment-requests`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: await this.submitter(input.projectId, input.requester ?? 'ci-bot'),
       body: JSON.stringify(input),
     });
     if (response.status !== 202) throw new Error(`submit: ${response.status} ${await response.text()}`);
     return SubmissionAccepted.parse(await response.json()).id;
   }
 
-  /** The request's view over HTTP, checked against the schema intake's OpenAPI document gives for it. */
+  /** The request's view over HTTP (as an auditor), checked against the schema intake's OpenAPI document gives for it. */
   async view(id: string): Promise<DeploymentRequestView> {
-    return DeploymentRequestView.parse(await (await fetch(`${this.intake}/v1/deployment-requests/${id}`)).json());
+    return DeploymentRequestView.parse(await (await fetch(`${this.intake}/v1/deployment-requests/${id}`, { headers: await this.auditor() })).json());
   }
 
   /** The decision as CI long-polls for it, checked against its documented schema (no field left out of it). */
   async decisionOverHttp(id: string): Promise<{ status: number; decision?: DecisionMade }> {
-    const response = await fetch(`${this.intake}/v1/deployment-requests/${id}/decision?waitSeconds=20`);
+    const response = await fetch(`${this.intake}/v1/deployment-requests/${id}/decision?waitSeconds=20`, { headers: await this.auditor() });
     const body: unknown = await response.json();
     return response.status === 200 ? { status: 200, decision: DecisionMade.strict().parse(body) } : { status: response.status };
   }
@@ -75,11 +102,20 @@ export class TestSystem {
     }, timeoutMs, 200);
   }
 
-  async review(id: string, body: Record<string, unknown>): Promise<Response> {
+  /** An answer over HTTP, by default from the reviewer bound to the expert it names; `reviewer`: another subject's. */
+  async review(id: string, body: Record<string, unknown>, reviewer?: string): Promise<Response> {
+    const expertId = String(body['expertId']);
     return fetch(`${this.intake}/v1/deployment-requests/${id}/reviews`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: await this.reviewer(expertId, reviewer ?? reviewerOf(expertId)),
       body: JSON.stringify(body),
     });
+  }
+
+  /** The audit trail of a request (or of any correlation id), read by an auditor from compliance. */
+  async auditTrail(correlationId: string): Promise<AuditEntry[]> {
+    const response = await fetch(`${this.services.get('compliance')!.url}/v1/audit/trail?requestId=${correlationId}`, { headers: await this.auditor() });
+    if (response.status !== 200) throw new Error(`audit trail: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { entries: AuditEntry[] }).entries;
   }
 }

@@ -1,5 +1,5 @@
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
-import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
+import { createTestDatabase, eventually, ServiceProcess, TestNats, type TestDatabase, testIdentity } from '@agf/testing';
 
 jest.setTimeout(60_000);
 
@@ -7,10 +7,12 @@ describe('outbox: a process killed after its commit but before its publish', () 
   let db: TestDatabase;
   let nats: TestNats;
   let intake: ServiceProcess;
+  let submitter: Record<string, string>;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     nats = await TestNats.connect();
+    submitter = await (await testIdentity()).headers({ sub: 'ci-bot', roles: ['submitter'], projects: ['*'] }, { expiresIn: 3600 });
   });
 
   afterAll(async () => {
@@ -24,7 +26,7 @@ describe('outbox: a process killed after its commit but before its publish', () 
     intake = await ServiceProcess.start('intake', { databaseUrl: db.url, namespace: nats.namespace.prefix, env: { AGF_OUTBOX_RELAY: 'paused' } });
     const response = await fetch(`${intake.url}/v1/deployment-requests`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: submitter,
       body: JSON.stringify(aDeploymentRequestInput({ projectId: 'crash-project' })),
     });
     expect(response.status).toBe(202);
@@ -55,7 +57,7 @@ describe('outbox: a process killed after its commit but before its publish', () 
     const submit = async (projectId: string) => {
       const response = await fetch(`${intake.url}/v1/deployment-requests`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: submitter,
         body: JSON.stringify(aDeploymentRequestInput({ projectId })),
       });
       return ((await response.json()) as { id: string }).id;
@@ -80,7 +82,7 @@ describe('outbox: a process killed after its commit but before its publish', () 
       expect(unsent.map((r) => r.subject)).toEqual([stuck]);
     });
     await eventually(async () => expect(intake.output.join('')).toMatch(/could not be published: .*max_payload/));
-    const metrics = await (await fetch(`${intake.url}/metrics`)).text();
+    const metrics = await (await fetch(`${intake.url}/metrics`, { headers: await (await testIdentity()).headers({ sub: 'prometheus', roles: ['metrics'] }) })).text();
     expect(metrics).toMatch(/^agf_outbox_unsent_events\{service="intake"\} 1$/m);
     expect(Number(/^agf_outbox_oldest_unsent_seconds\{service="intake"\} ([\d.]+)$/m.exec(metrics)?.[1])).toBeGreaterThan(1);
   });

@@ -1,5 +1,5 @@
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
-import { createTestDatabase, ServiceProcess, TestNats, type TestDatabase } from '@agf/testing';
+import { createTestDatabase, ServiceProcess, TestNats, type TestDatabase, testIdentity } from '@agf/testing';
 
 jest.setTimeout(60_000);
 
@@ -21,12 +21,13 @@ describe('per-client rate limit', () => {
   });
 
   it('answers 429 with Retry-After once a client spends its budget, stores nothing for it, and keeps probes open', async () => {
+    const submitter = await (await testIdentity()).headers({ sub: 'ci-bot', roles: ['submitter'], projects: ['*'] });
     const statuses: number[] = [];
     let refused: Response | undefined;
     for (let i = 0; i < 7; i += 1) {
       const response = await fetch(`${intake.url}/v1/deployment-requests`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: submitter,
         body: JSON.stringify(aDeploymentRequestInput({ projectId: `rate-${i}` })),
       });
       statuses.push(response.status);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudEvent, DeploymentRequest, EventName, LearningModelUpdated, PayloadOf } from '@agf/contracts';
 import { aDecision, aRiskAssessment } from '@agf/contracts/testing';
-import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats } from '@agf/testing';
+import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, type TestPrincipal, testIdentity, TestNats } from '@agf/testing';
 
 jest.setTimeout(120_000);
 
@@ -75,6 +75,9 @@ interface SimilarResponse {
   similar: { requestId: string; projectId: string; componentName: string; version: string | null; similarity: number; deploymentOutcome: string | null; decisionOutcome: string | null }[];
 }
 
+/** A submitter of the tests' project, unless the test says who asks. */
+const SUBMITTER: TestPrincipal = { sub: 'ci-bot', roles: ['submitter'], projects: [PROJECT] };
+
 describe('learning service (real NATS JetStream and Postgres)', () => {
   let db: TestDatabase;
   let nats: TestNats;
@@ -90,6 +93,10 @@ describe('learning service (real NATS JetStream and Postgres)', () => {
     learning = await ServiceProcess.start('learning', { databaseUrl: db.url, namespace: nats.namespace.prefix });
     driver = new LearningDriver(nats);
   });
+
+  /** `null`: without a credential. */
+  const get = async (path: string, principal: TestPrincipal | null = SUBMITTER) =>
+    fetch(`${learning.url}${path}`, principal ? { headers: await (await testIdentity()).headers(principal) } : {});
 
   afterAll(async () => {
     await learning?.stop();
@@ -177,7 +184,7 @@ describe('learning service (real NATS JetStream and Postgres)', () => {
 
   it('lists the other request, with its outcome, as similar', async () => {
     const body = await eventually(async () => {
-      const response = await fetch(`${learning.url}/v1/patterns/similar?requestId=${requestA}&limit=5`);
+      const response = await get(`/v1/patterns/similar?requestId=${requestA}&limit=5`);
       expect(response.status).toBe(200);
       return (await response.json()) as SimilarResponse;
     });
@@ -188,12 +195,48 @@ describe('learning service (real NATS JetStream and Postgres)', () => {
     expect(body.similar[0]!.similarity).toBeGreaterThan(0.8);
     expect(body.similar[0]!.similarity).toBeLessThanOrEqual(1);
 
-    const reverse = (await (await fetch(`${learning.url}/v1/patterns/similar?requestId=${requestB}`)).json()) as SimilarResponse;
+    const reverse = (await (await get(`/v1/patterns/similar?requestId=${requestB}`)).json()) as SimilarResponse;
     expect(reverse.similar.map((s) => [s.requestId, s.deploymentOutcome])).toEqual([[requestA, 'rolled_back']]);
   });
 
+  it('answers only from the caller\'s projects: another project\'s patterns and history are not there for it', async () => {
+    const OTHER = 'learning-other';
+    const lookalike = randomUUID();
+    await driver.publish(
+      'risk.assessed',
+      aRiskAssessment({ ...driver.request(lookalike, { codeChanges: 380, filesChanged: 11, securitySensitive: true, testsPassed: true }), projectId: OTHER }, { overallScore: 0.5, historicalScore: 0 }),
+      'risk',
+    );
+    const auditor: TestPrincipal = { sub: 'auditor-ann', roles: ['auditor'] };
+    // An auditor reads every project: the look-alike is among the similar requests.
+    await eventually(async () => {
+      const body = (await (await get(`/v1/patterns/similar?requestId=${requestA}`, auditor)).json()) as SimilarResponse;
+      expect(body.similar.map((p) => p.requestId).sort()).toEqual([requestB, lookalike].sort());
+    });
+    // The project's submitter sees its own project's only.
+    const own = (await (await get(`/v1/patterns/similar?requestId=${requestA}`)).json()) as SimilarResponse;
+    expect(own.similar.map((p) => p.requestId)).toEqual([requestB]);
+    // The other project's submitter asking about this project's request: as if it did not exist, and recorded.
+    const stranger: TestPrincipal = { sub: 'other-bot', roles: ['submitter'], projects: [OTHER] };
+    const hidden = await get(`/v1/patterns/similar?requestId=${requestA}`, stranger);
+    expect(hidden.status).toBe(404);
+    expect(((await hidden.json()) as { detail: string }).detail).toBe(`no features for request ${requestA} yet`);
+    expect((await get(`/v1/history/${PROJECT}`, stranger)).status).toBe(404);
+    expect((await get(`/v1/history/${OTHER}`, stranger)).status).toBe(200);
+    expect((await get(`/v1/history/${PROJECT}`, auditor)).status).toBe(200);
+    await eventually(async () => {
+      const refused = (await nats.read('AGF_SECURITY', 'agf.v1.security.refused')).map((m) => m.json<CloudEvent<'security.refused'>>().data);
+      expect(refused.filter((r) => r.actor?.subject === 'other-bot').map((r) => [r.code, r.target]).sort()).toEqual(
+        [['not-visible', `GET /v1/history/${PROJECT}`], ['not-visible', `GET /v1/patterns/similar?requestId=${requestA}`]].sort(),
+      );
+    });
+    // Neither a reviewer (who sees what is assigned to it, through intake) nor a caller without a credential.
+    expect((await get(`/v1/history/${PROJECT}`, { sub: 'rev', roles: ['reviewer', 'admin'] })).status).toBe(403);
+    expect((await get(`/v1/history/${PROJECT}`, null)).status).toBe(401);
+  });
+
   it('serves the project and component history', async () => {
-    const response = await fetch(`${learning.url}/v1/history/${PROJECT}?componentName=${COMPONENT}`);
+    const response = await get(`/v1/history/${PROJECT}?componentName=${COMPONENT}`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
       projectId: PROJECT,
@@ -209,7 +252,7 @@ describe('learning service (real NATS JetStream and Postgres)', () => {
     ['a limit above 50', `requestId=${randomUUID()}&limit=51`, 'limit'],
     ['a limit that is no number', `requestId=${randomUUID()}&limit=ten`, 'limit'],
   ])('answers 400 problem+json for %s', async (_label, query, path) => {
-    const response = await fetch(`${learning.url}/v1/patterns/similar?${query}`);
+    const response = await get(`/v1/patterns/similar?${query}`);
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     const problem = (await response.json()) as { status: number; errors?: { path: string }[] };
@@ -218,7 +261,7 @@ describe('learning service (real NATS JetStream and Postgres)', () => {
   });
 
   it('answers 404 for a request without features', async () => {
-    const response = await fetch(`${learning.url}/v1/patterns/similar?requestId=${randomUUID()}`);
+    const response = await get(`/v1/patterns/similar?requestId=${randomUUID()}`);
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
   });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudEvent, DeploymentRequest, HistoryStats, RiskAssessed } from '@agf/contracts';
 import { aDeploymentRequest } from '@agf/contracts/testing';
-import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats } from '@agf/testing';
+import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, testIdentity, TestNats } from '@agf/testing';
 
 jest.setTimeout(120_000);
 
@@ -66,13 +66,31 @@ describe('risk service (real NATS and Postgres)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await assessments(request.requestId)).toHaveLength(1);
 
-    const response = await fetch(`${risk.url}/v1/assessments/${request.requestId}`);
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ overallScore: assessed.overallScore, riskFactors: assessed.riskFactors });
-    expect((await fetch(`${risk.url}/v1/assessments/${randomUUID()}`)).status).toBe(404);
-    const bad = await fetch(`${risk.url}/v1/assessments/not-a-uuid`);
+    const identity = await testIdentity();
+    const submitter = await identity.headers({ sub: 'ci-bot', roles: ['submitter'], projects: [request.projectId] });
+    const auditor = await identity.headers({ sub: 'auditor-ann', roles: ['auditor'] });
+    for (const headers of [submitter, auditor]) {
+      const response = await fetch(`${risk.url}/v1/assessments/${request.requestId}`, { headers });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ overallScore: assessed.overallScore, riskFactors: assessed.riskFactors });
+    }
+    const unknown = await fetch(`${risk.url}/v1/assessments/${randomUUID()}`, { headers: submitter });
+    expect(unknown.status).toBe(404);
+    const bad = await fetch(`${risk.url}/v1/assessments/not-a-uuid`, { headers: submitter });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toMatch(/application\/problem\+json/);
+
+    // Another project's submitter gets what an unknown id gets (no existence leak), and the refusal is recorded.
+    const stranger = await fetch(`${risk.url}/v1/assessments/${request.requestId}`, { headers: await identity.headers({ sub: 'other-bot', roles: ['submitter'], projects: ['elsewhere'] }) });
+    expect(stranger.status).toBe(404);
+    const problem = (body: Record<string, unknown>) => ({ ...body, detail: String(body['detail']).replace(/[0-9a-f-]{36}/, '<id>'), instance: undefined });
+    expect(problem((await stranger.json()) as Record<string, unknown>)).toEqual(problem((await unknown.json()) as Record<string, unknown>));
+    await eventually(async () => {
+      const refused = (await nats.read('AGF_SECURITY', 'agf.v1.security.refused')).map((m) => m.json<CloudEvent<'security.refused'>>().data);
+      expect(refused).toEqual([expect.objectContaining({ service: 'risk', code: 'not-visible', target: `GET /v1/assessments/${request.requestId}`, actor: expect.objectContaining({ subject: 'other-bot' }) })]);
+    });
+    // A reviewer reads the assessment with the request assigned to it (through intake), not here.
+    expect((await fetch(`${risk.url}/v1/assessments/${request.requestId}`, { headers: await identity.headers({ sub: 'rev', roles: ['reviewer'] }) })).status).toBe(403);
   });
 
   it('scores the next identical request higher after learning reports a rollback, and ignores stale updates', async () => {

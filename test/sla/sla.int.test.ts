@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type CloudEvent, cloudEventSchema, type EventName, type PayloadOf, subjectFor } from '@agf/contracts';
 import { aDecision } from '@agf/contracts/testing';
 import { timerEventId } from '@agf/sla-domain';
-import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats } from '@agf/testing';
+import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats, testIdentity } from '@agf/testing';
 
 jest.setTimeout(120_000);
 
@@ -89,14 +89,19 @@ interface TimerView {
   firedAt: string | null;
 }
 
+/** An operator's view of the timers (admin or auditor). */
+async function operator(roles: Array<'admin' | 'auditor'> = ['auditor']): Promise<Record<string, string>> {
+  return (await testIdentity()).headers({ sub: 'ops', roles });
+}
+
 async function timersOf(service: ServiceProcess, requestId: string): Promise<TimerView[]> {
-  const response = await fetch(`${service.url}/v1/timers?requestId=${requestId}`);
+  const response = await fetch(`${service.url}/v1/timers?requestId=${requestId}`, { headers: await operator() });
   expect(response.status).toBe(200);
   return ((await response.json()) as { timers: TimerView[] }).timers;
 }
 
 async function firedCount(service: ServiceProcess): Promise<number> {
-  const text = await (await fetch(`${service.url}/metrics`)).text();
+  const text = await (await fetch(`${service.url}/metrics`, { headers: await operator() })).text();
   return text
     .split('\n')
     .filter((line) => line.startsWith('agf_sla_timers_fired_total{'))
@@ -235,9 +240,17 @@ describe('sla service (real NATS JetStream and Postgres)', () => {
   });
 
   it('rejects a malformed requestId query with problem+json', async () => {
-    const response = await fetch(`${sla.url}/v1/timers?requestId=not-a-uuid`);
+    const response = await fetch(`${sla.url}/v1/timers?requestId=not-a-uuid`, { headers: await operator(['admin']) });
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/application\/problem\+json/);
+  });
+
+  it('shows the timers to admins and auditors only', async () => {
+    const url = `${sla.url}/v1/timers?requestId=${randomUUID()}`;
+    expect((await fetch(url, { headers: await operator(['admin']) })).status).toBe(200);
+    const identity = await testIdentity();
+    expect((await fetch(url, { headers: await identity.headers({ sub: 'ci-bot', roles: ['submitter', 'reviewer'], projects: ['*'] }) })).status).toBe(403);
+    expect((await fetch(url)).status).toBe(401);
   });
 });
 

@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type ComplianceEvaluated, type DecisionMade, type DeploymentRequest, type ReviewAssigned, ReviewAnswerAddress, type ReviewSubmit, type RiskAssessed, type SlaTimerFired, Uuid } from '@agf/contracts';
+import {
+  type Actor,
+  type ComplianceEvaluated,
+  type DecisionMade,
+  type DeploymentRequest,
+  type ReviewAssigned,
+  ReviewAnswerAddress,
+  type ReviewSubmit,
+  type RiskAssessed,
+  type Role,
+  type SlaTimerFired,
+  Uuid,
+} from '@agf/contracts';
 import {
   acceptReview,
   calculateConfidence,
@@ -8,16 +20,18 @@ import {
   decide,
   decideWithoutGovernance,
   detectTriggers,
+  type ExpertBinding,
   type ExpertCandidate,
   isReadyToDecide,
   type PlannedAssignment,
   planAssignments,
   planBreachResponse,
+  type ReviewRefusal,
   runBuiltinValidator,
 } from '@agf/coe-domain';
 import { type InvalidMessage, type OutgoingEvent, PoisonMessage } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
-import type { GovernancePolicy } from '@agf/policy';
+import { type GovernancePolicy, registeredExperts } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
 import { type AssignmentRecord, type CoeRequest, coeRepository as repo, type ExpertRow } from './coe.repository';
 import { GovernanceMetrics } from './governance-metrics';
@@ -30,6 +44,12 @@ export interface Tx {
 
 /** A rejection's reason quotes what was wrong with an answer, keys included: bounded, as the answer is not. */
 const MAX_REASON = 1000;
+
+/** Who answered a `review.submit`, verified: the actor its events carry, and its roles where they were not checked before. */
+export interface VerifiedAnswerer {
+  actor: Actor;
+  roles?: readonly Role[];
+}
 
 /** How many requests CoE remembers as not waiting for a compliance evaluation. */
 const REMEMBERED_REQUESTS = 10_000;
@@ -54,11 +74,15 @@ export class ReviewWorkflow {
    * classifies (a batch holds several), and kept current with the slots the transaction takes and frees.
    */
   private readonly expertLists = new WeakMap<EntityManager, ExpertRow[]>();
+  /** Who may answer for each expert of the policy (`principal:`); an expert no longer configured has nobody. */
+  private readonly bindings: ReadonlyMap<string, ExpertBinding>;
 
   constructor(
     @Inject(POLICY) private readonly policy: GovernancePolicy,
     private readonly metrics: GovernanceMetrics,
-  ) {}
+  ) {
+    this.bindings = new Map(registeredExperts(policy).map((e) => [e.id, { kind: e.type, runtime: e.runtime, principal: e.principal }]));
+  }
 
   /** `risk.assessed`: triggers, tier, assignments; automated validators answer at once. */
   async classifyAndAssign(tx: Tx, assessed: RiskAssessed): Promise<void> {
@@ -106,7 +130,7 @@ export class ReviewWorkflow {
       request,
       risk,
       triggers,
-      experts: experts.map(toCandidate),
+      experts: experts.map((row) => this.toCandidate(row)),
       slaHours: this.policy.governance.sla_hours,
       now,
       newId: randomUUID,
@@ -123,32 +147,47 @@ export class ReviewWorkflow {
   }
 
   /**
-   * `review.submit` from a human (through intake) or an external automated expert. An answer the CoE does
-   * not take is answered with `review.rejected` and the reason, so an expert learns why (intake's review API
-   * refuses the same cases over HTTP before they get here, but an assignment can close in between).
+   * `review.submit` from a human (through intake) or an external automated expert, by a verified principal.
+   * An answer the CoE does not take is answered with `review.rejected` and the reason, so an expert learns why
+   * (intake's review API refuses the same cases over HTTP before they get here, but an assignment can close in
+   * between); the refusal is returned, so that the caller records the security decisions among them.
    */
-  async recordReview(tx: Tx, review: ReviewSubmit): Promise<void> {
+  async recordReview(tx: Tx, review: ReviewSubmit, answerer: VerifiedAnswerer): Promise<ReviewRefusal | undefined> {
     const request = await repo.lockRequest(tx.manager, review.requestId);
     const assignment = request && (await repo.assignments(tx.manager, request.requestId)).find((a) => a.assignmentId === review.assignmentId);
-    const verdict = acceptReview({ review, request, assignment, decided: !!request && (await repo.isDecided(tx.manager, request.requestId)) });
+    const verdict = acceptReview({
+      review,
+      request,
+      assignment,
+      decided: !!request && (await repo.isDecided(tx.manager, request.requestId)),
+      answerer: { subject: answerer.actor.subject, ...(answerer.roles ? { roles: answerer.roles } : {}) },
+      expert: this.bindings.get(review.expertId),
+    });
     if (!verdict.accepted) {
-      const { code, reason } = verdict.refusal;
-      this.logger.warn(`review ${review.assignmentId} by ${review.expertId} rejected: ${reason}`);
-      tx.emit({
-        name: 'review.rejected',
-        correlationId: review.requestId,
-        data: { requestId: review.requestId, projectId: review.projectId, assignmentId: review.assignmentId, expertId: review.expertId, code, reason, rejectedAt: new Date().toISOString() },
-      });
-      tx.onCommitted(() => this.metrics.reviewsRejected.inc({ code }));
-      return;
+      this.rejectReview(tx, review, verdict.refusal);
+      return verdict.refusal;
     }
     await this.complete(tx, verdict.request, verdict.assignment, {
       decision: review.decision,
       comments: review.comments,
       conditions: review.conditions,
       confidence: review.confidence ?? (verdict.assignment.expertKind === 'human' ? 0.9 : 0.8),
+      actor: answerer.actor,
     });
     await this.decideWhenReady(tx, verdict.request, new Date());
+    return undefined;
+  }
+
+  /** Answers an answer the CoE does not take with `review.rejected` (an unauthenticated one, before any rule). */
+  rejectReview(tx: Tx, review: ReviewSubmit, refusal: ReviewRefusal): void {
+    const { code, reason } = refusal;
+    this.logger.warn(`review ${review.assignmentId} by ${review.expertId} rejected: ${reason}`);
+    tx.emit({
+      name: 'review.rejected',
+      correlationId: review.requestId,
+      data: { requestId: review.requestId, projectId: review.projectId, assignmentId: review.assignmentId, expertId: review.expertId, code, reason, rejectedAt: new Date().toISOString() },
+    });
+    tx.onCommitted(() => this.metrics.reviewsRejected.inc({ code }));
   }
 
   /**
@@ -186,7 +225,7 @@ export class ReviewWorkflow {
     const response = planBreachResponse({
       breached: { assignmentId: breached.assignmentId, expertId: breached.expertId, expertType: breached.expertType, role: breached.role, tierLevel: breached.tierLevel },
       priorBreachesForRequest: request.breachCount,
-      experts: (await this.experts(tx)).map(toCandidate),
+      experts: (await this.experts(tx)).map((row) => this.toCandidate(row)),
       excludedExpertIds: assignments.map((a) => a.expertId),
       requester: request.requester,
       now,
@@ -242,6 +281,10 @@ export class ReviewWorkflow {
   private countOpenReview(tx: Tx, expertId: string, change: 1 | -1): void {
     const expert = this.expertLists.get(tx.manager)?.find((e) => e.id === expertId);
     if (expert) expert.open_reviews = Math.max(0, expert.open_reviews + change);
+  }
+
+  private toCandidate(row: ExpertRow): ExpertCandidate {
+    return toCandidate(row, this.bindings.get(row.id)?.principal ?? []);
   }
 
   private rememberNotWaitingForCompliance(requestId: string): void {
@@ -322,7 +365,7 @@ export class ReviewWorkflow {
     tx: Tx,
     request: CoeRequest,
     assignment: AssignmentRecord,
-    review: { decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence: number },
+    review: { decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence: number; actor: Actor },
   ): Promise<void> {
     const completedAt = new Date().toISOString();
     await repo.completeAssignment(tx.manager, assignment.assignmentId, { ...review, completedAt });
@@ -334,7 +377,7 @@ export class ReviewWorkflow {
     tx: Tx,
     request: CoeRequest,
     assignment: AssignmentRecord,
-    review: { decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence: number; completedAt: string },
+    review: { decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence: number; completedAt: string; actor?: Actor },
   ): void {
     const { completedAt } = review;
     tx.emit({
@@ -352,6 +395,8 @@ export class ReviewWorkflow {
         conditions: review.conditions,
         confidence: review.confidence,
         completedAt,
+        // Who answered, verified; a built-in validator's review has nobody behind it.
+        ...(review.actor ? { actor: review.actor } : {}),
       },
     });
   }
@@ -410,7 +455,7 @@ function requiresCompliance(request: CoeRequest): boolean {
   return request.triggers.some((t) => t.condition === 'COMPLIANCE_REQUIRED');
 }
 
-function toCandidate(row: ExpertRow): ExpertCandidate {
+function toCandidate(row: ExpertRow, principal: readonly string[]): ExpertCandidate {
   return {
     id: row.id,
     type: row.kind,
@@ -420,6 +465,7 @@ function toCandidate(row: ExpertRow): ExpertCandidate {
     runtime: row.runtime,
     expertType: row.expert_type,
     openReviews: row.open_reviews,
+    principal,
   };
 }
 

@@ -1,7 +1,11 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Controller, Get, Param, Query, Req } from '@nestjs/common';
+import { actorOf, type Principal } from '@agf/access-domain';
 import { type ChainVerificationResult, verifyPagedChain } from '@agf/compliance-domain';
 import { type ComplianceEvaluated, Uuid } from '@agf/contracts';
-import { ProblemError } from '@agf/platform';
+import { TransactionalPublisher } from '@agf/messaging';
+import { CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
+import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import { auditRepository as audit } from './audit.repository';
 import { evaluationRepository as repo } from './evaluation.repository';
@@ -13,29 +17,55 @@ function requireUuid(value: string | undefined, name: string): string {
   return value;
 }
 
-/** Auditors' view: the chain's integrity, one request's trail, and its latest control evaluation. */
+/**
+ * Auditors' view: the chain's integrity, one request's trail, and its latest control evaluation. Reading the
+ * evidence is evidence too: each read is recorded (`security.audit.read`, chained like every other event)
+ * before it is answered, and a read that cannot be recorded is not answered.
+ */
 @Controller('v1')
+@Roles('auditor')
 export class AuditHttpController {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly publisher: TransactionalPublisher,
+  ) {}
 
   @Get('audit/verify')
-  async verify(): Promise<ChainVerificationResult> {
+  async verify(@CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<ChainVerificationResult> {
+    await this.recordRead(principal, req);
     // The head is read first: entries appended during the walk lie beyond it and are not judged this time.
     const head = await audit.head(this.dataSource);
     return verifyPagedChain((after, limit) => audit.page(this.dataSource, after, Math.min(limit, head.sequence - after)), head);
   }
 
   @Get('audit/trail')
-  async trail(@Query('requestId') requestId: string | undefined) {
+  async trail(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Query('requestId') requestId: string | undefined) {
     const id = requireUuid(requestId, 'requestId');
+    await this.recordRead(principal, req);
     const entries = await audit.trailOf(this.dataSource, id, 10_000);
     return { requestId: id, entries };
   }
 
   @Get('compliance/:requestId')
-  async evaluation(@Param('requestId') requestId: string): Promise<ComplianceEvaluated> {
-    const evaluation = await repo.latestEvaluation(this.dataSource, requireUuid(requestId, 'requestId'));
+  async evaluation(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Param('requestId') requestId: string): Promise<ComplianceEvaluated> {
+    const id = requireUuid(requestId, 'requestId');
+    await this.recordRead(principal, req);
+    const evaluation = await repo.latestEvaluation(this.dataSource, id);
     if (!evaluation) throw new ProblemError(404, 'not-found', 'Not Found', `no compliance evaluation for request ${requestId}`);
     return evaluation;
+  }
+
+  /**
+   * Correlated with nothing but itself: under the request it reads, each read would change the very trail it
+   * read (and the next read's answer).
+   */
+  private async recordRead(principal: Principal, req: Request): Promise<void> {
+    await this.publisher.transaction(async (tx) => {
+      tx.emit({
+        name: 'security.audit.read',
+        correlationId: randomUUID(),
+        data: { actor: actorOf(principal, 'http'), target: req.originalUrl.slice(0, 2048), readAt: new Date().toISOString() },
+      });
+    });
   }
 }

@@ -37,7 +37,14 @@ export class ComplianceMessageController {
   async reviewAssigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
     const a = event.data;
     await ctx.lockRequest(a.requestId);
-    ctx.writeLater('assignments', { assignmentId: a.assignmentId, requestId: a.requestId, supersedes: a.supersedesAssignmentId }, (manager, items) => repo.storeAssignments(manager, items));
+    const assignment = { assignmentId: a.assignmentId, requestId: a.requestId, supersedes: a.supersedesAssignmentId };
+    const item: Pending<typeof assignment> = { value: assignment, requestId: a.requestId, ctx, emit: ctx.emitterForLater() };
+    ctx.writeLater('assignments', item, async (manager, items: Array<typeof item>) => {
+      // Reviews in and one more assignment out (a batch ended between a request's assignments, or a breach
+      // reassigned one): the request waits again rather than failing what the new reviewer may still satisfy.
+      const waitingAgain = await repo.storeAssignments(manager, items.map((i) => i.value));
+      this.evaluateLater(items.filter((i) => waitingAgain.has(i.requestId)));
+    });
     this.audit(event, ctx);
   }
 
@@ -45,7 +52,16 @@ export class ComplianceMessageController {
   async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
     const r = event.data;
     await ctx.lockRequest(r.requestId);
-    const review = { assignmentId: r.assignmentId, expertId: r.expertId, expertType: r.expertType, decision: r.decision, requestId: r.requestId };
+    const review = {
+      assignmentId: r.assignmentId,
+      expertId: r.expertId,
+      expertType: r.expertType,
+      expertKind: r.expertKind,
+      // SOC2 CC8.1 counts a person's approval only with the identity the CoE verified.
+      actorSubject: r.actor?.subject ?? null,
+      decision: r.decision,
+      requestId: r.requestId,
+    };
     const item: Pending<typeof review> = { value: review, requestId: r.requestId, ctx, emit: ctx.emitterForLater() };
     ctx.writeLater('reviews', item, async (manager, items: Array<typeof item>) => {
       const reviewed = await repo.storeReviews(manager, items.map((i) => i.value));
@@ -55,10 +71,24 @@ export class ComplianceMessageController {
     this.audit(event, ctx);
   }
 
+  /** The tier says whether SOC2 CC8.1 needs a person's approval; it normally arrives before any review does. */
+  @OnMessage('review.classified')
+  async reviewClassified(event: CloudEvent<'review.classified'>, ctx: MessageContext): Promise<void> {
+    const c = event.data;
+    await ctx.lockRequest(c.requestId);
+    const classified = { requestId: c.requestId, projectId: c.projectId, tierLevel: c.tierLevel };
+    const item: Pending<typeof classified> = { value: classified, requestId: c.requestId, ctx, emit: ctx.emitterForLater() };
+    ctx.writeLater('tiers', item, async (manager, items: Array<typeof item>) => {
+      // Only a request reviewed already is evaluated again: without reviews the tier changes nothing.
+      const reviewed = await repo.storeTiers(manager, items.map((i) => i.value));
+      this.evaluateLater(items.filter((i) => reviewed.has(i.requestId)));
+    });
+    this.audit(event, ctx);
+  }
+
   @OnMessage('intake.rejected') async intakeRejected(e: CloudEvent<'intake.rejected'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('deployment.requested') async deploymentRequested(e: CloudEvent<'deployment.requested'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('deployment.outcome') async deploymentOutcome(e: CloudEvent<'deployment.outcome'>, ctx: MessageContext) { this.audit(e, ctx); }
-  @OnMessage('review.classified') async reviewClassified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('review.requested') async reviewRequested(e: CloudEvent<'review.requested'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('review.submit') async reviewSubmitted(e: CloudEvent<'review.submit'>, ctx: MessageContext) { this.audit(e, ctx); }
   /**
@@ -73,6 +103,10 @@ export class ComplianceMessageController {
   @OnMessage('decision.made') async decisionMade(e: CloudEvent<'decision.made'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('learning.model.updated') async modelUpdated(e: CloudEvent<'learning.model.updated'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('learning.pattern.captured') async patternCaptured(e: CloudEvent<'learning.pattern.captured'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('access.key.issued') async keyIssued(e: CloudEvent<'access.key.issued'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('access.key.revoked') async keyRevoked(e: CloudEvent<'access.key.revoked'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('security.refused') async accessRefused(e: CloudEvent<'security.refused'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('security.audit.read') async auditTrailRead(e: CloudEvent<'security.audit.read'>, ctx: MessageContext) { this.audit(e, ctx); }
 
   /**
    * Appended to the hash chain at the end of the transaction, with the other events of its batch and after
@@ -117,6 +151,7 @@ export class ComplianceMessageController {
           riskAssessed: state.riskAssessed,
           reviews: state.reviews,
           openAssignments: state.openAssignments,
+          ...(state.tierLevel === null ? {} : { tierLevel: state.tierLevel }),
         });
         const evaluation: ComplianceEvaluated = { requestId: state.requestId, projectId: state.projectId, ...result, evaluatedAt: new Date().toISOString() };
         // Audited here, after its cause, rather than read back from the stream: two deliveries fewer per request.

@@ -3,10 +3,11 @@ import { messagingTablesMigration } from '@agf/messaging';
 import { BOOKKEEPING_CONSUMER, runService } from '@agf/platform';
 import { ComplianceModule } from './compliance.module';
 import { ComplianceSchema1732500000501 } from './migrations/1732500000501-compliance-schema';
+import { ComplianceReviewerIdentity1732500000502 } from './migrations/1732500000502-compliance-reviewer-identity';
 
 void runService({
   name: 'compliance',
   module: ComplianceModule,
   ...BOOKKEEPING_CONSUMER,
-  migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501],
+  migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501, ComplianceReviewerIdentity1732500000502],
 });

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
-import { runService } from '@agf/platform';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runService, type ServiceRuntime } from '@agf/platform';
+import { bootstrapAdminKey } from './api-keys/bootstrap-admin-key';
 import { IntakeModule } from './intake.module';
 import { INTAKE_MIGRATIONS } from './migrations';
 import { serveOpenApi } from './openapi';
@@ -11,4 +13,16 @@ void runService({
   consumerLingerMs: 50,
   migrations: INTAKE_MIGRATIONS,
   configureHttp: (app) => serveOpenApi(app),
+  afterStart: bootstrap,
 });
+
+/** A fresh installation's admin key (AGF_BOOTSTRAP_KEY_FILE), usable by the time intake reports ready. */
+async function bootstrap(runtime: ServiceRuntime): Promise<void> {
+  const keyFile = runtime.infra.AGF_BOOTSTRAP_KEY_FILE;
+  if (!keyFile) return;
+  // The relay would start only after this hook; until then the key's event would wait for the poller's grace period.
+  if (runtime.infra.AGF_OUTBOX_RELAY === 'on') runtime.relay.start();
+  const keyHash = await bootstrapAdminKey(runtime.publisher, keyFile);
+  if (!keyHash || runtime.infra.AGF_OUTBOX_RELAY !== 'on') return;
+  for (let waited = 0; waited < 10_000 && !runtime.keys.find(keyHash); waited += 50) await sleep(50);
+}

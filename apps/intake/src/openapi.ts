@@ -1,5 +1,8 @@
 import { dirname } from 'node:path';
 import {
+  ApiKeyInput,
+  ApiKeyIssuedResponse,
+  ApiKeyView,
   DecisionMade,
   DeploymentRequestInput,
   DeploymentRequestView,
@@ -30,16 +33,19 @@ export function openApiDocument(): OpenApiDocument {
     openapi: '3.0.3',
     info: {
       title: 'AGF intake API',
-      description: 'Submit deployment requests, follow them to a governance decision, answer reviews and report outcomes. Errors are application/problem+json.',
+      description:
+        'Submit deployment requests, follow them to a governance decision, answer reviews and report outcomes. Every route takes `Authorization: Bearer <AGF API key or OIDC token>`; ' +
+        'each names the roles it admits. Errors are application/problem+json.',
       version: '1',
     },
-    tags: [{ name: 'deployment requests' }, { name: 'reviews' }, { name: 'outcomes' }],
+    tags: [{ name: 'deployment requests' }, { name: 'reviews' }, { name: 'outcomes' }, { name: 'api keys' }],
+    security: [{ bearer: [] }],
     paths: {
       '/v1/deployment-requests': {
         post: {
           operationId: 'submitDeploymentRequest',
           tags: ['deployment requests'],
-          summary: 'Submit a deployment request for governance',
+          summary: 'Submit a deployment request for governance (role submitter, of its project; the requester is the caller)',
           parameters: [
             {
               name: 'Idempotency-Key',
@@ -53,6 +59,8 @@ export function openApiDocument(): OpenApiDocument {
           responses: {
             '202': json('Accepted; `Location` names the request, `Idempotent-Replayed: true` marks a replay of an earlier submission', ref('SubmissionAccepted')),
             '400': problem('Invalid input, naming each bad field'),
+            ...unauthenticated,
+            '403': problem('Not a submitter of the project, or a `requester` other than the authenticated subject'),
             '413': problem('Body over 1 MiB, or a request over 768 KiB as stored (its events must fit in a NATS message)'),
             '415': problem('Body is not application/json'),
             ...busy,
@@ -63,16 +71,22 @@ export function openApiDocument(): OpenApiDocument {
         get: {
           operationId: 'getDeploymentRequest',
           tags: ['deployment requests'],
-          summary: 'The whole story of a request: status, risk, triggers, tier, assignments, reviews, rejected answers, decision',
+          summary: 'The whole story of a request: status, risk, triggers, tier, assignments, reviews, rejected answers, decision (roles submitter, auditor, reviewer)',
           parameters: [requestId],
-          responses: { '200': json('The request and what is known of it; what is not known yet is null', ref('DeploymentRequestView')), '404': problem('Unknown id'), ...busy },
+          responses: {
+            '200': json('The request and what is known of it; what is not known yet is null', ref('DeploymentRequestView')),
+            ...unauthenticated,
+            '403': problem('None of the roles submitter, auditor or reviewer'),
+            '404': problem(NOT_VISIBLE),
+            ...busy,
+          },
         },
       },
       '/v1/deployment-requests/{id}/decision': {
         get: {
           operationId: 'waitForDecision',
           tags: ['deployment requests'],
-          summary: 'Long-poll for the decision (CI waits here)',
+          summary: 'Long-poll for the decision (CI waits here; roles submitter, auditor, reviewer)',
           parameters: [
             requestId,
             { name: 'waitSeconds', in: 'query', required: false, description: 'How long to wait for the decision', schema: { type: 'integer', minimum: 0, maximum: LIMITS.maxWaitSeconds, default: 0 } },
@@ -81,7 +95,9 @@ export function openApiDocument(): OpenApiDocument {
             '200': json('The decision (the data of its `decision.made` event)', ref('DecisionMade')),
             '202': json('Still pending when the wait ended; `Retry-After` says when to ask again', ref('PendingDecision')),
             '400': problem('waitSeconds out of range'),
-            '404': problem('Unknown id'),
+            ...unauthenticated,
+            '403': problem('None of the roles submitter, auditor or reviewer'),
+            '404': problem(NOT_VISIBLE),
             ...busy,
           },
         },
@@ -90,13 +106,15 @@ export function openApiDocument(): OpenApiDocument {
         post: {
           operationId: 'submitReview',
           tags: ['reviews'],
-          summary: "A human reviewer's answer to an assignment",
+          summary: "A human reviewer's answer to an assignment (role reviewer, bound to the assigned expert; never the request's requester)",
           parameters: [requestId],
           requestBody: jsonBody('ReviewSubmissionInput'),
           responses: {
             '202': json('Accepted; CoE records it and decides when every required review is in (an answer it cannot take any more is announced as `review.rejected` on NATS and listed in the request view as `rejectedAnswers`)', ref('ReviewAccepted')),
             '400': problem('Invalid input, naming each bad field'),
-            '404': problem('Unknown request'),
+            ...unauthenticated,
+            '403': problem('Not a reviewer, not bound to the assigned expert, or the requester reviewing their own change'),
+            '404': problem(NOT_VISIBLE),
             '409': problem('Already answered, assignment closed, or request already decided'),
             '415': problem('Body is not application/json'),
             '422': problem('Unknown assignment, not the assigned expert, or the requester reviewing their own change'),
@@ -108,26 +126,65 @@ export function openApiDocument(): OpenApiDocument {
         post: {
           operationId: 'reportOutcome',
           tags: ['outcomes'],
-          summary: 'Report what happened after the decision; AGF learns from it',
+          summary: 'Report what happened after the decision; AGF learns from it (role submitter, of its project)',
           parameters: [requestId],
           requestBody: jsonBody('OutcomeReportInput'),
           responses: {
             '202': json('Accepted', ref('OutcomeAccepted')),
             '400': problem('Invalid input, naming each bad field'),
-            '404': problem('Unknown request'),
+            ...unauthenticated,
+            '403': problem('Not a submitter of the project'),
+            '404': problem(NOT_VISIBLE),
             '409': problem('The request has no decision yet'),
             '415': problem('Body is not application/json'),
             ...busy,
           },
         },
       },
+      '/v1/api-keys': {
+        post: {
+          operationId: 'issueApiKey',
+          tags: ['api keys'],
+          summary: 'Issue an API key (role admin); the key is in this answer only, AGF keeps its SHA-256',
+          parameters: [],
+          requestBody: jsonBody('ApiKeyInput'),
+          responses: {
+            '201': json('Issued; every service accepts it within moments', ref('ApiKeyIssuedResponse')),
+            '400': problem('Invalid input, naming each bad field (an expiresAt in the past among them)'),
+            ...unauthenticated,
+            '403': problem('Not an admin'),
+            '415': problem('Body is not application/json'),
+            ...busy,
+          },
+        },
+        get: {
+          operationId: 'listApiKeys',
+          tags: ['api keys'],
+          summary: 'Every API key issued, oldest first, without the keys (role admin)',
+          parameters: [],
+          responses: { '200': json('The keys', ref('ApiKeyList')), ...unauthenticated, '403': problem('Not an admin'), ...busy },
+        },
+      },
+      '/v1/api-keys/{id}': {
+        delete: {
+          operationId: 'revokeApiKey',
+          tags: ['api keys'],
+          summary: 'Revoke an API key (role admin): every service refuses it within seconds; revoking it again changes nothing',
+          parameters: [{ name: 'id', in: 'path', required: true, description: 'The API key id (a UUID)', schema: { type: 'string', format: 'uuid' } }],
+          responses: { '204': { description: 'Revoked' }, ...unauthenticated, '403': problem('Not an admin'), '404': problem('Unknown id'), ...busy },
+        },
+      },
     },
     components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An AGF API key (`agf_…`) or a JWT from the configured OIDC issuer' },
+      },
       schemas: {
         DeploymentRequestInput: z.toJSONSchema(DeploymentRequestInput, { target: 'openapi-3.0' }) as object,
         ReviewSubmissionInput: z.toJSONSchema(ReviewSubmissionInput, { target: 'openapi-3.0' }) as object,
         OutcomeReportInput: z.toJSONSchema(OutcomeReportInput, { target: 'openapi-3.0' }) as object,
-        ...responseSchemas({ SubmissionAccepted, DeploymentRequestView, DecisionMade, PendingDecision, ReviewAccepted, OutcomeAccepted }),
+        ApiKeyInput: z.toJSONSchema(ApiKeyInput, { target: 'openapi-3.0' }) as object,
+        ...responseSchemas({ SubmissionAccepted, DeploymentRequestView, DecisionMade, PendingDecision, ReviewAccepted, OutcomeAccepted, ApiKeyIssuedResponse, ApiKeyList: z.array(ApiKeyView) }),
         Problem: {
           type: 'object',
           description: 'RFC 9457 problem details',
@@ -175,6 +232,13 @@ const SWAGGER_UI_PAGE = `<!DOCTYPE html>
 </html>
 `;
 
+/** A request the caller may not see is answered exactly like an unknown one. */
+const NOT_VISIBLE = 'Unknown id, or a request the caller may not see';
+
+const unauthenticated = {
+  '401': problem('Missing, expired or invalid credential; `WWW-Authenticate: Bearer`'),
+};
+
 const busy = {
   '429': problem('Over the per-client rate limit; `Retry-After` says when to try again'),
   '503': problem('Overloaded or a dependency is down; nothing was stored, `Retry-After` says when to try again'),
@@ -213,6 +277,7 @@ export interface OpenApiDocument {
   openapi: string;
   info: { title: string; description: string; version: string };
   tags: Array<{ name: string }>;
-  paths: Record<string, Partial<Record<'get' | 'post', OpenApiOperation>>>;
-  components: { schemas: Record<string, object> };
+  security: Array<Record<string, string[]>>;
+  paths: Record<string, Partial<Record<'get' | 'post' | 'delete', OpenApiOperation>>>;
+  components: { securitySchemes: Record<string, object>; schemas: Record<string, object> };
 }

@@ -234,18 +234,21 @@ export const learningRepository = {
     return rows.length === 1;
   },
 
-  /** Patterns with features across all projects, most recently decided first, capped at SIMILAR_CANDIDATE_SCAN. */
-  async similarCandidates(m: Queryable, excludeRequestId: string): Promise<SimilarCandidate[]> {
+  /**
+   * Patterns with features across the given projects (`all`, or a list), most recently decided first, capped
+   * at SIMILAR_CANDIDATE_SCAN.
+   */
+  async similarCandidates(m: Queryable, excludeRequestId: string, projects: 'all' | string[]): Promise<SimilarCandidate[]> {
     return m.query(
       `SELECT "request_id" AS "requestId", "project_id" AS "projectId", "component_name" AS "componentName",
          COALESCE("request"->>'version', "decision"->>'version') AS "version", "features",
          ("risk"->>'overallScore')::double precision AS "riskScore", "tier_level" AS "tierLevel",
          "decision_outcome" AS "decisionOutcome", "deployment_outcome" AS "deploymentOutcome"
        FROM "learning"."patterns"
-       WHERE "features" IS NOT NULL AND "request_id" <> $1
+       WHERE "features" IS NOT NULL AND "request_id" <> $1 AND ($2::text[] IS NULL OR "project_id" = ANY($2::text[]))
        ORDER BY "decided_at" DESC NULLS LAST, "request_id"
        LIMIT ${SIMILAR_CANDIDATE_SCAN}`,
-      [excludeRequestId],
+      [excludeRequestId, projects === 'all' ? null : projects],
     );
   },
 };

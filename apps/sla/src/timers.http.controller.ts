@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { Uuid } from '@agf/contracts';
-import { ProblemError } from '@agf/platform';
+import { ProblemError, Roles } from '@agf/platform';
 import { DataSource } from 'typeorm';
 import { type TimerRow, timersRepository as repo } from './timers.repository';
 
@@ -21,6 +21,7 @@ export interface TimerView {
 
 /** Operators' view of one request's SLA timers. */
 @Controller('v1/timers')
+@Roles('admin', 'auditor')
 export class TimersHttpController {
   constructor(private readonly dataSource: DataSource) {}
 

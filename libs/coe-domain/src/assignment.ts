@@ -50,8 +50,8 @@ export interface PlanInput {
  * Who reviews a request. Tier 0: an automated validator per reviewer type the request calls for. Tier 1:
  * plus a standard human reviewer of each of those types. Tier 2: plus strategic reviewers and one
  * human_oversight expert. Each pick is the least-loaded eligible expert: free capacity, not the
- * requester, not already on this request. A role nobody can fill is reported, so the CoE escalates
- * instead of waiting for a review that will never come.
+ * requester (neither by id nor as a subject bound to answer for it), not already on this request. A role
+ * nobody can fill is reported, so the CoE escalates instead of waiting for a review that will never come.
  */
 export function planAssignments(input: PlanInput): AssignmentPlan {
   const { tier, request, risk, triggers, now } = input;
@@ -187,7 +187,7 @@ class ExpertPool {
 
   take(eligible: (e: ExpertCandidate) => boolean): ExpertCandidate | undefined {
     const candidates = this.experts.filter(
-      (e) => eligible(e) && e.id !== this.requester && !this.taken.has(e.id) && this.load.get(e.id)! < e.capacity,
+      (e) => eligible(e) && !this.isRequester(e) && !this.taken.has(e.id) && this.load.get(e.id)! < e.capacity,
     );
     candidates.sort((a, b) => this.utilisation(a) - this.utilisation(b) || this.load.get(a.id)! - this.load.get(b.id)! || a.id.localeCompare(b.id));
     const chosen = candidates[0];
@@ -196,6 +196,11 @@ class ExpertPool {
       this.load.set(chosen.id, this.load.get(chosen.id)! + 1);
     }
     return chosen;
+  }
+
+  /** The requester may be named as the expert, or be a person bound to answer for it: either way, not their own reviewer. */
+  private isRequester(e: ExpertCandidate): boolean {
+    return e.id === this.requester || e.principal.includes(this.requester);
   }
 
   private utilisation(e: ExpertCandidate): number {

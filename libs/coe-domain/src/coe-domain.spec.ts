@@ -59,7 +59,7 @@ const requestWith = (riskIndicators: RiskIndicators, extra: Partial<DeploymentRe
   aDeploymentRequest({ riskIndicators: { testsPassed: true, ...riskIndicators }, changes: ['src/cart.ts'], ...extra });
 
 function expert(id: string, expertType: ExpertCandidate['expertType'], type: 'automated' | 'human', extra: Partial<ExpertCandidate> = {}): ExpertCandidate {
-  return { id, expertType, type, level: 'standard', runtime: 'builtin', specialties: [], capacity: 5, openReviews: 0, ...extra };
+  return { id, expertType, type, level: 'standard', runtime: 'builtin', specialties: [], capacity: 5, openReviews: 0, principal: [], ...extra };
 }
 
 const registry: ExpertCandidate[] = [
@@ -166,6 +166,23 @@ describe('planAssignments', () => {
     expect(assignments.map((a) => a.expertId)).not.toContain('security_human_b');
   });
 
+  it('never assigns an expert the requester is bound to answer for', () => {
+    const bound = registry.map((e) => (e.id === 'security_human_b' ? { ...e, principal: ['alice@example.com'] } : e));
+    const { assignments } = plan(1, { securitySensitive: true }, security, bound, { requester: 'alice@example.com' });
+    expect(assignments.map((a) => a.expertId)).toEqual(['security_agent', 'security_human_a']);
+    const breach = planBreachResponse({
+      breached: { assignmentId: newId(), expertId: 'security_human_a', expertType: 'security', role: 'standard', tierLevel: 1 },
+      priorBreachesForRequest: 0,
+      experts: bound,
+      excludedExpertIds: ['security_agent', 'security_human_a'],
+      requester: 'alice@example.com',
+      now,
+      slaHours: policy.governance.sla_hours,
+      newId,
+    });
+    expect(breach.action !== 'escalate' && breach.assignment.expertId).not.toBe('security_human_b');
+  });
+
   it('skips experts at capacity and reports a role nobody can fill', () => {
     const full = registry.map((e) => (e.expertType === 'security' && e.type === 'human' ? { ...e, openReviews: e.capacity } : e));
     const { assignments, unfilled } = plan(1, { securitySensitive: true }, security, full);
@@ -251,7 +268,31 @@ describe('acceptReview', () => {
   ])('%s', (_name, input, code) => {
     const verdict = acceptReview(input);
     if (verdict.accepted) expect(code).toBeUndefined();
-    else expect(verdict.refusal).toEqual({ code, reason: expect.stringMatching(/\w/) });
+    else expect(verdict.refusal).toMatchObject({ code, reason: expect.stringMatching(/\w/) });
+  });
+
+  describe('by a verified principal', () => {
+    const human = { kind: 'human' as const, runtime: 'builtin' as const, principal: ['alice@example.com'] };
+    const scanner = { kind: 'automated' as const, runtime: 'external' as const, principal: ['svc-scanner'] };
+    const reviewer = { subject: 'alice@example.com', roles: ['reviewer' as const] };
+    const accepted = { review, request, assignment: open, decided: false, answerer: reviewer, expert: human };
+    it.each<[string, Parameters<typeof acceptReview>[0], string | undefined, string | undefined]>([
+      ['a reviewer bound to the expert', accepted, undefined, undefined],
+      ['a principal bound to the expert through intake (roles checked there)', { ...accepted, answerer: { subject: 'alice@example.com' } }, undefined, undefined],
+      ['a workload bound to an external automated expert, without a role', { ...accepted, answerer: { subject: 'svc-scanner', roles: [] }, expert: scanner }, undefined, undefined],
+      ['a reviewer bound to another expert', { ...accepted, answerer: { subject: 'mallory', roles: ['reviewer'] } }, 'forbidden', 'not-bound-to-expert'],
+      ['an admin not bound to the expert', { ...accepted, answerer: { subject: 'root', roles: ['admin'] } }, 'forbidden', 'not-bound-to-expert'],
+      ['a bound principal without the reviewer role, for a human expert', { ...accepted, answerer: { subject: 'alice@example.com', roles: ['admin'] } }, 'forbidden', 'forbidden'],
+      ['anyone, for an expert the policy no longer has', { ...accepted, expert: undefined }, 'forbidden', 'not-bound-to-expert'],
+      ['anyone, for a builtin validator (nobody is bound)', { ...accepted, expert: { kind: 'automated', runtime: 'builtin', principal: [] } }, 'forbidden', 'not-bound-to-expert'],
+      // Before anything is looked up: an unbound principal learns nothing of the request.
+      ['an unbound principal, for an unknown request', { ...accepted, request: undefined, answerer: { subject: 'mallory', roles: ['reviewer'] } }, 'forbidden', 'not-bound-to-expert'],
+      ['the requester, bound to the assigned expert', { ...accepted, request: { requester: 'alice@example.com' } }, 'separation-of-duties', 'separation-of-duties'],
+    ])('%s', (_name, input, code, security) => {
+      const verdict = acceptReview(input);
+      if (verdict.accepted) expect(code).toBeUndefined();
+      else expect(verdict.refusal).toEqual({ code, reason: expect.stringMatching(/\w/), ...(security ? { security } : {}) });
+    });
   });
 });
 

@@ -18,6 +18,8 @@ export interface ExpertCandidate {
   specialties: string[];
   capacity: number;
   openReviews: number;
+  /** The subjects bound to answer for it (policy `principal:`): none of them reviews their own request. */
+  principal: readonly string[];
 }
 
 export interface PlannedAssignment {

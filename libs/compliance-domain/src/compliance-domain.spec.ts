@@ -222,8 +222,14 @@ function requestWith(overrides: Partial<DeploymentRequest> = {}): DeploymentRequ
   } as DeploymentRequest;
 }
 
+/** A person's review, answered by the subject of the same name. */
 function review(expertId: string, expertType: string, decision: CompletedReview['decision'], id = expertId): CompletedReview {
-  return { assignmentId: `assignment-${id}`, expertId, expertType, decision };
+  return { assignmentId: `assignment-${id}`, expertId, expertType, expertKind: 'human', actorSubject: expertId, decision };
+}
+
+/** A built-in validator's review: nobody answered it. */
+function validatorReview(expertId: string, decision: CompletedReview['decision']): CompletedReview {
+  return { assignmentId: `assignment-${expertId}`, expertId, expertType: 'security', expertKind: 'automated', actorSubject: null, decision };
 }
 
 function inputWith(overrides: Partial<ComplianceInput> = {}): ComplianceInput {
@@ -232,13 +238,13 @@ function inputWith(overrides: Partial<ComplianceInput> = {}): ComplianceInput {
 
 describe('evaluateCompliance', () => {
   it.each<[string, ComplianceRule, ComplianceInput, string, RegExp]>([
-    ['SOC2: no reviews yet', SOC2_CC81, inputWith(), 'pending', /someone other than the requester alice/],
+    ['SOC2: no reviews yet', SOC2_CC81, inputWith(), 'pending', /other than the requester alice/],
     [
       'SOC2: requester self-approval does not count',
       SOC2_CC81,
       inputWith({ reviews: [review('alice', 'security', 'approve')] }),
       'pending',
-      /someone other than the requester alice/,
+      /other than the requester alice/,
     ],
     [
       'SOC2: independent approval passes',
@@ -347,6 +353,56 @@ describe('evaluateCompliance', () => {
     const [control] = evaluateCompliance([rule], input).controls;
     expect(control).toMatchObject({ framework: rule.framework, control: rule.control, status });
     expect(control.reason).toMatch(reason);
+  });
+
+  describe('SOC2 CC8.1 on a governed change needs a verified person other than the requester', () => {
+    const cc81 = (input: ComplianceInput) => evaluateCompliance([SOC2_CC81], input).controls[0]!;
+    it.each<[string, ComplianceInput, string, RegExp]>([
+      ['tier 1, validators only', inputWith({ tierLevel: 1, reviews: [validatorReview('security_agent', 'approve')] }), 'pending', /verified person other than the requester alice.*automated/],
+      ['tier 2, validators only', inputWith({ tierLevel: 2, reviews: [validatorReview('security_agent', 'approve')] }), 'pending', /verified person/],
+      ['tier not known yet, validators only', inputWith({ reviews: [validatorReview('security_agent', 'approve')] }), 'pending', /verified person/],
+      [
+        'tier 1, an external automated expert with a verified workload identity',
+        inputWith({ tierLevel: 1, reviews: [{ ...validatorReview('scanner', 'approve'), actorSubject: 'svc-scanner' }] }),
+        'pending',
+        /verified person/,
+      ],
+      [
+        'tier 1, a human expert answered without a verified identity',
+        inputWith({ tierLevel: 1, reviews: [{ ...review('bob', 'security', 'approve'), actorSubject: null }] }),
+        'pending',
+        /verified person/,
+      ],
+      [
+        'tier 1, a human expert of unknown kind (recorded before identities)',
+        inputWith({ tierLevel: 1, reviews: [{ ...review('bob', 'security', 'approve'), expertKind: null }] }),
+        'pending',
+        /verified person/,
+      ],
+      [
+        'tier 1, the requester answering for another expert',
+        inputWith({ tierLevel: 1, reviews: [{ ...review('security_expert_human', 'security', 'approve'), actorSubject: 'alice' }] }),
+        'pending',
+        /other than the requester alice/,
+      ],
+      [
+        'tier 1, a verified person approves',
+        inputWith({ tierLevel: 1, reviews: [validatorReview('security_agent', 'approve'), { ...review('security_expert_human', 'security', 'approve'), actorSubject: 'bob@example.com' }] }),
+        'pass',
+        /approved by bob@example.com for security_expert_human/,
+      ],
+      ['tier 1, a validator rejects', inputWith({ tierLevel: 1, reviews: [validatorReview('security_agent', 'reject'), review('bob', 'security', 'approve')] }), 'fail', /rejected by security_agent/],
+      ['tier 0, validators only (as the policy leaves it to them)', inputWith({ tierLevel: 0, reviews: [validatorReview('security_agent', 'approve')] }), 'pass', /security_agent.*tier 0/],
+    ])('%s', (_name, input, status, reason) => {
+      expect(cc81(input)).toMatchObject({ status, reason: expect.stringMatching(reason) });
+    });
+
+    it('fails once every assigned review is in and none was by a verified person', () => {
+      expect(cc81(inputWith({ tierLevel: 1, openAssignments: 0, reviews: [validatorReview('security_agent', 'approve')] }))).toMatchObject({
+        status: 'fail',
+        reason: expect.stringMatching(/^unmet after every assigned review was in: .*verified person/),
+      });
+    });
   });
 
   it.each<[string, ComplianceInput, { passed: boolean; pending: boolean }]>([

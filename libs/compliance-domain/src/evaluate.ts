@@ -1,10 +1,14 @@
-import type { ControlEvaluation, DeploymentRequest } from '@agf/contracts';
+import type { ControlEvaluation, DeploymentRequest, ExpertKind, TierLevel } from '@agf/contracts';
 import type { ComplianceRule } from '@agf/policy';
 
 export interface CompletedReview {
   assignmentId: string;
   expertId: string;
   expertType: string;
+  /** null: recorded before AGF kept it. */
+  expertKind: ExpertKind | null;
+  /** The verified subject who answered (`review.completed` `actor`); null for a built-in validator (or a review recorded before identities). */
+  actorSubject: string | null;
   decision: 'approve' | 'reject' | 'conditional';
 }
 
@@ -14,6 +18,8 @@ export interface ComplianceInput {
   reviews: CompletedReview[];
   /** Assignments neither answered nor superseded; 0 (with reviews in) turns a waiting control into a failure. */
   openAssignments?: number;
+  /** The CoE's tier for the request; while it is not known, the change is taken for a governed one (the stricter reading). */
+  tierLevel?: TierLevel;
 }
 
 export interface ComplianceEvaluation {
@@ -54,22 +60,32 @@ function describeConditions(rule: ComplianceRule): string {
   return described.length > 0 ? described.join(' or ') : 'no condition is configured';
 }
 
+/**
+ * SOC2 CC8.1. A governed change (tier 1 or 2) needs the approval of a person whose identity was verified and
+ * who is not the requester: automated validators alone do not satisfy it. A tier 0 change, which the policy
+ * leaves to automated validators, passes on any approval by someone other than the requester.
+ */
 function evaluateIndependentApproval(input: ComplianceInput): ControlOutcome {
   const requester = input.request.requester;
-  // Self-review never counts: segregation of duties is the whole point of this control.
-  const independentReviews = input.reviews.filter((review) => review.expertId !== requester);
+  // Self-review never counts, whichever expert the requester answered for: segregation of duties is the whole point.
+  const independentReviews = input.reviews.filter((review) => review.expertId !== requester && review.actorSubject !== requester);
   const rejection = independentReviews.find((review) => review.decision === 'reject');
   if (rejection) return { status: 'fail', reason: `rejected by ${rejection.expertId}` };
-  const approval = independentReviews.find(isApproval);
+  if (input.tierLevel === 0) {
+    const approval = independentReviews.find(isApproval);
+    if (approval) return { status: 'pass', reason: `approved by ${approval.expertId}, who is not the requester ${requester} (tier 0)` };
+    return { status: 'pending', reason: `waiting for an approval by someone other than the requester ${requester}` };
+  }
+  const approval = independentReviews.find((review) => isApproval(review) && review.expertKind === 'human' && review.actorSubject !== null);
   if (approval) {
     return {
       status: 'pass',
-      reason: `approved by ${approval.expertId}, who is not the requester ${requester}`,
+      reason: `approved by ${approval.actorSubject} for ${approval.expertId}, a verified person other than the requester ${requester}`,
     };
   }
   return {
     status: 'pending',
-    reason: `waiting for an approval by someone other than the requester ${requester}`,
+    reason: `waiting for an approval by a verified person other than the requester ${requester} (automated validators alone do not satisfy a governed change)`,
   };
 }
 

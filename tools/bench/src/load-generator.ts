@@ -1,4 +1,5 @@
 import { connect } from '@nats-io/transport-node';
+import { benchRequestBody } from './bench-request';
 import { type LatencySummary, summarise } from './stats';
 
 /**
@@ -8,6 +9,8 @@ import { type LatencySummary, summarise } from './stats';
  */
 export interface LoadRun {
   submitUrl: string;
+  /** `Authorization` header value sent with every request, if the system wants one. */
+  authorization?: string;
   natsUrl: string;
   /** Core NATS subscription that sees every decision (JetStream-stored messages are delivered to it too). */
   decisionSubject: string;
@@ -30,19 +33,6 @@ export interface LoadResult {
   decisionsPerSecond: number;
   latencyMs: LatencySummary;
   outcomes: Record<string, number>;
-}
-
-export function benchRequestBody(i: number, label: string): string {
-  // A low-risk change touching authentication code: SECURITY_CHANGE fires, the tier is 0, and the built-in
-  // automated validators decide at once (the automated path, no human in it).
-  return JSON.stringify({
-    projectId: 'bench-project',
-    componentName: 'login-service',
-    version: `1.0.${i}`,
-    changes: ['src/auth/login-form.ts'],
-    requester: `bench-${label}`,
-    riskIndicators: { codeChanges: 12, filesChanged: 1, testsPassed: true, userImpact: 'low', vulnerabilities: {}, securitySensitive: false, affectedProjects: [], touchesPersonalData: false },
-  });
 }
 
 async function run(spec: LoadRun): Promise<LoadResult> {
@@ -69,9 +59,10 @@ async function run(spec: LoadRun): Promise<LoadResult> {
   let errors = 0;
   const errorSamples: string[] = [];
   const inFlight = new Set<Promise<void>>();
+  const headers = { 'content-type': 'application/json', ...(spec.authorization ? { authorization: spec.authorization } : {}) };
   const submit = async (i: number): Promise<void> => {
     try {
-      const response = await fetch(spec.submitUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: benchRequestBody(i, spec.label) });
+      const response = await fetch(spec.submitUrl, { method: 'POST', headers, body: benchRequestBody(i) });
       const now = performance.now();
       const text = await response.text();
       if (response.status !== 202) throw new Error(`${response.status} ${text.slice(0, 120)}`);

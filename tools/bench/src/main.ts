@@ -4,8 +4,9 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { messageNameOfSubject, STREAM_NAMES } from '@agf/contracts';
-import { freePort, natsUrl, ServiceProcess, type ServiceName, type TestDatabase, type TestNats } from '@agf/testing';
+import { freePort, natsUrl, ServiceProcess, type ServiceName, type TestDatabase, testIdentity, type TestNats } from '@agf/testing';
 import { benchServers } from './cleanup';
+import { BENCH_REQUESTER } from './bench-request';
 import type { LoadResult, LoadRun } from './load-generator';
 import { fixed } from './stats';
 
@@ -354,7 +355,8 @@ async function waitForConsumersToDrain(nats: TestNats, timeoutMs: number): Promi
 
 /** The service's `agf_db_statements_total`. */
 async function statementsSent(serviceUrl: string): Promise<number> {
-  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
+  const authorization = await (await testIdentity()).bearer({ sub: 'bench-metrics', roles: ['metrics'] });
+  const text = await (await fetch(`${serviceUrl}/metrics`, { headers: { authorization } })).text();
   const line = text.split('\n').find((l) => l.startsWith('agf_db_statements_total'));
   return Number(line?.split(' ').pop() ?? Number.NaN);
 }
@@ -365,7 +367,8 @@ function best(reports: StepReport[], p99Limit: number): StepReport | undefined {
 
 async function startAgf(db: TestDatabase, nats: TestNats, names: readonly ServiceName[]): Promise<ServiceProcess[]> {
   // The outbox poll at its default (tests poll every 200 ms to recover fast from the outages they stage).
-  const env = { AGF_RATE_LIMIT_PER_MINUTE: '10000000', LOG_LEVEL: 'warn', AGF_OUTBOX_POLL_MS: '1000' };
+  // One client and one principal offer all the load: neither rate limit may hold it back.
+  const env = { AGF_RATE_LIMIT_PER_MINUTE: '10000000', AGF_RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: '10000000', LOG_LEVEL: 'warn', AGF_OUTBOX_POLL_MS: '1000' };
   // One after another: each creates streams and consumers; at the same time they only contend.
   const services: ServiceProcess[] = [];
   for (const name of names) services.push(await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env }));
@@ -438,9 +441,12 @@ async function main(): Promise<void> {
   try {
     const services = await startAgf(db, nats, names);
     cleanup.add(() => Promise.all(services.map((s) => s.stop())));
+    // A pipeline's OIDC token (ServiceProcess points the services at this process's issuer), verified on every
+    // request as any credential would be: authentication is part of what a decision costs AGF. Valid for the run.
+    const authorization = await (await testIdentity()).bearer({ sub: BENCH_REQUESTER, roles: ['submitter'], projects: ['bench-project'] }, { expiresIn: 86_400 });
     const agf: MeasuredSystem = {
       label: 'agf',
-      target: { submitUrl: `${services[0]!.url}/v1/deployment-requests`, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
+      target: { submitUrl: `${services[0]!.url}/v1/deployment-requests`, authorization, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
       processes: () => services.map((s) => ({ name: s.name, pid: s.pid })),
       clientPrefix: 'agf-',
       reports: [],

@@ -1,14 +1,21 @@
-import { type CloudEvent, type DeploymentRequestInput, parseEvent } from '@agf/contracts';
-import { Namespace } from '@agf/messaging';
-import { connect } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ApiKeyInput, DecisionMade, DeploymentRequestInput } from '@agf/contracts';
+import { repositoryRoot } from '@agf/platform';
+import { loadPolicyFile, registeredExperts } from '@agf/policy';
 
 /**
- * `npm run demo`: a newcomer's first look. Submits one request of each kind to a running system
- * (`npm start`), plays the human reviewers through the API, and prints each decision as it arrives on
- * `agf.v1.decision.made.>`.
+ * `npm run demo`: a newcomer's first look. With the admin API key `npm start` wrote, issues the demo its
+ * own credentials (a submitter key for its projects, a reviewer key for each human it plays), submits one
+ * request of each kind to a running system, plays the human reviewers through the API, and prints each
+ * decision as its long-poll returns it.
  */
+const ROOT = repositoryRoot(__dirname);
 const INTAKE = process.env['INTAKE_URL'] ?? `http://127.0.0.1:${process.env['INTAKE_PORT'] ?? 3000}`;
-const namespace = new Namespace(process.env['AGF_NAMESPACE'] ?? '');
+const KEY_FILE = resolve(ROOT, process.env['AGF_BOOTSTRAP_KEY_FILE'] || join('.agf', 'admin.key'));
+const POLICY_FILE = resolve(ROOT, process.env['AGF_CONFIG'] || 'agf-config.yaml');
+/** The pipeline the demo plays: requests are submitted as this subject (the requester). */
+const PIPELINE = 'demo-pipeline';
 const run = Date.now().toString(36);
 
 interface Scenario {
@@ -18,15 +25,16 @@ interface Scenario {
   humans?: 'approve' | 'reject';
 }
 
+// No `requester`: intake takes it from the credential (the demo's submitter key).
 const scenarios: Scenario[] = [
   {
     title: 'docs change, no trigger → PROCEED_STANDARD',
-    input: { projectId: 'docs-site', componentName: 'handbook', version: `1.0.${run}`, changes: ['docs/onboarding.md'], requester: 'ci-bot', riskIndicators: { codeChanges: 3, testsPassed: true, userImpact: 'low' } },
+    input: { projectId: 'docs-site', componentName: 'handbook', version: `1.0.${run}`, changes: ['docs/onboarding.md'], riskIndicators: { codeChanges: 3, testsPassed: true, userImpact: 'low' } },
   },
   {
     title: 'autonomous agent finished a project (DOMINO), low risk → tier 0, automated validators',
     input: {
-      projectId: 'agent-reports', componentName: 'formatter', version: `2.0.${run}`, changes: ['src/format.ts'], requester: 'autonomous_agent',
+      projectId: 'agent-reports', componentName: 'formatter', version: `2.0.${run}`, changes: ['src/format.ts'],
       riskIndicators: { codeChanges: 12, testsPassed: true, userImpact: 'low', completionPercentage: 100 }, metadata: { completionMode: 'DOMINO' },
     },
   },
@@ -34,7 +42,7 @@ const scenarios: Scenario[] = [
     title: 'schema change affecting another project → tier 1, a human approves',
     humans: 'approve',
     input: {
-      projectId: 'orders-api', componentName: 'orders', version: `3.1.${run}`, changes: ['src/orders/schema.ts'], requester: 'ci-bot',
+      projectId: 'orders-api', componentName: 'orders', version: `3.1.${run}`, changes: ['src/orders/schema.ts'],
       riskIndicators: { codeChanges: 80, filesChanged: 5, testsPassed: true, userImpact: 'medium', affectedProjects: ['billing-api'] },
     },
   },
@@ -42,21 +50,74 @@ const scenarios: Scenario[] = [
     title: 'critical auth rewrite at 100 % completion → tier 2, a strategic reviewer rejects',
     humans: 'reject',
     input: {
-      projectId: 'core-platform', componentName: 'auth', version: `4.0.${run}`, changes: ['src/auth/session.ts', 'src/crypto/keys.ts'], requester: 'autonomous_agent',
+      projectId: 'core-platform', componentName: 'auth', version: `4.0.${run}`, changes: ['src/auth/session.ts', 'src/crypto/keys.ts'],
       riskIndicators: { codeChanges: 900, filesChanged: 40, testsPassed: true, userImpact: 'critical', securitySensitive: true, completionPercentage: 100, vulnerabilities: { high: 1 } },
     },
   },
 ];
 
-async function post(path: string, body: unknown): Promise<Response> {
-  return fetch(`${INTAKE}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/** An error worth a line on stderr and no stack trace. */
+class DemoError extends Error {}
+
+function adminKey(): string {
+  const fromEnv = process.env['AGF_ADMIN_KEY']?.trim();
+  if (fromEnv) return fromEnv;
+  try {
+    return readFileSync(KEY_FILE, 'utf8').trim();
+  } catch {
+    throw new DemoError(`no admin API key: set AGF_ADMIN_KEY, or start the system with \`npm start\`, which has intake write one to ${KEY_FILE}`);
+  }
 }
 
-async function playHumans(id: string, answer: 'approve' | 'reject'): Promise<void> {
+async function call(method: 'GET' | 'POST' | 'DELETE', path: string, key: string, body?: unknown): Promise<Response> {
+  return fetch(`${INTAKE}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/** Every key the demo issued, revoked when it ends. */
+const issued: string[] = [];
+
+/** Each run issues its own keys; they expire within the hour should the demo not get to revoke them. */
+async function issueKey(admin: string, input: Omit<ApiKeyInput, 'expiresAt'>): Promise<string> {
+  const response = await call('POST', '/v1/api-keys', admin, { ...input, expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+  if (response.status !== 201) throw new DemoError(`POST /v1/api-keys answered ${response.status}: ${await response.text()} — is \`npm start\` running, and the admin key current?`);
+  const { id, key } = (await response.json()) as { id: string; key: string };
+  issued.push(id);
+  return key;
+}
+
+async function revokeIssuedKeys(admin: string): Promise<void> {
+  await Promise.all(issued.map(async (id) => (await call('DELETE', `/v1/api-keys/${id}`, admin)).arrayBuffer()));
+}
+
+/** The humans' reviewer keys, one per subject bound to an expert (`principal:` in agf-config.yaml), issued on first use. */
+class Reviewers {
+  private readonly principals = new Map(registeredExperts(loadPolicyFile(POLICY_FILE)).map((expert) => [expert.id, expert.principal]));
+  private readonly keys = new Map<string, Promise<string>>();
+
+  constructor(private readonly admin: string) {}
+
+  /** The key of someone who may answer for the expert, or undefined when agf-config.yaml binds nobody to it. */
+  keyFor(expertId: string): Promise<string> | undefined {
+    const subject = this.principals.get(expertId)?.[0];
+    if (!subject) return undefined;
+    let key = this.keys.get(subject);
+    if (!key) {
+      key = issueKey(this.admin, { name: `demo reviewer ${subject}`, subject, roles: ['reviewer'], projects: [] });
+      this.keys.set(subject, key);
+    }
+    return key;
+  }
+}
+
+async function playHumans(id: string, answer: 'approve' | 'reject', submitter: string, reviewers: Reviewers): Promise<void> {
   const answered = new Set<string>();
   let rejected = false;
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    const view = (await (await fetch(`${INTAKE}/v1/deployment-requests/${id}`)).json()) as {
+    const view = (await (await call('GET', `/v1/deployment-requests/${id}`, submitter)).json()) as {
       status: string;
       assignments: { id: string; expertId: string; expertKind: string; status: string; role: string }[];
     };
@@ -67,65 +128,65 @@ async function playHumans(id: string, answer: 'approve' | 'reject'): Promise<voi
     for (const a of open) {
       // Once the strategic reviewer has rejected, the request is blocked: nobody else is asked.
       if (rejected) break;
+      answered.add(a.id);
+      const key = reviewers.keyFor(a.expertId);
+      if (!key) {
+        console.log(`   ${a.expertId} (${a.role}): nobody is bound to it in ${POLICY_FILE} (principal:), so the demo cannot answer`);
+        continue;
+      }
       const decision = answer === 'reject' && a.role === 'strategic' ? 'reject' : 'approve';
       if (decision === 'reject') rejected = true;
-      const response = await post(`/v1/deployment-requests/${id}/reviews`, {
+      const response = await call('POST', `/v1/deployment-requests/${id}/reviews`, await key, {
         assignmentId: a.id,
         expertId: a.expertId,
         decision,
         comments: decision === 'reject' ? 'key rotation has no migration path; add one and resubmit' : 'looks good',
       });
-      answered.add(a.id);
       console.log(`   ${a.expertId} (${a.role}) answered ${decision} → HTTP ${response.status}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
 
-async function main(): Promise<void> {
-  const nc = await connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' });
-  const pending = new Map<string, Scenario>();
-  // A decision can arrive before its request's 202 has been read here (tier 0 takes milliseconds): kept until then.
-  const early = new Map<string, CloudEvent<'decision.made'>>();
-  let allSubmitted = false;
-  let finish: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const settle = (requestId: string, event: CloudEvent<'decision.made'>): void => {
-    const scenario = pending.get(requestId);
-    if (!scenario) return void early.set(requestId, event);
-    pending.delete(requestId);
-    print(scenario, event);
-    if (allSubmitted && !pending.size) finish();
-  };
-  nc.subscribe(namespace.subject('agf.v1.decision.made.>'), {
-    callback: (_error, msg) => {
-      const parsed = parseEvent('decision.made', msg.json());
-      if (parsed.ok) settle(parsed.value.data.requestId, parsed.value);
-    },
-  });
-  for (const scenario of scenarios) {
-    const response = await post('/v1/deployment-requests', scenario.input);
-    if (response.status !== 202) throw new Error(`intake answered ${response.status}: ${await response.text()} — is \`npm start\` running?`);
-    const { id } = (await response.json()) as { id: string };
-    pending.set(id, scenario);
-    console.log(`submitted ${id}: ${scenario.title}`);
-    const decided = early.get(id);
-    if (decided) settle(id, decided);
-    else if (scenario.humans) void playHumans(id, scenario.humans);
+/** Long-polls the request's decision, as a CI job would. */
+async function decisionOf(id: string, submitter: string, deadline: number): Promise<DecisionMade> {
+  while (Date.now() < deadline) {
+    const response = await call('GET', `/v1/deployment-requests/${id}/decision?waitSeconds=20`, submitter);
+    if (response.status === 200) return (await response.json()) as DecisionMade;
+    if (response.status !== 202) throw new DemoError(`GET /v1/deployment-requests/${id}/decision answered ${response.status}: ${await response.text()}`);
+    await response.arrayBuffer();
   }
-  allSubmitted = true;
-  if (!pending.size) finish();
-  const timeout = setTimeout(() => {
-    console.error(`no decision yet for ${[...pending.values()].map((s) => s.title).join('; ')}`);
-    process.exit(1);
-  }, 60_000);
-  await done;
-  clearTimeout(timeout);
-  await nc.close();
+  throw new DemoError(`no decision yet for ${id}`);
 }
 
-function print(scenario: Scenario, event: CloudEvent<'decision.made'>): void {
-  const d = event.data;
+async function main(): Promise<void> {
+  const admin = adminKey();
+  try {
+    await demonstrate(admin);
+  } finally {
+    await revokeIssuedKeys(admin).catch(() => console.error(`could not revoke the demo's API keys (${issued.join(', ')}); they expire within the hour`));
+  }
+}
+
+async function demonstrate(admin: string): Promise<void> {
+  const submitter = await issueKey(admin, { name: PIPELINE, subject: PIPELINE, roles: ['submitter'], projects: [...new Set(scenarios.map((s) => s.input.projectId))] });
+  const reviewers = new Reviewers(admin);
+  const deadline = Date.now() + 60_000;
+  const decided: Promise<void>[] = [];
+  const played: Promise<void>[] = [];
+  for (const scenario of scenarios) {
+    const response = await call('POST', '/v1/deployment-requests', submitter, scenario.input);
+    if (response.status !== 202) throw new DemoError(`intake answered ${response.status}: ${await response.text()}`);
+    const { id } = (await response.json()) as { id: string };
+    console.log(`submitted ${id}: ${scenario.title}`);
+    if (scenario.humans) played.push(playHumans(id, scenario.humans, submitter, reviewers).catch((error: unknown) => console.error(`   playing the reviewers of ${id}: ${(error as Error).message}`)));
+    decided.push(decisionOf(id, submitter, deadline).then((decision) => print(scenario, decision)));
+  }
+  await Promise.all(decided);
+  await Promise.all(played); // their keys are revoked next
+}
+
+function print(scenario: Scenario, d: DecisionMade): void {
   console.log(`\n■ ${scenario.title}`);
   console.log(`  ${d.outcome} (tier ${d.tierLevel}, risk ${d.riskScore.toFixed(2)}, confidence ${d.confidenceScore.toFixed(2)} ${d.confidence.level})`);
   console.log(`  triggers: ${d.triggers.map((t) => `${t.condition} (${t.reason})`).join('; ') || 'none'}`);
@@ -135,7 +196,10 @@ function print(scenario: Scenario, event: CloudEvent<'decision.made'>): void {
   if (d.rollbackPlan) console.log(`  rollback (${d.rollbackPlan.source}): ${d.rollbackPlan.steps.join(' → ')}`);
 }
 
-main().catch((error: unknown) => {
-  console.error((error as Error).message);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof DemoError ? error.message : error instanceof TypeError && /fetch failed/.test(error.message) ? `cannot reach intake at ${INTAKE}: is \`npm start\` running?` : error);
+    process.exit(1);
+  },
+);

@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, headers, type MsgHdrs } from '@nats-io/transport-node';
 import { Namespace } from '@agf/messaging';
 
 /**
  * `npm run dlq -- list` shows dead letters with their reasons; `npm run dlq -- replay <seq>…` (or `--all`)
  * publishes them back to their original subject and removes them from AGF_DLQ. Fix the cause first.
+ * A replayed message keeps the headers it was sent with: a command or an expert's answer is judged again with
+ * its sender's credential (`Authorization`; one that has expired since is refused), not the operator's.
  */
 const HELP = `usage: npm run dlq -- list [--limit N]
        npm run dlq -- replay <seq> [<seq>…] | --all
@@ -52,13 +54,23 @@ async function main(): Promise<void> {
       }
       const subject = stored.header.get('Agf-Dlq-Subject');
       if (!subject) throw new Error(`#${seq} has no Agf-Dlq-Subject header`);
-      await js.publish(subject, stored.data, { msgID: `replay:${stream}:${seq}` });
+      await js.publish(subject, stored.data, { msgID: `replay:${stream}:${seq}`, headers: originalHeaders(stored.header) });
       await jsm.streams.deleteMessage(stream, seq);
       console.log(`#${seq}: replayed to ${subject}`);
     }
   } finally {
     await nc.close();
   }
+}
+
+/** The headers the message was first published with: the dead-letter ones and NATS' own left out. */
+function originalHeaders(stored: MsgHdrs): MsgHdrs {
+  const h = headers();
+  for (const [key, values] of stored) {
+    if (/^(Agf-Dlq-|Nats-)/i.test(key)) continue;
+    for (const value of values) h.append(key, value);
+  }
+  return h;
 }
 
 async function allSequences(jsm: Awaited<ReturnType<typeof jetstreamManager>>, stream: string, first: number, last: number): Promise<number[]> {

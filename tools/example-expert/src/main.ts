@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
 import { cloudEventSchema, createEvent, type ReviewRejected, type ReviewRequested, type ReviewSubmit, subjectFilterFor, subjectFor } from '@agf/contracts';
 import { Namespace } from '@agf/messaging';
 
@@ -8,27 +8,43 @@ import { Namespace } from '@agf/messaging';
  * A runnable external automated expert: the protocol a team follows to plug its own scanner or AI
  * reviewer into AGF (docs/external-experts.md).
  *
- * 1. Register the expert in agf-config.yaml with `type: automated` and `runtime: external`.
+ * 1. Register the expert in agf-config.yaml with `type: automated`, `runtime: external` and the subject of
+ *    its credential in `principal:`; an admin issues it an API key (role `reviewer`) for that subject.
  * 2. Read work from `agf.v1.review.requested.<expertId>` (stream AGF_REVIEW) with a durable consumer of
  *    your own, so nothing is missed while the expert is down.
  * 3. Answer each assignment with a `review.submit` CloudEvent on the `replySubject` it names
- *    (`agf.v1.review.submit.<projectId>`), `Nats-Msg-Id` = the event id, then ack the work item.
+ *    (`agf.v1.review.submit.<projectId>`), `Nats-Msg-Id` = the event id and `Authorization: Bearer <key>`,
+ *    then ack the work item.
  *    A redelivered work item answered twice is harmless: the CoE accepts one answer per assignment.
  * 4. Optionally listen on `agf.v1.review.rejected.>` for answers the CoE did not take, with the reason
  *    (an assignment reassigned after a missed SLA, a request decided meanwhile, …).
  *
  * This example rejects requests whose changes mention a TODO and approves the rest.
  */
-const HELP = `usage: npm run example-expert -- --expert <expertId> [--once]
-env: NATS_URL (default nats://127.0.0.1:4222), AGF_NAMESPACE`;
+const HELP = `usage: npm run example-expert -- --expert <expertId> [--key <API key>] [--once]
+  --key   an API key with the role reviewer whose subject agf-config.yaml binds to the expert (principal:);
+          AGF_EXPERT_KEY if not given (prefer it: a command line is visible to every user of the host)
+env: AGF_EXPERT_KEY, NATS_URL (default nats://127.0.0.1:4222), AGF_NAMESPACE`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { expert: { type: 'string' }, once: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  const { values } = parseArgs({
+    options: { expert: { type: 'string' }, key: { type: 'string' }, once: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
   if (values.help || !values.expert) {
     console.log(HELP);
     process.exit(values.help ? 0 : 2);
   }
   const expertId = values.expert;
+  const key = (values.key ?? process.env['AGF_EXPERT_KEY'] ?? '').trim();
+  if (!key) {
+    // The CoE would refuse every answer (unauthenticated): better not to take work at all.
+    console.error(
+      `${expertId}: no credential. The CoE takes an answer only from a principal bound to the expert: pass --key or set AGF_EXPERT_KEY to an API key\n` +
+        `with the role reviewer whose subject is in the expert's principal: list in agf-config.yaml (docs/external-experts.md).`,
+    );
+    process.exit(2);
+  }
+  const authorization = `Bearer ${key}`;
   const namespace = new Namespace(process.env['AGF_NAMESPACE'] ?? '');
   const nc = await connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', maxReconnectAttempts: -1 });
   const jsm = await jetstreamManager(nc);
@@ -77,7 +93,9 @@ async function main(): Promise<void> {
       causationId: parsed.data.id,
       data: verdict,
     });
-    await js.publish(namespace.subject(work.replySubject), JSON.stringify(answer), { msgID: answer.id });
+    const h = headers();
+    h.set('Authorization', authorization);
+    await js.publish(namespace.subject(work.replySubject), JSON.stringify(answer), { msgID: answer.id, headers: h });
     msg.ack();
     console.log(`${expertId}: ${verdict.decision} ${work.requestId} (${work.request.componentName} ${work.request.version})`);
     if (values.once) break;

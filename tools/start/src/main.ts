@@ -1,14 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ensureDatabase, EXIT_CONFIG_ERROR, repositoryRoot, SERVICE_PORTS, type ServiceName, serviceNodeFlags, waitFor } from '@agf/platform';
 
 /**
  * `npm start`: the whole system on one machine. Each service is its own process with its log lines
  * prefixed by its name; one that dies is restarted with backoff (one that exits with a configuration
- * error is not, since it would only fail again); Ctrl-C stops them all cleanly.
+ * error is not, since it would only fail again); Ctrl-C stops them all cleanly. Intake writes the first
+ * admin API key to `AGF_BOOTSTRAP_KEY_FILE` (default `.agf/admin.key`) on a database without keys.
  */
 const ROOT = repositoryRoot(__dirname);
+/** Relative to the repository root, whatever directory npm was started from. */
+const BOOTSTRAP_KEY_FILE = resolve(ROOT, process.env['AGF_BOOTSTRAP_KEY_FILE'] || join('.agf', 'admin.key'));
 const ALL = Object.keys(SERVICE_PORTS) as ServiceName[];
 const COLORS = ['\x1b[36m', '\x1b[33m', '\x1b[35m', '\x1b[32m', '\x1b[34m', '\x1b[31m'];
 const RESET = '\x1b[0m';
@@ -31,7 +35,7 @@ function launch(service: Supervised, color: string): void {
   service.startedAt = Date.now();
   const child = spawn(process.execPath, [...serviceNodeFlags(service.name), join(ROOT, 'dist', 'apps', service.name, 'src', 'main.js')], {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: process.env['NO_COLOR'] ?? (process.stdout.isTTY ? '' : '1') },
+    env: { ...process.env, AGF_BOOTSTRAP_KEY_FILE: BOOTSTRAP_KEY_FILE, NO_COLOR: process.env['NO_COLOR'] ?? (process.stdout.isTTY ? '' : '1') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   service.child = child;
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
   const services: Supervised[] = wanted.map((name) => ({ name, restarts: 0, startedAt: 0 }));
   services.forEach((service, index) => launch(service, COLORS[index % COLORS.length]!));
   log('start', `started ${wanted.join(', ')}; Ctrl-C stops everything`);
+  void announceWhenReady(wanted);
 
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -82,6 +87,21 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+}
+
+/** Once every service answers its readiness probe: where the admin key is (never the key itself). */
+async function announceWhenReady(names: ServiceName[]): Promise<void> {
+  const ports = names.map((name) => Number(process.env[`${name.toUpperCase()}_PORT`] || SERVICE_PORTS[name]));
+  const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.ok === true;
+  while (!stopping && !(await Promise.all(ports.map(ready))).every(Boolean)) await new Promise((resolve) => setTimeout(resolve, 500));
+  if (stopping) return;
+  if (!names.includes('intake')) return log('start', 'all ready (intake, which writes the admin API key, runs elsewhere)');
+  log(
+    'start',
+    existsSync(BOOTSTRAP_KEY_FILE)
+      ? `all ready; admin API key in ${BOOTSTRAP_KEY_FILE} (POST /v1/api-keys with it issues the others; npm run demo reads it)`
+      : `all ready; no admin API key file at ${BOOTSTRAP_KEY_FILE}: intake writes one only to a database without any key`,
+  );
 }
 
 void main();

@@ -1,8 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
+import { Roles } from '@agf/platform';
 import { DataSource } from 'typeorm';
 
 /** The expert registry with current load: who reviews what, and how busy they are. */
 @Controller('v1/experts')
+@Roles('admin', 'auditor')
 export class ExpertsHttpController {
   constructor(private readonly dataSource: DataSource) {}
 

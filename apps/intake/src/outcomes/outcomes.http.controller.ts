@@ -1,26 +1,35 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { actorOf, canReadProject, canSubmitFor, type Principal } from '@agf/access-domain';
 import { OutcomeReportInput } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
-import { ProblemError } from '@agf/platform';
+import { AccessRefusals, CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
 import type { Request } from 'express';
 import { parseJsonBody } from '../http-input';
 import { RequestViewRepository } from '../requests/request-view.repository';
+import { notFoundDetail } from '../requests/request-visibility';
 
+/** What happened after the decision, reported by a submitter of the request's project (it steers the risk model). */
 @Controller('v1/deployment-requests/:id/outcome')
+@Roles('submitter')
 export class OutcomesHttpController {
   constructor(
     private readonly publisher: TransactionalPublisher,
     private readonly repository: RequestViewRepository,
+    private readonly refusals: AccessRefusals,
   ) {}
 
   @Post()
   @HttpCode(202)
-  async report(@Param('id') id: string, @Req() req: Request, @Body() body: unknown) {
+  async report(@Param('id') id: string, @Req() req: Request, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
     const outcome = parseJsonBody(req, body, OutcomeReportInput);
     return this.publisher.transaction(async (tx) => {
       const request = await this.repository.findRequest(id, tx.manager);
-      if (!request) throw new ProblemError(404, 'not-found', 'Not Found', `no deployment request ${id}`);
+      if (!request) throw new ProblemError(404, 'not-found', 'Not Found', notFoundDetail(id));
+      if (!canReadProject(principal, request.project_id)) throw this.refusals.refuseHttp(req, 'not-visible', notFoundDetail(id));
+      if (!canSubmitFor(principal, request.project_id)) {
+        throw this.refusals.refuseHttp(req, 'forbidden', `${principal.subject} may not report outcomes for project ${request.project_id}`);
+      }
       if (!request.decision) throw new ProblemError(409, 'not-decided', 'Conflict', 'report an outcome after the decision');
       const eventId = randomUUID();
       const reportedAt = outcome.reportedAt ?? new Date().toISOString();
@@ -40,6 +49,7 @@ export class OutcomesHttpController {
           status: outcome.status,
           reportedAt,
           ...(outcome.details ? { details: outcome.details } : {}),
+          actor: actorOf(principal, 'http'),
         },
       });
       return { requestId: id, outcomeId: eventId, status: outcome.status };

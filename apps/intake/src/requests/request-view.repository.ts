@@ -73,10 +73,10 @@ export class RequestViewRepository {
     );
   }
 
-  async findDecision(id: string): Promise<Pick<RequestRow, 'status' | 'decision'> | undefined> {
+  async findDecision(id: string): Promise<Pick<RequestRow, 'project_id' | 'status' | 'decision'> | undefined> {
     if (!isUuid(id)) return undefined;
-    const rows: Pick<RequestRow, 'status' | 'decision'>[] = await this.dataSource.query(
-      `SELECT "status", "decision" FROM "intake"."requests" WHERE "id" = $1`,
+    const rows: Pick<RequestRow, 'project_id' | 'status' | 'decision'>[] = await this.dataSource.query(
+      `SELECT "project_id", "status", "decision" FROM "intake"."requests" WHERE "id" = $1`,
       [id],
     );
     return rows[0];

@@ -1,12 +1,14 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { actorOf, type Principal } from '@agf/access-domain';
 import { acceptReview, type ReviewRefusalCode } from '@agf/coe-domain';
 import { ReviewSubmissionInput } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
-import { ProblemError } from '@agf/platform';
+import { AccessRefusals, CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
 import type { Request } from 'express';
 import { parseJsonBody } from '../http-input';
 import { RequestViewRepository } from '../requests/request-view.repository';
+import { notFoundDetail, RequestVisibility } from '../requests/request-visibility';
 
 /** How each of the CoE's reasons to refuse an answer is answered over HTTP (an unknown request is a 404 before). */
 const PROBLEM_STATUS = {
@@ -16,28 +18,44 @@ const PROBLEM_STATUS = {
   'separation-of-duties': [422, 'Unprocessable Content'],
   'already-decided': [409, 'Conflict'],
   'assignment-closed': [409, 'Conflict'],
+  // The CoE's answers to a credential it refuses over NATS; over HTTP these are settled before (401, 403).
+  unauthenticated: [401, 'Unauthorized'],
+  forbidden: [403, 'Forbidden'],
 } as const satisfies Record<ReviewRefusalCode, readonly [number, string]>;
 
 /**
  * A reviewer's answer, checked against intake's read model with the CoE's own rules (`acceptReview`), so
  * that a reviewer hears at once what the CoE would refuse; the CoE checks again against its own state and
- * answers what became void meanwhile with `review.rejected` (shown in the request's view).
+ * answers what became void meanwhile with `review.rejected` (shown in the request's view). Only a principal
+ * bound to the assigned expert may answer, and never the request's requester.
  */
 @Controller('v1/deployment-requests/:id/reviews')
+@Roles('reviewer')
 export class ReviewsHttpController {
   constructor(
     private readonly publisher: TransactionalPublisher,
     private readonly repository: RequestViewRepository,
+    private readonly visibility: RequestVisibility,
+    private readonly refusals: AccessRefusals,
   ) {}
 
   @Post()
   @HttpCode(202)
-  async submit(@Param('id') id: string, @Req() req: Request, @Body() body: unknown) {
+  async submit(@Param('id') id: string, @Req() req: Request, @Body() body: unknown, @CurrentPrincipal() principal: Principal) {
     const review = parseJsonBody(req, body, ReviewSubmissionInput);
     return this.publisher.transaction(async (tx) => {
       const request = await this.repository.findRequest(id, tx.manager);
-      if (!request) throw new ProblemError(404, 'not-found', 'Not Found', `no deployment request ${id}`);
-      const row = (await this.repository.findAssignments(id, tx.manager)).find((a) => a.id === review.assignmentId);
+      if (!request) throw new ProblemError(404, 'not-found', 'Not Found', notFoundDetail(id));
+      const assignments = await this.repository.findAssignments(id, tx.manager);
+      if (!(await this.visibility.canSee(principal, request, tx.manager, assignments))) throw this.refusals.refuseHttp(req, 'not-visible', notFoundDetail(id));
+      const row = assignments.find((a) => a.id === review.assignmentId);
+      const expertId = row?.expert_id ?? review.expertId;
+      if (!this.visibility.expertsOf(principal).has(expertId)) {
+        throw this.refusals.refuseHttp(req, 'not-bound-to-expert', `${principal.subject} may not answer for expert ${expertId}`);
+      }
+      if (principal.subject === request.requester) {
+        throw this.refusals.refuseHttp(req, 'separation-of-duties', 'the requester cannot review their own deployment');
+      }
       const verdict = acceptReview({
         review,
         request,
@@ -71,6 +89,7 @@ export class ReviewsHttpController {
           conditions: review.conditions ?? [],
           ...(review.confidence !== undefined ? { confidence: review.confidence } : {}),
           submittedAt: new Date().toISOString(),
+          actor: actorOf(principal, 'http'),
         },
       });
       return { requestId: id, assignmentId: assignment.id, status: 'submitted' };

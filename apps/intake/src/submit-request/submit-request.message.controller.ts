@@ -1,24 +1,46 @@
 import { Controller, Logger } from '@nestjs/common';
+import { actorOf } from '@agf/access-domain';
 import { type IncomingCommand, MessageContext, OnMessage } from '@agf/messaging';
-import { ProblemError } from '@agf/platform';
+import { AccessRefusals, Authenticator, ProblemError } from '@agf/platform';
 import { findUnstorableStrings, LIMITS, PROJECT_ID_PATTERN, UNSTORABLE_STRING_MESSAGE, type ValidationIssue } from '@agf/contracts';
+import { authorizeSubmission } from './authorize-submission';
 import { submitRequest } from './submit-request.use-case';
 import { validateSubmission } from './validate-submission';
 
-/** `agf.v1.intake.submit`: the same use case as HTTP; bad input becomes `agf.v1.intake.rejected.<projectId|_invalid>`. */
+/**
+ * `agf.v1.intake.submit`: the same use case as HTTP, with the credential in the message's `Authorization`
+ * header; bad input, and a missing, invalid or insufficient credential, become
+ * `agf.v1.intake.rejected.<projectId|_invalid>` (a refused credential is recorded as `security.refused` too).
+ */
 @Controller()
 export class SubmitRequestMessageController {
   private readonly logger = new Logger('intake.submit');
 
+  constructor(
+    private readonly authenticator: Authenticator,
+    private readonly refusals: AccessRefusals,
+  ) {}
+
   @OnMessage('intake.submit')
   async submit(command: IncomingCommand, ctx: MessageContext): Promise<void> {
+    const authentication = await this.authenticator.authenticate(ctx.header('Authorization'));
+    if (!authentication.ok) {
+      this.refusals.refuseMessage(ctx, { code: 'unauthenticated', reason: authentication.reason });
+      return this.reject(ctx, command.body, [{ path: 'Authorization', message: authentication.reason }]);
+    }
+    const { principal } = authentication;
     const msgId = ctx.natsMsgId;
     const errors = this.check(command, msgId);
     if (errors.length) return this.reject(ctx, command.body, errors);
     const checked = validateSubmission(command.body);
     if (!checked.ok) return this.reject(ctx, command.body, checked.errors);
+    const authorized = authorizeSubmission(principal, checked.input);
+    if (!authorized.ok) {
+      this.refusals.refuseMessage(ctx, { code: authorized.code, reason: authorized.reason, principal });
+      return this.reject(ctx, command.body, [{ path: authorized.code === 'requester-mismatch' ? 'requester' : 'Authorization', message: authorized.reason }]);
+    }
     try {
-      await submitRequest(ctx, checked.input, 'nats', msgId ? `nats:${msgId}` : undefined);
+      await submitRequest(ctx, authorized.input, actorOf(principal, 'nats'), msgId ? `nats:${msgId}` : undefined);
     } catch (error) {
       if (error instanceof ProblemError && error.status < 500) {
         return this.reject(ctx, command.body, error.errors ?? [{ path: 'Nats-Msg-Id', message: error.message }]);

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { canonicalize } from './canonical';
-import { type DeploymentRequest, type DeploymentRequestInput, LIMITS } from '@agf/contracts';
+import { type Actor, type DeploymentRequest, LIMITS } from '@agf/contracts';
 import type { OutgoingEvent } from '@agf/messaging';
 import { ProblemError } from '@agf/platform';
 import type { EntityManager } from 'typeorm';
+import type { AuthorizedSubmission } from './authorize-submission';
 
 export interface WriteContext {
   manager: EntityManager;
@@ -23,17 +24,19 @@ export interface SubmitResult {
 }
 
 /**
- * Stores a valid request and emits `deployment.requested` in the same transaction. With an idempotency key,
- * the key row is claimed first: a racing retry blocks on it, then finds the first request and returns it.
+ * Stores a valid, authorized request and emits `deployment.requested` in the same transaction. With an
+ * idempotency key, the key row is claimed first: a racing retry blocks on it, then finds the first request and
+ * returns it. The fingerprint includes the requester, so another principal's submission under the same key is
+ * refused rather than answered with the first one's id.
  */
 export async function submitRequest(
   tx: WriteContext,
-  input: DeploymentRequestInput,
-  via: 'http' | 'nats',
+  input: AuthorizedSubmission,
+  actor: Actor,
   idempotencyKey: string | undefined,
   now = new Date(),
 ): Promise<SubmitResult> {
-  const { request, insert } = newRequest(randomUUID(), input, via, now);
+  const { request, insert } = newRequest(randomUUID(), input, actor, now);
   if (idempotencyKey) {
     const fingerprint = createHash('sha256').update(canonicalize(input)).digest('hex');
     const claimed: unknown[] = await tx.manager.query(
@@ -61,21 +64,22 @@ export async function submitRequest(
  * A submission without an idempotency key: nothing to look up first, so the request row and its
  * `deployment.requested` commit in one statement, without a transaction block.
  */
-export async function submitRequestAtOnce(writer: OneStatementWriter, input: DeploymentRequestInput, via: 'http' | 'nats', now = new Date()): Promise<SubmitResult> {
-  const { request, insert } = newRequest(randomUUID(), input, via, now);
+export async function submitRequestAtOnce(writer: OneStatementWriter, input: AuthorizedSubmission, actor: Actor, now = new Date()): Promise<SubmitResult> {
+  const { request, insert } = newRequest(randomUUID(), input, actor, now);
   await writer.writeWithEvents(insert.statement, insert.params, [requested(request)]);
   return { id: request.requestId, status: 'received', replayed: false };
 }
 
 /** The request as stored and published; one too large for the events that carry it is refused before anything is written. */
-function newRequest(id: string, input: DeploymentRequestInput, via: 'http' | 'nats', now: Date): { request: DeploymentRequest; insert: { statement: string; params: unknown[] } } {
+function newRequest(id: string, input: AuthorizedSubmission, actor: Actor, now: Date): { request: DeploymentRequest; insert: { statement: string; params: unknown[] } } {
   const request: DeploymentRequest = {
     ...input,
+    actor,
     requestId: id,
     timestamp: input.timestamp ?? now.toISOString(),
     metadata: input.metadata ?? {},
     receivedAt: now.toISOString(),
-    receivedVia: via,
+    receivedVia: actor.channel,
   };
   const json = JSON.stringify(request);
   const bytes = Buffer.byteLength(json);
