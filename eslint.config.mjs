@@ -9,7 +9,8 @@ const frameworks = ['@nestjs/*', 'typeorm', 'pg', '@nats-io/*', 'express', 'prom
 const depConstraints = [
   // Apps never import each other; they share only contracts, infra and domain libraries.
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:domain'] },
-  { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra'] },
+  // Infra adapts domain logic to frameworks (e.g. the auth middleware around access-domain's principals).
+  { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:domain'] },
   // Domain logic is plain TypeScript: no framework, no broker, no ORM.
   { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'], bannedExternalImports: frameworks },
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: frameworks },
