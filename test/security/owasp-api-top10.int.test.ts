@@ -189,7 +189,7 @@ describe('OWASP API Security Top 10 (2023)', () => {
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('strict-transport-security')).toMatch(/max-age=/);
       expect(response.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
-      expect(await response.text()).not.toMatch(/127\.0\.0\.1|localhost|:4222|:5432|postgres/);
+      expect(await response.text()).not.toMatch(/127\.0\.0\.1|localhost|:4222|:5432|postgres:\/\/|nats:\/\//);
     }
     const problem = await system.call('intake', 'GET', '/v1/deployment-requests/not-a-uuid', await system.bearer('auditor-ann', ['auditor']));
     expect(problem.headers.get('content-type')).toMatch(/^application\/problem\+json/);
