@@ -19,7 +19,7 @@ describe('external automated expert protocol (tools/example-expert)', () => {
 
   beforeAll(async () => {
     identity = await testIdentity();
-    expertCredential = await identity.token({ sub: 'security_agent_1' });
+    expertCredential = await identity.token({ sub: 'security_agent_1', roles: ['reviewer'] });
     db = await createTestDatabase();
     nats = await TestNats.connect();
     coe = await ServiceProcess.start('coe', {

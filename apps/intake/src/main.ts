@@ -20,8 +20,6 @@ void runService({
 async function bootstrap(runtime: ServiceRuntime): Promise<void> {
   const keyFile = runtime.infra.AGF_BOOTSTRAP_KEY_FILE;
   if (!keyFile) return;
-  // The relay would start only after this hook; until then the key's event would wait for the poller's grace period.
-  if (runtime.infra.AGF_OUTBOX_RELAY === 'on') runtime.relay.start();
   const keyHash = await bootstrapAdminKey(runtime.publisher, keyFile);
   if (!keyHash || runtime.infra.AGF_OUTBOX_RELAY !== 'on') return;
   for (let waited = 0; waited < 10_000 && !runtime.keys.find(keyHash); waited += 50) await sleep(50);

@@ -279,10 +279,11 @@ describe('acceptReview', () => {
     it.each<[string, Parameters<typeof acceptReview>[0], string | undefined, string | undefined]>([
       ['a reviewer bound to the expert', accepted, undefined, undefined],
       ['a principal bound to the expert through intake (roles checked there)', { ...accepted, answerer: { subject: 'alice@example.com' } }, undefined, undefined],
-      ['a workload bound to an external automated expert, without a role', { ...accepted, answerer: { subject: 'svc-scanner', roles: [] }, expert: scanner }, undefined, undefined],
+      ['a workload bound to an external automated expert, with the reviewer role', { ...accepted, answerer: { subject: 'svc-scanner', roles: ['reviewer'] }, expert: scanner }, undefined, undefined],
+      ['a workload bound to an external automated expert, without a role', { ...accepted, answerer: { subject: 'svc-scanner', roles: [] }, expert: scanner }, 'forbidden', 'forbidden'],
       ['a reviewer bound to another expert', { ...accepted, answerer: { subject: 'mallory', roles: ['reviewer'] } }, 'forbidden', 'not-bound-to-expert'],
       ['an admin not bound to the expert', { ...accepted, answerer: { subject: 'root', roles: ['admin'] } }, 'forbidden', 'not-bound-to-expert'],
-      ['a bound principal without the reviewer role, for a human expert', { ...accepted, answerer: { subject: 'alice@example.com', roles: ['admin'] } }, 'forbidden', 'forbidden'],
+      ['a bound principal without the reviewer role', { ...accepted, answerer: { subject: 'alice@example.com', roles: ['admin'] } }, 'forbidden', 'forbidden'],
       ['anyone, for an expert the policy no longer has', { ...accepted, expert: undefined }, 'forbidden', 'not-bound-to-expert'],
       ['anyone, for a builtin validator (nobody is bound)', { ...accepted, expert: { kind: 'automated', runtime: 'builtin', principal: [] } }, 'forbidden', 'not-bound-to-expert'],
       // Before anything is looked up: an unbound principal learns nothing of the request.

@@ -40,7 +40,8 @@ export function refuseUnboundAnswerer(answerer: Answerer, expertId: string, expe
   if (!expert?.principal.includes(answerer.subject)) {
     return { code: 'forbidden', security: 'not-bound-to-expert', reason: `${answerer.subject} is not bound to answer for ${expertId}` };
   }
-  if (expert.kind === 'human' && answerer.roles && !answerer.roles.includes('reviewer')) {
+  // The binding names who may answer; the role says the credential was issued for answering (not for, say, submitting).
+  if (answerer.roles && !answerer.roles.includes('reviewer')) {
     return { code: 'forbidden', security: 'forbidden', reason: `${answerer.subject} does not hold the reviewer role` };
   }
   return undefined;

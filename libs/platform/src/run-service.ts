@@ -33,7 +33,7 @@ export interface ServiceDefinition {
   consumerLingerMs: number;
   /** Extra HTTP set-up (OpenAPI, body limits) before the server listens. */
   configureHttp?: (app: NestExpressApplication, runtime: ServiceRuntime) => void;
-  /** Runs once consumers and the key replica are up, before HTTP listens (intake's bootstrap admin key). */
+  /** Runs once consumers, the key replica and the outbox relay are up, before HTTP listens (intake's bootstrap admin key). */
   afterStart?: (runtime: ServiceRuntime) => Promise<void>;
 }
 
@@ -159,9 +159,9 @@ export async function runService(definition: ServiceDefinition): Promise<Running
   // The streams exist now; credentials wait for the key replica to catch up before they are judged.
   await runtime.keys.start(runtime.nc, runtime.namespace);
   await runtime.keys.ready;
-  await definition.afterStart?.(runtime);
   if (infra.AGF_OUTBOX_RELAY === 'on') runtime.relay.start();
   else logger.warn('outbox relay paused (AGF_OUTBOX_RELAY=paused): committed events stay unsent');
+  await definition.afterStart?.(runtime);
   const inboxPurge = setInterval(() => {
     purgeInbox(runtime.dataSource, infra.schema, inboxRetentionMs(streamOptions)).catch((error: Error) => logger.warn(`inbox purge failed (${error.message}); next try in 10 min`));
   }, INBOX_PURGE_INTERVAL_MS);
