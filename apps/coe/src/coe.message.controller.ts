@@ -32,11 +32,13 @@ export class CoeMessageController {
     const answerer = await this.answererOf(event, ctx);
     if ('reason' in answerer) {
       this.workflow.rejectReview(ctx, event.data, { code: 'unauthenticated', reason: answerer.reason });
-      this.refusals.refuseMessage(ctx, { code: 'unauthenticated', reason: answerer.reason });
+      this.refusals.refuseMessage(ctx, { code: 'unauthenticated', reason: answerer.reason, requestId: event.data.requestId });
       return;
     }
     const refusal = await this.workflow.recordReview(ctx, event.data, answerer);
-    if (refusal?.security) this.refusals.refuseMessage(ctx, { code: refusal.security, reason: refusal.reason, ...(answerer.principal ? { principal: answerer.principal } : {}) });
+    if (refusal?.security) {
+      this.refusals.refuseMessage(ctx, { code: refusal.security, reason: refusal.reason, requestId: event.data.requestId, ...(answerer.principal ? { principal: answerer.principal } : {}) });
+    }
   }
 
   @OnInvalidMessage('review.submit')

@@ -22,7 +22,7 @@ import { z } from 'zod';
 /**
  * The OpenAPI document of intake's API, written out rather than gathered from controller decorators at
  * start-up: @nestjs/swagger cost intake 3–5 MB of RSS at rest and more under load, for a document that
- * never changes while it runs (docs/benchmarks.md, run 15). `openapi.spec.ts` checks it against the routes
+ * never changes while it runs (docs/benchmarks.md). `openapi.spec.ts` checks it against the routes
  * the controllers declare, so neither can change without the other. Request bodies come from the zod
  * schemas that validate them, response bodies from the schemas intake's integration test checks its answers
  * against.

@@ -21,7 +21,7 @@ const BASE_NODE_FLAGS = '--max-semi-space-size=2 --optimize-for-size';
 
 /**
  * The services whose peak RSS came nearest 150 MB also run without V8's Maglev compiler: 10–15 MB less under
- * load for ~10 % more of their CPU (Turbofan still optimises hot code; docs/benchmarks.md, run 17). The
+ * load for ~10 % more of their CPU (Turbofan still optimises hot code; docs/benchmarks.md). The
  * container image asks `serviceNodeFlags` too (deploy/Dockerfile).
  */
 const WITHOUT_MAGLEV: ReadonlySet<ServiceName> = new Set(['intake', 'compliance']);

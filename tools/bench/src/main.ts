@@ -199,7 +199,7 @@ interface MeasuredSystem {
 /**
  * A warm-up so JIT, pools and consumers are hot before anything is measured. V8 optimises a function after
  * hundreds (Maglev) to thousands (Turbofan) of calls; at these rates a handler gets there only after a
- * minute, and a 3 s warm-up left the first step 15 % dearer (docs/benchmarks.md, run 18).
+ * minute, and a 3 s warm-up left the first step 15 % dearer (docs/benchmarks.md).
  */
 async function warmUp(system: MeasuredSystem, rate: number, seconds: number): Promise<void> {
   await runLoad({ ...system.target, rate: Math.min(50, rate), durationSeconds: seconds, drainSeconds: 5, label: `${system.label}-warmup` });
@@ -243,7 +243,7 @@ async function measureStep(
 /**
  * Steps the systems through the rates side by side: at each rate one step of each, a minute apart. The host
  * is shared with other tenants whose load comes and goes within minutes; measured one whole series after the
- * other (until run 19), the same code's ratio moved between 20 and 30 % an hour apart.
+ * other, the same code's ratio moves between 20 and 30 % an hour apart.
  */
 async function stepThrough(systems: MeasuredSystem[], rates: number[], durationSeconds: number, p99Limit: number, backendClients: () => Promise<Map<number, string>>): Promise<void> {
   for (const rate of rates) {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /**
- * Summarises an on-CPU profile of the services taken with Linux `perf` (docs/benchmarks.md, run 18): where
+ * Summarises an on-CPU profile of the services taken with Linux `perf` (docs/benchmarks.md): where
  * each service's main thread spends its CPU, by kind of code. V8's own profiler (`--cpu-prof`) samples wall
  * time, so on a busy host it counts the time a process waits, descheduled, inside a socket write; `perf`
  * samples only what runs. Services are recognised by the `perf-<pid>.map` files `--perf-basic-prof` writes.

@@ -22,7 +22,12 @@ export interface RefusalDetails {
   target: string;
   principal?: Principal;
   clientAddress?: string;
+  /** The deployment request the refused attempt was aimed at: the refusal then joins that request's audit trail. */
+  requestId?: string;
 }
+
+/** `/v1/deployment-requests/<uuid>…`: the request an HTTP call is about. */
+const REQUEST_IN_PATH = /^\/v1\/deployment-requests\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:[/?]|$)/i;
 
 /**
  * Every security decision that says no is evidence: it becomes a `security.refused` event, which compliance
@@ -39,7 +44,8 @@ export class AccessRefusals {
 
   /** Records the refusal of an HTTP request and returns the problem to answer with. */
   refuseHttp(req: Request, code: RefusalCode, reason: string, principal = principalOf(req)): ProblemError {
-    this.record({ code, reason, channel: 'http', target: `${req.method} ${req.originalUrl}`.slice(0, 1024), principal, clientAddress: req.ip });
+    const requestId = REQUEST_IN_PATH.exec(req.originalUrl)?.[1]?.toLowerCase();
+    this.record({ code, reason, channel: 'http', target: `${req.method} ${req.originalUrl}`.slice(0, 1024), principal, clientAddress: req.ip, ...(requestId ? { requestId } : {}) });
     const [status, title] = STATUS[code];
     if (code === 'not-visible') return new ProblemError(404, 'not-found', title, reason);
     return new ProblemError(status, code, title, reason, undefined, status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
@@ -50,14 +56,14 @@ export class AccessRefusals {
    * handler sends, and a redelivery of the message records it no second time.
    */
   refuseMessage(ctx: MessageContext, details: Omit<RefusalDetails, 'channel' | 'target'>): void {
-    ctx.emit({ name: 'security.refused', data: this.event({ ...details, channel: 'nats', target: ctx.subject }), correlationId: randomUUID() });
+    ctx.emit({ name: 'security.refused', data: this.event({ ...details, channel: 'nats', target: ctx.subject }), correlationId: details.requestId ?? randomUUID() });
   }
 
   /** Best effort: a refusal that cannot be recorded (database down) is logged; the caller is refused all the same. */
   record(details: RefusalDetails): void {
     this.publisher
       .transaction(async (tx) => {
-        tx.emit({ name: 'security.refused', data: this.event(details), correlationId: randomUUID() });
+        tx.emit({ name: 'security.refused', data: this.event(details), correlationId: details.requestId ?? randomUUID() });
       })
       .catch((error: Error) => this.logger.warn(`could not record a refusal (${details.code} ${details.target}): ${error.message}`));
   }
