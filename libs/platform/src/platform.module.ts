@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { GovernancePolicy } from '@agf/policy';
 import { type Namespace, type OutboxRelay, TransactionalPublisher } from '@agf/messaging';
 import { DataSource } from 'typeorm';
-import { AccessRefusals, type ApiKeyReplica, Authenticator, RolesGuard } from './auth';
+import { AccessRefusals, ApiKeyReplica, Authenticator, RolesGuard } from './auth';
 import { HealthController } from './health.controller';
 import type { InfraConfig } from './infra-config';
 import { MetricsController, MetricsService, SERVICE_NAME } from './metrics';
@@ -45,11 +45,12 @@ export class PlatformModule {
         { provide: MetricsService, useValue: runtime.metrics },
         { provide: TransactionalPublisher, useValue: runtime.publisher },
         { provide: Authenticator, useValue: runtime.authenticator },
+        { provide: ApiKeyReplica, useValue: runtime.keys },
         { provide: AccessRefusals, useValue: runtime.refusals },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_GUARD, useClass: RolesGuard },
       ],
-      exports: [DataSource, NATS_CONNECTION, NAMESPACE, POLICY, INFRA_CONFIG, SERVICE_NAME, MetricsService, TransactionalPublisher, Authenticator, AccessRefusals],
+      exports: [DataSource, NATS_CONNECTION, NAMESPACE, POLICY, INFRA_CONFIG, SERVICE_NAME, MetricsService, TransactionalPublisher, Authenticator, ApiKeyReplica, AccessRefusals],
     };
   }
 }

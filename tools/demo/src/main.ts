@@ -128,14 +128,13 @@ async function playHumans(id: string, answer: 'approve' | 'reject', submitter: s
     for (const a of open) {
       // Once the strategic reviewer has rejected, the request is blocked: nobody else is asked.
       if (rejected) break;
-      answered.add(a.id);
       const key = reviewers.keyFor(a.expertId);
       if (!key) {
+        answered.add(a.id);
         console.log(`   ${a.expertId} (${a.role}): nobody is bound to it in ${POLICY_FILE} (principal:), so the demo cannot answer`);
         continue;
       }
       const decision = answer === 'reject' && a.role === 'strategic' ? 'reject' : 'approve';
-      if (decision === 'reject') rejected = true;
       const response = await call('POST', `/v1/deployment-requests/${id}/reviews`, await key, {
         assignmentId: a.id,
         expertId: a.expertId,
@@ -143,6 +142,10 @@ async function playHumans(id: string, answer: 'approve' | 'reject', submitter: s
         comments: decision === 'reject' ? 'key rotation has no migration path; add one and resubmit' : 'looks good',
       });
       console.log(`   ${a.expertId} (${a.role}) answered ${decision} → HTTP ${response.status}`);
+      // A refused or failed answer is tried again on the next round.
+      if (response.status >= 300) continue;
+      answered.add(a.id);
+      if (decision === 'reject') rejected = true;
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nest
 import { actorOf, type Principal } from '@agf/access-domain';
 import { ApiKeyInput, type ApiKeyView } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
-import { CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
+import { ApiKeyReplica, CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import { parseJsonBody } from '../http-input';
@@ -15,6 +15,7 @@ export class ApiKeysHttpController {
   constructor(
     private readonly publisher: TransactionalPublisher,
     private readonly dataSource: DataSource,
+    private readonly keys: ApiKeyReplica,
   ) {}
 
   @Post()
@@ -25,7 +26,10 @@ export class ApiKeysHttpController {
     if (input.expiresAt && Date.parse(input.expiresAt) <= now.getTime()) {
       throw new ProblemError(400, 'invalid-request', 'Bad Request', 'the body is invalid', [{ path: 'expiresAt', message: 'expected a time in the future' }]);
     }
-    return this.publisher.transaction((tx) => issueApiKey(tx, input, actorOf(principal, 'http'), now));
+    const { id, key, keyHash } = await this.publisher.transaction((tx) => issueApiKey(tx, input, actorOf(principal, 'http'), now));
+    // The key is stored either way; waiting only spares the caller a 401 on its first use here.
+    await this.keys.whenKnown(keyHash, 5000);
+    return { id, key };
   }
 
   @Get()

@@ -21,7 +21,7 @@ interface ApiKeyRow {
  * Stores a new key (its SHA-256 only) and emits `access.key.issued` in the same transaction, so that every
  * service's key replica learns of exactly the keys that exist. The key itself is returned once, to be shown once.
  */
-export async function issueApiKey(tx: Transaction, input: ApiKeyInput, issuedBy: Actor, now = new Date()): Promise<{ id: string; key: string }> {
+export async function issueApiKey(tx: Transaction, input: ApiKeyInput, issuedBy: Actor, now = new Date()): Promise<{ id: string; key: string; keyHash: string }> {
   const id = randomUUID();
   const key = generateApiKey();
   const keyHash = hashApiKey(key);
@@ -46,7 +46,7 @@ export async function issueApiKey(tx: Transaction, input: ApiKeyInput, issuedBy:
       issuedBy,
     },
   });
-  return { id, key };
+  return { id, key, keyHash };
 }
 
 export type RevocationResult = 'revoked' | 'already-revoked' | 'unknown';

@@ -20,6 +20,7 @@ export interface ReplicatedKey {
 export class ApiKeyReplica {
   private readonly byHash = new Map<string, ReplicatedKey>();
   private readonly byId = new Map<string, ReplicatedKey>();
+  private readonly waiters = new Map<string, Array<() => void>>();
   private messages?: ConsumerMessages;
   private caughtUp!: () => void;
   /** Settles once everything in the stream when the replica started has been applied. */
@@ -51,6 +52,25 @@ export class ApiKeyReplica {
     await this.messages?.close();
   }
 
+  /**
+   * Settles true once the key whose SHA-256 this is has reached this replica, or false after `timeoutMs`. Intake
+   * answers the issuing call only then, so a pipeline can use its new key at once on the service that issued it.
+   */
+  whenKnown(keyHash: string, timeoutMs: number): Promise<boolean> {
+    if (this.byHash.has(keyHash)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.set(keyHash, (this.waiters.get(keyHash) ?? []).filter((waiter) => waiter !== arrived));
+        resolve(false);
+      }, timeoutMs);
+      const arrived = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.waiters.set(keyHash, [...(this.waiters.get(keyHash) ?? []), arrived]);
+    });
+  }
+
   /** The key whose SHA-256 this is, if it was issued and is neither revoked nor expired. */
   find(keyHash: string, now = Date.now()): ReplicatedKey | undefined {
     const key = this.byHash.get(keyHash);
@@ -71,6 +91,8 @@ export class ApiKeyReplica {
     };
     this.byId.set(event.keyId, key);
     this.byHash.set(event.keyHash, key);
+    for (const arrived of this.waiters.get(event.keyHash) ?? []) arrived();
+    this.waiters.delete(event.keyHash);
   }
 
   private revoked(keyId: string): void {
