@@ -1,6 +1,6 @@
 import { aDeploymentRequest } from '@agf/contracts/testing';
 import type { AnalyzerResult, ComplianceEvaluated, DeploymentRequest, FiredTrigger, RiskIndicators } from '@agf/contracts';
-import { AuthPolicy, type GovernancePolicy } from '@agf/policy';
+import { AuthPolicy, EscalationPolicy, type GovernancePolicy } from '@agf/policy';
 import {
   acceptReview,
   type AssignmentState,
@@ -30,6 +30,7 @@ const policy = {
   monitoring: { alerts: { critical_threshold: 0.8, warning_threshold: 0.6, notification_channels: [] } },
   compliance: { rules: [] },
   auth: AuthPolicy.parse({}),
+  escalation: EscalationPolicy.parse({}),
 } as GovernancePolicy;
 
 const analyzer = (score: number, factors: string[] = []): AnalyzerResult => ({ score, confidence: 0.8, factors, mitigations: [] });

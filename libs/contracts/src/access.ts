@@ -5,9 +5,10 @@ import { IsoDateTime, ProjectId, ShortText } from './primitives';
  * What a principal may do, each scoped to its projects where that applies (docs/security.md):
  * `submitter` submits and reads its projects' requests and reports their outcomes; `reviewer` reads the
  * requests assigned to it and answers its own assignments; `auditor` reads everything and changes nothing;
- * `admin` manages API keys and operations (it does not make a reviewer); `metrics` scrapes `/metrics`.
+ * `admin` manages API keys and operations (it does not make a reviewer); `metrics` scrapes `/metrics`;
+ * `emergency` may break the glass on its projects' requests (an immediate approval, reviewed after the fact).
  */
-export const Role = z.enum(['submitter', 'reviewer', 'auditor', 'admin', 'metrics']);
+export const Role = z.enum(['submitter', 'reviewer', 'auditor', 'admin', 'metrics', 'emergency']);
 export type Role = z.infer<typeof Role>;
 
 /** A project a principal may act for, or `*` for all of them. */

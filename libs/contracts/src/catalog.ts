@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { DeploymentRequestInput } from './deployment-request';
 import { AccessKeyIssued, AccessKeyRevoked, AccessRefused, AuditTrailRead } from './access';
+import { BreakGlassRequested, DecisionEscalated, ExpertRegistryChanged, ReviewCancelled } from './human-loop';
 import * as S from './events/schemas';
 import type { StreamName } from './streams';
 
@@ -52,6 +53,14 @@ export const CATALOG = {
     kind: 'event',
     token: 'projectId',
     description: 'What happened after the decision, as the pipeline reported it.',
+  },
+  'deployment.break_glass': {
+    subjectBase: 'agf.v1.deployment.break_glass',
+    stream: 'AGF_DEPLOYMENT',
+    schema: BreakGlassRequested,
+    kind: 'event',
+    token: 'projectId',
+    description: 'Someone with the emergency role approved a request at once; CoE decides it as an emergency change, reviewed after the fact.',
   },
   'risk.assessed': {
     subjectBase: 'agf.v1.risk.assessed',
@@ -109,6 +118,14 @@ export const CATALOG = {
     token: 'projectId',
     description: 'CoE accepted a review for an open assignment.',
   },
+  'review.cancelled': {
+    subjectBase: 'agf.v1.review.cancelled',
+    stream: 'AGF_REVIEW',
+    schema: ReviewCancelled,
+    kind: 'event',
+    token: 'projectId',
+    description: 'An open assignment no longer needs an answer (the request was decided, or its expert became unavailable).',
+  },
   'sla.warning': {
     subjectBase: 'agf.v1.sla.warning',
     stream: 'AGF_SLA',
@@ -132,6 +149,14 @@ export const CATALOG = {
     kind: 'event',
     token: 'projectId',
     description: 'The governance decision for a request: exactly one per request, ever.',
+  },
+  'decision.escalated': {
+    subjectBase: 'agf.v1.decision.escalated',
+    stream: 'AGF_DECISION',
+    schema: DecisionEscalated,
+    kind: 'event',
+    token: 'projectId',
+    description: 'Interim: the request waits for a named person to decide it by a due time; one decision.made follows.',
   },
   'learning.model.updated': {
     subjectBase: 'agf.v1.learning.model.updated',
@@ -172,6 +197,14 @@ export const CATALOG = {
     kind: 'event',
     token: 'none',
     description: 'An admin revoked an API key; every service refuses it from then on.',
+  },
+  'registry.expert.changed': {
+    subjectBase: 'agf.v1.registry.expert.changed',
+    stream: 'AGF_REGISTRY',
+    schema: ExpertRegistryChanged,
+    kind: 'event',
+    token: 'expertId',
+    description: 'An expert was added to, changed in or removed from the registry (from agf-config.yaml or the API).',
   },
   'security.refused': {
     subjectBase: 'agf.v1.security.refused',

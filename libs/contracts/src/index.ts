@@ -1,5 +1,6 @@
 export * from './primitives';
 export * from './access';
+export * from './human-loop';
 export * from './deployment-request';
 export * from './http-views';
 export * from './events/schemas';

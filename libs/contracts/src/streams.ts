@@ -9,6 +9,7 @@ export const STREAMS = {
   AGF_LEARNING: { subjects: ['agf.v1.learning.>'], description: 'Learned history and captured patterns' },
   AGF_COMPLIANCE: { subjects: ['agf.v1.compliance.>'], description: 'Compliance evaluations' },
   AGF_ACCESS: { subjects: ['agf.v1.access.>'], description: 'API keys issued and revoked, kept for as long as the stream lives: every service replays it to know the keys' },
+  AGF_REGISTRY: { subjects: ['agf.v1.registry.>'], description: 'Changes to the expert registry, kept for as long as the stream lives: a service replays it to know the registry' },
   AGF_SECURITY: { subjects: ['agf.v1.security.>'], description: 'Refused credentials and reads of the audit trail, for the audit trail' },
   AGF_DLQ: { subjects: ['agf.dlq.>'], description: 'Messages a consumer gave up on, with the reason' },
 } as const;

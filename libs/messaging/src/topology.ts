@@ -32,8 +32,11 @@ const DAY_MS = 24 * 3600_000;
  * How long a stream keeps its messages (0: for ever); dead letters at least 30 days, so that they can still be
  * replayed. API keys are kept for ever: every process replays them all to know which keys are valid.
  */
+/** Streams every process replays from the start to know current state: API keys and the expert registry. */
+export const KEPT_FOR_EVER: ReadonlySet<StreamName> = new Set<StreamName>(['AGF_ACCESS', 'AGF_REGISTRY']);
+
 export function streamRetentionDays(name: StreamName, options: StreamOptions): number {
-  if (name === 'AGF_ACCESS') return 0;
+  if (KEPT_FOR_EVER.has(name)) return 0;
   return name === 'AGF_DECISION' ? options.decisionRetentionDays : name === 'AGF_DLQ' ? Math.max(30, options.retentionDays) : options.retentionDays;
 }
 
@@ -43,8 +46,8 @@ export function streamRetentionDays(name: StreamName, options: StreamOptions): n
  * (replayed to every consumer of its stream), plus a day for replays in flight.
  */
 export function inboxRetentionMs(options: StreamOptions): number {
-  // AGF_ACCESS, kept for ever, is left out: its one consumer (compliance's audit) is idempotent by event id itself.
-  return (Math.max(...STREAM_NAMES.filter((name) => name !== 'AGF_ACCESS').map((name) => streamRetentionDays(name, options))) + 1) * DAY_MS;
+  // Streams kept for ever are left out: their durable consumers (compliance's audit) are idempotent by event id themselves.
+  return (Math.max(...STREAM_NAMES.filter((name) => !KEPT_FOR_EVER.has(name)).map((name) => streamRetentionDays(name, options))) + 1) * DAY_MS;
 }
 
 export function streamConfig(ns: Namespace, name: StreamName, options: StreamOptions): Partial<StreamConfig> & { name: string } {

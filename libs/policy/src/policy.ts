@@ -24,6 +24,9 @@ export const ExpertConfig = z.strictObject({
     .union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).max(100)])
     .transform((value) => (Array.isArray(value) ? value : [value]))
     .default([]),
+  /** Where notifications `to: assignee` reach this expert by email and by SMS. */
+  email: z.email().optional(),
+  phone: z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'expected an E.164 number, e.g. +4915112345678').optional(),
 });
 export type ExpertConfig = z.infer<typeof ExpertConfig>;
 
@@ -61,6 +64,21 @@ export const AuthPolicy = z.strictObject({
 });
 export type AuthPolicy = z.infer<typeof AuthPolicy>;
 
+/**
+ * Who decides when the reviews cannot: the chain of expert types a request escalates to, each step with an SLA
+ * after which it moves one up (the top step is re-notified, never dropped).
+ */
+export const EscalationPolicy = z.strictObject({
+  chain: z.array(ExpertType).min(1).default(['human_oversight']),
+  /** Each step's SLA: how long the assigned person has to decide before the request moves up the chain. */
+  sla_hours: PositiveHours.default(4),
+  /** SLA of the mandatory review after a break-glass approval. */
+  break_glass_review_sla_hours: PositiveHours.default(24),
+  /** An expert type the tier needs but nobody can take falls back to these types, in order, before escalating. */
+  fallback: z.partialRecord(ExpertType, z.array(ExpertType)).default({}),
+});
+export type EscalationPolicy = z.infer<typeof EscalationPolicy>;
+
 export const GovernancePolicy = z.strictObject({
   framework: z.strictObject({ name: z.string(), version: z.string() }).optional(),
   governance: z.strictObject({
@@ -90,6 +108,7 @@ export const GovernancePolicy = z.strictObject({
   }),
   compliance: z.strictObject({ rules: z.array(ComplianceRule) }).default({ rules: [] }),
   auth: AuthPolicy.default(AuthPolicy.parse({})),
+  escalation: EscalationPolicy.default(EscalationPolicy.parse({})),
 });
 export type GovernancePolicy = z.infer<typeof GovernancePolicy>;
 /** The policy as written in YAML, before defaults are filled in. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Actor } from '../access';
 import { DeploymentRequest } from '../deployment-request';
+import { EmergencyChange, EscalationResolution } from '../human-loop';
 import {
   DecisionOutcome,
   DeploymentOutcomeStatus,
@@ -276,6 +277,10 @@ export const DecisionMade = z.object({
   decisionRationale: Text,
   expertReviews: z.array(ExpertReview),
   decidedAt: IsoDateTime,
+  /** Present when a person decided it after an escalation (`decision.escalated`). */
+  escalation: EscalationResolution.optional(),
+  /** Present on a break-glass approval: an emergency change, reviewed after the fact. */
+  emergency: EmergencyChange.optional(),
 });
 export type DecisionMade = z.infer<typeof DecisionMade>;
 
