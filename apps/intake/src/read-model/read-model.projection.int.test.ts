@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '@agf/testing';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import { INTAKE_MIGRATIONS } from '../migrations';
-import { RequestViewRepository } from '../requests/request-view.repository';
+import { RequestViewRepository, toRequestView } from '../requests/request-view.repository';
 import { projectReadModelEvents, type ReadModelEvent } from './read-model.projection';
 
 jest.setTimeout(120_000);
@@ -67,6 +67,25 @@ describe('intake read model projection', () => {
     expect(assignments.map((a) => a.status).sort()).toEqual(['cancelled', 'completed', 'reassigned']);
     const rejected = (await snapshot()).rejectedAnswers.filter((r) => r.request_id === first!.requestId);
     expect(rejected).toEqual([expect.objectContaining({ expert_id: 'mallory', code: 'not-assigned-expert' })]);
+  });
+
+  it('fills in an answer that arrived before its assignment (each event type has its own consumer) once the assignment comes', async () => {
+    await reset(stories.map((s) => s.requestId));
+    const [first] = stories;
+    const assigned = first!.events.find((e) => e.event.name === 'review.assigned')!.event as Extract<ReadModelEvent, { name: 'review.assigned' }>;
+    const answer = first!.events.find((e) => e.event.name === 'review.completed' && e.event.data.assignmentId === assigned.data.assignmentId);
+    expect(answer).toBeDefined();
+    await dataSource.transaction((m) => projectReadModelEvents(m, [answer!.event]));
+    const repository = new RequestViewRepository(dataSource);
+    const view = async () => {
+      const row = (await repository.findRequest(first!.requestId))!;
+      return toRequestView(row, await repository.findAssignments(first!.requestId), []);
+    };
+    // The answer shows as a review at once, but no assignment is shown until its role is known.
+    expect((await view()).assignments).toEqual([]);
+    expect((await view()).reviews.map((r) => r.assignmentId)).toEqual([assigned.data.assignmentId]);
+    await dataSource.transaction((m) => projectReadModelEvents(m, [assigned]));
+    expect((await view()).assignments).toEqual([expect.objectContaining({ id: assigned.data.assignmentId, role: 'standard', status: 'completed' })]);
   });
 
   it('keeps a rejected answer only for a request intake knows, and once however often it arrives', async () => {

@@ -89,7 +89,10 @@ async function applyAssignments(db: Queryable, assignments: ReviewAssigned[]): P
        FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int2[], $9::timestamptz[], $10::timestamptz[], $13::uuid[])
             AS a("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "tier_level", "assigned_at", "sla_due_at", "supersedes")
        LEFT JOIN "request" r ON r."id" = a."request_id"
-     ON CONFLICT ("id") DO NOTHING`,
+     ON CONFLICT ("id") DO UPDATE SET "role" = EXCLUDED."role", "tier_level" = EXCLUDED."tier_level", "assigned_at" = EXCLUDED."assigned_at",
+       "sla_due_at" = EXCLUDED."sla_due_at", "supersedes_assignment_id" = EXCLUDED."supersedes_assignment_id"
+     -- Only a placeholder an answer left before its assignment arrived (each event type has its own consumer) is filled in.
+     WHERE "intake"."assignments"."role" = 'unknown'`,
     [
       distinct(assignments.map((a) => a.requestId)),
       assignments.map((a) => a.assignmentId),

@@ -99,7 +99,8 @@ export function toRequestView(row: RequestRow, assignments: AssignmentRow[], rej
     triggers: row.classification?.triggers ?? null,
     tierLevel: row.classification?.tierLevel ?? row.decision?.tierLevel ?? null,
     tierReasons: row.classification?.tierReasons ?? null,
-    assignments: assignments.map((a) => ({
+    // A row with role 'unknown' holds an answer whose assignment has not arrived yet: it shows under `reviews` only.
+    assignments: assignments.filter((a) => (a.role as string) !== 'unknown').map((a) => ({
       id: a.id,
       expertId: a.expert_id,
       expertType: a.expert_type,
