@@ -18,6 +18,8 @@ export interface StreamOptions {
   retentionDays: number;
   /** JetStream drops a re-publish with the same `Nats-Msg-Id` within this window. */
   duplicateWindowMs: number;
+  /** Copies of each stream: 1 on a single server, 3 (or 5) on a cluster, so a stream survives the loss of a node. */
+  replicas?: number;
 }
 
 export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
@@ -60,7 +62,7 @@ export function streamConfig(ns: Namespace, name: StreamName, options: StreamOpt
     retention: RetentionPolicy.Limits,
     max_age: nanos(days * DAY_MS),
     duplicate_window: nanos(options.duplicateWindowMs),
-    num_replicas: 1,
+    num_replicas: options.replicas ?? 1,
   };
 }
 

@@ -21,6 +21,8 @@ const InfraEnv = z.object({
   AGF_RETRY_BASE_MS: Int(10, 60_000).default(500),
   AGF_DB_POOL_SIZE: Int(1, 200).default(10),
   AGF_DECISION_RETENTION_DAYS: Int(1, 3650).default(30),
+  /** Replicas of every AGF stream: 1 on a single nats-server, 3 on a cluster (at most the cluster's size). */
+  AGF_STREAM_REPLICAS: Int(1, 5).default(1),
   /** `paused` leaves committed outbox rows unsent: operators use it to drain a node, tests to stage a crash. */
   AGF_OUTBOX_RELAY: z.enum(['on', 'paused']).default('on'),
   AGF_OUTBOX_POLL_MS: Int(10, 60_000).default(1000),

@@ -110,7 +110,12 @@ export async function runService(definition: ServiceDefinition): Promise<Running
   runtime.authenticator = new Authenticator(runtime.keys, oidc, runtime.policy.auth);
   runtime.refusals = new AccessRefusals(definition.name, runtime.publisher);
 
-  const streamOptions: StreamOptions = { decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS, retentionDays: 7, duplicateWindowMs: 120_000 };
+  const streamOptions: StreamOptions = {
+    decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS,
+    retentionDays: 7,
+    duplicateWindowMs: 120_000,
+    replicas: infra.AGF_STREAM_REPLICAS,
+  };
 
   @Module({ imports: [PlatformModule.register(runtime), definition.module] })
   class ServiceRootModule {}

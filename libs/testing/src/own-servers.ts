@@ -31,6 +31,20 @@ function findBinary(candidates: string[], missing: string): string {
   return found;
 }
 
+function natsServerBinary(): string {
+  return findBinary(
+    [process.env['NATS_SERVER_BIN'] ?? '', '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'],
+    'nats-server not found: install it (Debian/Ubuntu: apt install nats-server; or a release from https://github.com/nats-io/nats-server) or set NATS_SERVER_BIN',
+  );
+}
+
+/** How a node of a cluster finds the others. */
+interface ClusterMembership {
+  name: string;
+  clusterPort: number;
+  routes: string[];
+}
+
 export class OwnNatsServer {
   private child: ChildProcess | undefined;
   readonly output: string[] = [];
@@ -39,16 +53,25 @@ export class OwnNatsServer {
     private readonly binary: string,
     readonly port: number,
     private readonly storeDir: string,
+    private readonly membership?: ClusterMembership,
   ) {}
 
   static async start(): Promise<OwnNatsServer> {
-    const binary = findBinary(
-      [process.env['NATS_SERVER_BIN'] ?? '', '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'],
-      'nats-server not found: install it (Debian/Ubuntu: apt install nats-server; or a release from https://github.com/nats-io/nats-server) or set NATS_SERVER_BIN',
-    );
-    const server = new OwnNatsServer(binary, await freePort(), mkdtempSync(join(tmpdir(), 'agf-nats-')));
+    const server = new OwnNatsServer(natsServerBinary(), await freePort(), mkdtempSync(join(tmpdir(), 'agf-nats-')));
     await server.launch();
     return server;
+  }
+
+  /** One node of an `OwnNatsCluster`. */
+  static async startClusterNode(port: number, membership: ClusterMembership): Promise<OwnNatsServer> {
+    const server = new OwnNatsServer(natsServerBinary(), port, mkdtempSync(join(tmpdir(), `agf-nats-${membership.name}-`)), membership);
+    await server.launch();
+    return server;
+  }
+
+  /** The node's JetStream server name (cluster nodes only): what stream info names as leader and replicas. */
+  get name(): string | undefined {
+    return this.membership?.name;
   }
 
   get url(): string {
@@ -56,7 +79,10 @@ export class OwnNatsServer {
   }
 
   private async launch(): Promise<void> {
-    this.child = spawn(this.binary, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cluster = this.membership
+      ? ['--server_name', this.membership.name, '--cluster_name', 'agf-test', '--cluster', `nats://127.0.0.1:${this.membership.clusterPort}`, '--routes', this.membership.routes.join(',')]
+      : [];
+    this.child = spawn(this.binary, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...cluster], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
     await waitForPort(this.port, 15_000, 'nats-server');
   }
@@ -79,6 +105,43 @@ export class OwnNatsServer {
   async stop(): Promise<void> {
     await this.kill();
     rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A JetStream cluster of `size` nats-server nodes on free ports, each with its own store, routed to each other:
+ * the topology AGF runs on with `AGF_STREAM_REPLICAS=3`.
+ */
+export class OwnNatsCluster {
+  private constructor(readonly nodes: OwnNatsServer[]) {}
+
+  static async start(size = 3): Promise<OwnNatsCluster> {
+    const clientPorts: number[] = [];
+    const clusterPorts: number[] = [];
+    for (let i = 0; i < size; i += 1) {
+      clientPorts.push(await freePort());
+      clusterPorts.push(await freePort());
+    }
+    const routes = clusterPorts.map((port) => `nats://127.0.0.1:${port}`);
+    const nodes = await Promise.all(
+      clientPorts.map((port, i) => OwnNatsServer.startClusterNode(port, { name: `n${i}`, clusterPort: clusterPorts[i]!, routes: routes.filter((_, j) => j !== i) })),
+    );
+    return new OwnNatsCluster(nodes);
+  }
+
+  /** Every node as a seed list, as `NATS_URL` takes it. */
+  get url(): string {
+    return this.nodes.map((node) => node.url).join(',');
+  }
+
+  node(name: string): OwnNatsServer {
+    const node = this.nodes.find((n) => n.name === name);
+    if (!node) throw new Error(`no node ${name} in this cluster`);
+    return node;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.stop()));
   }
 }
 
