@@ -118,6 +118,12 @@ export const auditRepository = {
     return { sequence: Number(rows[0]?.sequence ?? 0), entryHash: rows[0]?.entry_hash ?? '0'.repeat(64) };
   },
 
+  /** The hash of the chain's first entry (undefined while the chain is empty): the chain's identity. */
+  async firstEntryHash(m: Queryable): Promise<string | undefined> {
+    const rows: { entry_hash: string }[] = await m.query(`SELECT "entry_hash" FROM "compliance"."audit_entries" WHERE "sequence" = 1`);
+    return rows[0]?.entry_hash;
+  },
+
   async trailOf(m: Queryable, correlationId: string, limit: number): Promise<ChainedAuditEntry[]> {
     const rows: AuditRow[] = await m.query(`SELECT * FROM "compliance"."audit_entries" WHERE "correlation_id" = $1 ORDER BY "sequence" LIMIT $2`, [correlationId, limit]);
     return rows.map(auditEntryFromRow);

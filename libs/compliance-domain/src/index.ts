@@ -1,2 +1,3 @@
 export * from './audit-chain';
 export * from './evaluate';
+export * from './audit-checkpoint';

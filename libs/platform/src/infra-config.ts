@@ -38,6 +38,14 @@ const InfraEnv = z.object({
   AGF_OIDC_AUDIENCE: z.string().min(1).optional(),
   /** Intake: where to write the admin key it creates on a database without one (mode 0600); unset: none is created. */
   AGF_BOOTSTRAP_KEY_FILE: z.string().min(1).optional(),
+  /** Compliance: the append-only directory signed audit checkpoints go to; unset: none are written (`npm start` sets `.agf/audit-checkpoints`). */
+  AGF_AUDIT_CHECKPOINT_DIR: z.string().min(1).optional(),
+  /** Compliance: the Ed25519 private key (PEM) checkpoints are signed with, created on first use; required with AGF_AUDIT_CHECKPOINT_DIR. */
+  AGF_AUDIT_CHECKPOINT_KEY_FILE: z.string().min(1).optional(),
+  /** Compliance: a checkpoint after this many new entries… */
+  AGF_AUDIT_CHECKPOINT_EVERY: Int(1, 1_000_000).default(1000),
+  /** …or after this many seconds, whichever comes first (only when entries were added). */
+  AGF_AUDIT_CHECKPOINT_INTERVAL_SECONDS: Int(1, 86_400).default(300),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
 });
@@ -57,6 +65,9 @@ export function loadInfraConfig(service: ServiceName, env: NodeJS.ProcessEnv = p
     throw new ConfigError(`invalid environment for ${service}:\n${lines.join('\n')}`);
   }
   const values = parsed.data as z.infer<typeof InfraEnv> & Record<string, number>;
+  if (values.AGF_AUDIT_CHECKPOINT_DIR && !values.AGF_AUDIT_CHECKPOINT_KEY_FILE) {
+    throw new ConfigError(`invalid environment for ${service}:\n  AGF_AUDIT_CHECKPOINT_KEY_FILE: required when AGF_AUDIT_CHECKPOINT_DIR is set`);
+  }
   if (values.AGF_OIDC_ISSUER && !values.AGF_OIDC_AUDIENCE) {
     throw new ConfigError(`invalid environment for ${service}:\n  AGF_OIDC_AUDIENCE: required when AGF_OIDC_ISSUER is set`);
   }

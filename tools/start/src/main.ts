@@ -13,6 +13,9 @@ import { ensureDatabase, EXIT_CONFIG_ERROR, repositoryRoot, SERVICE_PORTS, type 
 const ROOT = repositoryRoot(__dirname);
 /** Relative to the repository root, whatever directory npm was started from. */
 const BOOTSTRAP_KEY_FILE = resolve(ROOT, process.env['AGF_BOOTSTRAP_KEY_FILE'] || join('.agf', 'admin.key'));
+/** Signed audit checkpoints and their key, outside Postgres; `npm run audit:verify` reads the same defaults. */
+const AUDIT_CHECKPOINT_DIR = resolve(ROOT, process.env['AGF_AUDIT_CHECKPOINT_DIR'] || join('.agf', 'audit-checkpoints'));
+const AUDIT_CHECKPOINT_KEY_FILE = resolve(ROOT, process.env['AGF_AUDIT_CHECKPOINT_KEY_FILE'] || join('.agf', 'audit-checkpoint-key.pem'));
 const ALL = Object.keys(SERVICE_PORTS) as ServiceName[];
 const COLORS = ['\x1b[36m', '\x1b[33m', '\x1b[35m', '\x1b[32m', '\x1b[34m', '\x1b[31m'];
 const RESET = '\x1b[0m';
@@ -35,7 +38,13 @@ function launch(service: Supervised, color: string): void {
   service.startedAt = Date.now();
   const child = spawn(process.execPath, [...serviceNodeFlags(service.name), join(ROOT, 'dist', 'apps', service.name, 'src', 'main.js')], {
     cwd: ROOT,
-    env: { ...process.env, AGF_BOOTSTRAP_KEY_FILE: BOOTSTRAP_KEY_FILE, NO_COLOR: process.env['NO_COLOR'] ?? (process.stdout.isTTY ? '' : '1') },
+    env: {
+      ...process.env,
+      AGF_BOOTSTRAP_KEY_FILE: BOOTSTRAP_KEY_FILE,
+      AGF_AUDIT_CHECKPOINT_DIR: AUDIT_CHECKPOINT_DIR,
+      AGF_AUDIT_CHECKPOINT_KEY_FILE: AUDIT_CHECKPOINT_KEY_FILE,
+      NO_COLOR: process.env['NO_COLOR'] ?? (process.stdout.isTTY ? '' : '1'),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   service.child = child;
