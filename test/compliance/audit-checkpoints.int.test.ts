@@ -95,6 +95,8 @@ describe('signed audit checkpoints catch a rewrite by a database superuser', () 
     expect(clean).toMatchObject({ code: 0, output: { valid: true, entries: length } });
     expect(clean.output.checkpoints!.verified).toBe(readdirSync(checkpoints).length);
 
+    // The insider is a superuser: the append-only trigger is the first thing turned off.
+    await db.query(`ALTER TABLE "compliance"."audit_entries" DISABLE TRIGGER USER`);
     // Insider 1: remove the newest entries and move the head back to the last entry kept.
     const all = await entries();
     const kept = all.slice(0, length - 20);

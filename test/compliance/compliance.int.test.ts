@@ -332,6 +332,12 @@ describe('compliance service (real NATS and Postgres)', () => {
     expect(overHttp.entries - settled).toBeLessThanOrEqual(1);
 
     const middle = Math.ceil(settled / 2);
+    // The table refuses changes, even to the superuser this test connects as…
+    await expect(db.query(`UPDATE "compliance"."audit_entries" SET "subject" = 'x' WHERE "sequence" = $1`, [middle])).rejects.toThrow(/append-only/);
+    await expect(db.query(`DELETE FROM "compliance"."audit_entries" WHERE "sequence" = $1`, [middle])).rejects.toThrow(/append-only/);
+    await expect(db.query(`TRUNCATE "compliance"."audit_entries"`)).rejects.toThrow(/append-only/);
+    // …until that superuser turns the trigger off: the insider the hash chain (and the signed checkpoints) must catch.
+    await db.query(`ALTER TABLE "compliance"."audit_entries" DISABLE TRIGGER USER`);
     await db.query(`UPDATE "compliance"."audit_entries" SET "payload" = replace("payload", '"specversion":"1.0"', '"specversion":"1.1"') WHERE "sequence" = $1`, [middle]);
     expect(await verify()).toMatchObject({ valid: false, firstBrokenEntry: { sequence: middle, reason: expect.stringMatching(/content hash/) } });
     const broken = await runAuditVerify(db.url);

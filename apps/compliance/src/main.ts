@@ -4,10 +4,11 @@ import { BOOKKEEPING_CONSUMER, runService } from '@agf/platform';
 import { ComplianceModule } from './compliance.module';
 import { ComplianceSchema1732500000501 } from './migrations/1732500000501-compliance-schema';
 import { ComplianceReviewerIdentity1732500000502 } from './migrations/1732500000502-compliance-reviewer-identity';
+import { ComplianceAppendOnlyAudit1732500000510 } from './migrations/1732500000510-append-only-audit';
 
 void runService({
   name: 'compliance',
   module: ComplianceModule,
   ...BOOKKEEPING_CONSUMER,
-  migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501, ComplianceReviewerIdentity1732500000502],
+  migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501, ComplianceReviewerIdentity1732500000502, ComplianceAppendOnlyAudit1732500000510],
 });
