@@ -10,3 +10,4 @@ export * from './platform.module';
 export * from './run-service';
 export * from './process-layout';
 export * from './auth';
+export * from './registry';
