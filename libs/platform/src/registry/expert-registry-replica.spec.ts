@@ -46,6 +46,7 @@ describe('ExpertRegistryReplica (applying changes)', () => {
     expect(replica.find('sec')).toBeUndefined();
     expect(replica.boundTo('alice')).toEqual([]);
     expect(replica.all()).toEqual([]);
+    expect([replica.announced('sec'), replica.announced('other')]).toEqual([true, false]);
     // Removing what is not known changes nothing.
     replica.apply(removed('ghost'));
     expect(replica.all()).toEqual([]);

@@ -12,6 +12,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
  */
 export class ExpertRegistryReplica {
   private readonly experts = new Map<string, ExpertRecord>();
+  /** Every expert id the registry announced, removed ones included. */
+  private readonly announcedIds = new Set<string>();
   /** Expert ids by a subject bound to answer for them. */
   private readonly bound = new Map<string, Set<string>>();
   private messages?: ConsumerMessages;
@@ -44,6 +46,7 @@ export class ExpertRegistryReplica {
 
   /** Applies one change (in stream order); exposed for the consumer above and for tests. */
   apply(change: ExpertRegistryChanged): void {
+    this.announcedIds.add(change.expertId);
     this.unbind(change.expertId);
     if (change.change === 'removed' || !change.expert) {
       this.experts.delete(change.expertId);
@@ -66,6 +69,14 @@ export class ExpertRegistryReplica {
   /** Every expert of the registry, by id. */
   all(): ExpertRecord[] {
     return [...this.experts.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Whether the registry ever announced this expert, even if it was removed since: a service that falls back to
+   * agf-config.yaml for experts the registry has not announced (yet) must not revive a removed one.
+   */
+  announced(id: string): boolean {
+    return this.announcedIds.has(id);
   }
 
   /** The ids of the experts this subject is bound to answer for (`principal`); the caller checks the reviewer role. */
