@@ -286,4 +286,38 @@ describe('expert registry managed through the API (real coe, compliance, NATS Je
       await fresh.stop();
     }
   });
+  it('keeps what the API changed across a restart, until the config entry itself changes', async () => {
+    // A config expert changed through the API, another removed through it.
+    const changed = await call('PUT', '/v1/experts/sre_human', admin, definition({ expertType: 'performance', specialties: ['capacity'], capacity: 3, principal: ['sre_human'] }));
+    expect(changed.status).toBe(200);
+    expect((await call('DELETE', '/v1/experts/dpo_human', admin)).status).toBe(204);
+    const before = (await registryEvents()).length;
+    await coe.stop();
+    await coe.restart();
+    const experts = new Map(((await call('GET', '/v1/experts', auditor)).body!['experts'] as Array<{ id: string; capacity: number; active: boolean; source: string }>).map((e) => [e.id, e]));
+    expect(experts.get('sre_human')).toMatchObject({ capacity: 3, active: true, source: 'api' });
+    expect(experts.get('dpo_human')).toMatchObject({ active: false, source: 'api' });
+    // Experts added through the API are not the config's to deactivate.
+    expect(experts.get('zz_security_api')).toMatchObject({ active: true, source: 'api' });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await registryEvents()).toHaveLength(before);
+
+    // The config entry of sre_human changes: the file's version is applied again.
+    const edited = join(mkdtempSync(join(tmpdir(), 'agf-registry-')), 'agf-config.yaml');
+    temporary.push(dirname(edited));
+    const yaml = readFileSync(FIXTURE, 'utf8');
+    const entry = '      specialties: ["capacity", "observability"]\n      capacity: 10\n';
+    expect(yaml).toContain(entry);
+    writeFileSync(edited, yaml.replace(entry, '      specialties: ["capacity", "observability"]\n      capacity: 8\n'));
+    await coe.stop();
+    await coe.restart({ AGF_CONFIG: edited });
+    expect((await call('GET', '/v1/experts/sre_human', auditor)).body).toMatchObject({ capacity: 8, source: 'config', specialties: ['capacity', 'observability'] });
+    expect((await call('GET', '/v1/experts/dpo_human', auditor)).body).toMatchObject({ active: false });
+    await eventually(async () => {
+      const after = (await registryEvents()).slice(before);
+      expect(after.map((e) => [e.data.expertId, e.data.source, e.data.expert?.capacity])).toEqual([['sre_human', 'config', 8]]);
+    });
+    await coe.stop();
+    await coe.restart();
+  });
 });
