@@ -38,6 +38,8 @@ describe('expert registry managed through the API (real coe, compliance, NATS Je
   let identity: TestIdentity;
   let replica: ExpertRegistryReplica;
   const temporary: string[] = [];
+  /** A request whose architecture review architect_human (of the config) holds. */
+  let heldByArchitect: DeploymentRequest;
 
   beforeAll(async () => {
     identity = await testIdentity();
@@ -166,6 +168,7 @@ describe('expert registry managed through the API (real coe, compliance, NATS Je
     expect((await humanFor(migration, 'architecture')).expertId).toBe('zz_database_architect');
     // Without a database change, both are equal by specialty and the less loaded (then the smaller id) takes it.
     expect((await humanFor(plain, 'architecture')).expertId).toBe('architect_human');
+    heldByArchitect = plain;
   });
 
   it('does not route to an expert marked unavailable or away, which its own reviewer may set; capacity is respected', async () => {
@@ -286,7 +289,7 @@ describe('expert registry managed through the API (real coe, compliance, NATS Je
       await fresh.stop();
     }
   });
-  it('keeps what the API changed across a restart, until the config entry itself changes', async () => {
+  it('keeps what the API changed across a restart, until the config entry itself changes; hands over the reviews of an expert removed from the config', async () => {
     // A config expert changed through the API, another removed through it.
     const changed = await call('PUT', '/v1/experts/sre_human', admin, definition({ expertType: 'performance', specialties: ['capacity'], capacity: 3, principal: ['sre_human'] }));
     expect(changed.status).toBe(200);
@@ -308,15 +311,25 @@ describe('expert registry managed through the API (real coe, compliance, NATS Je
     const yaml = readFileSync(FIXTURE, 'utf8');
     const entry = '      specialties: ["capacity", "observability"]\n      capacity: 10\n';
     expect(yaml).toContain(entry);
-    writeFileSync(edited, yaml.replace(entry, '      specialties: ["capacity", "observability"]\n      capacity: 8\n'));
+    const architect = '    - id: "architect_human"\n      type: "human"\n      principal: "architect_human"\n      specialties: ["design_review"]\n      capacity: 10\n';
+    expect(yaml).toContain(architect);
+    writeFileSync(edited, yaml.replace(entry, '      specialties: ["capacity", "observability"]\n      capacity: 8\n').replace(architect, ''));
     await coe.stop();
     await coe.restart({ AGF_CONFIG: edited });
     expect((await call('GET', '/v1/experts/sre_human', auditor)).body).toMatchObject({ capacity: 8, source: 'config', specialties: ['capacity', 'observability'] });
     expect((await call('GET', '/v1/experts/dpo_human', auditor)).body).toMatchObject({ active: false });
     await eventually(async () => {
       const after = (await registryEvents()).slice(before);
-      expect(after.map((e) => [e.data.expertId, e.data.source, e.data.expert?.capacity])).toEqual([['sre_human', 'config', 8]]);
+      expect(after.map((e) => [e.data.expertId, e.data.change, e.data.source, e.data.expert?.capacity])).toEqual([
+        ['sre_human', 'upserted', 'config', 8],
+        ['architect_human', 'removed', 'config', undefined],
+      ]);
     });
+    // architect_human left the config: its pending review went to the other architecture reviewer.
+    const [cancelled] = await reviewEvents('review.cancelled', heldByArchitect.requestId);
+    expect(cancelled?.data).toMatchObject({ expertId: 'architect_human', reason: 'removed-from-registry' });
+    const replacement = (await reviewEvents('review.assigned', heldByArchitect.requestId)).find((e) => e.data.assignmentId === cancelled!.data.replacedByAssignmentId);
+    expect(replacement?.data).toMatchObject({ expertId: 'zz_database_architect', supersedesAssignmentId: cancelled!.data.assignmentId });
     await coe.stop();
     await coe.restart();
   });

@@ -5,6 +5,7 @@ import { type Transaction, TransactionalPublisher } from '@agf/messaging';
 import { type GovernancePolicy, type RegisteredExpert, registeredExperts } from '@agf/policy';
 import { POLICY } from '@agf/platform';
 import { DataSource } from 'typeorm';
+import { ExpertHandOver } from './expert-hand-over';
 import { type ExpertDefinition, recordOf, type RegistrySource, registryRepository as registry, type StoredExpert } from './registry.repository';
 
 /** An expert of agf-config.yaml as the registry stores it. */
@@ -53,8 +54,8 @@ export function emitRegistryChange(tx: Pick<Transaction, 'emit'>, change: { entr
  * `registry.expert.changed`, source `config`, in the same transaction) only when its config entry changed since
  * it was last seeded; so replicas starting at once announce each real change once, and a change made through
  * the API (`/v1/experts`) stands until the config entry itself changes. Experts removed from the configuration
- * are deactivated, not deleted (their open assignments still need to resolve); experts added through the API
- * are left alone. Availability (`available`, away periods) is never the config's: only the API sets it.
+ * are deactivated, not deleted (their history stays), and their pending reviews handed to others; experts
+ * added through the API are left alone. Availability (`available`, away periods) is never the config's: only the API sets it.
  */
 @Injectable()
 export class ExpertRegistry implements OnApplicationBootstrap {
@@ -64,6 +65,7 @@ export class ExpertRegistry implements OnApplicationBootstrap {
     private readonly dataSource: DataSource,
     @Inject(POLICY) private readonly policy: GovernancePolicy,
     private readonly publisher: TransactionalPublisher,
+    private readonly handOver: ExpertHandOver,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -89,6 +91,8 @@ export class ExpertRegistry implements OnApplicationBootstrap {
     for (const row of stored.values()) {
       if (configured.has(row.id) || !row.active || row.source !== 'config') continue;
       const removed = await this.publisher.transaction(async (tx) => {
+        // Its pending reviews go to others first (requests are locked before expert rows, as everywhere).
+        await this.handOver.handOver(tx, row.id, 'removed-from-registry');
         const entry = await registry.unseed(tx.manager, row.id);
         if (entry) emitRegistryChange(tx, { entry, removed: true, source: 'config' });
         return entry;
