@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { CoeMessageController } from './coe.message.controller';
 import { GovernanceMetrics } from './governance-metrics';
+import { ExpertHandOver } from './registry/expert-hand-over';
 import { ExpertRegistry } from './registry/expert-registry';
 import { ExpertsHttpController } from './registry/experts.http.controller';
 import { ReviewWorkflow } from './review-workflow';
 
 @Module({
   controllers: [CoeMessageController, ExpertsHttpController],
-  providers: [ReviewWorkflow, ExpertRegistry, GovernanceMetrics],
+  providers: [ReviewWorkflow, ExpertRegistry, ExpertHandOver, GovernanceMetrics],
 })
 export class CoeModule {}

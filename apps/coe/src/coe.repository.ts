@@ -46,6 +46,11 @@ export interface ExpertRow {
   specialties: string[];
   capacity: number;
   open_reviews: number;
+  /** Who may answer for it (the registry's `principal`). */
+  principal: string[];
+  available: boolean;
+  away_from: Date | null;
+  away_until: Date | null;
 }
 
 /** SQL of the `coe` schema; every function runs in the caller's transaction. */
@@ -90,7 +95,10 @@ export const coeRepository = {
 
   async experts(m: EntityManager): Promise<ExpertRow[]> {
     // Columns named (not `*`), so that the statement is prepared: it runs for every request CoE classifies.
-    return m.query(`SELECT "id", "expert_type", "kind", "level", "runtime", "specialties", "capacity", "open_reviews" FROM "coe"."experts" WHERE "active" ORDER BY "id"`);
+    return m.query(
+      `SELECT "id", "expert_type", "kind", "level", "runtime", "specialties", "capacity", "open_reviews", "principal", "available", "away_from", "away_until"
+       FROM "coe"."experts" WHERE "active" ORDER BY "id"`,
+    );
   },
 
   /** Takes one review slot; false when the expert filled up meanwhile (the message is then retried). */

@@ -26,12 +26,13 @@ import {
   type PlannedAssignment,
   planAssignments,
   planBreachResponse,
+  requestAreas,
   type ReviewRefusal,
   runBuiltinValidator,
 } from '@agf/coe-domain';
 import { type InvalidMessage, type OutgoingEvent, PoisonMessage } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
-import { type GovernancePolicy, registeredExperts } from '@agf/policy';
+import type { GovernancePolicy } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
 import { type AssignmentRecord, type CoeRequest, coeRepository as repo, type ExpertRow } from './coe.repository';
 import { GovernanceMetrics } from './governance-metrics';
@@ -74,15 +75,10 @@ export class ReviewWorkflow {
    * classifies (a batch holds several), and kept current with the slots the transaction takes and frees.
    */
   private readonly expertLists = new WeakMap<EntityManager, ExpertRow[]>();
-  /** Who may answer for each expert of the policy (`principal:`); an expert no longer configured has nobody. */
-  private readonly bindings: ReadonlyMap<string, ExpertBinding>;
-
   constructor(
     @Inject(POLICY) private readonly policy: GovernancePolicy,
     private readonly metrics: GovernanceMetrics,
-  ) {
-    this.bindings = new Map(registeredExperts(policy).map((e) => [e.id, { kind: e.type, runtime: e.runtime, principal: e.principal }]));
-  }
+  ) {}
 
   /** `risk.assessed`: triggers, tier, assignments; automated validators answer at once. */
   async classifyAndAssign(tx: Tx, assessed: RiskAssessed): Promise<void> {
@@ -161,7 +157,7 @@ export class ReviewWorkflow {
       assignment,
       decided: !!request && (await repo.isDecided(tx.manager, request.requestId)),
       answerer: { subject: answerer.actor.subject, ...(answerer.roles ? { roles: answerer.roles } : {}) },
-      expert: this.bindings.get(review.expertId),
+      expert: await this.binding(tx, review.expertId),
     });
     if (!verdict.accepted) {
       this.rejectReview(tx, review, verdict.refusal);
@@ -231,6 +227,7 @@ export class ReviewWorkflow {
       now,
       slaHours: this.policy.governance.sla_hours,
       newId: randomUUID,
+      areas: requestAreas(request.request, request.triggers),
     });
     await repo.setBreachCount(tx.manager, request.requestId, request.breachCount + 1);
     request.breachCount += 1;
@@ -284,7 +281,17 @@ export class ReviewWorkflow {
   }
 
   private toCandidate(row: ExpertRow): ExpertCandidate {
-    return toCandidate(row, this.bindings.get(row.id)?.principal ?? []);
+    return toCandidate(row);
+  }
+
+  /**
+   * Who may answer for an expert: its `principal` in the registry table (seeded from agf-config.yaml, managed
+   * through `/v1/experts`), so an expert added through the API is answered for without a restart. A removed
+   * (deactivated) expert has nobody.
+   */
+  private async binding(tx: Tx, expertId: string): Promise<ExpertBinding | undefined> {
+    const row = (await this.experts(tx)).find((e) => e.id === expertId);
+    return row && { kind: row.kind, runtime: row.runtime, principal: row.principal };
   }
 
   private rememberNotWaitingForCompliance(requestId: string): void {
@@ -455,7 +462,7 @@ function requiresCompliance(request: CoeRequest): boolean {
   return request.triggers.some((t) => t.condition === 'COMPLIANCE_REQUIRED');
 }
 
-function toCandidate(row: ExpertRow, principal: readonly string[]): ExpertCandidate {
+function toCandidate(row: ExpertRow): ExpertCandidate {
   return {
     id: row.id,
     type: row.kind,
@@ -465,7 +472,9 @@ function toCandidate(row: ExpertRow, principal: readonly string[]): ExpertCandid
     runtime: row.runtime,
     expertType: row.expert_type,
     openReviews: row.open_reviews,
-    principal,
+    principal: row.principal,
+    available: row.available,
+    away: row.away_from && row.away_until ? { from: iso(row.away_from), until: iso(row.away_until) } : null,
   };
 }
 

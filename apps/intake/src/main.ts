@@ -14,6 +14,8 @@ void runService({
   migrations: INTAKE_MIGRATIONS,
   configureHttp: (app) => serveOpenApi(app),
   afterStart: bootstrap,
+  // Reviewers see the requests of experts added through coe's registry API without a restart.
+  expertRegistry: true,
 });
 
 /** A fresh installation's admin key (AGF_BOOTSTRAP_KEY_FILE), usable by the time intake reports ready. */

@@ -1,4 +1,5 @@
 import type { DeploymentRequest, ExpertType, FiredTrigger, TierLevel } from '@agf/contracts';
+import { fitsRole, isAvailableAt, pickExpert, requestAreas, type ReviewNeed } from './routing';
 import type { AssignmentRole, ExpertCandidate, PlannedAssignment, Priority, RiskView, SlaHours } from './types';
 
 /** The reviewer types a request calls for, each with the scope of what to look at. */
@@ -49,19 +50,20 @@ export interface PlanInput {
 /**
  * Who reviews a request. Tier 0: an automated validator per reviewer type the request calls for. Tier 1:
  * plus a standard human reviewer of each of those types. Tier 2: plus strategic reviewers and one
- * human_oversight expert. Each pick is the least-loaded eligible expert: free capacity, not the
- * requester (neither by id nor as a subject bound to answer for it), not already on this request. A role
- * nobody can fill is reported, so the CoE escalates instead of waiting for a review that will never come.
+ * human_oversight expert. Each pick is routed (`routing.ts`): among the experts who are active, available,
+ * not away, below capacity, not the requester (neither by id nor as a subject bound to answer for it) and
+ * not already on this request, the best specialty match for the request's areas, then the least loaded. A
+ * role nobody can fill is reported, so the CoE escalates instead of waiting for a review that will never come.
  */
 export function planAssignments(input: PlanInput): AssignmentPlan {
   const { tier, request, risk, triggers, now } = input;
-  const pool = new ExpertPool(input.experts, request.requester);
+  const pool = new ExpertPool(input.experts, { requester: request.requester, now, areas: requestAreas(request, triggers) });
   const focus = reviewFocus(request, risk, triggers);
   const slaHours = input.slaHours[`tier_${tier}`];
   const priority = priorityOf(tier, risk.overallScore);
   const plan: AssignmentPlan = { assignments: [], unfilled: [] };
-  const place = (role: AssignmentRole, expertType: ExpertType, scope: string[], accept: (e: ExpertCandidate) => boolean, missing: string) => {
-    const expert = pool.take((e) => e.expertType === expertType && accept(e));
+  const place = (role: AssignmentRole, expertType: ExpertType, scope: string[], missing: string) => {
+    const expert = pool.take({ role, expertType });
     if (!expert) {
       plan.unfilled.push({ role, expertType, reason: missing });
       return;
@@ -69,23 +71,24 @@ export function planAssignments(input: PlanInput): AssignmentPlan {
     plan.assignments.push(toAssignment(expert, role, scope, { tier, priority, slaHours, now, id: input.newId() }));
   };
 
-  for (const [type, scope] of focus) place('validator', type, scope, (e) => e.type === 'automated', 'no automated validator with free capacity');
+  for (const [type, scope] of focus) place('validator', type, scope, 'no automated validator with free capacity');
   if (tier >= 1) {
-    for (const [type, scope] of focus) {
-      place('standard', type, scope, (e) => e.type === 'human' && e.level === 'standard', 'no standard reviewer with free capacity who is not the requester');
-    }
+    for (const [type, scope] of focus) place('standard', type, scope, 'no standard reviewer with free capacity who is not the requester');
   }
   if (tier === 2) {
-    const strategicTypes = [...focus.keys()].filter((type) => input.experts.some((e) => e.expertType === type && e.type === 'human' && e.level === 'strategic'));
+    // A type whose strategic reviewers are all away or unavailable counts as having none.
+    const strategicTypes = [...focus.keys()].filter((type) =>
+      input.experts.some((e) => e.expertType === type && fitsRole(e, 'strategic') && e.active !== false && isAvailableAt(e, now)),
+    );
     if (strategicTypes.length) {
-      for (const type of strategicTypes) place('strategic', type, [`strategic review: ${focus.get(type)!.join('; ')}`], (e) => e.type === 'human' && e.level === 'strategic', 'no strategic reviewer with free capacity who is not the requester');
+      for (const type of strategicTypes) place('strategic', type, [`strategic review: ${focus.get(type)!.join('; ')}`], 'no strategic reviewer with free capacity who is not the requester');
     } else {
       // None of the called-for types has a strategic reviewer: any strategic reviewer looks at the whole change.
-      const any = pool.take((e) => e.type === 'human' && e.level === 'strategic' && e.expertType !== 'human_oversight');
+      const any = pool.take({ role: 'strategic', exceptTypes: ['human_oversight'] });
       if (any) plan.assignments.push(toAssignment(any, 'strategic', ['strategic review of the whole change'], { tier, priority, slaHours, now, id: input.newId() }));
       else plan.unfilled.push({ role: 'strategic', expertType: 'architecture', reason: 'no strategic reviewer with free capacity' });
     }
-    place('oversight', 'human_oversight', ['final human approval of a tier 2 deployment'], (e) => e.type === 'human', 'no human_oversight expert with free capacity who is not the requester');
+    place('oversight', 'human_oversight', ['final human approval of a tier 2 deployment'], 'no human_oversight expert with free capacity who is not the requester');
   }
   return plan;
 }
@@ -101,6 +104,8 @@ export interface BreachInput {
   now: Date;
   slaHours: SlaHours;
   newId: () => string;
+  /** The request's areas (`requestAreas`), so that the replacement matches it as the first pick did. */
+  areas?: readonly string[];
 }
 
 export type BreachResponse =
@@ -114,11 +119,11 @@ export type BreachResponse =
  */
 export function planBreachResponse(input: BreachInput): BreachResponse {
   const { breached, now } = input;
-  const pool = new ExpertPool(input.experts, input.requester, input.excludedExpertIds);
+  const pool = new ExpertPool(input.experts, { requester: input.requester, now, areas: input.areas ?? [] }, input.excludedExpertIds);
   const slaHours = input.slaHours[`tier_${breached.tierLevel}`];
   const options = { tier: breached.tierLevel, priority: 'high' as Priority, slaHours, now, id: input.newId() };
   if (input.priorBreachesForRequest === 0 && breached.tierLevel < 2 && breached.role !== 'oversight') {
-    const sameRole = pool.take((e) => e.expertType === breached.expertType && matchesRole(e, breached.role));
+    const sameRole = pool.take({ role: breached.role, expertType: breached.expertType });
     if (sameRole) {
       return {
         action: 'reassign',
@@ -127,7 +132,7 @@ export function planBreachResponse(input: BreachInput): BreachResponse {
       };
     }
   }
-  const oversight = pool.take((e) => e.expertType === 'human_oversight' && e.type === 'human');
+  const oversight = pool.take({ role: 'oversight', expertType: 'human_oversight' });
   if (oversight) {
     return {
       action: 'oversight',
@@ -136,12 +141,6 @@ export function planBreachResponse(input: BreachInput): BreachResponse {
     };
   }
   return { action: 'escalate', reason: 'no human_oversight expert with free capacity is left' };
-}
-
-function matchesRole(expert: ExpertCandidate, role: AssignmentRole): boolean {
-  if (role === 'validator') return expert.type === 'automated';
-  if (role === 'standard') return expert.type === 'human' && expert.level === 'standard';
-  return expert.type === 'human' && expert.level === 'strategic';
 }
 
 function priorityOf(tier: TierLevel, overallScore: number): Priority {
@@ -171,39 +170,26 @@ function toAssignment(
   };
 }
 
-/** Load-aware picking: the least-loaded eligible expert, counting the picks made in this plan. */
+/** Routed picking (`routing.ts`) that counts the picks made in this plan: each expert once, each pick a slot. */
 class ExpertPool {
   private readonly load = new Map<string, number>();
   private readonly taken = new Set<string>();
 
   constructor(
     private readonly experts: ExpertCandidate[],
-    private readonly requester: string,
+    private readonly context: { requester: string; now: Date; areas: readonly string[] },
     excluded: string[] = [],
   ) {
     for (const e of experts) this.load.set(e.id, e.openReviews);
     for (const id of excluded) this.taken.add(id);
   }
 
-  take(eligible: (e: ExpertCandidate) => boolean): ExpertCandidate | undefined {
-    const candidates = this.experts.filter(
-      (e) => eligible(e) && !this.isRequester(e) && !this.taken.has(e.id) && this.load.get(e.id)! < e.capacity,
-    );
-    candidates.sort((a, b) => this.utilisation(a) - this.utilisation(b) || this.load.get(a.id)! - this.load.get(b.id)! || a.id.localeCompare(b.id));
-    const chosen = candidates[0];
+  take(need: ReviewNeed): ExpertCandidate | undefined {
+    const chosen = pickExpert(this.experts, need, { ...this.context, load: this.load, excluded: this.taken });
     if (chosen) {
       this.taken.add(chosen.id);
       this.load.set(chosen.id, this.load.get(chosen.id)! + 1);
     }
     return chosen;
-  }
-
-  /** The requester may be named as the expert, or be a person bound to answer for it: either way, not their own reviewer. */
-  private isRequester(e: ExpertCandidate): boolean {
-    return e.id === this.requester || e.principal.includes(this.requester);
-  }
-
-  private utilisation(e: ExpertCandidate): number {
-    return this.load.get(e.id)! / e.capacity;
   }
 }

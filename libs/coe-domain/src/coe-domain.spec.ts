@@ -202,6 +202,58 @@ describe('planAssignments', () => {
   });
 });
 
+describe('planAssignments routing (specialties, availability)', () => {
+  const security = [{ condition: 'SECURITY_CHANGE' as const, reason: 'changes touch authentication' }];
+  const plan = (experts: ExpertCandidate[], changes = ['src/auth/login.ts'], tier: 1 | 2 = 1) =>
+    planAssignments({ tier, request: requestWith({ securitySensitive: true }, { changes }), risk: aRisk(), triggers: security, experts, slaHours: policy.governance.sla_hours, now, newId });
+  const humanOf = (experts: ExpertCandidate[], changes?: string[]) => plan(experts, changes).assignments.find((a) => a.role === 'standard')?.expertId;
+
+  it('prefers the reviewer whose specialties match the areas the change touches, over a less loaded one', () => {
+    const experts = registry.map((e) => (e.id === 'security_human_a' ? { ...e, specialties: ['access_control'] } : e));
+    expect(humanOf(experts)).toBe('security_human_a');
+    // Marked security-sensitive, a change touches access control whatever its paths.
+    expect(humanOf(experts, ['src/cart.ts'])).toBe('security_human_a');
+    // Specialties that match nothing decide nothing: the less loaded takes it.
+    const matchless = experts.map((e) => (e.id === 'security_human_a' ? { ...e, specialties: ['gdpr'] } : e));
+    expect(humanOf(matchless)).toBe('security_human_b');
+  });
+
+  it('skips reviewers marked unavailable or away now, and reports the role when nobody is left', () => {
+    const away = { from: new Date(now.getTime() - 3_600_000).toISOString(), until: new Date(now.getTime() + 3_600_000).toISOString() };
+    const experts = registry.map((e) => (e.id === 'security_human_b' ? { ...e, available: false } : e.id === 'security_human_a' ? { ...e, away } : e));
+    const { assignments, unfilled } = plan(experts);
+    expect(assignments.map((a) => a.expertId)).toEqual(['security_agent']);
+    expect(unfilled).toEqual([{ role: 'standard', expertType: 'security', reason: expect.any(String) }]);
+    const back = experts.map((e) => (e.id === 'security_human_a' ? { ...e, away: { from: away.from, until: now.toISOString() } } : e));
+    expect(humanOf(back)).toBe('security_human_a');
+  });
+
+  it('on tier 2, a type whose strategic reviewers are all away gets any other strategic reviewer', () => {
+    const experts = [
+      ...registry.map((e) => (e.id === 'security_lead' ? { ...e, available: false } : e)),
+      expert('principal_architect', 'architecture', 'human', { level: 'strategic' }),
+    ];
+    const strategic = plan(experts, undefined, 2).assignments.filter((a) => a.role === 'strategic');
+    expect(strategic.map((a) => [a.expertId, a.scope])).toEqual([['principal_architect', ['strategic review of the whole change']]]);
+  });
+
+  it('hands a breached review to the best specialty match among those left', () => {
+    const experts = [...registry, expert('security_human_c', 'security', 'human', { specialties: ['access_control'], openReviews: 4 })];
+    const response = planBreachResponse({
+      breached: { assignmentId: newId(), expertId: 'security_human_b', expertType: 'security', role: 'standard', tierLevel: 1 },
+      priorBreachesForRequest: 0,
+      experts,
+      excludedExpertIds: ['security_agent', 'security_human_b'],
+      requester: 'ci-bot',
+      now,
+      slaHours: policy.governance.sla_hours,
+      newId,
+      areas: ['access_control'],
+    });
+    expect(response.action !== 'escalate' && response.assignment.expertId).toBe('security_human_c');
+  });
+});
+
 describe('planBreachResponse', () => {
   const breach = (role: 'standard' | 'oversight', tierLevel: 0 | 1 | 2, priorBreachesForRequest: number, excluded = ['security_agent', 'security_human_b'], experts = registry) =>
     planBreachResponse({

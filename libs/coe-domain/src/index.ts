@@ -2,6 +2,7 @@ export * from './types';
 export * from './triggers';
 export * from './tier';
 export * from './assignment';
+export * from './routing';
 export * from './validators';
 export * from './confidence';
 export * from './monitoring';

@@ -20,6 +20,12 @@ export interface ExpertCandidate {
   openReviews: number;
   /** The subjects bound to answer for it (policy `principal:`): none of them reviews their own request. */
   principal: readonly string[];
+  /** Registry state (absent: takes work): `false` takes no new work until set back. */
+  available?: boolean;
+  /** Takes no new work between these times. */
+  away?: { from: string; until: string } | null;
+  /** A deactivated (removed) expert takes no new work. */
+  active?: boolean;
 }
 
 export interface PlannedAssignment {

@@ -11,3 +11,4 @@ export * from './run-service';
 export * from './process-layout';
 export * from './auth';
 export * from './audit-checkpoint-store';
+export * from './registry';

@@ -7,6 +7,7 @@ import { type Namespace, type OutboxRelay, TransactionalPublisher } from '@agf/m
 import { DataSource } from 'typeorm';
 import { AccessRefusals, ApiKeyReplica, Authenticator, RolesGuard } from './auth';
 import { HealthController } from './health.controller';
+import { ExpertRegistryReplica } from './registry';
 import type { InfraConfig } from './infra-config';
 import { MetricsController, MetricsService, SERVICE_NAME } from './metrics';
 import { ProblemDetailsFilter } from './problem';
@@ -24,6 +25,8 @@ export interface ServiceRuntime {
   keys: ApiKeyReplica;
   authenticator: Authenticator;
   refusals: AccessRefusals;
+  /** The replica of the expert registry, in services started with `expertRegistry: true`. */
+  experts?: ExpertRegistryReplica;
 }
 
 /** What every service gets: its DataSource, NATS, policy, metrics, health, problem+json errors. */
@@ -47,10 +50,11 @@ export class PlatformModule {
         { provide: Authenticator, useValue: runtime.authenticator },
         { provide: ApiKeyReplica, useValue: runtime.keys },
         { provide: AccessRefusals, useValue: runtime.refusals },
+        ...(runtime.experts ? [{ provide: ExpertRegistryReplica, useValue: runtime.experts }] : []),
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_GUARD, useClass: RolesGuard },
       ],
-      exports: [DataSource, NATS_CONNECTION, NAMESPACE, POLICY, INFRA_CONFIG, SERVICE_NAME, MetricsService, TransactionalPublisher, Authenticator, ApiKeyReplica, AccessRefusals],
+      exports: [DataSource, NATS_CONNECTION, NAMESPACE, POLICY, INFRA_CONFIG, SERVICE_NAME, MetricsService, TransactionalPublisher, Authenticator, ApiKeyReplica, AccessRefusals, ...(runtime.experts ? [ExpertRegistryReplica] : [])],
     };
   }
 }

@@ -15,6 +15,7 @@ import { PlatformModule, type ServiceRuntime } from './platform.module';
 import { bodyParserProblems } from './problem';
 import { writeAdmission } from './admission';
 import { AccessRefusals, ApiKeyReplica, authenticationMiddleware, Authenticator, perPrincipalRateLimit } from './auth';
+import { ExpertRegistryReplica } from './registry';
 import { perClientRateLimit } from './rate-limit';
 import { httpTracingMiddleware, startTracing } from './tracing';
 
@@ -33,6 +34,11 @@ export interface ServiceDefinition {
   consumerLingerMs: number;
   /** Extra HTTP set-up (OpenAPI, body limits) before the server listens. */
   configureHttp?: (app: NestExpressApplication, runtime: ServiceRuntime) => void;
+  /**
+   * Keeps a replica of the expert registry (`AGF_REGISTRY`), injectable as `ExpertRegistryReplica`: for services
+   * that need to know experts other than coe, which owns the registry (reviewer visibility, notification addresses).
+   */
+  expertRegistry?: boolean;
   /** Runs once consumers, the key replica and the outbox relay are up, before HTTP listens (intake's bootstrap admin key). */
   afterStart?: (runtime: ServiceRuntime) => Promise<void>;
 }
@@ -109,6 +115,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
   const oidc = infra.AGF_OIDC_ISSUER ? { issuer: infra.AGF_OIDC_ISSUER, audience: infra.AGF_OIDC_AUDIENCE! } : undefined;
   runtime.authenticator = new Authenticator(runtime.keys, oidc, runtime.policy.auth);
   runtime.refusals = new AccessRefusals(definition.name, runtime.publisher);
+  if (definition.expertRegistry) runtime.experts = new ExpertRegistryReplica();
 
   const streamOptions: StreamOptions = {
     decisionRetentionDays: infra.AGF_DECISION_RETENTION_DAYS,
@@ -164,6 +171,10 @@ export async function runService(definition: ServiceDefinition): Promise<Running
   // The streams exist now; credentials wait for the key replica to catch up before they are judged.
   await runtime.keys.start(runtime.nc, runtime.namespace);
   await runtime.keys.ready;
+  if (runtime.experts) {
+    await runtime.experts.start(runtime.nc, runtime.namespace);
+    await runtime.experts.ready;
+  }
   if (infra.AGF_OUTBOX_RELAY === 'on') runtime.relay.start();
   else logger.warn('outbox relay paused (AGF_OUTBOX_RELAY=paused): committed events stay unsent');
   await definition.afterStart?.(runtime);
@@ -180,6 +191,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
       clearInterval(inboxPurge);
       await app.close();
       await runtime.keys.stop().catch(() => undefined);
+      await runtime.experts?.stop().catch(() => undefined);
       await runtime.relay.stop();
       await runtime.nc.drain().catch(() => undefined);
       await runtime.dataSource.destroy().catch(() => undefined);

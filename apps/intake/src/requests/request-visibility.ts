@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { boundExperts, canReadProject, type Principal } from '@agf/access-domain';
-import { POLICY } from '@agf/platform';
+import { boundExperts, canReadProject, hasRole, type Principal } from '@agf/access-domain';
+import { ExpertRegistryReplica, POLICY } from '@agf/platform';
 import { type GovernancePolicy, registeredExperts } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
 import { type AssignmentRow, RequestViewRepository } from './request-view.repository';
@@ -14,11 +14,18 @@ export class RequestVisibility {
   constructor(
     @Inject(POLICY) private readonly policy: GovernancePolicy,
     private readonly repository: RequestViewRepository,
+    private readonly registry: ExpertRegistryReplica,
   ) {}
 
-  /** The ids of the experts this principal may answer for. */
+  /**
+   * The ids of the experts this principal may answer for: as coe's registry announced them (so an expert added
+   * or changed through its API counts without a restart), else as agf-config.yaml binds them (coe seeds the
+   * registry from it, but may not have announced it yet).
+   */
   expertsOf(principal: Principal): Set<string> {
-    return new Set(boundExperts(principal, registeredExperts(this.policy)).map((expert) => expert.id));
+    if (!hasRole(principal, 'reviewer')) return new Set();
+    const configured = registeredExperts(this.policy).filter((expert) => !this.registry.announced(expert.id));
+    return new Set([...this.registry.boundTo(principal.subject), ...boundExperts(principal, configured).map((expert) => expert.id)]);
   }
 
   /** `assignments` when the caller has them at hand; otherwise they are read only if the project does not decide. */
