@@ -71,7 +71,8 @@ export const deliveriesRepository = {
    * died before recording the outcome.
    */
   async claimDue(dataSource: DataSource, limit: number, leaseMs: number): Promise<DeliveryRow[]> {
-    return dataSource.query(
+    // TypeORM answers an UPDATE … RETURNING with [rows, affected count].
+    const [rows]: [DeliveryRow[], number] = await dataSource.query(
       `UPDATE "notify"."deliveries" AS d SET "next_attempt_at" = now() + make_interval(secs => $2::double precision / 1000)
        FROM (SELECT "id" FROM "notify"."deliveries" WHERE "status" = 'pending' AND "next_attempt_at" <= now()
              ORDER BY "next_attempt_at" LIMIT $1 FOR UPDATE SKIP LOCKED) AS due
@@ -79,6 +80,7 @@ export const deliveriesRepository = {
        RETURNING ${columns('d.')}`,
       [limit, leaseMs],
     );
+    return rows;
   },
 
   async markSent(dataSource: DataSource, id: string): Promise<void> {
