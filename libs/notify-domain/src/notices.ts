@@ -73,7 +73,7 @@ export function noticeOf<N extends SourceEvent>(name: N, event: Source<N>): Noti
         title: `Review needed (tier ${a.tierLevel}, ${a.expertType}) for ${a.projectId}, due ${a.slaDueAt}`,
         assignees: [a.expertId],
         incident: 'none',
-        details: pick(a, ['assignmentId', 'expertId', 'expertType', 'role', 'scope', 'tierLevel', 'priority', 'slaHours', 'slaDueAt', 'supersedesAssignmentId']),
+        details: pick(a, ['assignmentId', 'expertId', 'expertType', 'expertKind', 'role', 'scope', 'tierLevel', 'priority', 'slaHours', 'slaDueAt', 'supersedesAssignmentId']),
       };
     }
     case 'review.cancelled': {
