@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EventName, type PayloadOf, subjectFor } from '@agf/contracts';
+import { createEvent, type EventName, type PayloadOf, subjectFor } from '@agf/contracts';
 import { aDecision } from '@agf/contracts/testing';
 import { verifyWebhookSignature } from '@agf/notify-domain';
 import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, TestNats, testIdentity } from '@agf/testing';
@@ -202,6 +202,18 @@ describe('notify service (real NATS, Postgres, HTTP receivers and an SMTP server
     expect(http.at('/slack', requestId)).toHaveLength(1);
     expect(smtp.to(ALICE, requestId)).toHaveLength(1);
     expect(await deliveries(`requestId=${requestId}`)).toHaveLength(3);
+  });
+
+  it('an event older than AGF_NOTIFY_MAX_EVENT_AGE_MS (a stream replayed by a new notify) notifies nobody', async () => {
+    const requestId = randomUUID();
+    const old = { ...createEvent({ name: 'review.assigned', source: 'coe', data: assignment(requestId), correlationId: requestId }), time: new Date(Date.now() - 2 * 86_400_000).toISOString() };
+    await nats.publish(subjectFor('review.assigned', 'payments'), JSON.stringify(old), old.id);
+    const fresh = randomUUID();
+    await publish('review.assigned', assignment(fresh));
+    await eventually(() => expect(http.at('/webhook', fresh)).toHaveLength(1));
+    await eventually(async () => expect(notify.output.join('')).toContain(`assignment ${old.id} of request ${requestId} is 2880 min old: not notified`));
+    expect(await deliveries(`requestId=${requestId}`)).toEqual([]);
+    expect(http.at('/webhook', requestId)).toEqual([]);
   });
 
   it('an escalation pages and emails oversight; the decision that resolves it resolves the page', async () => {

@@ -63,6 +63,12 @@ export class NotificationsMessageController {
   private async queue<N extends SourceEvent>(name: N, event: CloudEvent<N>, ctx: MessageContext): Promise<void> {
     const notice = noticeOf(name, event);
     const { notifications } = this.config;
+    const ageMs = Date.now() - Date.parse(notice.occurredAt);
+    if (ageMs > this.config.maxEventAgeMs) {
+      this.metrics.tooOld.inc();
+      this.logger.warn(`${notice.event} ${notice.eventId} of request ${notice.requestId} is ${Math.round(ageMs / 60_000)} min old: not notified (AGF_NOTIFY_MAX_EVENT_AGE_MS)`);
+      return;
+    }
     const plan = planDeliveries(notice, notifications.routes, notifications.channels, this.directory);
     const subscriptions = await repo.subscriptionsListening(ctx.manager, notice.projectId, notice.event);
     const rows: NewDelivery[] = [

@@ -15,6 +15,11 @@ const NotifyEnv = z.object({
   AGF_NOTIFY_CONCURRENCY: Int(1, 256).default(8),
   AGF_NOTIFY_POLL_MS: Int(10, 60_000).default(1_000),
   AGF_NOTIFY_SEND_TIMEOUT_MS: Int(100, 120_000).default(10_000),
+  /**
+   * Events older than this are recorded but not notified: a notify joining a running system reads the streams from
+   * their start, and must not page people about last week.
+   */
+  AGF_NOTIFY_MAX_EVENT_AGE_MS: Int(1000, 30 * 86_400_000).default(24 * 3_600_000),
   /** Hosts (names or addresses) that webhook subscriptions may reach although they resolve to private addresses. */
   AGF_NOTIFY_ALLOWED_HOSTS: z.string().default(''),
 });
@@ -25,6 +30,7 @@ export interface NotifyConfig {
   concurrency: number;
   pollMs: number;
   sendTimeoutMs: number;
+  maxEventAgeMs: number;
   allowedHosts: ReadonlySet<string>;
 }
 
@@ -51,6 +57,7 @@ export function loadNotifyConfig(policy: GovernancePolicy, env: NodeJS.ProcessEn
     concurrency: e.AGF_NOTIFY_CONCURRENCY,
     pollMs: e.AGF_NOTIFY_POLL_MS,
     sendTimeoutMs: e.AGF_NOTIFY_SEND_TIMEOUT_MS,
+    maxEventAgeMs: e.AGF_NOTIFY_MAX_EVENT_AGE_MS,
     allowedHosts: parseAllowedHosts(e.AGF_NOTIFY_ALLOWED_HOSTS),
   };
 }
