@@ -216,6 +216,17 @@ describe('notify service (real NATS, Postgres, HTTP receivers and an SMTP server
     expect(http.at('/webhook', requestId)).toEqual([]);
   });
 
+  it('a cancelled assignment tells its reviewer', async () => {
+    const requestId = randomUUID();
+    await publish('review.cancelled', { requestId, projectId: 'payments', assignmentId: randomUUID(), expertId: 'security_expert_human', reason: 'decided', cancelledAt: new Date().toISOString() });
+    const [mail] = await eventually(() => {
+      const found = smtp.to(ALICE, requestId);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(mail!.subject).toBe('[AGF] [info] Review no longer needed (decided) for payments');
+  });
+
   it('an escalation pages and emails oversight; the decision that resolves it resolves the page', async () => {
     const requestId = randomUUID();
     const now = new Date().toISOString();
