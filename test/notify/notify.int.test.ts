@@ -317,6 +317,18 @@ describe('notify service (real NATS, Postgres, HTTP receivers and an SMTP server
       expect((await post(reviewer, { projectId: 'shop', url: http.url('/sub', 'localhost'), secret, events: ['assignment'] })).status).toBe(403);
       expect((await post(await submitter(['other']), { projectId: 'shop', url: http.url('/sub', 'localhost'), secret, events: ['assignment'] })).status).toBe(403);
       expect((await fetch(`${notify.url}/v1/notifications/deliveries`, { headers: mine })).status).toBe(403);
+      // Each refusal is evidence: a security.refused event for the audit trail.
+      await eventually(async () => {
+        const refused = (await nats.read('AGF_SECURITY')).map((m) => m.json<{ data: { service: string; code: string; target: string; actor?: { subject: string } } }>().data).filter((d) => d.service === 'notify');
+        expect(refused).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ code: 'unauthenticated', target: 'GET /v1/notifications/subscriptions' }),
+            expect.objectContaining({ code: 'forbidden', target: 'POST /v1/notifications/subscriptions', actor: expect.objectContaining({ subject: 'rita' }) }),
+            expect.objectContaining({ code: 'forbidden', target: 'POST /v1/notifications/subscriptions', actor: expect.objectContaining({ subject: 'pipeline-bot' }) }),
+            expect.objectContaining({ code: 'forbidden', target: 'GET /v1/notifications/deliveries' }),
+          ]),
+        );
+      });
 
       const created = await post(mine, { projectId: 'shop', url: http.url('/sub', 'localhost'), secret, events: ['assignment'] });
       expect(created.status).toBe(201);
