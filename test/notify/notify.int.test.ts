@@ -278,6 +278,10 @@ describe('notify service (real NATS, Postgres, HTTP receivers and an SMTP server
     });
     expect(sms!.json).toMatchObject({ to: OLIVIA_PHONE, text: `AGF critical payments http://agf.test:3000/v1/deployment-requests/${requestId}` });
     await eventually(() => expect(smtp.to(OLIVIA, requestId)).toHaveLength(1));
+    // The page the break-glass opened is closed by the request's final decision.
+    await eventually(() => expect(http.at('/pagerduty', requestId).map((r) => r.json['event_action'])).toEqual(['trigger']));
+    await publish('decision.made', aDecision({ requestId, projectId: 'payments', outcome: 'PROCEED_STANDARD' }));
+    await eventually(() => expect(http.at('/pagerduty', requestId).map((r) => r.json['event_action'])).toEqual(['trigger', 'resolve']));
 
     const [dead] = await eventually(async () => {
       const found = (await deliveries('status=dead')).filter((d) => d.channel === 'broken' && d.recipient === 'channel');

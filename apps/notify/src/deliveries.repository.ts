@@ -116,6 +116,15 @@ export const deliveriesRepository = {
     return counts;
   },
 
+  /** The PagerDuty channels that paged about a request (a final decision resolves them). */
+  async triggeredPagers(manager: EntityManager, requestId: string): Promise<string[]> {
+    const rows: Array<{ channel: string }> = await manager.query(
+      `SELECT DISTINCT "channel" FROM "notify"."deliveries" WHERE "request_id" = $1 AND "channel_kind" = 'pagerduty' AND "action" = 'trigger'`,
+      [requestId],
+    );
+    return rows.map((row) => row.channel);
+  },
+
   async subscriptionsListening(manager: EntityManager, projectId: string, event: string): Promise<Array<{ id: string }>> {
     return manager.query(`SELECT "id" FROM "notify"."subscriptions" WHERE "project_id" = $1 AND $2 = ANY("events") ORDER BY "id"`, [projectId, event]);
   },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Controller, Inject, Logger } from '@nestjs/common';
 import type { CloudEvent } from '@agf/contracts';
 import { MessageContext, OnMessage } from '@agf/messaging';
-import { CHANNEL_RECIPIENT, noticeOf, planDeliveries, type RecipientDirectory, type SourceEvent } from '@agf/notify-domain';
+import { CHANNEL_RECIPIENT, noticeOf, pageResolutions, planDeliveries, type RecipientDirectory, type SourceEvent } from '@agf/notify-domain';
 import { SUBSCRIPTION_CHANNEL_PREFIX } from './channel-senders';
 import { type NewDelivery, deliveriesRepository as repo } from './deliveries.repository';
 import { Dispatcher } from './dispatcher';
@@ -70,6 +70,9 @@ export class NotificationsMessageController {
       return;
     }
     const plan = planDeliveries(notice, notifications.routes, notifications.channels, this.directory);
+    if (notice.event === 'decision') {
+      plan.deliveries.push(...pageResolutions(notice, plan.deliveries, await repo.triggeredPagers(ctx.manager, notice.requestId), notifications.channels));
+    }
     const subscriptions = await repo.subscriptionsListening(ctx.manager, notice.projectId, notice.event);
     const rows: NewDelivery[] = [
       ...plan.deliveries.map((d) => ({ channel: d.channel, channelKind: d.channelKind, recipient: d.recipient, address: d.address ?? null, action: d.action ?? null })),

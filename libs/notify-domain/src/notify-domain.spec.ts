@@ -8,6 +8,7 @@ import {
   judgeTarget,
   type Notice,
   noticeOf,
+  pageResolutions,
   pagerDutyBody,
   parseAllowedHosts,
   planDeliveries,
@@ -113,6 +114,15 @@ describe('routing', () => {
     expect(keys(escalated)).toEqual(['ops/channel', 'mail/expert:olga', 'pager/channel/trigger']);
     const resolved: Notice = { ...escalated, eventId: 'evt-3', event: 'decision', severity: 'info', incident: 'resolve', assignees: ['olga'] };
     expect(keys(resolved)).toEqual(['ops/channel', 'pager/channel/resolve']);
+  });
+});
+
+describe('page resolutions', () => {
+  it('a final decision resolves each page triggered for its request, once, and nothing else does', () => {
+    const decision: Notice = { ...assigned, event: 'decision', incident: 'none' };
+    expect(pageResolutions(decision, [], ['pager', 'pager', 'ops'], section.channels)).toEqual([{ channel: 'pager', channelKind: 'pagerduty', recipient: 'channel', action: 'resolve' }]);
+    expect(pageResolutions(decision, [{ channel: 'pager', channelKind: 'pagerduty', recipient: 'channel', action: 'resolve' }], ['pager'], section.channels)).toEqual([]);
+    expect(pageResolutions(assigned, [], ['pager'], section.channels)).toEqual([]);
   });
 });
 

@@ -103,3 +103,16 @@ export function unknownRouteRecipients(routes: readonly NotificationRoute[], kno
 export function subscriptionListens(events: readonly string[], notice: Pick<Notice, 'event'>): boolean {
   return events.includes(notice.event);
 }
+
+/**
+ * A final decision closes every page opened for its request (an SLA breach, a break-glass, an escalation): one
+ * `resolve` per PagerDuty channel that was triggered for it and that the plan does not resolve already.
+ */
+export function pageResolutions(notice: Pick<Notice, 'event'>, planned: readonly PlannedDelivery[], triggeredChannels: readonly string[], channels: readonly NotificationChannel[]): PlannedDelivery[] {
+  if (notice.event !== 'decision') return [];
+  const pagers = new Set(channels.filter((channel) => channel.kind === 'pagerduty').map((channel) => channel.name));
+  const resolving = new Set(planned.filter((d) => d.action === 'resolve').map((d) => d.channel));
+  return [...new Set(triggeredChannels)]
+    .filter((name) => pagers.has(name) && !resolving.has(name))
+    .map((name) => ({ channel: name, channelKind: 'pagerduty' as const, recipient: CHANNEL_RECIPIENT, action: 'resolve' as const }));
+}
