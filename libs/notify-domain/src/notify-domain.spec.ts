@@ -12,6 +12,7 @@ import {
   pagerDutyBody,
   parseAllowedHosts,
   planDeliveries,
+  severityOf,
   type RecipientDirectory,
   slackBody,
   smsText,
@@ -142,6 +143,10 @@ describe('severity (PRD: critical, warning, info)', () => {
 
   it('an ordinary assignment is info, an urgent one a warning', () => {
     expect(assigned.severity).toBe('info');
+    expect(severityOf({ event: 'assignment', priority: 'critical' })).toBe('warning');
+    expect(severityOf({ event: 'decision', outcome: 'BLOCK_WITH_FEEDBACK' })).toBe('warning');
+    expect(severityOf({ event: 'decision', outcome: 'PROCEED_STANDARD' })).toBe('info');
+    expect(severityOf({ event: 'break-glass' })).toBe('critical');
   });
 });
 
