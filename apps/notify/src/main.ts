@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { messagingTablesMigration } from '@agf/messaging';
+import { BOOKKEEPING_CONSUMER, EXIT_CONFIG_ERROR, loadInfraConfig, runService } from '@agf/platform';
+import { loadPolicyFile } from '@agf/policy';
+import { NotifySchema1732500000601 } from './migrations/1732500000601-notify-schema';
+import { loadNotifyConfig } from './notify-config';
+import { NotifyModule } from './notify.module';
+
+// The notifications section's secrets come from the environment: a missing one stops the start, naming its key.
+try {
+  loadNotifyConfig(loadPolicyFile(loadInfraConfig('notify').AGF_CONFIG));
+} catch (error) {
+  new Logger('notify').error((error as Error).message);
+  process.exit(EXIT_CONFIG_ERROR);
+}
+
+void runService({
+  name: 'notify',
+  module: NotifyModule,
+  ...BOOKKEEPING_CONSUMER,
+  migrations: [messagingTablesMigration('notify'), NotifySchema1732500000601],
+});

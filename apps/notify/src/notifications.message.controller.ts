@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, Inject, Logger } from '@nestjs/common';
+import type { CloudEvent } from '@agf/contracts';
+import { MessageContext, OnMessage } from '@agf/messaging';
+import { CHANNEL_RECIPIENT, noticeOf, pageResolutions, planDeliveries, type RecipientDirectory, type SourceEvent } from '@agf/notify-domain';
+import { SUBSCRIPTION_CHANNEL_PREFIX } from './channel-senders';
+import { type NewDelivery, deliveriesRepository as repo } from './deliveries.repository';
+import { Dispatcher } from './dispatcher';
+import { NOTIFY_CONFIG, type NotifyConfig, RECIPIENT_DIRECTORY } from './notify-config';
+import { NotifyMetrics } from './notify-metrics';
+
+/**
+ * Turns each source event into its deliveries, queued in the same transaction as the inbox record: a
+ * redelivered event finds its inbox entry (and the unique (event, channel, recipient)) and queues nothing
+ * twice. Sending is the dispatcher's, after the commit: no handler here waits on a receiver.
+ */
+@Controller()
+export class NotificationsMessageController {
+  private readonly logger = new Logger('notify');
+
+  constructor(
+    @Inject(NOTIFY_CONFIG) private readonly config: NotifyConfig,
+    @Inject(RECIPIENT_DIRECTORY) private readonly directory: RecipientDirectory,
+    private readonly dispatcher: Dispatcher,
+    private readonly metrics: NotifyMetrics,
+  ) {}
+
+  @OnMessage('review.assigned')
+  reviewAssigned(event: CloudEvent<'review.assigned'>, ctx: MessageContext): Promise<void> {
+    return this.queue('review.assigned', event, ctx);
+  }
+
+  @OnMessage('review.cancelled')
+  reviewCancelled(event: CloudEvent<'review.cancelled'>, ctx: MessageContext): Promise<void> {
+    return this.queue('review.cancelled', event, ctx);
+  }
+
+  @OnMessage('sla.warning')
+  slaWarning(event: CloudEvent<'sla.warning'>, ctx: MessageContext): Promise<void> {
+    return this.queue('sla.warning', event, ctx);
+  }
+
+  @OnMessage('sla.breached')
+  slaBreached(event: CloudEvent<'sla.breached'>, ctx: MessageContext): Promise<void> {
+    return this.queue('sla.breached', event, ctx);
+  }
+
+  @OnMessage('decision.escalated')
+  decisionEscalated(event: CloudEvent<'decision.escalated'>, ctx: MessageContext): Promise<void> {
+    return this.queue('decision.escalated', event, ctx);
+  }
+
+  @OnMessage('decision.made')
+  decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
+    return this.queue('decision.made', event, ctx);
+  }
+
+  @OnMessage('deployment.break_glass')
+  breakGlass(event: CloudEvent<'deployment.break_glass'>, ctx: MessageContext): Promise<void> {
+    return this.queue('deployment.break_glass', event, ctx);
+  }
+
+  private async queue<N extends SourceEvent>(name: N, event: CloudEvent<N>, ctx: MessageContext): Promise<void> {
+    const notice = noticeOf(name, event);
+    const { notifications } = this.config;
+    const ageMs = Date.now() - Date.parse(notice.occurredAt);
+    if (ageMs > this.config.maxEventAgeMs) {
+      this.metrics.tooOld.inc();
+      this.logger.warn(`${notice.event} ${notice.eventId} of request ${notice.requestId} is ${Math.round(ageMs / 60_000)} min old: not notified (AGF_NOTIFY_MAX_EVENT_AGE_MS)`);
+      return;
+    }
+    const plan = planDeliveries(notice, notifications.routes, notifications.channels, this.directory);
+    if (notice.event === 'decision') {
+      plan.deliveries.push(...pageResolutions(notice, plan.deliveries, await repo.triggeredPagers(ctx.manager, notice.requestId), notifications.channels));
+    }
+    const subscriptions = await repo.subscriptionsListening(ctx.manager, notice.projectId, notice.event);
+    const rows: NewDelivery[] = [
+      ...plan.deliveries.map((d) => ({ channel: d.channel, channelKind: d.channelKind, recipient: d.recipient, address: d.address ?? null, action: d.action ?? null })),
+      ...subscriptions.map((s) => ({ channel: `${SUBSCRIPTION_CHANNEL_PREFIX}${s.id}`, channelKind: 'webhook', recipient: CHANNEL_RECIPIENT, address: null, action: null })),
+    ].map((d) => ({
+      ...d,
+      id: randomUUID(),
+      eventId: notice.eventId,
+      event: notice.event,
+      requestId: notice.requestId,
+      projectId: notice.projectId,
+      severity: notice.severity,
+      notice,
+    }));
+    const queued = await repo.insert(ctx.manager, rows);
+    ctx.onCommitted(() => {
+      if (queued) for (const row of rows) this.metrics.planned.inc({ kind: row.channelKind });
+      for (const skip of plan.skipped) {
+        this.metrics.skipped.inc({ channel: skip.channel });
+        this.logger.warn(`${notice.event} of request ${notice.requestId}: nothing sent via ${skip.channel} to ${skip.recipient}: ${skip.reason}`);
+      }
+      if (queued) this.dispatcher.wake();
+    });
+  }
+}

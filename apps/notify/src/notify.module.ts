@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { GovernancePolicy } from '@agf/policy';
+import { POLICY } from '@agf/platform';
+import { ChannelSenders } from './channel-senders';
+import { Dispatcher } from './dispatcher';
+import { loadNotifyConfig, NOTIFY_CONFIG, PolicyRecipientDirectory, RECIPIENT_DIRECTORY } from './notify-config';
+import { NotifyMetrics } from './notify-metrics';
+import { DeliveriesHttpController, SubscriptionsHttpController } from './notifications.http.controller';
+import { NotificationsMessageController } from './notifications.message.controller';
+
+@Module({
+  controllers: [NotificationsMessageController, DeliveriesHttpController, SubscriptionsHttpController],
+  providers: [
+    // main.ts checked the configuration before the service started; this cannot fail any more.
+    { provide: NOTIFY_CONFIG, useFactory: (policy: GovernancePolicy) => loadNotifyConfig(policy), inject: [POLICY] },
+    { provide: RECIPIENT_DIRECTORY, useFactory: (policy: GovernancePolicy) => new PolicyRecipientDirectory(policy), inject: [POLICY] },
+    NotifyMetrics,
+    ChannelSenders,
+    Dispatcher,
+  ],
+})
+export class NotifyModule {}

@@ -1,0 +1,6 @@
+export * from './notices';
+export * from './routing';
+export * from './payloads';
+export * from './backoff';
+export * from './signature';
+export * from './addresses';
