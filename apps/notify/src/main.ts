@@ -18,6 +18,8 @@ try {
 void runService({
   name: 'notify',
   module: NotifyModule,
+  // Addresses of experts added or changed through coe's registry API, without a restart.
+  expertRegistry: true,
   ...BOOKKEEPING_CONSUMER,
   migrations: [messagingTablesMigration('notify'), NotifySchema1732500000601],
 });

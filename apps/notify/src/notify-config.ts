@@ -1,4 +1,5 @@
 import { type BackoffSchedule, parseAllowedHosts, type RecipientDirectory, unknownRouteRecipients } from '@agf/notify-domain';
+import type { ExpertRegistryReplica } from '@agf/platform';
 import { type GovernancePolicy, NotificationsPolicy, registeredExperts, resolveNotificationVariables } from '@agf/policy';
 import { z } from 'zod';
 
@@ -83,6 +84,35 @@ export class PolicyRecipientDirectory implements RecipientDirectory {
 
   oversightExperts(): string[] {
     return this.experts.filter((expert) => expert.expertType === 'human_oversight').map((expert) => expert.id);
+  }
+}
+
+/**
+ * Addresses as coe's registry announced them (an expert added or changed through its API counts without a
+ * restart), else as agf-config.yaml gives them (coe seeds the registry from it, so they agree once announced).
+ */
+export class RegistryRecipientDirectory implements RecipientDirectory {
+  private readonly configured: PolicyRecipientDirectory;
+
+  constructor(
+    policy: GovernancePolicy,
+    private readonly registry: ExpertRegistryReplica,
+  ) {
+    this.configured = new PolicyRecipientDirectory(policy);
+  }
+
+  emailOf(expertId: string): string | undefined {
+    return this.registry.announced(expertId) ? this.registry.find(expertId)?.email : this.configured.emailOf(expertId);
+  }
+
+  phoneOf(expertId: string): string | undefined {
+    return this.registry.announced(expertId) ? this.registry.find(expertId)?.phone : this.configured.phoneOf(expertId);
+  }
+
+  oversightExperts(): string[] {
+    const announced = this.registry.all().filter((expert) => expert.expertType === 'human_oversight').map((expert) => expert.id);
+    const notYetAnnounced = this.configured.oversightExperts().filter((id) => !this.registry.announced(id));
+    return [...announced, ...notYetAnnounced];
   }
 }
 

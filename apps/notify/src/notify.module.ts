@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { GovernancePolicy } from '@agf/policy';
-import { POLICY } from '@agf/platform';
+import { ExpertRegistryReplica, POLICY } from '@agf/platform';
 import { ChannelSenders } from './channel-senders';
 import { Dispatcher } from './dispatcher';
-import { loadNotifyConfig, NOTIFY_CONFIG, PolicyRecipientDirectory, RECIPIENT_DIRECTORY } from './notify-config';
+import { loadNotifyConfig, NOTIFY_CONFIG, RECIPIENT_DIRECTORY, RegistryRecipientDirectory } from './notify-config';
 import { NotifyMetrics } from './notify-metrics';
 import { DeliveriesHttpController, SubscriptionsHttpController } from './notifications.http.controller';
 import { NotificationsMessageController } from './notifications.message.controller';
@@ -13,7 +13,11 @@ import { NotificationsMessageController } from './notifications.message.controll
   providers: [
     // main.ts checked the configuration before the service started; this cannot fail any more.
     { provide: NOTIFY_CONFIG, useFactory: (policy: GovernancePolicy) => loadNotifyConfig(policy), inject: [POLICY] },
-    { provide: RECIPIENT_DIRECTORY, useFactory: (policy: GovernancePolicy) => new PolicyRecipientDirectory(policy), inject: [POLICY] },
+    {
+      provide: RECIPIENT_DIRECTORY,
+      useFactory: (policy: GovernancePolicy, registry: ExpertRegistryReplica) => new RegistryRecipientDirectory(policy, registry),
+      inject: [POLICY, ExpertRegistryReplica],
+    },
     NotifyMetrics,
     ChannelSenders,
     Dispatcher,
