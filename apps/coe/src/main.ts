@@ -3,11 +3,12 @@ import { messagingTablesMigration } from '@agf/messaging';
 import { runService } from '@agf/platform';
 import { CoeModule } from './coe.module';
 import { CoeSchema1732500000101 } from './migrations/1732500000101-coe-schema';
+import { CoeEscalation1732500000130 } from './migrations/1732500000130-coe-escalation';
 
 void runService({
   name: 'coe',
   consumerBatchSize: 16,
   consumerLingerMs: 10,
   module: CoeModule,
-  migrations: [messagingTablesMigration('coe'), CoeSchema1732500000101],
+  migrations: [messagingTablesMigration('coe'), CoeSchema1732500000101, CoeEscalation1732500000130],
 });

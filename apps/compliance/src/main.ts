@@ -4,10 +4,11 @@ import { BOOKKEEPING_CONSUMER, runService } from '@agf/platform';
 import { ComplianceModule } from './compliance.module';
 import { ComplianceSchema1732500000501 } from './migrations/1732500000501-compliance-schema';
 import { ComplianceReviewerIdentity1732500000502 } from './migrations/1732500000502-compliance-reviewer-identity';
+import { ComplianceEmergency1732500000520 } from './migrations/1732500000520-compliance-emergency';
 
 void runService({
   name: 'compliance',
   module: ComplianceModule,
   ...BOOKKEEPING_CONSUMER,
-  migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501, ComplianceReviewerIdentity1732500000502],
+  migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501, ComplianceReviewerIdentity1732500000502, ComplianceEmergency1732500000520],
 });
