@@ -72,6 +72,7 @@ describe('escalation ends in a decision by a named person; break-glass approves 
     });
     const trail = await eventually(async () => {
       const entries = await system.auditTrail(id);
+      if (!entries.some((e) => e.eventType.endsWith('decision.made'))) console.log(entries.map((e) => e.eventType).join(' '));
       expect(entries.filter((e) => e.eventType.endsWith('decision.escalated'))).toHaveLength(2);
       return entries;
     });
@@ -94,7 +95,7 @@ describe('escalation ends in a decision by a named person; break-glass approves 
     });
 
     const breakGlass = { requestId: id, projectId: input.projectId, justification: 'payments are failing in production; hotfix', actor: { subject: 'erin-oncall', channel: 'http' as const }, requestedAt: new Date().toISOString() };
-    await system.nats.publishEvent('deployment.break_glass', breakGlass, { correlationId: id, source: 'agf/intake' });
+    await system.nats.publishEvent('deployment.break_glass', breakGlass, { correlationId: id, source: 'intake' });
     const decision = await system.decision(id, 30_000);
     expect(decision.data).toMatchObject({ outcome: 'PROCEED_STANDARD', approved: true, emergency: { justification: breakGlass.justification, approvedBy: { subject: 'erin-oncall' } } });
     expect(decision.data.decisionRationale).toMatch(/Emergency change/);
@@ -131,7 +132,7 @@ describe('escalation ends in a decision by a named person; break-glass approves 
     await eventually(async () => expect(await cc81()).toMatchObject({ status: 'pending', reason: expect.stringMatching(/emergency change, after-the-fact review pending/) }));
 
     // A second break-glass changes nothing.
-    await system.nats.publishEvent('deployment.break_glass', { ...breakGlass, requestedAt: new Date().toISOString() }, { correlationId: id, source: 'agf/intake' });
+    await system.nats.publishEvent('deployment.break_glass', { ...breakGlass, requestedAt: new Date().toISOString() }, { correlationId: id, source: 'intake' });
 
     // The after-the-fact review is answered although the request is decided (over NATS, with the reviewer's credential).
     const answer = createEvent({
