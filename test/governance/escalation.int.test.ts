@@ -72,11 +72,10 @@ describe('escalation ends in a decision by a named person; break-glass approves 
     });
     const trail = await eventually(async () => {
       const entries = await system.auditTrail(id);
-      if (!entries.some((e) => e.eventType.endsWith('decision.made'))) console.log(entries.map((e) => e.eventType).join(' '));
-      expect(entries.filter((e) => e.eventType.endsWith('decision.escalated'))).toHaveLength(2);
+      expect(entries.filter((e) => e.eventType.includes('.decision.escalated.'))).toHaveLength(2);
       return entries;
     });
-    expect(trail.some((e) => e.eventType.endsWith('decision.made'))).toBe(true);
+    expect(trail.some((e) => e.eventType.includes('.decision.made.'))).toBe(true);
   });
 
   it('break-glass approves an undecided request as an emergency change, cancels its open reviews and their timers, and its after-the-fact review is answered after the decision', async () => {
@@ -90,7 +89,6 @@ describe('escalation ends in a decision by a named person; break-glass approves 
     // SLA timers exist for the pending reviews.
     await eventually(async () => {
       const timers = await system.db.query<{ assignment_id: string }>(`SELECT "assignment_id" FROM "sla"."timers" WHERE "request_id" = $1`, [id]);
-      expect(new Set(timers.map((t) => t.assignment_id))).toEqual(expect.objectContaining({ size: expect.any(Number) }));
       for (const review of pending) expect(timers.map((t) => t.assignment_id)).toContain(review.assignmentId);
     });
 
@@ -147,6 +145,6 @@ describe('escalation ends in a decision by a named person; break-glass approves 
     expect(await system.decisionsOf(id)).toHaveLength(1);
 
     const trail = await system.auditTrail(id);
-    for (const type of ['deployment.break_glass', 'review.cancelled', 'decision.made']) expect(trail.some((e) => e.eventType.endsWith(type))).toBe(true);
+    for (const type of ['deployment.break_glass', 'review.cancelled', 'decision.made']) expect(trail.some((e) => e.eventType.includes(`.${type}.`))).toBe(true);
   });
 });
