@@ -266,6 +266,30 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     expect((await nats.read('AGF_DLQ')).filter((m) => [longComments.id, manyConditions.id].includes(m.json<{ id: string }>().id))).toEqual([]);
   });
 
+  it('applies a break-glass that arrives before the request is classified, once, when it is', async () => {
+    const request = aDeploymentRequest({ projectId: 'coe-break-glass', changes: ['src/auth/session.ts'], riskIndicators: { securitySensitive: true, testsPassed: true } });
+    const breakGlass = { requestId: request.requestId, projectId: request.projectId, justification: 'outage in production, hotfix', actor: { subject: 'erin-oncall', channel: 'http' as const }, requestedAt: new Date().toISOString() };
+    await nats.publishEvent('deployment.break_glass', breakGlass, { correlationId: request.requestId, source: 'intake' });
+    await eventually(async () => expect(await db.query(`SELECT 1 FROM "coe"."break_glass" WHERE "request_id" = $1`, [request.requestId])).toHaveLength(1));
+    await publish('risk.assessed', assessed(request, 0.5, 0.6));
+    const [decision] = await eventually(async () => {
+      const found = await decisionsOf(request.requestId);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(decision!.data).toMatchObject({ outcome: 'PROCEED_STANDARD', approved: true, emergency: { approvedBy: { subject: 'erin-oncall' } } });
+    // The human review assigned at classification was cancelled by the decision, with its own event.
+    const human = (await reviewEvents(request.requestId, 'agf.v1.review.assigned.>')).find((e) => e.data.expertKind === 'human' && e.data.expertType !== 'human_oversight')!.data;
+    await eventually(async () => {
+      const cancelled = (await nats.read('AGF_REVIEW', 'agf.v1.review.cancelled.>')).map((m) => m.json<CloudEvent<'review.cancelled'>>()).filter((e) => e.data.requestId === request.requestId);
+      expect(cancelled.map((e) => [e.data.assignmentId, e.data.reason])).toEqual([[human.assignmentId, 'decided']]);
+    });
+    // A redelivered or second break-glass changes nothing.
+    await nats.publishEvent('deployment.break_glass', { ...breakGlass, requestedAt: new Date().toISOString() }, { correlationId: request.requestId, source: 'intake' });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await decisionsOf(request.requestId)).toHaveLength(1);
+  });
+
   it('serves the expert registry loaded from agf-config.yaml to admins and auditors only', async () => {
     for (const roles of [['admin'], ['auditor']] as const) {
       const response = await fetch(`${coe.url}/v1/experts`, { headers: await identity.headers({ sub: 'ops', roles: [...roles] }) });
