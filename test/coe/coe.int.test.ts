@@ -290,6 +290,36 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     expect(await decisionsOf(request.requestId)).toHaveLength(1);
   });
 
+  it('gives a role of a type nobody can take to the configured fallback type, and does not decide at once', async () => {
+    // The registry without performance experts; performance falls back to architecture.
+    const fixture = join(__dirname, '..', 'fixtures', 'agf-config.governance.yaml');
+    const withFallback = join(mkdtempSync(join(tmpdir(), 'agf-coe-')), 'agf-config.yaml');
+    const yaml = readFileSync(fixture, 'utf8');
+    const performance = yaml.slice(yaml.indexOf('  performance:\n'), yaml.indexOf('  compliance:\n    - id: "compliance_agent_1"'));
+    expect(performance).toContain('sre_human');
+    writeFileSync(withFallback, `${yaml.replace(performance, '')}\nescalation:\n  fallback:\n    performance: ["architecture"]\n`);
+    try {
+      await coe.stop();
+      await coe.restart({ AGF_CONFIG: withFallback });
+      const request = aDeploymentRequest({ projectId: 'coe-fallback', changes: ['src/checkout/pay.ts'], riskIndicators: { testsPassed: true, userImpact: 'critical' } });
+      await publish('risk.assessed', aRiskAssessment(request, { overallScore: 0.5, securityScore: 0.1, complexityScore: 0.2, impactScore: 0.8, historicalScore: 0.3, confidence: 0.75 }));
+      const assigned = await eventually(async () => {
+        const found = await reviewEvents(request.requestId, 'agf.v1.review.assigned.>');
+        expect(found.some((e) => e.data.scope.some((s) => s.startsWith('in place of a performance reviewer')))).toBe(true);
+        return found.map((e) => e.data);
+      });
+      const standIns = assigned.filter((a) => a.scope.some((s) => s.startsWith('in place of a performance reviewer')));
+      expect(standIns.every((a) => a.expertType === 'architecture')).toBe(true);
+      expect(standIns.some((a) => a.expertKind === 'human')).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(await decisionsOf(request.requestId)).toHaveLength(0);
+    } finally {
+      await coe.stop();
+      await coe.restart();
+      rmSync(dirname(withFallback), { recursive: true, force: true });
+    }
+  });
+
   it('serves the expert registry loaded from agf-config.yaml to admins and auditors only', async () => {
     for (const roles of [['admin'], ['auditor']] as const) {
       const response = await fetch(`${coe.url}/v1/experts`, { headers: await identity.headers({ sub: 'ops', roles: [...roles] }) });
