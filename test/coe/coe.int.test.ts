@@ -266,6 +266,60 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     expect((await nats.read('AGF_DLQ')).filter((m) => [longComments.id, manyConditions.id].includes(m.json<{ id: string }>().id))).toEqual([]);
   });
 
+  it('applies a break-glass that arrives before the request is classified, once, when it is', async () => {
+    const request = aDeploymentRequest({ projectId: 'coe-break-glass', changes: ['src/auth/session.ts'], riskIndicators: { securitySensitive: true, testsPassed: true } });
+    const breakGlass = { requestId: request.requestId, projectId: request.projectId, justification: 'outage in production, hotfix', actor: { subject: 'erin-oncall', channel: 'http' as const }, requestedAt: new Date().toISOString() };
+    await nats.publishEvent('deployment.break_glass', breakGlass, { correlationId: request.requestId, source: 'intake' });
+    await eventually(async () => expect(await db.query(`SELECT 1 FROM "coe"."break_glass" WHERE "request_id" = $1`, [request.requestId])).toHaveLength(1));
+    await publish('risk.assessed', assessed(request, 0.5, 0.6));
+    const [decision] = await eventually(async () => {
+      const found = await decisionsOf(request.requestId);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(decision!.data).toMatchObject({ outcome: 'PROCEED_STANDARD', approved: true, emergency: { approvedBy: { subject: 'erin-oncall' } } });
+    // The human review assigned at classification was cancelled by the decision, with its own event.
+    const human = (await reviewEvents(request.requestId, 'agf.v1.review.assigned.>')).find((e) => e.data.expertKind === 'human' && e.data.expertType !== 'human_oversight')!.data;
+    await eventually(async () => {
+      const cancelled = (await nats.read('AGF_REVIEW', 'agf.v1.review.cancelled.>')).map((m) => m.json<CloudEvent<'review.cancelled'>>()).filter((e) => e.data.requestId === request.requestId);
+      expect(cancelled.map((e) => [e.data.assignmentId, e.data.reason])).toEqual([[human.assignmentId, 'decided']]);
+    });
+    // A redelivered or second break-glass changes nothing.
+    await nats.publishEvent('deployment.break_glass', { ...breakGlass, requestedAt: new Date().toISOString() }, { correlationId: request.requestId, source: 'intake' });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await decisionsOf(request.requestId)).toHaveLength(1);
+  });
+
+  it('gives a role of a type nobody can take to the configured fallback type, and does not decide at once', async () => {
+    // The registry without performance experts; performance falls back to architecture.
+    const fixture = join(__dirname, '..', 'fixtures', 'agf-config.governance.yaml');
+    const withFallback = join(mkdtempSync(join(tmpdir(), 'agf-coe-')), 'agf-config.yaml');
+    const yaml = readFileSync(fixture, 'utf8');
+    const performance = yaml.slice(yaml.indexOf('  performance:\n'), yaml.indexOf('  compliance:\n    - id: "compliance_agent_1"'));
+    expect(performance).toContain('sre_human');
+    writeFileSync(withFallback, `${yaml.replace(performance, '')}\nescalation:\n  fallback:\n    performance: ["architecture"]\n`);
+    try {
+      await coe.stop();
+      await coe.restart({ AGF_CONFIG: withFallback });
+      const request = aDeploymentRequest({ projectId: 'coe-fallback', changes: ['src/checkout/pay.ts'], riskIndicators: { testsPassed: true, userImpact: 'critical' } });
+      await publish('risk.assessed', aRiskAssessment(request, { overallScore: 0.5, securityScore: 0.1, complexityScore: 0.2, impactScore: 0.8, historicalScore: 0.3, confidence: 0.75 }));
+      const assigned = await eventually(async () => {
+        const found = await reviewEvents(request.requestId, 'agf.v1.review.assigned.>');
+        expect(found.some((e) => e.data.scope.some((s) => s.startsWith('in place of a performance reviewer')))).toBe(true);
+        return found.map((e) => e.data);
+      });
+      const standIns = assigned.filter((a) => a.scope.some((s) => s.startsWith('in place of a performance reviewer')));
+      expect(standIns.every((a) => a.expertType === 'architecture')).toBe(true);
+      expect(standIns.some((a) => a.expertKind === 'human')).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(await decisionsOf(request.requestId)).toHaveLength(0);
+    } finally {
+      await coe.stop();
+      await coe.restart();
+      rmSync(dirname(withFallback), { recursive: true, force: true });
+    }
+  });
+
   it('serves the expert registry loaded from agf-config.yaml to admins and auditors only', async () => {
     for (const roles of [['admin'], ['auditor']] as const) {
       const response = await fetch(`${coe.url}/v1/experts`, { headers: await identity.headers({ sub: 'ops', roles: [...roles] }) });

@@ -205,6 +205,46 @@ describe('sla service (real NATS JetStream and Postgres)', () => {
     expect(new Set([early.data.assignmentId, late.data.assignmentId]).size).toBe(2);
   });
 
+  it('cancels the timers of an assignment the CoE cancelled (review.cancelled), in either order of the two events', async () => {
+    const requestId = randomUUID();
+    const cancel = (assignmentId: string) =>
+      driver.publish('review.cancelled', { requestId, projectId: 'sla-project', assignmentId, expertId: 'security_expert_human', reason: 'decided', cancelledAt: new Date().toISOString() }, requestId);
+    const before = await driver.assign(1500, { requestId });
+    await eventually(async () => expect(await timersOf(sla, requestId)).toHaveLength(2));
+    await cancel(before.data.assignmentId);
+    // Cancelled before it was announced (another stream, another order): stored cancelled.
+    const lateId = randomUUID();
+    await cancel(lateId);
+    await sleep(300);
+    await driver.assign(1500, { requestId, assignmentId: lateId });
+    await eventually(async () => {
+      const timers = await timersOf(sla, requestId);
+      expect(timers).toHaveLength(4);
+      expect(timers.map((t) => [t.status, t.cancelReason])).toEqual(Array(4).fill(['cancelled', 'review cancelled: decided']));
+    });
+    await sleep(2000);
+    expect(await driver.fired(requestId)).toHaveLength(0);
+  });
+
+  it("keeps timing a break-glass approval's after-the-fact review after the decision that closed the request", async () => {
+    const requestId = randomUUID();
+    const reviewAfter = randomUUID();
+    const open = await driver.assign(60_000, { requestId });
+    await driver.publish(
+      'decision.made',
+      {
+        ...aDecision({ requestId, projectId: 'sla-project', componentName: 'payments', version: '1.2.3', outcome: 'PROCEED_STANDARD', riskScore: 0.2 }),
+        emergency: { justification: 'outage', approvedBy: { subject: 'erin', channel: 'http' }, afterTheFactReview: { assignmentId: reviewAfter, expertId: 'oversight_board_1', slaDueAt: new Date(Date.now() + 1500).toISOString() } },
+      },
+      requestId,
+    );
+    await eventually(async () => expect((await timersOf(sla, requestId)).every((t) => t.status === 'cancelled')).toBe(true));
+    await driver.assign(1500, { requestId, assignmentId: reviewAfter });
+    // Only the after-the-fact review's two timers fire; the open review's were closed by the decision.
+    await eventually(async () => expect((await driver.fired(requestId)).map((f) => f.event.data.assignmentId)).toEqual([reviewAfter, reviewAfter]), 10_000);
+    expect((await timersOf(sla, requestId)).filter((t) => t.assignmentId === open.data.assignmentId).map((t) => t.cancelReason)).toEqual(['decided', 'decided']);
+  });
+
   it('cancels timers whose review, decision or replacement arrives together with their assignment (one batch)', async () => {
     const [reviewed, decided, replaced] = [randomUUID(), randomUUID(), randomUUID()];
     const reviewedAssignment = randomUUID();

@@ -51,6 +51,12 @@ export class CoeMessageController {
     await this.workflow.handleBreach(ctx, event.data);
   }
 
+  /** A break-glass approval (intake checked the `emergency` role): an emergency decision, reviewed after the fact. */
+  @OnMessage('deployment.break_glass')
+  async breakGlass(event: CloudEvent<'deployment.break_glass'>, ctx: MessageContext): Promise<void> {
+    await this.workflow.breakGlass(ctx, event.data);
+  }
+
   @OnMessage('compliance.evaluated')
   async complianceEvaluated(event: CloudEvent<'compliance.evaluated'>, ctx: MessageContext): Promise<void> {
     await this.workflow.recordCompliance(ctx, event.data);

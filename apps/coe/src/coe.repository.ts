@@ -1,4 +1,5 @@
-import type { AssignmentStatus, ComplianceEvaluated, DecisionMade, DeploymentRequest, ExpertKind, ExpertType, FiredTrigger, RiskAssessed } from '@agf/contracts';
+import type { AssignmentPurpose, UnfilledRole } from '@agf/coe-domain';
+import type { Actor, AssignmentStatus, BreakGlassRequested, EscalationReason, ComplianceEvaluated, DecisionMade, DeploymentRequest, ExpertKind, ExpertType, FiredTrigger, RiskAssessed } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
 
 export interface CoeRequest {
@@ -12,6 +13,8 @@ export interface CoeRequest {
   tierReasons: string[];
   breachCount: number;
   forcedEscalation: string | null;
+  /** Roles nobody (nor a fallback type) could take: they escalate once the other reviews are in. */
+  unfilled: UnfilledRole[];
 }
 
 export interface AssignmentRecord {
@@ -35,6 +38,9 @@ export interface AssignmentRecord {
   conditions: string[];
   confidence: number | null;
   completedAt: string | null;
+  purpose: AssignmentPurpose;
+  escalation: { level: number; reason: EscalationReason } | null;
+  actor: Actor | null;
 }
 
 export interface ExpertRow {
@@ -57,7 +63,7 @@ export interface ExpertRow {
 export const coeRepository = {
   async lockRequest(m: EntityManager, requestId: string): Promise<CoeRequest | undefined> {
     // Columns named (not `*`), so that the statement is prepared: it runs for every message CoE handles.
-    const rows: Record<string, unknown>[] = await m.query(`SELECT "request_id", "project_id", "requester", "request", "risk", "triggers", "tier_level", "tier_reasons", "breach_count", "forced_escalation"
+    const rows: Record<string, unknown>[] = await m.query(`SELECT "request_id", "project_id", "requester", "request", "risk", "triggers", "tier_level", "tier_reasons", "breach_count", "forced_escalation", "unfilled_roles"
          FROM "coe"."requests" WHERE "request_id" = $1 FOR UPDATE`, [requestId]);
     const r = rows[0];
     if (!r) return undefined;
@@ -72,11 +78,12 @@ export const coeRepository = {
       tierReasons: r['tier_reasons'] as string[],
       breachCount: r['breach_count'] as number,
       forcedEscalation: (r['forced_escalation'] as string | null) ?? null,
+      unfilled: (r['unfilled_roles'] as UnfilledRole[] | null) ?? [],
     };
   },
 
   /** False when the request is already known (a re-assessment or a replay). */
-  async insertRequest(m: EntityManager, r: Omit<CoeRequest, 'breachCount' | 'forcedEscalation'>): Promise<boolean> {
+  async insertRequest(m: EntityManager, r: Omit<CoeRequest, 'breachCount' | 'forcedEscalation' | 'unfilled'>): Promise<boolean> {
     const rows: unknown[] = await m.query(
       `INSERT INTO "coe"."requests" ("request_id", "project_id", "requester", "request", "risk", "triggers", "tier_level", "tier_reasons")
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING 1`,
@@ -87,6 +94,26 @@ export const coeRepository = {
 
   async setBreachCount(m: EntityManager, requestId: string, breachCount: number): Promise<void> {
     await m.query(`UPDATE "coe"."requests" SET "breach_count" = $2 WHERE "request_id" = $1`, [requestId, breachCount]);
+  },
+
+  async setUnfilled(m: EntityManager, requestId: string, unfilled: UnfilledRole[]): Promise<void> {
+    await m.query(`UPDATE "coe"."requests" SET "unfilled_roles" = $2 WHERE "request_id" = $1`, [requestId, JSON.stringify(unfilled)]);
+  },
+
+  /** An escalation is never left without a person for want of capacity: the slot is taken even when full. */
+  async takeSlotAnyway(m: EntityManager, expertId: string): Promise<void> {
+    await m.query(`UPDATE "coe"."experts" SET "open_reviews" = "open_reviews" + 1 WHERE "id" = $1`, [expertId]);
+  },
+
+  /** A break-glass for a request not classified yet: applied when it is. False when one is already waiting. */
+  async storeBreakGlass(m: EntityManager, event: BreakGlassRequested): Promise<boolean> {
+    const rows: unknown[] = await m.query(`INSERT INTO "coe"."break_glass" ("request_id", "event") VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [event.requestId, JSON.stringify(event)]);
+    return rows.length === 1;
+  },
+
+  async waitingBreakGlass(m: EntityManager, requestId: string): Promise<BreakGlassRequested | undefined> {
+    const rows: { event: BreakGlassRequested }[] = await m.query(`SELECT "event" FROM "coe"."break_glass" WHERE "request_id" = $1`, [requestId]);
+    return rows[0]?.event;
   },
 
   async setForcedEscalation(m: EntityManager, requestId: string, reason: string): Promise<void> {
@@ -119,10 +146,12 @@ export const coeRepository = {
   async insertAssignment(m: EntityManager, a: AssignmentRecord): Promise<void> {
     await m.query(
       `INSERT INTO "coe"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "runtime", "role", "scope", "tier_level", "priority",
-         "sla_hours", "assigned_at", "sla_due_at", "status", "supersedes_assignment_id", "decision", "comments", "conditions", "confidence", "completed_at")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+         "sla_hours", "assigned_at", "sla_due_at", "status", "supersedes_assignment_id", "decision", "comments", "conditions", "confidence", "completed_at",
+         "purpose", "escalation_level", "escalation_reason")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
       [a.assignmentId, a.requestId, a.expertId, a.expertType, a.expertKind, a.runtime, a.role, JSON.stringify(a.scope), a.tierLevel, a.priority,
-        a.slaHours, a.assignedAt, a.slaDueAt, a.status, a.supersedesAssignmentId, a.decision, a.comments, JSON.stringify(a.conditions), a.confidence, a.completedAt],
+        a.slaHours, a.assignedAt, a.slaDueAt, a.status, a.supersedesAssignmentId, a.decision, a.comments, JSON.stringify(a.conditions), a.confidence, a.completedAt,
+        a.purpose, a.escalation?.level ?? null, a.escalation?.reason ?? null],
     );
   },
 
@@ -149,17 +178,20 @@ export const coeRepository = {
       conditions: (r['conditions'] as string[] | null) ?? [],
       confidence: (r['confidence'] as number | null) ?? null,
       completedAt: r['completed_at'] ? (r['completed_at'] as Date).toISOString() : null,
+      purpose: ((r['purpose'] as AssignmentPurpose | null) ?? 'review'),
+      escalation: r['escalation_level'] === null || r['escalation_level'] === undefined ? null : { level: Number(r['escalation_level']), reason: r['escalation_reason'] as EscalationReason },
+      actor: (r['actor'] as Actor | null) ?? null,
     }));
   },
 
   async completeAssignment(
     m: EntityManager,
     assignmentId: string,
-    review: { decision: string; comments: string; conditions: string[]; confidence: number; completedAt: string },
+    review: { decision: string; comments: string; conditions: string[]; confidence: number; completedAt: string; actor?: Actor },
   ): Promise<void> {
     await m.query(
-      `UPDATE "coe"."assignments" SET "status" = 'completed', "decision" = $2, "comments" = $3, "conditions" = $4, "confidence" = $5, "completed_at" = $6 WHERE "id" = $1`,
-      [assignmentId, review.decision, review.comments, JSON.stringify(review.conditions), review.confidence, review.completedAt],
+      `UPDATE "coe"."assignments" SET "status" = 'completed', "decision" = $2, "comments" = $3, "conditions" = $4, "confidence" = $5, "completed_at" = $6, "actor" = $7 WHERE "id" = $1`,
+      [assignmentId, review.decision, review.comments, JSON.stringify(review.conditions), review.confidence, review.completedAt, review.actor ? JSON.stringify(review.actor) : null],
     );
   },
 

@@ -9,11 +9,13 @@ export class GovernanceMetrics {
   readonly assignments: Counter<'expert_type' | 'role'>;
   readonly breaches: Counter<'action'>;
   readonly reviewsRejected: Counter<'code'>;
+  readonly escalations: Counter<'reason' | 'level'>;
 
   constructor(metrics: MetricsService) {
     this.decisions = metrics.counter('agf_decisions_total', 'Decisions by outcome and tier', ['outcome', 'tier']);
     this.assignments = metrics.counter('agf_review_assignments_total', 'Expert assignments by expert type and role', ['expert_type', 'role']);
     this.breaches = metrics.counter('agf_sla_breaches_handled_total', 'SLA breaches and what CoE did about them', ['action']);
     this.reviewsRejected = metrics.counter('agf_reviews_rejected_total', 'Expert answers the CoE did not take, by reason', ['code']);
+    this.escalations = metrics.counter('agf_escalations_total', 'Requests given to a person of the escalation chain to decide, by reason and chain level', ['reason', 'level']);
   }
 }

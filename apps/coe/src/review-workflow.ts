@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   type Actor,
+  type BreakGlassRequested,
   type ComplianceEvaluated,
   type DecisionMade,
   type DeploymentRequest,
+  type EscalationReason,
   type ReviewAssigned,
   ReviewAnswerAddress,
   type ReviewSubmit,
@@ -15,24 +17,30 @@ import {
 } from '@agf/contracts';
 import {
   acceptReview,
+  type AssignmentPurpose,
   calculateConfidence,
   classifyTier,
   decide,
+  decideEmergency,
   decideWithoutGovernance,
   detectTriggers,
+  escalationChainProblems,
   type ExpertBinding,
   type ExpertCandidate,
-  isReadyToDecide,
+  nextStep,
   type PlannedAssignment,
+  planAfterTheFactReview,
   planAssignments,
   planBreachResponse,
+  planEscalation,
+  planFallbacks,
   requestAreas,
   type ReviewRefusal,
   runBuiltinValidator,
 } from '@agf/coe-domain';
 import { type InvalidMessage, type OutgoingEvent, PoisonMessage } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
-import type { GovernancePolicy } from '@agf/policy';
+import { type GovernancePolicy, registeredExperts } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
 import { type AssignmentRecord, type CoeRequest, coeRepository as repo, type ExpertRow } from './coe.repository';
 import { GovernanceMetrics } from './governance-metrics';
@@ -78,7 +86,10 @@ export class ReviewWorkflow {
   constructor(
     @Inject(POLICY) private readonly policy: GovernancePolicy,
     private readonly metrics: GovernanceMetrics,
-  ) {}
+  ) {
+    // Not a refusal to start (a test registry may lack oversight): an escalation with nobody ends ESCALATE_TO_HUMAN.
+    for (const problem of escalationChainProblems(policy.escalation.chain, registeredExperts(policy))) this.logger.warn(problem);
+  }
 
   /** `risk.assessed`: triggers, tier, assignments; automated validators answer at once. */
   async classifyAndAssign(tx: Tx, assessed: RiskAssessed): Promise<void> {
@@ -98,6 +109,7 @@ export class ReviewWorkflow {
       tierReasons: tier.reasons,
       breachCount: 0,
       forcedEscalation: null,
+      unfilled: [],
     };
     // A re-assessment of a request already under review: the first classification stands.
     if (!(await repo.insertRequest(tx.manager, current))) return;
@@ -131,15 +143,76 @@ export class ReviewWorkflow {
       now,
       newId: randomUUID,
     });
+    // A type nobody can take falls back to the configured types; what stays unfilled escalates once the rest is in.
+    const fallbacks = plan.unfilled.length
+      ? planFallbacks({
+          unfilled: plan.unfilled,
+          fallback: this.policy.escalation.fallback,
+          experts: experts.map((row) => this.toCandidate(row)),
+          requester: request.requester,
+          avoid: plan.assignments.map((a) => a.expertId),
+          tier: tier.tier,
+          slaHours: this.policy.governance.sla_hours[`tier_${tier.tier}`],
+          now,
+          newId: randomUUID,
+        })
+      : { assignments: [], unfilled: [] };
     const assignments: AssignmentRecord[] = [];
-    for (const planned of plan.assignments) assignments.push(await this.assign(tx, current, planned));
-    if (plan.unfilled.length) {
-      const reason = `no eligible expert for ${plan.unfilled.map((u) => `${u.role} ${u.expertType} (${u.reason})`).join('; ')}`;
-      await repo.setForcedEscalation(tx.manager, request.requestId, reason);
-      current.forcedEscalation = reason;
+    for (const planned of [...plan.assignments, ...fallbacks.assignments]) assignments.push(await this.assign(tx, current, planned));
+    if (fallbacks.unfilled.length) {
+      await repo.setUnfilled(tx.manager, request.requestId, fallbacks.unfilled);
+      current.unfilled = fallbacks.unfilled;
+    }
+    // A break-glass that came before the request was classified applies now.
+    const breakGlass = await repo.waitingBreakGlass(tx.manager, request.requestId);
+    if (breakGlass) {
+      await this.approveAsEmergency(tx, current, breakGlass, sortedAsStored(assignments));
+      return;
     }
     // A request classified in this transaction has no decision yet, and its assignments are the ones just made.
-    await this.decideWhenReady(tx, current, now, { undecided: true, assignments: sortedAsStored(assignments) });
+    await this.advance(tx, current, now, { undecided: true, assignments: sortedAsStored(assignments) });
+  }
+
+  /**
+   * `deployment.break_glass`: an undecided request is approved at once as an emergency change, with a
+   * mandatory after-the-fact review by oversight; a decided one is left as it is (a redelivery, or too late).
+   */
+  async breakGlass(tx: Tx, event: BreakGlassRequested): Promise<void> {
+    const request = await repo.lockRequest(tx.manager, event.requestId);
+    if (!request) {
+      await repo.storeBreakGlass(tx.manager, event);
+      return;
+    }
+    if (await repo.isDecided(tx.manager, request.requestId)) return;
+    await this.approveAsEmergency(tx, request, event, await repo.assignments(tx.manager, request.requestId));
+  }
+
+  private async approveAsEmergency(tx: Tx, request: CoeRequest, event: BreakGlassRequested, assignments: AssignmentRecord[]): Promise<void> {
+    const now = new Date();
+    const review = planAfterTheFactReview({
+      experts: (await this.experts(tx)).map((row) => this.toCandidate(row)),
+      requester: request.requester,
+      avoid: [],
+      breakGlassSubject: event.actor.subject,
+      tier: request.tierLevel,
+      slaHours: this.policy.escalation.break_glass_review_sla_hours,
+      now,
+      newId: randomUUID,
+    });
+    if (!review) this.logger.warn(`break-glass of ${request.requestId}: no human_oversight expert can review it after the fact`);
+    const draft = decideEmergency({
+      request: request.request,
+      risk: request.risk,
+      tier: request.tierLevel,
+      triggers: request.triggers,
+      assignments: assignments.map((a) => (isOpen(a) ? { ...a, status: 'cancelled' as const } : a)),
+      justification: event.justification,
+      approvedBy: event.actor,
+      afterTheFactReview: review,
+      now,
+    });
+    await this.publishDecision(tx, { ...draft, requestId: request.requestId, projectId: request.projectId } as DecisionMade, assignments);
+    if (review) await this.assign(tx, request, review, { purpose: 'after-the-fact', escalation: null, anyCapacity: true });
   }
 
   /**
@@ -155,7 +228,8 @@ export class ReviewWorkflow {
       review,
       request,
       assignment,
-      decided: !!request && (await repo.isDecided(tx.manager, request.requestId)),
+      // The review after a break-glass approval is answered after the decision, by design.
+      decided: !!request && assignment?.purpose !== 'after-the-fact' && (await repo.isDecided(tx.manager, request.requestId)),
       answerer: { subject: answerer.actor.subject, ...(answerer.roles ? { roles: answerer.roles } : {}) },
       expert: await this.binding(tx, review.expertId),
     });
@@ -170,7 +244,7 @@ export class ReviewWorkflow {
       confidence: review.confidence ?? (verdict.assignment.expertKind === 'human' ? 0.9 : 0.8),
       actor: answerer.actor,
     });
-    await this.decideWhenReady(tx, verdict.request, new Date());
+    if (verdict.assignment.purpose !== 'after-the-fact') await this.advance(tx, verdict.request, new Date());
     return undefined;
   }
 
@@ -208,7 +282,10 @@ export class ReviewWorkflow {
     tx.onCommitted(() => this.metrics.reviewsRejected.inc({ code: 'invalid-answer' }));
   }
 
-  /** `sla.breached`: reassign once, then a human_oversight expert, then escalate; nothing expires silently. */
+  /**
+   * `sla.breached`: a review is reassigned once where the policy allows, else it has run out of time (and the
+   * request escalates once the other reviews are in); a breached escalation moves up the chain.
+   */
   async handleBreach(tx: Tx, breach: SlaTimerFired): Promise<void> {
     const request = await repo.lockRequest(tx.manager, breach.requestId);
     if (!request || (await repo.isDecided(tx.manager, breach.requestId))) return;
@@ -216,8 +293,15 @@ export class ReviewWorkflow {
     const breached = assignments.find((a) => a.assignmentId === breach.assignmentId);
     if (!breached || breached.status !== 'pending') return;
     await repo.setAssignmentStatus(tx.manager, breached.assignmentId, 'breached');
+    breached.status = 'breached';
     await this.releaseSlot(tx, breached.expertId);
     const now = new Date();
+    await repo.setBreachCount(tx.manager, request.requestId, request.breachCount + 1);
+    if (breached.purpose === 'escalation') {
+      tx.onCommitted(() => this.metrics.breaches.inc({ action: 'escalate' }));
+      await this.advance(tx, request, now, { undecided: true, assignments });
+      return;
+    }
     const response = planBreachResponse({
       breached: { assignmentId: breached.assignmentId, expertId: breached.expertId, expertType: breached.expertType, role: breached.role, tierLevel: breached.tierLevel },
       priorBreachesForRequest: request.breachCount,
@@ -229,18 +313,15 @@ export class ReviewWorkflow {
       newId: randomUUID,
       areas: requestAreas(request.request, request.triggers),
     });
-    await repo.setBreachCount(tx.manager, request.requestId, request.breachCount + 1);
     request.breachCount += 1;
-    tx.onCommitted(() => this.metrics.breaches.inc({ action: response.action }));
-    if (response.action !== 'escalate') {
+    // Handing the review to oversight is the escalation's job now: whoever it goes to there decides.
+    const action = response.action === 'reassign' ? 'reassign' : 'escalate';
+    tx.onCommitted(() => this.metrics.breaches.inc({ action }));
+    if (response.action === 'reassign') {
       await repo.setAssignmentStatus(tx.manager, breached.assignmentId, 'reassigned');
       await this.assign(tx, request, { ...response.assignment, supersedesAssignmentId: breached.assignmentId });
-    } else {
-      const reason = `SLA breached by ${breached.expertId} (${breached.expertType}) and ${response.reason}`;
-      await repo.setForcedEscalation(tx.manager, request.requestId, reason);
-      request.forcedEscalation = reason;
     }
-    await this.decideWhenReady(tx, request, now);
+    await this.advance(tx, request, now);
   }
 
   /** `compliance.evaluated`: CoE approves a COMPLIANCE_REQUIRED request only on a passing evaluation. */
@@ -251,7 +332,7 @@ export class ReviewWorkflow {
     // classified yet may turn out to need it, so its evaluation is kept.
     if (request && !requiresCompliance(request)) return;
     await repo.storeCompliance(tx.manager, evaluation);
-    if (request) await this.decideWhenReady(tx, request, new Date());
+    if (request) await this.advance(tx, request, new Date());
   }
 
   private async experts(tx: Tx): Promise<ExpertRow[]> {
@@ -301,9 +382,17 @@ export class ReviewWorkflow {
   }
 
   /** Stores and announces one assignment; returns it as stored (a built-in validator's already completed). */
-  private async assign(tx: Tx, request: CoeRequest, planned: PlannedAssignment & { supersedesAssignmentId?: string }): Promise<AssignmentRecord> {
+  private async assign(
+    tx: Tx,
+    request: CoeRequest,
+    planned: PlannedAssignment & { supersedesAssignmentId?: string },
+    purpose: { purpose: AssignmentPurpose; escalation: { level: number; reason: EscalationReason } | null; anyCapacity: boolean } = { purpose: 'review', escalation: null, anyCapacity: false },
+  ): Promise<AssignmentRecord> {
     const builtin = planned.expertKind === 'automated' && planned.runtime === 'builtin';
-    if (!builtin && !(await this.takeSlot(tx, planned.expertId))) {
+    if (!builtin && purpose.anyCapacity) {
+      await repo.takeSlotAnyway(tx.manager, planned.expertId);
+      this.countOpenReview(tx, planned.expertId, +1);
+    } else if (!builtin && !(await this.takeSlot(tx, planned.expertId))) {
       throw new Error(`expert ${planned.expertId} reached capacity meanwhile; planning again`);
     }
     const pending: AssignmentRecord = {
@@ -327,6 +416,9 @@ export class ReviewWorkflow {
       conditions: [],
       confidence: null,
       completedAt: null,
+      purpose: purpose.purpose,
+      escalation: purpose.escalation,
+      actor: null,
     };
     // Built-in validators answer at once: their assignment is stored completed, in one statement.
     const verdict = builtin ? runBuiltinValidator({ expert: { id: pending.expertId, expertType: pending.expertType }, request: request.request, risk: request.risk }) : undefined;
@@ -376,7 +468,8 @@ export class ReviewWorkflow {
   ): Promise<void> {
     const completedAt = new Date().toISOString();
     await repo.completeAssignment(tx.manager, assignment.assignmentId, { ...review, completedAt });
-    if (!(assignment.expertKind === 'automated' && assignment.runtime === 'builtin')) await this.releaseSlot(tx, assignment.expertId);
+    // A breached assignment's slot was freed at the breach.
+    if (assignment.status === 'pending' && !(assignment.expertKind === 'automated' && assignment.runtime === 'builtin')) await this.releaseSlot(tx, assignment.expertId);
     this.announceCompleted(tx, request, assignment, { ...review, completedAt });
   }
 
@@ -408,49 +501,129 @@ export class ReviewWorkflow {
     });
   }
 
-  /** `known`: what the caller already holds, so that it is not read back from the database. */
-  private async decideWhenReady(tx: Tx, request: CoeRequest, now: Date, known?: { undecided: true; assignments: AssignmentRecord[] }): Promise<void> {
+  /**
+   * Takes the request's next step (see `nextStep`): wait, decide, or escalate to a named person.
+   * `known`: what the caller already holds, so that it is not read back from the database.
+   */
+  private async advance(tx: Tx, request: CoeRequest, now: Date, known?: { undecided: true; assignments: AssignmentRecord[] }): Promise<void> {
     if (!known && (await repo.isDecided(tx.manager, request.requestId))) return;
     const assignments = known?.assignments ?? (await repo.assignments(tx.manager, request.requestId));
     const complianceRequired = requiresCompliance(request);
     const evaluation = complianceRequired ? await repo.latestCompliance(tx.manager, request.requestId) : undefined;
     const compliance = { required: complianceRequired, ...(evaluation ? { evaluation } : {}) };
-    if (!request.forcedEscalation && !isReadyToDecide(assignments, compliance)) return;
-    const reviews = assignments.filter((a) => a.status === 'completed');
-    // Every assignment still standing (not replaced, not cancelled) was a review the tier asked for.
-    const expectedReviews = assignments.filter((a) => a.status !== 'reassigned' && a.status !== 'cancelled').length;
-    const confidence = calculateConfidence({
-      riskScore: request.risk.overallScore,
-      reviews: reviews.map((r) => ({ decision: r.decision!, confidence: r.confidence ?? 0.5 })),
-      expectedReviews,
-      historicalAccuracy: request.risk.analyzers.historical.confidence,
-      dataQuality: request.risk.confidence,
-    });
-    const decision = decide({
+    const step = nextStep({
       request: request.request,
       risk: request.risk,
       tier: request.tierLevel,
       triggers: request.triggers,
       assignments,
+      unfilled: request.unfilled,
       compliance,
-      ...(request.forcedEscalation ? { forcedEscalation: request.forcedEscalation } : {}),
-      confidence,
       minConfidence: this.policy.governance.min_confidence,
+      escalation: this.policy.escalation,
+      legacyForcedEscalation: request.forcedEscalation,
       now,
     });
-    await this.publishDecision(tx, { ...decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, assignments);
+    if (step.kind === 'wait') return;
+    if (step.kind === 'decide') {
+      await this.publishDecision(tx, { ...step.decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, assignments);
+      return;
+    }
+    await this.escalate(tx, request, assignments, { reason: step.reason, level: step.level, detail: step.detail }, now);
   }
 
+  /**
+   * Gives the request to a person of the chain step, who must decide it by the step's SLA: their assignment and
+   * `decision.escalated` in this transaction; the request stays open. A breached step is replaced by this one.
+   * Only a chain without any human ends the request ESCALATE_TO_HUMAN (the start-up log warned of it).
+   */
+  private async escalate(tx: Tx, request: CoeRequest, assignments: AssignmentRecord[], step: { reason: EscalationReason; level: number; detail: string }, now: Date): Promise<void> {
+    const previous = assignments.filter((a) => a.purpose === 'escalation' && a.status === 'breached');
+    const plan = planEscalation({
+      chain: this.policy.escalation.chain,
+      level: step.level,
+      reason: step.reason,
+      detail: step.detail,
+      experts: (await this.experts(tx)).map((row) => this.toCandidate(row)),
+      requester: request.requester,
+      avoid: previous.map((a) => a.expertId),
+      tier: request.tierLevel,
+      slaHours: this.policy.escalation.sla_hours,
+      now,
+      newId: randomUUID,
+    });
+    if (!plan) {
+      this.logger.warn(`request ${request.requestId}: nobody in the escalation chain can decide it; ESCALATE_TO_HUMAN as a last resort`);
+      const confidence = calculateConfidence({ riskScore: request.risk.overallScore, reviews: [], expectedReviews: 1, historicalAccuracy: request.risk.analyzers.historical.confidence, dataQuality: request.risk.confidence });
+      const decision = decide({
+        request: request.request,
+        risk: request.risk,
+        tier: request.tierLevel,
+        triggers: request.triggers,
+        assignments,
+        compliance: { required: false },
+        forcedEscalation: `${step.detail}, and no human of the escalation chain (${this.policy.escalation.chain.join(', ')}) is configured`,
+        confidence,
+        minConfidence: this.policy.governance.min_confidence,
+        now,
+      });
+      await this.publishDecision(tx, { ...decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, assignments);
+      return;
+    }
+    for (const old of previous) await repo.setAssignmentStatus(tx.manager, old.assignmentId, 'reassigned');
+    const superseded = previous.at(-1)?.assignmentId;
+    const record = await this.assign(tx, request, { ...plan.assignment, ...(superseded ? { supersedesAssignmentId: superseded } : {}) }, {
+      purpose: 'escalation',
+      escalation: { level: plan.level, reason: step.reason },
+      anyCapacity: true,
+    });
+    tx.emit({
+      name: 'decision.escalated',
+      correlationId: request.requestId,
+      data: {
+        requestId: request.requestId,
+        projectId: request.projectId,
+        componentName: request.request.componentName,
+        version: request.request.version,
+        tierLevel: request.tierLevel,
+        riskScore: request.risk.overallScore,
+        reason: step.reason,
+        detail: step.detail,
+        level: plan.level,
+        expertType: plan.expertType,
+        assignees: [{ assignmentId: record.assignmentId, expertId: record.expertId }],
+        dueAt: record.slaDueAt,
+        escalatedAt: record.assignedAt,
+      },
+    });
+    tx.onCommitted(() => this.metrics.escalations.inc({ reason: step.reason, level: String(plan.level) }));
+  }
+
+  /**
+   * Records the one decision of the request. Every assignment still open is cancelled with `review.cancelled`
+   * (its reviewer is told, its SLA timers stop, its expert's slot is freed).
+   */
   private async publishDecision(tx: Tx, decision: DecisionMade, assignments: AssignmentRecord[]): Promise<void> {
     if (!(await repo.insertDecision(tx.manager, decision))) return;
-    // Reviews nobody needs any more are closed, so experts' load and SLA timers are released.
-    for (const open of assignments.filter((a) => a.status === 'pending')) {
+    const cancelledAt = new Date().toISOString();
+    for (const open of assignments.filter(isOpen)) {
       await repo.setAssignmentStatus(tx.manager, open.assignmentId, 'cancelled');
-      if (!(open.expertKind === 'automated' && open.runtime === 'builtin')) await this.releaseSlot(tx, open.expertId);
+      // A breached assignment's slot was freed at the breach.
+      if (open.status === 'pending' && !(open.expertKind === 'automated' && open.runtime === 'builtin')) await this.releaseSlot(tx, open.expertId);
+      tx.emit({
+        name: 'review.cancelled',
+        correlationId: decision.requestId,
+        data: { requestId: decision.requestId, projectId: decision.projectId, assignmentId: open.assignmentId, expertId: open.expertId, reason: 'decided', cancelledAt },
+      });
     }
     tx.emit({ name: 'decision.made', correlationId: decision.requestId, data: decision });
     tx.onCommitted(() => this.metrics.decisions.inc({ outcome: decision.outcome, tier: String(decision.tierLevel) }));
   }
+}
+
+/** Still waiting for an answer: pending, or breached and not replaced. */
+function isOpen(a: AssignmentRecord): boolean {
+  return a.status === 'pending' || a.status === 'breached';
 }
 
 /** The order `coeRepository.assignments` reads them in. */

@@ -100,7 +100,33 @@ export class ComplianceMessageController {
   @OnMessage('review.rejected') async reviewRejected(e: CloudEvent<'review.rejected'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { this.audit(e, ctx); }
-  @OnMessage('decision.made') async decisionMade(e: CloudEvent<'decision.made'>, ctx: MessageContext) { this.audit(e, ctx); }
+  /** A break-glass decision makes SOC2 CC8.1 an emergency change, judged by its review after the fact. */
+  @OnMessage('decision.made')
+  async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
+    const d = event.data;
+    if (d.emergency) {
+      await ctx.lockRequest(d.requestId);
+      const emergency = { approvedBy: d.emergency.approvedBy.subject, afterTheFactAssignmentId: d.emergency.afterTheFactReview?.assignmentId ?? null };
+      const item: Pending<typeof emergency & { projectId: string }> = { value: { ...emergency, projectId: d.projectId }, requestId: d.requestId, ctx, emit: ctx.emitterForLater() };
+      ctx.writeLater('emergencies', item, async (manager, items: Array<typeof item>) => {
+        await repo.storeEmergencies(manager, items.map((i) => ({ requestId: i.requestId, projectId: i.value.projectId, emergency: { approvedBy: i.value.approvedBy, afterTheFactAssignmentId: i.value.afterTheFactAssignmentId } })));
+        this.evaluateLater(items);
+      });
+    }
+    this.audit(event, ctx);
+  }
+
+  /** An assignment the CoE closed is no longer waited for. */
+  @OnMessage('review.cancelled')
+  async reviewCancelled(event: CloudEvent<'review.cancelled'>, ctx: MessageContext): Promise<void> {
+    await ctx.lockRequest(event.data.requestId);
+    const cancelled = { assignmentId: event.data.assignmentId, requestId: event.data.requestId };
+    ctx.writeLater('cancelled', cancelled, (manager, items: Array<typeof cancelled>) => repo.cancelAssignments(manager, items));
+    this.audit(event, ctx);
+  }
+
+  @OnMessage('decision.escalated') async decisionEscalated(e: CloudEvent<'decision.escalated'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('deployment.break_glass') async breakGlass(e: CloudEvent<'deployment.break_glass'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('learning.model.updated') async modelUpdated(e: CloudEvent<'learning.model.updated'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('learning.pattern.captured') async patternCaptured(e: CloudEvent<'learning.pattern.captured'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('access.key.issued') async keyIssued(e: CloudEvent<'access.key.issued'>, ctx: MessageContext) { this.audit(e, ctx); }
@@ -153,6 +179,7 @@ export class ComplianceMessageController {
           reviews: state.reviews,
           openAssignments: state.openAssignments,
           ...(state.tierLevel === null ? {} : { tierLevel: state.tierLevel }),
+          ...(state.emergency ? { emergency: state.emergency } : {}),
         });
         const evaluation: ComplianceEvaluated = { requestId: state.requestId, projectId: state.projectId, ...result, evaluatedAt: new Date().toISOString() };
         // Audited here, after its cause, rather than read back from the stream: two deliveries fewer per request.

@@ -1,4 +1,4 @@
-import type { CompletedReview } from '@agf/compliance-domain';
+import type { CompletedReview, EmergencyApproval } from '@agf/compliance-domain';
 import type { ComplianceEvaluated, DeploymentRequest, ExpertKind, TierLevel } from '@agf/contracts';
 import { onePerKey } from '@agf/messaging';
 import type { EntityManager } from 'typeorm';
@@ -14,6 +14,8 @@ export interface RequestState {
   openAssignments: number;
   /** The CoE's tier, once its classification arrived. */
   tierLevel: TierLevel | null;
+  /** Set when the CoE approved it by break-glass. */
+  emergency: EmergencyApproval | null;
 }
 
 interface StoredReview {
@@ -27,7 +29,7 @@ interface StoredReview {
 
 /** A request row `q` with its reviews and the number of its open assignments, in one round trip. */
 const STATE_OF_Q = `
-  SELECT q."project_id", q."request", q."risk_assessed", q."tier_level",
+  SELECT q."project_id", q."request", q."risk_assessed", q."tier_level", q."emergency",
          COALESCE((SELECT json_agg(json_build_object('assignment_id', r."assignment_id", 'expert_id', r."expert_id", 'expert_type', r."expert_type",
                                                      'expert_kind', r."expert_kind", 'actor_subject', r."actor_subject", 'decision', r."decision"))
                      FROM "compliance"."reviews" r WHERE r."request_id" = q."request_id"), '[]') AS "reviews",
@@ -40,6 +42,7 @@ interface StateRow {
   request: DeploymentRequest | null;
   risk_assessed: boolean;
   tier_level: number | null;
+  emergency: EmergencyApproval | null;
   reviews: StoredReview[];
   open_assignments: string;
 }
@@ -61,6 +64,7 @@ function toState(requestId: string, row: StateRow | undefined): RequestState | u
     })),
     openAssignments: Number(row.open_assignments),
     tierLevel: row.tier_level === null ? null : (row.tier_level as TierLevel),
+    emergency: row.emergency ?? null,
   };
 }
 
@@ -148,6 +152,30 @@ export const evaluationRepository = {
       ],
     );
     return new Set(rows.map((row) => row.request_id));
+  },
+
+  /** Assignments the CoE cancelled: no longer waited for (stored as superseded, known yet or not). */
+  async cancelAssignments(m: Queryable, cancelled: Array<{ assignmentId: string; requestId: string }>): Promise<void> {
+    const last = onePerKey(cancelled, (c) => c.assignmentId, () => true);
+    if (!last.length) return;
+    await m.query(
+      `INSERT INTO "compliance"."assignments" ("assignment_id", "request_id", "superseded")
+       SELECT "assignment_id", "request_id", true FROM unnest($1::uuid[], $2::uuid[]) AS s("assignment_id", "request_id")
+       ON CONFLICT ("assignment_id") DO UPDATE SET "superseded" = true`,
+      [last.map((c) => c.assignmentId), last.map((c) => c.requestId)],
+    );
+  },
+
+  /** Break-glass approvals (a request not known yet gets its row now); returns the requests that are known with a request body. */
+  async storeEmergencies(m: Queryable, emergencies: Array<{ requestId: string; projectId: string; emergency: EmergencyApproval }>): Promise<void> {
+    const last = onePerKey(emergencies, (e) => e.requestId, () => true);
+    if (!last.length) return;
+    await m.query(
+      `INSERT INTO "compliance"."requests" ("request_id", "project_id", "emergency")
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])
+       ON CONFLICT ("request_id") DO UPDATE SET "emergency" = EXCLUDED."emergency"`,
+      [last.map((e) => e.requestId), last.map((e) => e.projectId), last.map((e) => JSON.stringify(e.emergency))],
+    );
   },
 
   /** The state of each of these requests that is known (its assessment arrived), in one statement. */

@@ -5,10 +5,11 @@ import { ComplianceModule } from './compliance.module';
 import { ComplianceSchema1732500000501 } from './migrations/1732500000501-compliance-schema';
 import { ComplianceReviewerIdentity1732500000502 } from './migrations/1732500000502-compliance-reviewer-identity';
 import { ComplianceAppendOnlyAudit1732500000510 } from './migrations/1732500000510-append-only-audit';
+import { ComplianceEmergency1732500000520 } from './migrations/1732500000520-compliance-emergency';
 
 void runService({
   name: 'compliance',
   module: ComplianceModule,
   ...BOOKKEEPING_CONSUMER,
-  migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501, ComplianceReviewerIdentity1732500000502, ComplianceAppendOnlyAudit1732500000510],
+  migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501, ComplianceReviewerIdentity1732500000502, ComplianceAppendOnlyAudit1732500000510, ComplianceEmergency1732500000520],
 });

@@ -16,11 +16,19 @@ interface Cancellation {
 interface Closure {
   requestId: string;
   reason: string;
+  keptAssignmentId: string | null;
   ctx: MessageContext;
 }
 
 /** Metric label of each cancel reason stored. */
-const CANCEL_LABELS: Record<string, string> = { superseded: 'superseded', 'review completed': 'review_completed', decided: 'decided' };
+const CANCEL_LABELS: Record<string, string> = {
+  superseded: 'superseded',
+  'review completed': 'review_completed',
+  decided: 'decided',
+  'review cancelled: decided': 'decided',
+  'review cancelled: expert-unavailable': 'expert_unavailable',
+  'review cancelled: removed-from-registry': 'removed_from_registry',
+};
 
 /**
  * Keeps the timer table in step with the review workflow. Each handler first takes its request's lock (held to
@@ -60,10 +68,22 @@ export class TimersMessageController {
     this.cancelLater(ctx, { assignmentId: event.data.assignmentId, requestId: event.data.requestId, reason: 'review completed', ctx });
   }
 
+  /** The CoE closed an assignment (the request was decided, or its expert left): nothing of it fires any more. */
+  @OnMessage('review.cancelled')
+  async reviewCancelled(event: CloudEvent<'review.cancelled'>, ctx: MessageContext): Promise<void> {
+    await ctx.lockRequest(event.data.requestId);
+    this.cancelLater(ctx, { assignmentId: event.data.assignmentId, requestId: event.data.requestId, reason: `review cancelled: ${event.data.reason}`, ctx });
+  }
+
+  /**
+   * A decision closes the request's timers (its open assignments are also cancelled one by one); the review
+   * after the fact of a break-glass approval is kept: it is timed after the decision.
+   */
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(event.data.requestId);
-    ctx.writeLater('closures', { requestId: event.data.requestId, reason: 'decided', ctx }, (manager, items: Closure[]) => this.closeRequests(manager, items));
+    const keptAssignmentId = event.data.emergency?.afterTheFactReview?.assignmentId ?? null;
+    ctx.writeLater('closures', { requestId: event.data.requestId, reason: 'decided', keptAssignmentId, ctx }, (manager, items: Closure[]) => this.closeRequests(manager, items));
   }
 
   private cancelLater(ctx: MessageContext, cancellation: Cancellation): void {

@@ -71,7 +71,7 @@ export const timersRepository = {
               AS p("assignment_id", "kind", "request_id", "project_id", "expert_id", "tier_level", "assigned_at", "sla_due_at", "due_at", "fraction", "cause_event_id")
          CROSS JOIN LATERAL (SELECT COALESCE(
            (SELECT "reason" FROM "sla"."cancelled_assignments" WHERE "assignment_id" = p."assignment_id"),
-           (SELECT "reason" FROM "sla"."closed_requests" WHERE "request_id" = p."request_id")) AS "reason") AS c
+           (SELECT "reason" FROM "sla"."closed_requests" WHERE "request_id" = p."request_id" AND "kept_assignment_id" IS DISTINCT FROM p."assignment_id")) AS "reason") AS c
        ON CONFLICT DO NOTHING RETURNING "cancel_reason"`,
       [
         column((p) => p.assignmentId),
@@ -112,17 +112,20 @@ export const timersRepository = {
     return updatedRows(cancelled).map((row) => row['reason'] as string);
   },
 
-  /** Closes requests (decided): every open timer of them is cancelled, and any assignment announced later too. */
-  async closeRequests(m: Queryable, closures: Array<{ requestId: string; reason: string }>): Promise<string[]> {
+  /**
+   * Closes requests (decided): every open timer of them is cancelled, and any assignment announced later too,
+   * except `keptAssignmentId` (a break-glass approval's review after the fact, timed after the decision).
+   */
+  async closeRequests(m: Queryable, closures: Array<{ requestId: string; reason: string; keptAssignmentId?: string | null }>): Promise<string[]> {
     const first = onePerKey(closures, (c) => c.requestId);
     if (!first.length) return [];
     const cancelled: unknown = await m.query(
-      `WITH "closure" AS (SELECT * FROM unnest($1::uuid[], $2::text[]) AS c("request_id", "reason")),
+      `WITH "closure" AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c("request_id", "reason", "kept_assignment_id")),
             "closed" AS (
-              INSERT INTO "sla"."closed_requests" ("request_id", "reason") SELECT "request_id", "reason" FROM "closure" ON CONFLICT DO NOTHING)
+              INSERT INTO "sla"."closed_requests" ("request_id", "reason", "kept_assignment_id") SELECT "request_id", "reason", "kept_assignment_id" FROM "closure" ON CONFLICT DO NOTHING)
        UPDATE "sla"."timers" t SET "cancelled_at" = now(), "cancel_reason" = c."reason"
-         FROM "closure" c WHERE t."request_id" = c."request_id" AND ${OPEN_T} RETURNING c."reason"`,
-      [first.map((c) => c.requestId), first.map((c) => c.reason)],
+         FROM "closure" c WHERE t."request_id" = c."request_id" AND t."assignment_id" IS DISTINCT FROM c."kept_assignment_id" AND ${OPEN_T} RETURNING c."reason"`,
+      [first.map((c) => c.requestId), first.map((c) => c.reason), first.map((c) => c.keptAssignmentId ?? null)],
     );
     return updatedRows(cancelled).map((row) => row['reason'] as string);
   },

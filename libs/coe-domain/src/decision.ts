@@ -152,7 +152,7 @@ function reviewText(a: AssignmentState): string {
   return `${a.expertId} (${a.expertType}) ${verb}${a.comments ? `: ${a.comments}` : '.'}${conditions}`;
 }
 
-function toExpertReview(a: AssignmentState): ExpertReview {
+export function toExpertReview(a: AssignmentState): ExpertReview {
   return {
     assignmentId: a.assignmentId,
     expertId: a.expertId,

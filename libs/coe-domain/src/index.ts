@@ -8,3 +8,4 @@ export * from './confidence';
 export * from './monitoring';
 export * from './decision';
 export * from './review-acceptance';
+export * from './escalation';

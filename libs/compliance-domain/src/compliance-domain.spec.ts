@@ -446,3 +446,19 @@ describe('evaluateCompliance', () => {
     expect(evaluation.controls[0].status).toBe('not_applicable');
   });
 });
+
+describe('SOC2 CC8.1 on a break-glass approval', () => {
+  const emergency = { approvedBy: 'erin', afterTheFactAssignmentId: 'assignment-after' };
+  const cc81 = (input: ComplianceInput) => evaluateCompliance([SOC2_CC81], input).controls[0]!;
+
+  it('reports an emergency change, pending its after-the-fact review, whatever approved it before', () => {
+    const control = cc81(inputWith({ emergency, tierLevel: 1, reviews: [review('bob', 'security', 'approve')], openAssignments: 0 }));
+    expect(control).toMatchObject({ status: 'pending', reason: expect.stringMatching(/emergency change, after-the-fact review pending/) });
+  });
+
+  it('passes on the after-the-fact approval by a verified person, and fails on its rejection', () => {
+    expect(cc81(inputWith({ emergency, tierLevel: 1, reviews: [review('olivia', 'human_oversight', 'approve', 'after')] }))).toMatchObject({ status: 'pass', reason: expect.stringMatching(/approved after the fact by olivia/) });
+    expect(cc81(inputWith({ emergency, tierLevel: 1, reviews: [review('olivia', 'human_oversight', 'reject', 'after')] }))).toMatchObject({ status: 'fail' });
+    expect(cc81(inputWith({ emergency: { ...emergency, afterTheFactAssignmentId: null }, tierLevel: 1 }))).toMatchObject({ status: 'fail' });
+  });
+});

@@ -20,6 +20,15 @@ export interface ComplianceInput {
   openAssignments?: number;
   /** The CoE's tier for the request; while it is not known, the change is taken for a governed one (the stricter reading). */
   tierLevel?: TierLevel;
+  /** Set when the request was approved by break-glass: an emergency change, judged by its review after the fact. */
+  emergency?: EmergencyApproval;
+}
+
+export interface EmergencyApproval {
+  /** Who broke the glass (the verified subject). */
+  approvedBy: string;
+  /** The assignment that reviews it after the fact; null when nobody could be assigned. */
+  afterTheFactAssignmentId: string | null;
 }
 
 export interface ComplianceEvaluation {
@@ -66,6 +75,7 @@ function describeConditions(rule: ComplianceRule): string {
  * leaves to automated validators, passes on any approval by someone other than the requester.
  */
 function evaluateIndependentApproval(input: ComplianceInput): ControlOutcome {
+  if (input.emergency) return evaluateEmergencyChange(input, input.emergency);
   const requester = input.request.requester;
   // Self-review never counts, whichever expert the requester answered for: segregation of duties is the whole point.
   const independentReviews = input.reviews.filter((review) => review.expertId !== requester && review.actorSubject !== requester);
@@ -87,6 +97,23 @@ function evaluateIndependentApproval(input: ComplianceInput): ControlOutcome {
     status: 'pending',
     reason: `waiting for an approval by a verified person other than the requester ${requester} (automated validators alone do not satisfy a governed change)`,
   };
+}
+
+/**
+ * SOC2 CC8.1 for a break-glass approval: an emergency change, not a normal approval. It passes only on the
+ * approval, after the fact, by a verified person other than the requester; until then it is pending.
+ */
+function evaluateEmergencyChange(input: ComplianceInput, emergency: EmergencyApproval): ControlOutcome {
+  const requester = input.request.requester;
+  const by = `emergency change approved by ${emergency.approvedBy} through break-glass`;
+  if (!emergency.afterTheFactAssignmentId) return { status: 'fail', reason: `${by}, and nobody could be assigned to review it after the fact` };
+  const review = input.reviews.find((r) => r.assignmentId === emergency.afterTheFactAssignmentId);
+  if (!review) return { status: 'pending', reason: `${by}; emergency change, after-the-fact review pending` };
+  if (review.decision === 'reject') return { status: 'fail', reason: `${by}; rejected after the fact by ${review.actorSubject ?? review.expertId}` };
+  if (review.actorSubject === null || review.actorSubject === requester || review.expertId === requester) {
+    return { status: 'fail', reason: `${by}; the after-the-fact review was not by a verified person other than the requester ${requester}` };
+  }
+  return { status: 'pass', reason: `${by}; approved after the fact by ${review.actorSubject} for ${review.expertId}` };
 }
 
 function evaluateChangeRecord(input: ComplianceInput): ControlOutcome {
@@ -147,7 +174,9 @@ export function evaluateCompliance(rules: ComplianceRule[], input: ComplianceInp
   // Once every assigned review is in, nothing more can arrive to satisfy a waiting control: it fails rather
   // than leaving the request waiting forever (e.g. no compliance reviewer was assigned to a personal-data change).
   if (input.openAssignments === 0 && input.reviews.length > 0) {
-    for (const control of controls) {
+    for (const [index, control] of controls.entries()) {
+      // An emergency change's after-the-fact review is still to come, whatever the count says (its assignment may arrive after the decision).
+      if (input.emergency && rules[index]!.requires === 'independent_approval') continue;
       if (control.status === 'pending') Object.assign(control, { status: 'fail', reason: `unmet after every assigned review was in: ${control.reason}` });
     }
   }
