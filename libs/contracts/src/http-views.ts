@@ -145,3 +145,4 @@ export type ReviewInboxItem = z.infer<typeof ReviewInboxItem>;
 
 /** `GET /v1/reviews`: one page; `nextCursor` (opaque) asks for the next, null on the last. */
 export const ReviewInboxPage = z.strictObject({ items: z.array(ReviewInboxItem), nextCursor: z.string().nullable() });
+export type ReviewInboxPage = z.infer<typeof ReviewInboxPage>;

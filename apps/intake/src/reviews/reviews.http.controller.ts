@@ -7,7 +7,7 @@ import { TransactionalPublisher } from '@agf/messaging';
 import { AccessRefusals, CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
 import type { Request } from 'express';
 import { parseJsonBody } from '../http-input';
-import { RequestViewRepository } from '../requests/request-view.repository';
+import { cancellationOf, RequestViewRepository } from '../requests/request-view.repository';
 import { notFoundDetail, RequestVisibility } from '../requests/request-visibility';
 
 /** How each of the CoE's reasons to refuse an answer is answered over HTTP (an unknown request is a 404 before). */
@@ -68,7 +68,8 @@ export class ReviewsHttpController {
       });
       if (!verdict.accepted) {
         const { code } = verdict.refusal;
-        const reason = code === 'assignment-closed' && row?.cancel_reason ? `the assignment was cancelled (${row.cancel_reason}); it needs no answer` : verdict.refusal.reason;
+        const cancelledFor = row && code === 'assignment-closed' ? cancellationOf(row, request.decision?.decidedAt)?.reason : undefined;
+        const reason = cancelledFor ? `the assignment was cancelled (${cancelledFor}); it needs no answer` : verdict.refusal.reason;
         const [status, title] = PROBLEM_STATUS[code];
         throw new ProblemError(status, code, title, reason);
       }
