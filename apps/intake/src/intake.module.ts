@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ApiKeysHttpController } from './api-keys/api-keys.http.controller';
+import { BreakGlassHttpController } from './break-glass/break-glass.http.controller';
 import { DecisionWaiters } from './decisions/decision-waiters';
 import { OutcomesHttpController } from './outcomes/outcomes.http.controller';
 import { ReadModelMessageController } from './read-model/read-model.message.controller';
 import { RequestViewRepository } from './requests/request-view.repository';
 import { RequestVisibility } from './requests/request-visibility';
 import { RequestsHttpController } from './requests/requests.http.controller';
+import { ReviewInboxHttpController } from './reviews/review-inbox.http.controller';
+import { ReviewInboxRepository } from './reviews/review-inbox.repository';
 import { ReviewsHttpController } from './reviews/reviews.http.controller';
 import { SubmitRequestHttpController } from './submit-request/submit-request.http.controller';
 import { SubmitRequestMessageController } from './submit-request/submit-request.message.controller';
@@ -19,7 +22,9 @@ import { SubmitRequestMessageController } from './submit-request/submit-request.
     OutcomesHttpController,
     ReadModelMessageController,
     ApiKeysHttpController,
+    ReviewInboxHttpController,
+    BreakGlassHttpController,
   ],
-  providers: [RequestViewRepository, RequestVisibility, DecisionWaiters],
+  providers: [RequestViewRepository, RequestVisibility, DecisionWaiters, ReviewInboxRepository],
 })
 export class IntakeModule {}

@@ -3,6 +3,8 @@ import {
   ApiKeyInput,
   ApiKeyIssuedResponse,
   ApiKeyView,
+  BreakGlassAccepted,
+  BreakGlassInput,
   DecisionMade,
   DeploymentRequestInput,
   DeploymentRequestView,
@@ -11,6 +13,8 @@ import {
   OutcomeReportInput,
   PendingDecision,
   ReviewAccepted,
+  ReviewInboxItem,
+  ReviewInboxPage,
   ReviewSubmissionInput,
   SubmissionAccepted,
 } from '@agf/contracts';
@@ -93,7 +97,7 @@ export function openApiDocument(): OpenApiDocument {
           ],
           responses: {
             '200': json('The decision (the data of its `decision.made` event)', ref('DecisionMade')),
-            '202': json('Still pending when the wait ended; `Retry-After` says when to ask again', ref('PendingDecision')),
+            '202': json('Still pending when the wait ended; `Retry-After` says when to ask again. While escalated, `escalation` names who must decide and by when', ref('PendingDecision')),
             '400': problem('waitSeconds out of range'),
             ...unauthenticated,
             '403': problem('None of the roles submitter, auditor or reviewer'),
@@ -174,6 +178,7 @@ export function openApiDocument(): OpenApiDocument {
           responses: { '204': { description: 'Revoked' }, ...unauthenticated, '403': problem('Not an admin'), '404': problem('Unknown id'), ...busy },
         },
       },
+      ...humanLoopPaths(requestId),
     },
     components: {
       securitySchemes: {
@@ -185,6 +190,8 @@ export function openApiDocument(): OpenApiDocument {
         OutcomeReportInput: z.toJSONSchema(OutcomeReportInput, { target: 'openapi-3.0' }) as object,
         ApiKeyInput: z.toJSONSchema(ApiKeyInput, { target: 'openapi-3.0' }) as object,
         ...responseSchemas({ SubmissionAccepted, DeploymentRequestView, DecisionMade, PendingDecision, ReviewAccepted, OutcomeAccepted, ApiKeyIssuedResponse, ApiKeyList: z.array(ApiKeyView) }),
+        BreakGlassInput: z.toJSONSchema(BreakGlassInput, { target: 'openapi-3.0' }) as object,
+        ...responseSchemas({ ReviewInboxPage, ReviewInboxItem, BreakGlassAccepted }),
         Problem: {
           type: 'object',
           description: 'RFC 9457 problem details',
@@ -197,6 +204,67 @@ export function openApiDocument(): OpenApiDocument {
             errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
           },
           required: ['type', 'title', 'status'],
+        },
+      },
+    },
+  };
+}
+
+/** The reviewer's inbox and break-glass (the human loop). */
+function humanLoopPaths(requestId: object): OpenApiDocument['paths'] {
+  const inboxRoles = 'roles reviewer (assignee=me), admin or auditor (assignee=<expertId>)';
+  return {
+    '/v1/reviews': {
+      get: {
+        operationId: 'listReviews',
+        tags: ['reviews'],
+        summary: `The assignments of the experts the caller answers for, most urgent first: open ones by SLA due time, then (status=all) the rest newest first (${inboxRoles})`,
+        parameters: [
+          { name: 'assignee', in: 'query', required: false, description: '`me` (the experts the caller is bound to); an admin or auditor may name an expert id', schema: { type: 'string', default: 'me' } },
+          { name: 'status', in: 'query', required: false, description: '`pending`: still to answer (pending or breached); `all`: every assignment', schema: { type: 'string', enum: ['pending', 'all'], default: 'pending' } },
+          { name: 'limit', in: 'query', required: false, description: 'Items per page', schema: { type: 'integer', minimum: 1, maximum: LIMITS.inboxPageMax, default: LIMITS.inboxPageDefault } },
+          { name: 'cursor', in: 'query', required: false, description: 'The `nextCursor` of the previous page (opaque)', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': json('One page; `nextCursor` is null on the last', ref('ReviewInboxPage')),
+          '400': problem('A bad assignee, status, limit or cursor, naming each'),
+          ...unauthenticated,
+          '403': problem('None of the roles reviewer, admin or auditor; or a reviewer naming an assignee other than `me`'),
+          ...busy,
+        },
+      },
+    },
+    '/v1/reviews/{assignmentId}': {
+      get: {
+        operationId: 'getReview',
+        tags: ['reviews'],
+        summary: `One assignment as its reviewer sees it (${inboxRoles})`,
+        parameters: [{ name: 'assignmentId', in: 'path', required: true, description: 'The assignment id (a UUID)', schema: { type: 'string', format: 'uuid' } }],
+        responses: {
+          '200': json('The assignment', ref('ReviewInboxItem')),
+          ...unauthenticated,
+          '403': problem('None of the roles reviewer, admin or auditor'),
+          '404': problem("Unknown id, or another expert's assignment"),
+          ...busy,
+        },
+      },
+    },
+    '/v1/deployment-requests/{id}/break-glass': {
+      post: {
+        operationId: 'breakGlass',
+        tags: ['deployment requests'],
+        summary: 'Approve an undecided request at once as an emergency change, reviewed after the fact (role emergency, of its project); announced as `deployment.break_glass`',
+        parameters: [requestId],
+        requestBody: jsonBody('BreakGlassInput'),
+        responses: {
+          '202': json('Accepted; the CoE decides it as an emergency change and assigns the review after the fact', ref('BreakGlassAccepted')),
+          '400': problem('Invalid input, naming each bad field'),
+          ...unauthenticated,
+          '403': problem('Not holding the emergency role'),
+          '404': problem(NOT_VISIBLE),
+          '409': problem('Already decided (`already-decided`), or a break-glass was already asked for (`break-glass-requested`)'),
+          '415': problem('Body is not application/json'),
+          ...busy,
         },
       },
     },

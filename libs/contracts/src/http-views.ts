@@ -1,13 +1,32 @@
 import { z } from 'zod';
 import { DeploymentRequest } from './deployment-request';
 import { AssignmentRole, AssignmentStatus, ComplianceEvaluated, DecisionMade, FiredTrigger, ReviewRejected, RiskAssessed } from './events/schemas';
-import { DeploymentOutcomeStatus, ExpertId, LIMITS, ExpertKind, ExpertType, IsoDateTime, ProjectId, ReviewDecision, TierLevel, Uuid } from './primitives';
+import { BreakGlassRequested, DecisionEscalated, EmergencyChange, ReviewCancelled } from './human-loop';
+import { DeploymentOutcomeStatus, ExpertId, LIMITS, ExpertKind, ExpertType, IsoDateTime, ProjectId, ReviewDecision, Score, TierLevel, Uuid } from './primitives';
 
 /*
  * What intake's HTTP API answers, as its OpenAPI document describes it. The objects intake builds itself are
  * strict, so that a field added to a response without being described here fails intake's integration test;
  * the parts that are stored events keep their event schemas.
  */
+
+/** Why an assignment was made: `escalation` for a step of the escalation chain, `after-the-fact` for the review of a break-glass approval. */
+export const AssignmentPurpose = z.enum(['review', 'escalation', 'after-the-fact']);
+export type AssignmentPurpose = z.infer<typeof AssignmentPurpose>;
+
+/** Why an assignment no longer needs an answer; `reason` is null when intake saw only the decision that closed it. */
+export const AssignmentCancellation = z.strictObject({
+  reason: ReviewCancelled.shape.reason.nullable(),
+  cancelledAt: IsoDateTime.nullable(),
+  replacedByAssignmentId: Uuid.nullable(),
+});
+
+/** A request's escalation, as `decision.escalated` announced it. */
+export const EscalationView = DecisionEscalated.pick({ level: true, reason: true, detail: true, expertType: true, assignees: true, dueAt: true, escalatedAt: true }).strict();
+export type EscalationView = z.infer<typeof EscalationView>;
+
+/** A break-glass approval asked for a request, as `deployment.break_glass` announced it. */
+export const BreakGlassView = BreakGlassRequested.pick({ justification: true, actor: true, requestedAt: true }).strict();
 
 export const RequestStatus = z.enum(['received', 'assessing', 'in_review', 'decided']);
 export type RequestStatus = z.infer<typeof RequestStatus>;
@@ -27,6 +46,10 @@ export const AssignmentView = z.strictObject({
   supersedesAssignmentId: Uuid.nullable(),
   slaWarnedAt: IsoDateTime.nullable(),
   slaBreachedAt: IsoDateTime.nullable(),
+  /** Why it was asked: an ordinary review, a step of an escalation, or the review after a break-glass approval. */
+  purpose: AssignmentPurpose,
+  /** Set once it no longer needs an answer (`review.cancelled`, or the decision closed it). */
+  cancellation: AssignmentCancellation.nullable(),
 });
 
 export const ReviewView = z.strictObject({
@@ -66,12 +89,60 @@ export const DeploymentRequestView = z.strictObject({
   rejectedAnswers: z.array(RejectedAnswerView).max(LIMITS.rejectedAnswersShown),
   compliance: ComplianceEvaluated.nullable(),
   decision: DecisionMade.nullable(),
+  /** The latest escalation (`decision.escalated`): who must decide it, by when. Stays once the decision comes. */
+  escalation: EscalationView.nullable(),
+  /** A break-glass approval asked for it (`deployment.break_glass`). */
+  breakGlass: BreakGlassView.nullable(),
 });
 export type DeploymentRequestView = z.infer<typeof DeploymentRequestView>;
 
 /** `GET …/decision` while the request is undecided (`202`). */
-export const PendingDecision = z.strictObject({ id: Uuid, status: RequestStatus, decision: z.null() });
+export const PendingDecision = z.strictObject({
+  id: Uuid,
+  status: RequestStatus,
+  decision: z.null(),
+  /** Present while the request waits for a named person after an escalation: who, and by when. */
+  escalation: EscalationView.optional(),
+});
 
 export const ReviewAccepted = z.strictObject({ requestId: Uuid, assignmentId: Uuid, status: z.literal('submitted') });
 
 export const OutcomeAccepted = z.strictObject({ requestId: Uuid, outcomeId: Uuid, status: DeploymentOutcomeStatus });
+
+/** `POST /v1/deployment-requests/{id}/break-glass` (`202`): the CoE approves it as an emergency change, reviewed after the fact. */
+export const BreakGlassAccepted = z.strictObject({ requestId: Uuid, breakGlassId: Uuid, status: z.literal('requested') });
+
+/** `GET /v1/reviews` and `GET /v1/reviews/{assignmentId}`: one assignment as its reviewer needs it. */
+export const ReviewInboxItem = z.strictObject({
+  assignmentId: Uuid,
+  requestId: Uuid,
+  projectId: ProjectId,
+  componentName: z.string(),
+  version: z.string(),
+  requester: z.string(),
+  /** The request's changes, the first `LIMITS.inboxChangesShown` of them; `changeCount` says how many there are. */
+  changes: z.array(z.string()),
+  changeCount: z.number().int().min(0),
+  risk: z.strictObject({ overallScore: Score, riskFactors: z.array(z.string()) }).nullable(),
+  tierLevel: TierLevel,
+  triggers: z.array(FiredTrigger),
+  /** What is asked of this expert. */
+  asked: z.strictObject({ expertId: ExpertId, expertType: ExpertType, role: AssignmentRole, scope: z.array(z.string()) }),
+  purpose: AssignmentPurpose,
+  /** For `escalation`: the step this assignment belongs to. */
+  escalation: z.strictObject({ level: z.number().int().min(1), reason: DecisionEscalated.shape.reason, detail: z.string() }).nullable(),
+  /** For `after-the-fact`: the break-glass approval to review. */
+  emergency: EmergencyChange.pick({ justification: true, approvedBy: true }).strict().nullable(),
+  status: AssignmentStatus,
+  cancellation: AssignmentCancellation.nullable(),
+  requestStatus: RequestStatus,
+  assignedAt: IsoDateTime,
+  slaDueAt: IsoDateTime,
+  /** Until `slaDueAt` when the answer is still open (negative once overdue); null once it is not. */
+  timeLeftSeconds: z.number().int().nullable(),
+});
+export type ReviewInboxItem = z.infer<typeof ReviewInboxItem>;
+
+/** `GET /v1/reviews`: one page; `nextCursor` (opaque) asks for the next, null on the last. */
+export const ReviewInboxPage = z.strictObject({ items: z.array(ReviewInboxItem), nextCursor: z.string().nullable() });
+export type ReviewInboxPage = z.infer<typeof ReviewInboxPage>;

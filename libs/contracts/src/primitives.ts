@@ -73,6 +73,11 @@ export const LIMITS = {
   envelopeId: 256,
   /** Answers the CoE did not take that a request's view lists (the latest): an expert resending cannot grow the view without end. */
   rejectedAnswersShown: 20,
+  /** How many of a request's changes a reviewer's inbox item shows. */
+  inboxChangesShown: 10,
+  /** A page of a reviewer's inbox: the default and the most a caller may ask for. */
+  inboxPageDefault: 20,
+  inboxPageMax: 100,
 } as const;
 
 export const ShortText = z.string().min(1).max(LIMITS.shortText);

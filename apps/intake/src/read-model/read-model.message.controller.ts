@@ -21,6 +21,9 @@ export class ReadModelMessageController {
   @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { project(ctx, { name: 'sla.warning', data: e.data }); }
   @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { project(ctx, { name: 'sla.breached', data: e.data }); }
   @OnMessage('compliance.evaluated') async compliance(e: CloudEvent<'compliance.evaluated'>, ctx: MessageContext) { project(ctx, { name: 'compliance.evaluated', data: e.data }); }
+  @OnMessage('review.cancelled') async cancelled(e: CloudEvent<'review.cancelled'>, ctx: MessageContext) { project(ctx, { name: 'review.cancelled', data: e.data }); }
+  @OnMessage('decision.escalated') async escalated(e: CloudEvent<'decision.escalated'>, ctx: MessageContext) { project(ctx, { name: 'decision.escalated', data: e.data }); }
+  @OnMessage('deployment.break_glass') async breakGlass(e: CloudEvent<'deployment.break_glass'>, ctx: MessageContext) { project(ctx, { name: 'deployment.break_glass', data: e.data }); }
 
   @OnMessage('decision.made')
   async decision(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {

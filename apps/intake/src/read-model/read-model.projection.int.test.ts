@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ComplianceEvaluated, LIMITS, type ReviewAssigned, type ReviewClassified, type ReviewCompleted, type ReviewRejected, type SlaTimerFired } from '@agf/contracts';
+import { type ComplianceEvaluated, type DecisionEscalated, LIMITS, type ReviewAssigned, type ReviewClassified, type ReviewCompleted, type ReviewRejected, type SlaTimerFired } from '@agf/contracts';
 import { aDecision, aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
 import { createServiceDataSource, initialiseDatabase } from '@agf/platform';
 import { createTestDatabase, type TestDatabase } from '@agf/testing';
@@ -60,11 +60,18 @@ describe('intake read model projection', () => {
     await dataSource.transaction((m) => projectReadModelEvents(m, events.map((e) => e.event)));
     const [first] = stories;
     const request = (await snapshot()).requests.find((r) => r.id === first!.requestId)!;
-    expect(request).toMatchObject({ status: 'decided', status_rank: 3 });
+    expect(request).toMatchObject({ status: 'decided', status_rank: 3, escalation: { level: 1, reason: 'missing-expert' }, break_glass: { justification: 'prod is down, rolling the fix' } });
     expect((request.risk as { revision: number }).revision).toBe(2);
     expect((request.compliance as { passed: boolean }).passed).toBe(true);
     const assignments = (await snapshot()).assignments.filter((a) => a.request_id === first!.requestId);
-    expect(assignments.map((a) => a.status).sort()).toEqual(['cancelled', 'completed', 'reassigned']);
+    expect(assignments.map((a) => [a.purpose, a.status, a.cancel_reason]).sort()).toEqual([
+      ['after-the-fact', 'pending', null],
+      ['escalation', 'completed', null],
+      ['review', 'cancelled', null],
+      ['review', 'cancelled', 'expert-unavailable'],
+      ['review', 'completed', null],
+      ['review', 'reassigned', null],
+    ]);
     const rejected = (await snapshot()).rejectedAnswers.filter((r) => r.request_id === first!.requestId);
     expect(rejected).toEqual([expect.objectContaining({ expert_id: 'mallory', code: 'not-assigned-expert' })]);
   });
@@ -120,7 +127,7 @@ describe('intake read model projection', () => {
   async function snapshot(): Promise<{ requests: Array<Record<string, unknown>>; assignments: Array<Record<string, unknown>>; rejectedAnswers: Array<Record<string, unknown>> }> {
     return {
       requests: await dataSource.query(
-        `SELECT "id", "status", "status_rank", "risk", "classification", "compliance", "decision" FROM "intake"."requests" ORDER BY "id"`,
+        `SELECT "id", "status", "status_rank", "risk", "classification", "compliance", "decision", "escalation", "break_glass" FROM "intake"."requests" ORDER BY "id"`,
       ),
       assignments: await dataSource.query(`SELECT * FROM "intake"."assignments" ORDER BY "id"`),
       rejectedAnswers: await dataSource.query(`SELECT * FROM "intake"."rejected_answers" ORDER BY "event_id"`),
@@ -193,6 +200,31 @@ function buildStories(): Array<{ requestId: string; events: Positioned[] }> {
       basedOnAssignments: passed ? [answered.assignmentId] : [],
       evaluatedAt: at(minute),
     });
+    // The human loop: an assignment cancelled because its expert went away (its cancellation may come first),
+    // an escalation whose step answers, a break-glass approval and the review after the fact it asks for.
+    const unavailable = assignment();
+    const oversight: ReviewAssigned = { ...assignment(), expertId: `oversight-${n}`, expertType: 'human_oversight', role: 'oversight', scope: ['oversight'] };
+    const afterTheFact: ReviewAssigned = { ...assignment(), expertId: `oversight-${n}`, expertType: 'human_oversight', role: 'oversight', assignedAt: at(20), slaDueAt: at(59) };
+    const escalated: DecisionEscalated = {
+      requestId,
+      projectId,
+      componentName: 'c',
+      version: '1.0.0',
+      tierLevel: 1,
+      riskScore: 0.4,
+      reason: 'missing-expert',
+      detail: 'no performance expert',
+      level: 1,
+      expertType: 'human_oversight',
+      assignees: [{ assignmentId: oversight.assignmentId, expertId: oversight.expertId }],
+      dueAt: at(40),
+      escalatedAt: at(3),
+    };
+    const emergency = {
+      justification: 'prod is down, rolling the fix',
+      approvedBy: { subject: 'on-call', channel: 'http' as const },
+      afterTheFactReview: { assignmentId: afterTheFact.assignmentId, expertId: afterTheFact.expertId, slaDueAt: afterTheFact.slaDueAt },
+    };
     const events: Positioned[] = [
       { event: { name: 'risk.assessed', data: aRiskAssessment(request, { revision: 1, overallScore: 0.3 }) } },
       { event: { name: 'risk.assessed', data: aRiskAssessment(request, { revision: 2, overallScore: 0.4 }) } },
@@ -205,9 +237,16 @@ function buildStories(): Array<{ requestId: string; events: Positioned[] }> {
       { event: { name: 'review.assigned', data: replacement }, after: 7 },
       { event: { name: 'compliance.evaluated', data: evaluation(false, 2) } },
       { event: { name: 'compliance.evaluated', data: evaluation(true, 6) } },
-      { event: { name: 'decision.made', data: aDecision({ requestId, projectId, decisionRationale: 'first' }) } },
+      { event: { name: 'decision.made', data: aDecision({ requestId, projectId, decisionRationale: 'first', decidedAt: at(20), emergency }) } },
       { event: { name: 'decision.made', data: aDecision({ requestId, projectId, decisionRationale: 'second' }) }, after: 11 },
       { event: rejection(requestId, { projectId, assignmentId: answered.assignmentId }), after: 3 },
+      { event: { name: 'review.assigned', data: unavailable } },
+      { event: { name: 'review.cancelled', data: { requestId, projectId, assignmentId: unavailable.assignmentId, expertId: unavailable.expertId, reason: 'expert-unavailable', cancelledAt: at(4) } } },
+      { event: { name: 'decision.escalated', data: escalated } },
+      { event: { name: 'review.assigned', data: oversight } },
+      { event: { name: 'review.completed', data: { ...completed, assignmentId: oversight.assignmentId, expertId: oversight.expertId, expertType: 'human_oversight', completedAt: at(10) } } },
+      { event: { name: 'review.assigned', data: afterTheFact } },
+      { event: { name: 'deployment.break_glass', data: { requestId, projectId, justification: emergency.justification, actor: emergency.approvedBy, requestedAt: at(19) } } },
     ];
     return { requestId, events };
   });

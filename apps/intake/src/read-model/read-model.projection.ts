@@ -1,4 +1,17 @@
-import type { ComplianceEvaluated, DecisionMade, RequestStatus, ReviewAssigned, ReviewClassified, ReviewCompleted, ReviewRejected, RiskAssessed, SlaTimerFired } from '@agf/contracts';
+import type {
+  BreakGlassRequested,
+  ComplianceEvaluated,
+  DecisionEscalated,
+  DecisionMade,
+  RequestStatus,
+  ReviewAssigned,
+  ReviewCancelled,
+  ReviewClassified,
+  ReviewCompleted,
+  ReviewRejected,
+  RiskAssessed,
+  SlaTimerFired,
+} from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -13,7 +26,10 @@ export type ReadModelEvent =
   | { name: 'sla.warning'; data: SlaTimerFired }
   | { name: 'sla.breached'; data: SlaTimerFired }
   | { name: 'compliance.evaluated'; data: ComplianceEvaluated }
-  | { name: 'decision.made'; data: DecisionMade };
+  | { name: 'decision.made'; data: DecisionMade }
+  | { name: 'review.cancelled'; data: ReviewCancelled }
+  | { name: 'decision.escalated'; data: DecisionEscalated }
+  | { name: 'deployment.break_glass'; data: BreakGlassRequested };
 
 type Of<N extends ReadModelEvent['name']> = Extract<ReadModelEvent, { name: N }>['data'];
 
@@ -24,8 +40,10 @@ type Status = keyof typeof STATUS_RANK;
  * Applies the events of one transaction (a consumer batch, or a single message) to the read model with one
  * statement per kind of event, not per event. Events of different streams arrive in any order, so every
  * update is monotonic (a status never moves back, a completed assignment never becomes pending again) and the
- * kinds are applied in a fixed order: assignments before their answers, the decision (which cancels what is
- * still open) last. Request rows are locked first, in id order, whenever a transaction touches more than one
+ * kinds are applied in a fixed order: assignments before their answers and cancellations, the escalation
+ * before the decision (which cancels what is still open, except the after-the-fact review it asks for).
+ * Escalation steps and after-the-fact reviews are known by their assignment ids before their `review.assigned`
+ * may arrive: whichever comes first creates the row, the other fills in what it knows. Request rows are locked first, in id order, whenever a transaction touches more than one
  * row, so that concurrent batches and single messages always lock a request before its assignments.
  */
 export async function projectReadModelEvents(db: Queryable, events: readonly ReadModelEvent[]): Promise<void> {
@@ -38,11 +56,14 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   await applyClassifications(db, of('review.classified'));
   await applyAssignments(db, of('review.assigned'));
   await applyCompletedReviews(db, completed);
+  await applyCancellations(db, of('review.cancelled'));
   await applyRejectedAnswers(db, events.filter((e) => e.name === 'review.rejected'));
   await applySlaWarnings(db, of('sla.warning'));
   await applySlaBreaches(db, of('sla.breached'));
   await applyComplianceEvaluations(db, of('compliance.evaluated'));
+  await applyEscalations(db, of('decision.escalated'));
   await applyDecisions(db, of('decision.made'));
+  await applyBreakGlass(db, of('deployment.break_glass'));
 }
 
 async function applyRiskAssessments(db: Queryable, assessments: RiskAssessed[]): Promise<void> {
@@ -77,22 +98,23 @@ async function applyAssignments(db: Queryable, assignments: ReviewAssigned[]): P
   if (!assignments.length) return;
   // Advancing the status locks the request row, so a decision's update of it is ordered against this, and
   // RETURNING shows the row as that decision left it. An assignment announced after the decision (streams
-  // are consumed independently) was cancelled by it.
+  // are consumed independently) was cancelled by it. A row made before from another event (an answer, a
+  // cancellation, an escalation, an after-the-fact review) keeps its status and purpose, and takes the facts.
   await db.query(
     `WITH "request" AS (
        UPDATE "intake"."requests" SET ${advanceStatus(11)}, "updated_at" = now() WHERE "id" = ANY($1::uuid[])
        RETURNING "id", "decision" IS NOT NULL AS "decided")
-     INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at", "supersedes_assignment_id")
+     INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at", "supersedes_assignment_id",
+                                         "scope", "priority")
      SELECT a."id", a."request_id", a."expert_id", a."expert_type", a."expert_kind", a."role",
             CASE WHEN COALESCE(r."decided", false) THEN 'cancelled' ELSE 'pending' END,
-            a."tier_level", a."assigned_at", a."sla_due_at", a."supersedes"
-       FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int2[], $9::timestamptz[], $10::timestamptz[], $13::uuid[])
-            AS a("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "tier_level", "assigned_at", "sla_due_at", "supersedes")
+            a."tier_level", a."assigned_at", a."sla_due_at", a."supersedes", a."scope", a."priority"
+       FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int2[], $9::timestamptz[], $10::timestamptz[], $13::uuid[], $14::jsonb[], $15::text[])
+            AS a("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "tier_level", "assigned_at", "sla_due_at", "supersedes", "scope", "priority")
        LEFT JOIN "request" r ON r."id" = a."request_id"
-     ON CONFLICT ("id") DO UPDATE SET "role" = EXCLUDED."role", "tier_level" = EXCLUDED."tier_level", "assigned_at" = EXCLUDED."assigned_at",
-       "sla_due_at" = EXCLUDED."sla_due_at", "supersedes_assignment_id" = EXCLUDED."supersedes_assignment_id"
-     -- Only a placeholder an answer left before its assignment arrived (each event type has its own consumer) is filled in.
-     WHERE "intake"."assignments"."role" = 'unknown'`,
+     ON CONFLICT ("id") DO UPDATE SET "expert_type" = EXCLUDED."expert_type", "expert_kind" = EXCLUDED."expert_kind", "role" = EXCLUDED."role",
+       "tier_level" = EXCLUDED."tier_level", "assigned_at" = EXCLUDED."assigned_at", "sla_due_at" = EXCLUDED."sla_due_at",
+       "supersedes_assignment_id" = EXCLUDED."supersedes_assignment_id", "scope" = EXCLUDED."scope", "priority" = EXCLUDED."priority"`,
     [
       distinct(assignments.map((a) => a.requestId)),
       assignments.map((a) => a.assignmentId),
@@ -106,6 +128,8 @@ async function applyAssignments(db: Queryable, assignments: ReviewAssigned[]): P
       assignments.map((a) => a.slaDueAt),
       ...statusParams('in_review'),
       assignments.map((a) => a.supersedesAssignmentId ?? null),
+      assignments.map((a) => JSON.stringify(a.scope)),
+      assignments.map((a) => a.priority),
     ],
   );
   const superseded = assignments.flatMap((a) => (a.supersedesAssignmentId ? [a.supersedesAssignmentId] : []));
@@ -136,6 +160,30 @@ async function applyCompletedReviews(db: Queryable, reviews: ReviewCompleted[]):
       answers.map((r) => r.decision),
       answers.map((r) => r.comments),
       answers.map((r) => JSON.stringify(r.conditions)),
+    ],
+  );
+}
+
+async function applyCancellations(db: Queryable, cancellations: ReviewCancelled[]): Promise<void> {
+  if (!cancellations.length) return;
+  const latest = [...keepBy(cancellations, (c) => c.assignmentId, () => true).values()];
+  // What the CoE says of a cancellation replaces what intake inferred from the decision; a closed assignment
+  // stays closed (an answer or a reassignment came first), yet keeps the reason. Placeholder until assigned.
+  await db.query(
+    `INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at",
+                                         "cancel_reason", "cancelled_at", "replaced_by_assignment_id")
+     SELECT c."id", c."request_id", c."expert_id", 'unknown', 'human', 'unknown', 'cancelled', 0, c."cancelled_at", c."cancelled_at", c."reason", c."cancelled_at", c."replaced_by"
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[]) AS c("id", "request_id", "expert_id", "reason", "cancelled_at", "replaced_by")
+     ON CONFLICT ("id") DO UPDATE SET
+       "status" = CASE WHEN "assignments"."status" IN ('pending', 'breached') THEN 'cancelled' ELSE "assignments"."status" END,
+       "cancel_reason" = EXCLUDED."cancel_reason", "cancelled_at" = EXCLUDED."cancelled_at", "replaced_by_assignment_id" = EXCLUDED."replaced_by_assignment_id"`,
+    [
+      latest.map((c) => c.assignmentId),
+      latest.map((c) => c.requestId),
+      latest.map((c) => c.expertId),
+      latest.map((c) => c.reason),
+      latest.map((c) => c.cancelledAt),
+      latest.map((c) => c.replacedByAssignmentId ?? null),
     ],
   );
 }
@@ -194,6 +242,45 @@ async function applyComplianceEvaluations(db: Queryable, evaluations: Compliance
   );
 }
 
+async function applyEscalations(db: Queryable, escalations: DecisionEscalated[]): Promise<void> {
+  if (!escalations.length) return;
+  // The request shows its latest step (the highest level); its status stays open: escalation is not a decision.
+  const latest = [...keepBy(escalations, (e) => e.requestId, (a, b) => b.level > a.level || (b.level === a.level && b.escalatedAt > a.escalatedAt)).values()];
+  await db.query(
+    `UPDATE "intake"."requests" r
+        SET "escalation" = CASE WHEN r."escalation" IS NULL OR (r."escalation"->>'level')::int < v."level"
+                                  OR ((r."escalation"->>'level')::int = v."level" AND r."escalation"->>'escalatedAt' < v."escalated_at") THEN v."escalation" ELSE r."escalation" END,
+            ${advanceStatus(4)}, "updated_at" = now()
+       FROM unnest($1::uuid[], $2::jsonb[], $3::int[], $6::text[]) AS v("id", "escalation", "level", "escalated_at")
+      WHERE r."id" = v."id"`,
+    [latest.map((e) => e.requestId), latest.map((e) => JSON.stringify(escalationView(e))), latest.map((e) => e.level), ...statusParams('in_review'), latest.map((e) => e.escalatedAt)],
+  );
+  // Each assignee's assignment is an escalation step, whether or not its review.assigned came yet.
+  const steps = escalations.flatMap((e) => e.assignees.map((a) => ({ ...a, escalation: e })));
+  await db.query(
+    `INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at",
+                                         "purpose", "purpose_detail")
+     SELECT s."id", s."request_id", s."expert_id", s."expert_type", 'human', 'oversight', CASE WHEN r."decision" IS NULL THEN 'pending' ELSE 'cancelled' END,
+            s."tier_level", s."assigned_at", s."sla_due_at", 'escalation', s."detail"
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int2[], $6::timestamptz[], $7::timestamptz[], $8::jsonb[])
+            AS s("id", "request_id", "expert_id", "expert_type", "tier_level", "assigned_at", "sla_due_at", "detail")
+       LEFT JOIN "intake"."requests" r ON r."id" = s."request_id"
+     ON CONFLICT ("id") DO UPDATE SET "purpose" = 'escalation',
+       "purpose_detail" = CASE WHEN "assignments"."purpose_detail" IS NULL OR ("assignments"."purpose_detail"->>'level')::int < (EXCLUDED."purpose_detail"->>'level')::int
+                               THEN EXCLUDED."purpose_detail" ELSE "assignments"."purpose_detail" END`,
+    [
+      steps.map((s) => s.assignmentId),
+      steps.map((s) => s.escalation.requestId),
+      steps.map((s) => s.expertId),
+      steps.map((s) => s.escalation.expertType),
+      steps.map((s) => s.escalation.tierLevel),
+      steps.map((s) => s.escalation.escalatedAt),
+      steps.map((s) => s.escalation.dueAt),
+      steps.map((s) => JSON.stringify({ level: s.escalation.level, reason: s.escalation.reason, detail: s.escalation.detail })),
+    ],
+  );
+}
+
 async function applyDecisions(db: Queryable, decisions: DecisionMade[]): Promise<void> {
   if (!decisions.length) return;
   // A request has one decision: the first one stored stays.
@@ -204,10 +291,48 @@ async function applyDecisions(db: Queryable, decisions: DecisionMade[]): Promise
        FROM unnest($1::uuid[], $2::jsonb[]) AS v("id", "decision") WHERE r."id" = v."id"`,
     [requestIds, first.map((d) => JSON.stringify(d)), ...statusParams('decided')],
   );
-  // CoE cancels what is still open when it decides; reviewers must not see those as waiting for them.
-  await db.query(`UPDATE "intake"."assignments" SET "status" = 'cancelled' WHERE "request_id" = ANY($1::uuid[]) AND "status" IN ('pending', 'breached')`, [
-    requestIds,
-  ]);
+  // A break-glass approval asks for a review after the fact: it stays open after the decision.
+  const reviews = first.flatMap((d) => (d.emergency?.afterTheFactReview ? [{ decision: d, emergency: d.emergency, review: d.emergency.afterTheFactReview }] : []));
+  if (reviews.length) {
+    await db.query(
+      `INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at", "purpose", "purpose_detail")
+       SELECT v."id", v."request_id", v."expert_id", 'human_oversight', 'human', 'oversight', 'pending', v."tier_level", v."assigned_at", v."sla_due_at", 'after-the-fact', v."detail"
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int2[], $5::timestamptz[], $6::timestamptz[], $7::jsonb[])
+              AS v("id", "request_id", "expert_id", "tier_level", "assigned_at", "sla_due_at", "detail")
+       ON CONFLICT ("id") DO UPDATE SET "purpose" = 'after-the-fact', "purpose_detail" = EXCLUDED."purpose_detail"`,
+      [
+        reviews.map((r) => r.review.assignmentId),
+        reviews.map((r) => r.decision.requestId),
+        reviews.map((r) => r.review.expertId),
+        reviews.map((r) => r.decision.tierLevel),
+        reviews.map((r) => r.decision.decidedAt),
+        reviews.map((r) => r.review.slaDueAt),
+        reviews.map((r) => JSON.stringify({ justification: r.emergency.justification, approvedBy: r.emergency.approvedBy })),
+      ],
+    );
+  }
+  // CoE cancels what is still open when it decides; reviewers must not see those as waiting for them. Why and
+  // when are left to its review.cancelled (the view says "decided" until then), so that any order ends alike.
+  await db.query(
+    `UPDATE "intake"."assignments" SET "status" = 'cancelled' WHERE "request_id" = ANY($1::uuid[]) AND "status" IN ('pending', 'breached') AND "purpose" <> 'after-the-fact'`,
+    [requestIds],
+  );
+}
+
+async function applyBreakGlass(db: Queryable, requests: BreakGlassRequested[]): Promise<void> {
+  if (!requests.length) return;
+  // Intake takes one break-glass per request (`break_glass_requests`); a redelivery changes nothing.
+  const first = [...keepBy(requests, (b) => b.requestId, () => false).values()];
+  await db.query(
+    `UPDATE "intake"."requests" r SET "break_glass" = COALESCE(r."break_glass", v."break_glass"), "updated_at" = now()
+       FROM unnest($1::uuid[], $2::jsonb[]) AS v("id", "break_glass") WHERE r."id" = v."id"`,
+    [first.map((b) => b.requestId), first.map((b) => JSON.stringify({ justification: b.justification, actor: b.actor, requestedAt: b.requestedAt }))],
+  );
+}
+
+/** What a request's view shows of its escalation. */
+function escalationView(e: DecisionEscalated): Omit<DecisionEscalated, 'requestId' | 'projectId' | 'componentName' | 'version' | 'tierLevel' | 'riskScore'> {
+  return { level: e.level, reason: e.reason, detail: e.detail, expertType: e.expertType, assignees: e.assignees, dueAt: e.dueAt, escalatedAt: e.escalatedAt };
 }
 
 /**

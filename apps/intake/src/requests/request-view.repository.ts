@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type AssignmentRole, type AssignmentStatus, type ComplianceEvaluated, type DecisionMade, type DeploymentRequest, type DeploymentRequestView, type RequestStatus, type ExpertKind, type ExpertType, LIMITS, type ReviewClassified, type ReviewDecision, type ReviewRejectionCode, type RiskAssessed } from '@agf/contracts';
+import { type Actor, type AssignmentPurpose, type AssignmentRole, type AssignmentStatus, type EscalationView, type ReviewCancelled, type ComplianceEvaluated, type DecisionMade, type DeploymentRequest, type DeploymentRequestView, type RequestStatus, type ExpertKind, type ExpertType, LIMITS, type ReviewClassified, type ReviewDecision, type ReviewRejectionCode, type RiskAssessed } from '@agf/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 
 export interface RequestRow {
@@ -14,6 +14,8 @@ export interface RequestRow {
   classification: ReviewClassified | null;
   compliance: ComplianceEvaluated | null;
   decision: DecisionMade | null;
+  escalation: EscalationView | null;
+  break_glass: { justification: string; actor: Actor; requestedAt: string } | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -36,6 +38,14 @@ export interface AssignmentRow {
   completed_at: Date | null;
   warned_at: Date | null;
   breached_at: Date | null;
+  scope: string[] | null;
+  priority: string | null;
+  purpose: AssignmentPurpose;
+  /** `escalation`: its step; `after-the-fact`: the break-glass approval it reviews. */
+  purpose_detail: Record<string, unknown> | null;
+  cancel_reason: ReviewCancelled['reason'] | null;
+  cancelled_at: Date | null;
+  replaced_by_assignment_id: string | null;
 }
 
 export interface RejectedAnswerRow {
@@ -73,10 +83,10 @@ export class RequestViewRepository {
     );
   }
 
-  async findDecision(id: string): Promise<Pick<RequestRow, 'project_id' | 'status' | 'decision'> | undefined> {
+  async findDecision(id: string): Promise<Pick<RequestRow, 'project_id' | 'status' | 'decision' | 'escalation'> | undefined> {
     if (!isUuid(id)) return undefined;
-    const rows: Pick<RequestRow, 'project_id' | 'status' | 'decision'>[] = await this.dataSource.query(
-      `SELECT "project_id", "status", "decision" FROM "intake"."requests" WHERE "id" = $1`,
+    const rows: Pick<RequestRow, 'project_id' | 'status' | 'decision' | 'escalation'>[] = await this.dataSource.query(
+      `SELECT "project_id", "status", "decision", "escalation" FROM "intake"."requests" WHERE "id" = $1`,
       [id],
     );
     return rows[0];
@@ -99,8 +109,8 @@ export function toRequestView(row: RequestRow, assignments: AssignmentRow[], rej
     triggers: row.classification?.triggers ?? null,
     tierLevel: row.classification?.tierLevel ?? row.decision?.tierLevel ?? null,
     tierReasons: row.classification?.tierReasons ?? null,
-    // A row with role 'unknown' holds an answer whose assignment has not arrived yet: it shows under `reviews` only.
-    assignments: assignments.filter((a) => (a.role as string) !== 'unknown').map((a) => ({
+    // A row intake made from an answer or a cancellation that came before its `review.assigned` is not shown until then.
+    assignments: assignments.filter(isAnnounced).map((a) => ({
       id: a.id,
       expertId: a.expert_id,
       expertType: a.expert_type,
@@ -113,6 +123,8 @@ export function toRequestView(row: RequestRow, assignments: AssignmentRow[], rej
       supersedesAssignmentId: a.supersedes_assignment_id,
       slaWarnedAt: a.warned_at?.toISOString() ?? null,
       slaBreachedAt: a.breached_at?.toISOString() ?? null,
+      purpose: a.purpose,
+      cancellation: cancellationOf(a, row.decision?.decidedAt),
     })),
     reviews: assignments
       .filter((a): a is AssignmentRow & { decision: ReviewDecision } => a.status === 'completed' && a.decision !== null)
@@ -134,5 +146,22 @@ export function toRequestView(row: RequestRow, assignments: AssignmentRow[], rej
     })),
     compliance: row.compliance,
     decision: row.decision,
+    escalation: row.escalation,
+    breakGlass: row.break_glass,
   };
+}
+
+/** Whether intake has seen the assignment's `review.assigned` (or an escalation or decision naming it), not only an answer to it. */
+export function isAnnounced(a: AssignmentRow): a is AssignmentRow & { role: AssignmentRole } {
+  return (a.role as string) !== 'unknown';
+}
+
+/**
+ * Why and when an assignment was cancelled, as the CoE's `review.cancelled` said; one the decision closed
+ * before that event came says `decided`, at the decision's time (`decidedAt`, when the request is decided).
+ */
+export function cancellationOf(a: AssignmentRow, decidedAt: string | undefined): DeploymentRequestView['assignments'][number]['cancellation'] {
+  if (a.status !== 'cancelled' && !(a.status === 'reassigned' && a.cancel_reason)) return null;
+  if (!a.cancel_reason && decidedAt) return { reason: 'decided', cancelledAt: decidedAt, replacedByAssignmentId: null };
+  return { reason: a.cancel_reason, cancelledAt: a.cancelled_at?.toISOString() ?? null, replacedByAssignmentId: a.replaced_by_assignment_id };
 }

@@ -52,7 +52,8 @@ export class RequestsHttpController {
       if (current.decision) return current.decision;
     }
     res.status(202).setHeader('Retry-After', '1');
-    return { id, status: current.status, decision: null };
+    // An escalation is no decision: the request waits for the people it names, by its due time.
+    return { id, status: current.status, decision: null, ...(current.escalation ? { escalation: current.escalation } : {}) };
   }
 }
 

@@ -7,7 +7,7 @@ import { TransactionalPublisher } from '@agf/messaging';
 import { AccessRefusals, CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
 import type { Request } from 'express';
 import { parseJsonBody } from '../http-input';
-import { RequestViewRepository } from '../requests/request-view.repository';
+import { cancellationOf, RequestViewRepository } from '../requests/request-view.repository';
 import { notFoundDetail, RequestVisibility } from '../requests/request-visibility';
 
 /** How each of the CoE's reasons to refuse an answer is answered over HTTP (an unknown request is a 404 before). */
@@ -27,7 +27,9 @@ const PROBLEM_STATUS = {
  * A reviewer's answer, checked against intake's read model with the CoE's own rules (`acceptReview`), so
  * that a reviewer hears at once what the CoE would refuse; the CoE checks again against its own state and
  * answers what became void meanwhile with `review.rejected` (shown in the request's view). Only a principal
- * bound to the assigned expert may answer, and never the request's requester.
+ * bound to the assigned expert may answer, and never the request's requester. An escalation step is answered
+ * like any assignment (its answer decides the request); the after-the-fact review of a break-glass approval
+ * is answered after the decision; a cancelled assignment takes no answer (409 `assignment-closed`).
  */
 @Controller('v1/deployment-requests/:id/reviews')
 @Roles('reviewer')
@@ -60,10 +62,14 @@ export class ReviewsHttpController {
         review,
         request,
         assignment: row && { id: row.id, expertId: row.expert_id, status: row.status },
-        decided: request.decision !== null,
+        // The review after a break-glass approval is asked for by the decision itself: it is answered after it.
+        // A cancelled assignment is closed whatever closed it, and says so (`assignment-closed`).
+        decided: request.decision !== null && row?.purpose !== 'after-the-fact' && row?.status !== 'cancelled',
       });
       if (!verdict.accepted) {
-        const { code, reason } = verdict.refusal;
+        const { code } = verdict.refusal;
+        const cancelledFor = row && code === 'assignment-closed' ? cancellationOf(row, request.decision?.decidedAt)?.reason : undefined;
+        const reason = cancelledFor ? `the assignment was cancelled (${cancelledFor}); it needs no answer` : verdict.refusal.reason;
         const [status, title] = PROBLEM_STATUS[code];
         throw new ProblemError(status, code, title, reason);
       }
