@@ -92,7 +92,7 @@ export async function settleAndReport(run: FaultRun) {
   return report;
 }
 
-/** decision.made messages per request id, read from the whole decision stream. */
+/** decision.made messages per request id, read from the whole decision stream (escalations left out). */
 async function decisionsPerRequest(nc: NatsConnection, stream: string): Promise<Map<string, number>> {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
@@ -104,8 +104,9 @@ async function decisionsPerRequest(nc: NatsConnection, stream: string): Promise<
   for (;;) {
     const msg = await consumer.next({ expires: 2000 });
     if (!msg) break;
-    const event = msg.json<{ data: { requestId: string } }>();
-    counts.set(event.data.requestId, (counts.get(event.data.requestId) ?? 0) + 1);
+    const event = msg.json<{ type: string; data: { requestId: string } }>();
+    // The stream also carries decision.escalated (interim); only decision.made is a decision.
+    if (event.type === 'io.agf.decision.made.v1') counts.set(event.data.requestId, (counts.get(event.data.requestId) ?? 0) + 1);
     if (msg.seq >= last) break;
   }
   return counts;
