@@ -1,8 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ApiKeysHttpController } from './api-keys/api-keys.http.controller';
+import { AttestationSigner } from './attestations/attestation-signer';
+import { Attestations } from './attestations/attestations';
+import { AttestationsHttpController } from './attestations/attestations.http.controller';
 import { DecisionWaiters } from './decisions/decision-waiters';
 import { OutcomesHttpController } from './outcomes/outcomes.http.controller';
 import { ReadModelMessageController } from './read-model/read-model.message.controller';
+import { RequestEventsHttpController } from './request-events/request-events.http.controller';
+import { RequestEventsMessageController } from './request-events/request-events.message.controller';
 import { RequestViewRepository } from './requests/request-view.repository';
 import { RequestVisibility } from './requests/request-visibility';
 import { RequestsHttpController } from './requests/requests.http.controller';
@@ -19,7 +24,10 @@ import { SubmitRequestMessageController } from './submit-request/submit-request.
     OutcomesHttpController,
     ReadModelMessageController,
     ApiKeysHttpController,
+    RequestEventsHttpController,
+    RequestEventsMessageController,
+    AttestationsHttpController,
   ],
-  providers: [RequestViewRepository, RequestVisibility, DecisionWaiters],
+  providers: [RequestViewRepository, RequestVisibility, DecisionWaiters, AttestationSigner, Attestations],
 })
 export class IntakeModule {}

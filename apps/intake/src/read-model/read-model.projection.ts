@@ -1,5 +1,6 @@
 import type { ComplianceEvaluated, DecisionMade, RequestStatus, ReviewAssigned, ReviewClassified, ReviewCompleted, ReviewRejected, RiskAssessed, SlaTimerFired } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
+import { recordRequestEvents } from '../request-events/request-events.store';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
@@ -43,6 +44,7 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   await applySlaBreaches(db, of('sla.breached'));
   await applyComplianceEvaluations(db, of('compliance.evaluated'));
   await applyDecisions(db, of('decision.made'));
+  await recordRequestEvents(db, events);
 }
 
 async function applyRiskAssessments(db: Queryable, assessments: RiskAssessed[]): Promise<void> {
