@@ -1,2 +1,3 @@
 export * from './policy';
 export * from './load-policy';
+export * from './projects-policy';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ExpertType, PROJECT_ID_PATTERN, Role, TriggerCondition } from '@agf/contracts';
+import { ProjectsPolicy } from './projects-policy';
 
 const Fraction = z.number().min(0).max(1);
 const PositiveHours = z.number().positive();
@@ -109,6 +110,7 @@ export const GovernancePolicy = z.strictObject({
   compliance: z.strictObject({ rules: z.array(ComplianceRule) }).default({ rules: [] }),
   auth: AuthPolicy.default(AuthPolicy.parse({})),
   escalation: EscalationPolicy.default(EscalationPolicy.parse({})),
+  projects: ProjectsPolicy.optional(),
 });
 export type GovernancePolicy = z.infer<typeof GovernancePolicy>;
 /** The policy as written in YAML, before defaults are filled in. */
