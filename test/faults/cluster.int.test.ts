@@ -27,8 +27,8 @@ describe('a 3-node NATS cluster loses a node under load: nothing accepted is los
     cluster = await OwnNatsCluster.start(3);
     db = await createTestDatabase();
     nc = await connect({ servers: cluster.url.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-    jsm = await jetstreamManager(nc);
-    // JetStream answers only once the nodes have elected a meta leader.
+    // JetStream answers only once the nodes have elected a meta leader: no API check until the loop below.
+    jsm = await jetstreamManager(nc, { checkAPI: false });
     await eventually(async () => expect((await jsm.getAccountInfo()).streams).toBeGreaterThanOrEqual(0), 30_000, 500);
     const env = {
       NATS_URL: cluster.url,
