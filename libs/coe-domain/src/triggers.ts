@@ -21,6 +21,8 @@ const DETECTORS: Record<TriggerCondition, Detector> = {
     const threshold = policy.monitoring.alerts.critical_threshold;
     if (overallScore >= threshold) return `overall risk ${overallScore.toFixed(2)} ≥ critical threshold ${threshold}`;
     if (request.riskIndicators.userImpact === 'critical') return 'critical user impact';
+    // A build whose tests fail must not ship unreviewed, however small: the validators then block it.
+    if (request.riskIndicators.testsPassed === false) return 'the pipeline reports failing tests';
     return undefined;
   },
   SECURITY_CHANGE: ({ request }) => {
