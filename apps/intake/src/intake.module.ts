@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ApiKeysHttpController } from './api-keys/api-keys.http.controller';
 import { BreakGlassHttpController } from './break-glass/break-glass.http.controller';
+import { AttestationSigner } from './attestations/attestation-signer';
+import { Attestations } from './attestations/attestations';
+import { AttestationsHttpController } from './attestations/attestations.http.controller';
 import { DecisionWaiters } from './decisions/decision-waiters';
 import { OutcomesHttpController } from './outcomes/outcomes.http.controller';
 import { ReadModelMessageController } from './read-model/read-model.message.controller';
+import { RequestEventsHttpController } from './request-events/request-events.http.controller';
 import { RequestViewRepository } from './requests/request-view.repository';
 import { RequestVisibility } from './requests/request-visibility';
 import { RequestsHttpController } from './requests/requests.http.controller';
@@ -24,7 +28,9 @@ import { SubmitRequestMessageController } from './submit-request/submit-request.
     ApiKeysHttpController,
     ReviewInboxHttpController,
     BreakGlassHttpController,
+    RequestEventsHttpController,
+    AttestationsHttpController,
   ],
-  providers: [RequestViewRepository, RequestVisibility, DecisionWaiters, ReviewInboxRepository],
+  providers: [RequestViewRepository, RequestVisibility, DecisionWaiters, ReviewInboxRepository, AttestationSigner, Attestations],
 })
 export class IntakeModule {}

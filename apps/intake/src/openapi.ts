@@ -1,6 +1,8 @@
 import { dirname } from 'node:path';
 import {
   ApiKeyInput,
+  AttestationEnvelope,
+  AttestationKeyList,
   ApiKeyIssuedResponse,
   ApiKeyView,
   BreakGlassAccepted,
@@ -179,6 +181,7 @@ export function openApiDocument(): OpenApiDocument {
         },
       },
       ...humanLoopPaths(requestId),
+      ...pipelinePaths(requestId),
     },
     components: {
       securitySchemes: {
@@ -192,6 +195,7 @@ export function openApiDocument(): OpenApiDocument {
         ...responseSchemas({ SubmissionAccepted, DeploymentRequestView, DecisionMade, PendingDecision, ReviewAccepted, OutcomeAccepted, ApiKeyIssuedResponse, ApiKeyList: z.array(ApiKeyView) }),
         BreakGlassInput: z.toJSONSchema(BreakGlassInput, { target: 'openapi-3.0' }) as object,
         ...responseSchemas({ ReviewInboxPage, ReviewInboxItem, BreakGlassAccepted }),
+        ...responseSchemas({ AttestationEnvelope, AttestationKeyList }),
         Problem: {
           type: 'object',
           description: 'RFC 9457 problem details',
@@ -348,4 +352,52 @@ export interface OpenApiDocument {
   security: Array<Record<string, string[]>>;
   paths: Record<string, Partial<Record<'get' | 'post' | 'delete', OpenApiOperation>>>;
   components: { securitySchemes: Record<string, object>; schemas: Record<string, object> };
+}
+
+/** Live progress and signed decisions (docs/cli.md, docs/attestations.md). */
+function pipelinePaths(requestId: object): OpenApiDocument['paths'] {
+  const readers = { ...unauthenticated, '403': problem('None of the roles submitter, auditor or reviewer'), '404': problem(NOT_VISIBLE), ...busy };
+  return {
+    '/v1/deployment-requests/{id}/events': {
+      get: {
+        operationId: 'followDeploymentRequest',
+        tags: ['deployment requests'],
+        summary: "The request's story as Server-Sent Events, oldest first; resumable; ends after `decision.made` (roles submitter, auditor, reviewer)",
+        parameters: [
+          requestId,
+          { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event id (a per-request sequence number)', schema: { type: 'integer', minimum: 0 } },
+          { name: 'lastEventId', in: 'query', required: false, description: 'Same as Last-Event-ID, for clients that cannot set headers', schema: { type: 'integer', minimum: 0 } },
+        ],
+        responses: {
+          '200': {
+            description: 'text/event-stream: `id` = sequence number, `event` = event type (risk.assessed, review.classified, review.assigned, review.completed, review.rejected, review.cancelled, sla.warning, sla.breached, compliance.evaluated, decision.escalated, decision.made), `data` = `{seq, type, recordedAt, data}`; `: heartbeat` comments meanwhile',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          '400': problem('Last-Event-ID is not an event id'),
+          ...readers,
+        },
+      },
+    },
+    '/v1/deployment-requests/{id}/attestation': {
+      get: {
+        operationId: 'getDecisionAttestation',
+        tags: ['deployment requests'],
+        summary: 'The signed attestation of the decision: an in-toto Statement v1 in a DSSE envelope, Ed25519 (roles submitter, auditor, reviewer)',
+        parameters: [requestId],
+        responses: {
+          '200': json('DSSE envelope `{payloadType, payload (base64 in-toto statement), signatures: [{keyid, sig}]}`', ref('AttestationEnvelope')),
+          ...readers,
+        },
+      },
+    },
+    '/v1/attestation-keys': {
+      get: {
+        operationId: 'listAttestationKeys',
+        tags: ['deployment requests'],
+        summary: 'The public keys attestations are signed with, current and previous (roles submitter, auditor, reviewer, admin)',
+        parameters: [],
+        responses: { '200': json('The current key first, then rotated-out ones', ref('AttestationKeyList')), ...unauthenticated, '403': problem('No reading role'), ...busy },
+      },
+    },
+  };
 }

@@ -9,3 +9,4 @@ export * from './catalog';
 export * from './envelope';
 export * from './unsafe-input';
 export * from './publish/published-documents';
+export * from './pipeline';

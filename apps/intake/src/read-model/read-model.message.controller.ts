@@ -1,7 +1,9 @@
 import { Controller } from '@nestjs/common';
 import type { CloudEvent } from '@agf/contracts';
 import { MessageContext, OnMessage } from '@agf/messaging';
+import { Attestations } from '../attestations/attestations';
 import { DecisionWaiters } from '../decisions/decision-waiters';
+import { requestEventsCommitted } from '../request-events/request-events.store';
 import { projectReadModelEvents, type ReadModelEvent } from './read-model.projection';
 
 /**
@@ -11,7 +13,10 @@ import { projectReadModelEvents, type ReadModelEvent } from './read-model.projec
  */
 @Controller()
 export class ReadModelMessageController {
-  constructor(private readonly waiters: DecisionWaiters) {}
+  constructor(
+    private readonly waiters: DecisionWaiters,
+    private readonly attestations: Attestations,
+  ) {}
 
   @OnMessage('risk.assessed') async riskAssessed(e: CloudEvent<'risk.assessed'>, ctx: MessageContext) { project(ctx, { name: 'risk.assessed', data: e.data }); }
   @OnMessage('review.classified') async classified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { project(ctx, { name: 'review.classified', data: e.data }); }
@@ -28,6 +33,8 @@ export class ReadModelMessageController {
   @OnMessage('decision.made')
   async decision(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
     project(ctx, { name: 'decision.made', data: event.data });
+    // Last, so that the answers of this same batch are in the request's story the attestation names approvers from.
+    ctx.writeLater('attestation', event.data, (manager, decisions) => this.attestations.record(manager, decisions), { last: true });
     // Waiting clients get the decision from the event itself; the read model shows it once this commits.
     this.waiters.resolve(event.data);
   }
@@ -35,4 +42,5 @@ export class ReadModelMessageController {
 
 function project(ctx: MessageContext, event: ReadModelEvent): void {
   ctx.writeLater('read-model', event, projectReadModelEvents);
+  ctx.onCommitted(() => requestEventsCommitted.emit('committed', event.data.requestId));
 }

@@ -13,6 +13,7 @@ import type {
   SlaTimerFired,
 } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
+import { recordRequestEvents } from '../request-events/request-events.store';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
@@ -64,6 +65,7 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   await applyEscalations(db, of('decision.escalated'));
   await applyDecisions(db, of('decision.made'));
   await applyBreakGlass(db, of('deployment.break_glass'));
+  await recordRequestEvents(db, events);
 }
 
 async function applyRiskAssessments(db: Queryable, assessments: RiskAssessed[]): Promise<void> {

@@ -1,0 +1,61 @@
+import { EventEmitter } from 'node:events';
+import type { EntityManager } from 'typeorm';
+
+type Queryable = Pick<EntityManager, 'query'>;
+
+/** One step of a request's story as `GET …/events` tells it. */
+export interface StoredRequestEvent {
+  requestId: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface RequestEventRow {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+  recorded_at: Date;
+}
+
+/**
+ * Appends events to their requests' stories, numbered per request after what is stored (the request rows are
+ * locked first, in id order, so two transactions never number the same request's events at once). Events of a
+ * request intake does not know are left out: there is no story to add them to.
+ */
+export async function recordRequestEvents(db: Queryable, events: readonly { name: string; data: { requestId: string } }[]): Promise<void> {
+  if (!events.length) return;
+  const stored = events.map<StoredRequestEvent>((e) => ({ requestId: e.data.requestId, type: e.name, data: storedData(e.name, e.data) }));
+  const requestIds = [...new Set(stored.map((e) => e.requestId))].sort();
+  await db.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`, [requestIds]);
+  await db.query(
+    `INSERT INTO "intake"."request_events" ("request_id", "seq", "type", "data")
+     SELECT v."request_id",
+            COALESCE((SELECT max(e."seq") FROM "intake"."request_events" e WHERE e."request_id" = v."request_id"), 0)
+              + row_number() OVER (PARTITION BY v."request_id" ORDER BY v."ord"),
+            v."type", v."data"
+       FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::int[]) AS v("request_id", "type", "data", "ord")
+      WHERE EXISTS (SELECT 1 FROM "intake"."requests" r WHERE r."id" = v."request_id")`,
+    [stored.map((e) => e.requestId), stored.map((e) => e.type), stored.map((e) => JSON.stringify(e.data)), stored.map((_, i) => i)],
+  );
+}
+
+/** The copy of the request inside `risk.assessed` is the request itself: not repeated in its story. */
+function storedData(type: string, data: object): Record<string, unknown> {
+  if (type !== 'risk.assessed') return data as Record<string, unknown>;
+  const { request: _request, ...risk } = data as Record<string, unknown>;
+  return risk;
+}
+
+export async function readRequestEvents(db: Queryable, requestId: string, afterSeq: number, limit = 200): Promise<RequestEventRow[]> {
+  return db.query(`SELECT "seq", "type", "data", "recorded_at" FROM "intake"."request_events" WHERE "request_id" = $1 AND "seq" > $2 ORDER BY "seq" LIMIT $3`, [
+    requestId,
+    afterSeq,
+    limit,
+  ]);
+}
+
+/**
+ * Wakes this process's open event streams of a request once its new events are committed. Streams held by
+ * another replica learn of them by reading again every few seconds.
+ */
+export const requestEventsCommitted = new EventEmitter().setMaxListeners(0);
