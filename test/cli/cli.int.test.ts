@@ -43,7 +43,7 @@ describe('agf CLI', () => {
     expect(request.riskIndicators).toMatchObject({ la: 3, ld: 1, nf: 2, ns: 1, nd: 1, codeChanges: 4, filesChanged: 2, fix: true, ndev: 2, nuc: 2, exp: 1, sexp: 1 });
     expect(request.riskIndicators['entropy']).toBeGreaterThan(0);
     expect(request.riskIndicators['age']).toBeGreaterThanOrEqual(9.9);
-    expect(request.riskIndicators['lt']).toBe(3);
+    expect(request.riskIndicators['lt']).toBe(1); // format.ts had 2 lines, total.ts is new
     expect(request.metadata.git.author).toBe('ann <ann@example.com>');
     // --base moves the comparison; a one-commit repository measures its whole commit.
     const fromFirst = JSON.parse((await run(['submit', '--project', 'docs-site', '--base', 'HEAD~2', '--dry-run', '--json'], { cwd: repo, env })).stdout) as typeof request;
