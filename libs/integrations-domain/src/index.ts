@@ -1,0 +1,3 @@
+export * from './signatures';
+export * from './webhooks';
+export * from './verdicts';
