@@ -5,6 +5,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { LIMITS } from '@agf/contracts';
 import { loadPolicyFile } from '@agf/policy';
 import { connectNats, inboxRetentionMs, JetStreamServer, Namespace, OutboxRelay, purgeInbox, type StreamOptions, TransactionalPublisher } from '@agf/messaging';
+import type { IncomingMessage } from 'node:http';
 import express from 'express';
 import helmet from 'helmet';
 import type { MigrationInterface } from 'typeorm';
@@ -39,6 +40,11 @@ export interface ServiceDefinition {
    * that need to know experts other than coe, which owns the registry (reviewer visibility, notification addresses).
    */
   expertRegistry?: boolean;
+  /**
+   * POST routes that authenticate their caller themselves (webhooks signed with a shared secret, each marked
+   * `@SelfAuthenticated()`): no bearer credential is asked of them, and their raw body is kept (`rawBodyOf`).
+   */
+  selfAuthenticatedPaths?: string[];
   /** Runs once consumers, the key replica and the outbox relay are up, before HTTP listens (intake's bootstrap admin key). */
   afterStart?: (runtime: ServiceRuntime) => Promise<void>;
 }
@@ -136,10 +142,10 @@ export async function runService(definition: ServiceDefinition): Promise<Running
   app.use(httpTracingMiddleware(definition.name));
   app.use(httpMetricsMiddleware(runtime.metrics));
   app.use(perClientRateLimit(infra.AGF_RATE_LIMIT_PER_MINUTE));
-  app.use(authenticationMiddleware(runtime.authenticator, runtime.refusals));
+  app.use(authenticationMiddleware(runtime.authenticator, runtime.refusals, new Set(definition.selfAuthenticatedPaths ?? [])));
   app.use(perPrincipalRateLimit(infra.AGF_RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE));
   app.use(writeAdmission(infra.AGF_HTTP_MAX_WRITES));
-  app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'], verify: keepRawBody(definition.selfAuthenticatedPaths) }));
   app.use(bodyParserProblems);
   definition.configureHttp?.(app, runtime);
   app.connectMicroservice(
@@ -204,6 +210,22 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     });
   }
   return { runtime, app, stop };
+}
+
+const RAW_BODY = Symbol('agf:raw-body');
+
+/** A signed webhook's signature covers the bytes as sent, so those routes keep them beside the parsed JSON. */
+function keepRawBody(paths: string[] | undefined): ((req: IncomingMessage, _res: unknown, body: Buffer) => void) | undefined {
+  if (!paths?.length) return undefined;
+  const wanted = new Set(paths);
+  return (req, _res, body) => {
+    if (wanted.has((req as express.Request).path ?? '')) (req as IncomingMessage & { [RAW_BODY]?: Buffer })[RAW_BODY] = body;
+  };
+}
+
+/** The raw body of a self-authenticated route's request (undefined elsewhere, or without a JSON body). */
+export function rawBodyOf(req: IncomingMessage): Buffer | undefined {
+  return (req as IncomingMessage & { [RAW_BODY]?: Buffer })[RAW_BODY];
 }
 
 async function initialiseDatabaseOnce(runtime: ServiceRuntime): Promise<void> {

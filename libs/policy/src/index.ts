@@ -1,3 +1,4 @@
 export * from './policy';
 export * from './load-policy';
 export * from './notifications-policy';
+export * from './projects-policy';

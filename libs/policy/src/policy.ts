@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ExpertType, PROJECT_ID_PATTERN, Role, TriggerCondition } from '@agf/contracts';
 import { NotificationsPolicy } from './notifications-policy';
+import { ProjectsPolicy } from './projects-policy';
 
 const Fraction = z.number().min(0).max(1);
 const PositiveHours = z.number().positive();
@@ -111,6 +112,7 @@ export const GovernancePolicy = z.strictObject({
   auth: AuthPolicy.default(AuthPolicy.parse({})),
   escalation: EscalationPolicy.default(EscalationPolicy.parse({})),
   notifications: NotificationsPolicy.optional(),
+  projects: ProjectsPolicy.optional(),
 });
 export type GovernancePolicy = z.infer<typeof GovernancePolicy>;
 /** The policy as written in YAML, before defaults are filled in. */

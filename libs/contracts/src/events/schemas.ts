@@ -281,6 +281,8 @@ export const DecisionMade = z.object({
   escalation: EscalationResolution.optional(),
   /** Present on a break-glass approval: an emergency change, reviewed after the fact. */
   emergency: EmergencyChange.optional(),
+  /** True when the project runs AGF in shadow mode: decided as usual, but no gate holds the deployment. */
+  shadow: z.boolean().optional(),
 });
 export type DecisionMade = z.infer<typeof DecisionMade>;
 

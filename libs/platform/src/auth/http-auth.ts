@@ -12,12 +12,20 @@ import type { Authenticator } from './authenticator';
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready']);
 
 const ROLES = 'agf:roles';
+const SELF_AUTHENTICATED = 'agf:self-authenticated';
 
 /**
  * The roles that may call a route (any one of them); a route without it is refused to everyone (deny by
  * default). Project scope, reviewer bindings and separation of duties are the use case's to check.
  */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
+
+/**
+ * A route that proves its caller itself (a webhook signed with a shared secret) instead of with a bearer
+ * credential. It must also be listed in the service's `selfAuthenticatedPaths`, so the authentication
+ * middleware lets it through: either alone still requires a bearer credential (a route cannot open itself by mistake).
+ */
+export const SelfAuthenticated = () => SetMetadata(SELF_AUTHENTICATED, true);
 
 /** The authenticated principal of an HTTP request (routes behind the authentication middleware always have one). */
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
@@ -26,10 +34,14 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
   return principal;
 });
 
-/** Authenticates every HTTP request but the probes; a missing or bad credential is answered 401 and recorded. */
-export function authenticationMiddleware(authenticator: Authenticator, refusals: AccessRefusals): RequestHandler {
+/**
+ * Authenticates every HTTP request but the probes and the service's self-authenticated routes (webhooks that
+ * check their own signature); a missing or bad credential is answered 401 and recorded.
+ */
+export function authenticationMiddleware(authenticator: Authenticator, refusals: AccessRefusals, selfAuthenticatedPaths: ReadonlySet<string> = new Set()): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     if (PUBLIC_PATHS.has(req.path)) return next();
+    if (req.method === 'POST' && selfAuthenticatedPaths.has(req.path)) return next();
     authenticator.authenticate(req.headers.authorization).then(
       (result) => {
         if (!result.ok) return sendProblem(res, refusals.refuseHttp(req, 'unauthenticated', result.reason), req.originalUrl);
@@ -79,8 +91,10 @@ export class RolesGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const req = context.switchToHttp().getRequest<Request>();
     if (PUBLIC_PATHS.has(req.path)) return true;
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, [context.getHandler(), context.getClass()]);
     const principal = principalOf(req);
+    // Let through only when the middleware did too (no principal): the handler verifies the caller itself.
+    if (!principal && this.reflector.getAllAndOverride<boolean | undefined>(SELF_AUTHENTICATED, [context.getHandler(), context.getClass()])) return true;
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, [context.getHandler(), context.getClass()]);
     if (!roles) {
       this.logger.error(`${context.getClass().name}.${context.getHandler().name} declares no @Roles: refused to everyone`);
       throw this.refusals.refuseHttp(req, 'forbidden', 'this route is open to no role');
