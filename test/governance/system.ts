@@ -22,12 +22,15 @@ export class TestSystem {
     readonly identity: TestIdentity,
   ) {}
 
-  static async start(configFile: string): Promise<TestSystem> {
+  /** `extra`: more services than the core ones (e.g. integrations), and settings for those only. */
+  static async start(configFile: string, extra: { services?: ServiceName[]; env?: Record<string, string> } = {}): Promise<TestSystem> {
     const identity = await testIdentity();
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
     const env = { AGF_CONFIG: join(__dirname, '..', 'fixtures', configFile) };
-    const attempts = await Promise.allSettled(SERVICES.map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env })));
+    const names = [...SERVICES, ...(extra.services ?? [])];
+    const envOf = (name: ServiceName) => (SERVICES.includes(name) ? env : { ...env, ...extra.env });
+    const attempts = await Promise.allSettled(names.map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env: envOf(name) })));
     const started = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
     const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
     if (failed) {
