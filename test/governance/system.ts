@@ -28,9 +28,12 @@ export class TestSystem {
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
     const env = { AGF_CONFIG: join(__dirname, '..', 'fixtures', configFile) };
-    const names = [...SERVICES, ...(extra.services ?? [])];
-    const envOf = (name: ServiceName) => (SERVICES.includes(name) ? env : { ...env, ...extra.env });
-    const attempts = await Promise.allSettled(names.map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env: envOf(name) })));
+    const attempts = await Promise.allSettled(SERVICES.map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env })));
+    // The extra services start once the core ones are up, so that a loaded machine is not asked for all at once.
+    if (attempts.every((a) => a.status === 'fulfilled')) {
+      const extraEnv = { ...env, ...extra.env };
+      attempts.push(...(await Promise.allSettled((extra.services ?? []).map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env: extraEnv })))));
+    }
     const started = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
     const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
     if (failed) {

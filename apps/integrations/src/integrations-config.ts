@@ -37,7 +37,8 @@ export const INTEGRATIONS_CONFIG = Symbol('INTEGRATIONS_CONFIG');
 
 /** Reads the integrations' settings; a provider whose secrets are missing refuses its webhooks (401) and is logged at start. */
 export function loadIntegrationsConfig(env: NodeJS.ProcessEnv = process.env): IntegrationsConfig {
-  const parsed = Env.safeParse(env);
+  // An empty variable (docker-compose's `${VAR:-}`) means unset.
+  const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (!parsed.success) {
     throw new ConfigError(`invalid environment for integrations:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
   }
