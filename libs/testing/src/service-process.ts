@@ -98,7 +98,7 @@ export class ServiceProcess {
     }
   }
 
-  async waitUntilReady(timeoutMs = 30_000): Promise<void> {
+  async waitUntilReady(timeoutMs = Number(process.env['AGF_TEST_READY_MS'] ?? 30_000)): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) {
