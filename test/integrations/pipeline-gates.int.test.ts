@@ -229,7 +229,7 @@ describe('pipeline gates (GitHub, GitLab, shadow mode)', () => {
     });
     expect(report).toMatchObject({ projectId: 'shadow-shop', mode: 'shadow', decisions: 2, wouldHaveBlocked: 1 });
     const metrics = await (await fetch(`${integrations}/metrics`, { headers: await system.identity.headers({ sub: 'prometheus', roles: ['metrics'] }) })).text();
-    expect(metrics).toMatch(/agf_shadow_would_block_total\{project="shadow-shop"\} 1/);
+    expect(metrics).toMatch(/agf_shadow_would_block_total\{project="shadow-shop",service="integrations"\} 1/);
     // Only admins and auditors read the report; anyone else is refused.
     expect((await fetch(`${integrations}/v1/projects/shadow-shop/shadow-report`, { headers: await system.submitter('shadow-shop') })).status).toBe(403);
   });
