@@ -28,9 +28,10 @@ export class TestSystem {
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
     const env = { AGF_CONFIG: join(__dirname, '..', 'fixtures', configFile) };
-    const attempts = await Promise.allSettled(SERVICES.map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env })));
+    const attempts: PromiseSettledResult<ServiceProcess>[] = await Promise.allSettled(SERVICES.map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env })));
     // The extra services start once the core ones are up, so that a loaded machine is not asked for all at once.
-    if (attempts.every((a) => a.status === 'fulfilled')) {
+    const coreStarted = !attempts.some((a) => a.status === 'rejected');
+    if (coreStarted) {
       const extraEnv = { ...env, ...extra.env };
       attempts.push(...(await Promise.allSettled((extra.services ?? []).map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env: extraEnv })))));
     }
