@@ -341,6 +341,8 @@ function readJson(file: string): unknown {
 /** The operator tools that talk to NATS or Postgres directly run as they always did (npm run dlq, audit:verify). */
 function runTool(tool: 'dlq' | 'audit-verify', args: string[]): void {
   const entry = join(ROOT, 'dist', 'tools', tool, 'src', 'main.js');
+  // The packaged CLI (npm run cli:pack) is for pipelines; the operator tools that reach NATS and Postgres stay in the repository.
+  if (!existsSync(entry)) throw new CliExit(EXIT.usage, `agf ${tool === 'dlq' ? 'dlq' : 'audit verify --database-url'} runs from a checkout of the AGF repository (npm ci), not from the packaged CLI`);
   const result = spawnSync(process.execPath, [entry, ...args], { stdio: 'inherit' });
   process.exitCode = result.status ?? EXIT.unreachable;
 }
