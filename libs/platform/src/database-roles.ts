@@ -66,7 +66,9 @@ async function handSchemaToMigrator(client: Client, schema: string): Promise<voi
   const owned = await client.query<{ kind: string; name: string }>(
     `SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END AS kind, c.relname AS name
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'S', 'v') AND NOT c.relispartition`,
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'S', 'v') AND NOT c.relispartition
+        -- A serial or identity column's sequence follows its table.
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))`,
     [schema],
   );
   for (const { kind, name } of owned.rows) await client.query(`ALTER ${kind} "${schema}"."${name}" OWNER TO ${identifier(MIGRATION_ROLE)}`);
