@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CloudEvent, DecisionMade, type DeploymentRequestInput, DeploymentRequestView, SubmissionAccepted } from '@agf/contracts';
-import { MIGRATION_ROLE, provisionDatabaseRoles, serviceRole, urlAsRole } from '@agf/platform';
+import type { Namespace } from '@agf/messaging';
+import { inboxPrefixOf, MIGRATION_ROLE, provisionDatabaseRoles, serviceRole, urlAsRole } from '@agf/platform';
 import { createTestDatabase, eventually, ServiceProcess, type ServiceName, TestNats, type TestDatabase, type TestIdentity, testIdentity } from '@agf/testing';
 
 export const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
@@ -25,16 +27,28 @@ export class TestSystem {
 
   /** `extra`: more services than the core ones (e.g. integrations), and settings for those only. */
   /** `databaseRoles`: each service runs as its own Postgres role, migrations as the migration role (as `npm start` does). */
-  static async start(configFile: string, extra: { services?: ServiceName[]; env?: Record<string, string>; databaseRoles?: boolean } = {}): Promise<TestSystem> {
+  /**
+   * `bus`: a nats-server of the test's own with authorization (test/security/bus-permissions.int.test.ts): each
+   * service connects as its own nkey user (`<seedDir>/<service>.nk`) and finds its streams and consumers provisioned.
+   */
+  static async start(
+    configFile: string,
+    extra: { services?: ServiceName[]; env?: Record<string, string>; databaseRoles?: boolean; bus?: { url: string; seedDir: string; namespace: Namespace } } = {},
+  ): Promise<TestSystem> {
     const identity = await testIdentity();
     const db = await createTestDatabase();
-    const nats = await TestNats.connect();
-    const env = { AGF_CONFIG: join(__dirname, '..', 'fixtures', configFile) };
+    const bus = extra.bus;
+    const nats = bus
+      ? await TestNats.connect(bus.namespace, { url: bus.url, nkeySeed: new TextEncoder().encode(readFileSync(join(bus.seedDir, 'provisioner.nk'), 'utf8').trim()), inboxPrefix: inboxPrefixOf('provisioner') })
+      : await TestNats.connect();
+    const env: Record<string, string> = { AGF_CONFIG: join(__dirname, '..', 'fixtures', configFile), ...(bus ? { NATS_URL: bus.url, AGF_BUS_PROVISIONING: 'external' } : {}) };
     if (extra.databaseRoles) await provisionDatabaseRoles(db.url, [...SERVICES, ...(extra.services ?? [])]);
-    const databaseOf = (name: ServiceName) =>
-      extra.databaseRoles
-        ? { databaseUrl: urlAsRole(db.url, serviceRole(name)), env: { ...env, AGF_DATABASE_MIGRATION_URL: urlAsRole(db.url, MIGRATION_ROLE) } }
-        : { databaseUrl: db.url, env };
+    const databaseOf = (name: ServiceName) => {
+      const own = { ...env, ...(bus ? { NATS_NKEY_SEED_FILE: join(bus.seedDir, `${name}.nk`) } : {}) };
+      return extra.databaseRoles
+        ? { databaseUrl: urlAsRole(db.url, serviceRole(name)), env: { ...own, AGF_DATABASE_MIGRATION_URL: urlAsRole(db.url, MIGRATION_ROLE) } }
+        : { databaseUrl: db.url, env: own };
+    };
     const attempts: PromiseSettledResult<ServiceProcess>[] = await Promise.allSettled(SERVICES.map((name) => ServiceProcess.start(name, { ...databaseOf(name), namespace: nats.namespace.prefix })));
     // The extra services start once the core ones are up, so that a loaded machine is not asked for all at once.
     const coreStarted = !attempts.some((a) => a.status === 'rejected');

@@ -1,6 +1,7 @@
 export * from './namespace';
 export * from './nats-connection';
 export * from './topology';
+export * from './durable-consumers';
 export * from './outbox';
 export * from './outbox-relay';
 export * from './inbox';

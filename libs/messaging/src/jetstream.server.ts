@@ -11,7 +11,7 @@ import {
   STREAM_NAMES,
   Uuid,
 } from '@agf/contracts';
-import { type ConsumerMessages, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { type ConsumerMessages, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -25,6 +25,7 @@ import { EventTooLarge, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 import { headerSafe, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
+import { durableConsumersOf } from './durable-consumers';
 import { ensureConsumer, ensureStreams, removeUnreadConsumer, type StreamOptions } from './topology';
 
 export type HandlerResult = 'processed' | 'duplicate' | 'ignored' | 'retried' | 'dead_lettered';
@@ -61,6 +62,8 @@ export interface JetStreamServerOptions {
   batchLingerMs?: number;
   /** Deliveries before a failing message is dead-lettered. */
   maxDeliver: number;
+  /** Streams and this service's consumers were created by the provisioning step: only wait for them. */
+  provisioned?: boolean;
   ackWaitMs: number;
   retryBaseMs: number;
   observe?: HandlerObserver;
@@ -125,26 +128,30 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     try {
       const { nc, namespace, streamOptions } = this.options;
       const jsm = await jetstreamManager(nc);
-      await ensureStreams(jsm, namespace, streamOptions);
-      const handledByStream = this.handledByStream();
-      // A stream the service no longer reads (after an upgrade): its old durable would only pile up messages.
-      for (const stream of STREAM_NAMES.filter((name) => !handledByStream.has(name))) {
-        const { waiting } = await removeUnreadConsumer(jsm, namespace, stream, this.options.service);
-        if (waiting) this.logger.warn(`${this.options.service}/${stream}: no longer read, but ${waiting} message(s) wait in its durable consumer; kept (remove it with \`nats consumer rm ${namespace.stream(stream)} ${this.options.service}\` once they are not needed)`);
+      const plans = durableConsumersOf(this.options.service, this.handledMessages());
+      if (this.options.provisioned) {
+        // Streams and consumers come from the provisioning step (`agf provision`): this service has no JetStream admin rights.
+        for (const plan of plans) await this.waitForConsumer(jsm, plan.stream);
+      } else {
+        await ensureStreams(jsm, namespace, streamOptions);
+        const read = new Set(plans.map((plan) => plan.stream));
+        // A stream the service no longer reads (after an upgrade): its old durable would only pile up messages.
+        for (const stream of STREAM_NAMES.filter((name) => !read.has(name))) {
+          const { waiting } = await removeUnreadConsumer(jsm, namespace, stream, this.options.service);
+          if (waiting) this.logger.warn(`${this.options.service}/${stream}: no longer read, but ${waiting} message(s) wait in its durable consumer; kept (remove it with \`nats consumer rm ${namespace.stream(stream)} ${this.options.service}\` once they are not needed)`);
+        }
+        for (const plan of plans) {
+          await ensureConsumer(jsm, namespace, {
+            stream: plan.stream,
+            durable: plan.durable,
+            filterSubject: plan.filterSubject,
+            maxDeliver: this.options.maxDeliver,
+            ackWaitMs: this.options.ackWaitMs,
+            maxAckPending: this.options.concurrency * 20,
+          });
+        }
       }
-      for (const [stream, names] of handledByStream) {
-        // NATS 2.9 has one filter subject per consumer: narrow it when the service reads one message type.
-        const filterSubject = names.length === 1 ? filterOf(names[0]) : undefined;
-        await ensureConsumer(jsm, namespace, {
-          stream,
-          durable: this.options.service,
-          filterSubject,
-          maxDeliver: this.options.maxDeliver,
-          ackWaitMs: this.options.ackWaitMs,
-          maxAckPending: this.options.concurrency * 20,
-        });
-        this.loops.push(this.fetchLoop(stream));
-      }
+      for (const plan of plans) this.loops.push(this.fetchLoop(plan.stream));
       this.loops.push(this.dispatchLoop());
       callback();
     } catch (error) {
@@ -168,8 +175,22 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     return this.js as T;
   }
 
-  private handledByStream(): Map<StreamName, MessageName[]> {
-    const byStream = new Map<StreamName, MessageName[]>();
+  /** Waits (logging now and then) until the provisioning step has created this service's consumer on the stream. */
+  private async waitForConsumer(jsm: JetStreamManager, stream: StreamName): Promise<void> {
+    const name = this.options.namespace.stream(stream);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await jsm.consumers.info(name, this.options.service);
+        return;
+      } catch (error) {
+        if (attempt === 1 || attempt % 30 === 0) this.logger.warn(`waiting for the consumer ${name}/${this.options.service} (run agf provision): ${describeError(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  private handledMessages(): MessageName[] {
+    const handled: MessageName[] = [];
     const patterns = [...this.messageHandlers.keys()];
     for (const pattern of patterns) {
       const invalidOf = eventOfInvalidMessagePattern(pattern);
@@ -178,11 +199,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         continue;
       }
       const name = pattern as MessageName;
-      const entry = CATALOG[name];
-      if (!entry) throw new Error(`@OnMessage('${pattern}'): not a message of the contracts catalog`);
-      byStream.set(entry.stream, [...(byStream.get(entry.stream) ?? []), name]);
+      if (!CATALOG[name]) throw new Error(`@OnMessage('${pattern}'): not a message of the contracts catalog`);
+      handled.push(name);
     }
-    return byStream;
+    return handled;
   }
 
   /**
@@ -532,11 +552,6 @@ interface Decoded {
   inboxId: string;
   /** The message's name, or its `@OnInvalidMessage` pattern. */
   pattern: string;
-}
-
-function filterOf(name: MessageName): string {
-  const entry = CATALOG[name];
-  return entry.token === 'none' ? entry.subjectBase : `${entry.subjectBase}.>`;
 }
 
 function describeError(error: unknown): string {

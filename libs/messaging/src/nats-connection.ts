@@ -1,13 +1,16 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node';
 
 /**
  * Connects and keeps reconnecting for ever: a service waits for NATS (not ready) instead of crashing,
  * and rides out a NATS restart.
  */
-export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+export async function connectNats(url: string, name: string, credentials: { nkeySeed?: Uint8Array; inboxPrefix?: string } = {}): Promise<NatsConnection> {
   return connect({
     servers: url.split(','),
     name,
+    // An nkey: the server knows only the public key, and the seed never appears on a command line.
+    ...(credentials.nkeySeed ? { authenticator: nkeyAuthenticator(credentials.nkeySeed) } : {}),
+    ...(credentials.inboxPrefix ? { inboxPrefix: credentials.inboxPrefix } : {}),
     waitOnFirstConnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,

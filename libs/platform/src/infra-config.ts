@@ -10,6 +10,10 @@ const InfraEnv = z.object({
   /** The migration role's URL (it owns the schema); then DATABASE_URL is the service's own role, with data rights only. */
   AGF_DATABASE_MIGRATION_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
   NATS_URL: z.string().regex(/^(nats|tls):\/\//, 'expected nats://host:port (comma-separated for several)').default('nats://127.0.0.1:4222'),
+  /** The service's NATS nkey seed, in a file of its own (`agf nats-config` writes them). */
+  NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
+  /** `external`: streams and consumers come from `agf provision`, and the service (without JetStream admin rights) only waits for them. */
+  AGF_BUS_PROVISIONING: z.enum(['self', 'external']).default('self'),
   AGF_CONFIG: z.string().min(1).default('./agf-config.yaml'),
   /** Prefix for subjects and streams, so test runs sharing a NATS server never see each other. */
   AGF_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{0,32}$/, 'expected up to 32 characters of [A-Za-z0-9_-]').default(''),

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type DynamicModule, Logger, type LogLevel, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -11,6 +12,7 @@ import helmet from 'helmet';
 import type { MigrationInterface } from 'typeorm';
 import { createServiceDataSource, ensureDatabase, initialiseDatabase, waitFor } from './database';
 import { grantServiceRole, roleOfUrl } from './database-roles';
+import { inboxPrefixOf } from './bus/bus-roles';
 import { loadInfraConfig, type ServiceName } from './infra-config';
 import { httpMetricsMiddleware, MetricsService } from './metrics';
 import { PlatformModule, type ServiceRuntime } from './platform.module';
@@ -104,7 +106,14 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     applicationName: `agf-${definition.name}`,
   });
   await waitFor('Postgres migrations', () => initialiseDatabaseOnce(runtime, definition), (m) => logger.warn(m));
-  runtime.nc = await waitFor('NATS', () => connectNats(infra.NATS_URL, `agf-${definition.name}`), (m) => logger.warn(m));
+  let nkeySeed: Uint8Array | undefined;
+  try {
+    nkeySeed = infra.NATS_NKEY_SEED_FILE ? new TextEncoder().encode(readFileSync(infra.NATS_NKEY_SEED_FILE, 'utf8').trim()) : undefined;
+  } catch (error) {
+    logger.error(`NATS_NKEY_SEED_FILE: cannot read it (${(error as Error).message})`);
+    process.exit(EXIT_CONFIG_ERROR);
+  }
+  runtime.nc = await waitFor('NATS', () => connectNats(infra.NATS_URL, `agf-${definition.name}`, { nkeySeed, inboxPrefix: inboxPrefixOf(definition.name) }), (m) => logger.warn(m));
   const maxPayload = runtime.nc.info?.max_payload ?? 0;
   if (maxPayload && maxPayload < LIMITS.maxEventBytes + 8 * 1024) {
     logger.error(`the NATS server's max_payload is ${maxPayload} bytes; AGF's events may be ${LIMITS.maxEventBytes} bytes: set max_payload to at least 1 MiB`);
@@ -168,6 +177,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
         batchSize: infra.AGF_CONSUMER_BATCH ?? definition.consumerBatchSize ?? 1,
         batchLingerMs: infra.AGF_CONSUMER_LINGER_MS ?? definition.consumerLingerMs,
         maxDeliver: infra.AGF_MAX_DELIVER,
+        provisioned: infra.AGF_BUS_PROVISIONING === 'external',
         ackWaitMs: infra.AGF_ACK_WAIT_MS,
         retryBaseMs: infra.AGF_RETRY_BASE_MS,
         observe: runtime.metrics.observeMessage,

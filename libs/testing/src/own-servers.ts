@@ -54,10 +54,12 @@ export class OwnNatsServer {
     readonly port: number,
     private readonly storeDir: string,
     private readonly membership?: ClusterMembership,
+    private readonly configFile?: string,
   ) {}
 
-  static async start(): Promise<OwnNatsServer> {
-    const server = new OwnNatsServer(natsServerBinary(), await freePort(), mkdtempSync(join(tmpdir(), 'agf-nats-')));
+  /** `configFile`: a nats-server configuration (authorization, TLS); port, JetStream and store come from here. */
+  static async start(options: { configFile?: string } = {}): Promise<OwnNatsServer> {
+    const server = new OwnNatsServer(natsServerBinary(), await freePort(), mkdtempSync(join(tmpdir(), 'agf-nats-')), undefined, options.configFile);
     await server.launch();
     return server;
   }
@@ -82,7 +84,8 @@ export class OwnNatsServer {
     const cluster = this.membership
       ? ['--server_name', this.membership.name, '--cluster_name', 'agf-test', '--cluster', `nats://127.0.0.1:${this.membership.clusterPort}`, '--routes', this.membership.routes.join(',')]
       : [];
-    this.child = spawn(this.binary, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...cluster], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const config = this.configFile ? ['-c', this.configFile] : [];
+    this.child = spawn(this.binary, [...config, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...cluster], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
     await waitForPort(this.port, 15_000, 'nats-server');
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type CloudEvent, cloudEventSchema, type CloudEventEnvelope, createEvent, type EventName, type PayloadOf, STREAM_NAMES, type StreamName, subjectFor } from '@agf/contracts';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node';
 import { Namespace } from '@agf/messaging';
 
 export function natsUrl(): string {
@@ -30,8 +30,13 @@ export class TestNats {
     readonly namespace: Namespace,
   ) {}
 
-  static async connect(namespace: Namespace = randomNamespace()): Promise<TestNats> {
-    const nc = await connect({ servers: natsUrl() });
+  /** `server`: another nats-server than the shared one, with the credentials of a user allowed to read and delete streams. */
+  static async connect(namespace: Namespace = randomNamespace(), server?: { url: string; nkeySeed?: Uint8Array; inboxPrefix?: string }): Promise<TestNats> {
+    const nc = await connect({
+      servers: server?.url ?? natsUrl(),
+      ...(server?.nkeySeed ? { authenticator: nkeyAuthenticator(server.nkeySeed) } : {}),
+      ...(server?.inboxPrefix ? { inboxPrefix: server.inboxPrefix } : {}),
+    });
     return new TestNats(nc, jetstream(nc), await jetstreamManager(nc), namespace);
   }
 

@@ -218,6 +218,20 @@ program
   .action((args: string[]) => runTool('dlq', args));
 
 program
+  .command('nats-config')
+  .description('write nats-server\'s authorization (a user per service, pipeline and expert, allow-lists from the code) and their seed files: --out DIR [--pipeline NAME]… [--expert ID]…')
+  .allowUnknownOption()
+  .argument('[args...]')
+  .action((args: string[]) => runTool('bus', ['nats-config', ...args]));
+
+program
+  .command('provision')
+  .description('create the streams and every durable consumer as the provisioner (NATS_URL, NATS_NKEY_SEED_FILE), so services need no JetStream admin rights')
+  .allowUnknownOption()
+  .argument('[args...]')
+  .action((args: string[]) => runTool('bus', ['provision', ...args]));
+
+program
   .command('verify')
   .description("check a decision attestation before deploying: signature, subject and outcome")
   .requiredOption('--attestation <file>', 'the DSSE envelope (GET …/attestation)')
@@ -339,10 +353,10 @@ function readJson(file: string): unknown {
 }
 
 /** The operator tools that talk to NATS or Postgres directly run as they always did (npm run dlq, audit:verify). */
-function runTool(tool: 'dlq' | 'audit-verify', args: string[]): void {
+function runTool(tool: 'dlq' | 'audit-verify' | 'bus', args: string[]): void {
   const entry = join(ROOT, 'dist', 'tools', tool, 'src', 'main.js');
   // The packaged CLI (npm run cli:pack) is for pipelines; the operator tools that reach NATS and Postgres stay in the repository.
-  if (!existsSync(entry)) throw new CliExit(EXIT.usage, `agf ${tool === 'dlq' ? 'dlq' : 'audit verify --database-url'} runs from a checkout of the AGF repository (npm ci), not from the packaged CLI`);
+  if (!existsSync(entry)) throw new CliExit(EXIT.usage, `agf ${tool === 'audit-verify' ? 'audit verify --database-url' : tool === 'bus' ? 'nats-config / provision' : tool} runs from a checkout of the AGF repository (npm ci), not from the packaged CLI`);
   const result = spawnSync(process.execPath, [entry, ...args], { stdio: 'inherit' });
   process.exitCode = result.status ?? EXIT.unreachable;
 }

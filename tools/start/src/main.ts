@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Namespace } from '@agf/messaging';
 import { Client } from 'pg';
 import {
   ensureDatabase,
   EXIT_CONFIG_ERROR,
   MIGRATION_ROLE,
+  provisionBus,
   provisionDatabaseRoles,
   repositoryRoot,
   SERVICE_PORTS,
@@ -29,6 +31,8 @@ const BOOTSTRAP_KEY_FILE = resolve(ROOT, process.env['AGF_BOOTSTRAP_KEY_FILE'] |
 /** Signed audit checkpoints and their key, outside Postgres; `npm run audit:verify` reads the same defaults. */
 const AUDIT_CHECKPOINT_DIR = resolve(ROOT, process.env['AGF_AUDIT_CHECKPOINT_DIR'] || join('.agf', 'audit-checkpoints'));
 const AUDIT_CHECKPOINT_KEY_FILE = resolve(ROOT, process.env['AGF_AUDIT_CHECKPOINT_KEY_FILE'] || join('.agf', 'audit-checkpoint-key.pem'));
+/** The seeds `agf nats-config --out DIR` wrote, for a nats-server with AGF's authorization: each service connects as its own user. */
+const NATS_SEED_DIR = process.env['AGF_NATS_SEED_DIR'] ? resolve(ROOT, process.env['AGF_NATS_SEED_DIR']) : undefined;
 const ALL = Object.keys(SERVICE_PORTS) as ServiceName[];
 const COLORS = ['\x1b[36m', '\x1b[33m', '\x1b[35m', '\x1b[32m', '\x1b[34m', '\x1b[31m'];
 const RESET = '\x1b[0m';
@@ -59,6 +63,9 @@ function launch(service: Supervised, color: string): void {
       AGF_AUDIT_CHECKPOINT_DIR: AUDIT_CHECKPOINT_DIR,
       AGF_AUDIT_CHECKPOINT_KEY_FILE: AUDIT_CHECKPOINT_KEY_FILE,
       ...databaseEnv(service.name),
+      // Streams and consumers were provisioned before the services started: they need no JetStream admin rights.
+      AGF_BUS_PROVISIONING: 'external',
+      ...(NATS_SEED_DIR ? { NATS_NKEY_SEED_FILE: join(NATS_SEED_DIR, `${service.name}.nk`) } : {}),
       NO_COLOR: process.env['NO_COLOR'] ?? (process.stdout.isTTY ? '' : '1'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -114,6 +121,10 @@ async function main(): Promise<void> {
   if (process.env['AGF_DB_ROLES'] !== 'off' && (await setUpServiceRoles(databaseUrl))) {
     databaseEnv = (name) => ({ DATABASE_URL: urlAsRole(databaseUrl, serviceRole(name)), AGF_DATABASE_MIGRATION_URL: urlAsRole(databaseUrl, MIGRATION_ROLE) });
   }
+  const natsUrl = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+  const nkeySeed = NATS_SEED_DIR ? new TextEncoder().encode(readFileSync(join(NATS_SEED_DIR, 'provisioner.nk'), 'utf8').trim()) : undefined;
+  const consumers = await waitFor('NATS', () => provisionBus({ url: natsUrl, nkeySeed, namespace: new Namespace(process.env['AGF_NAMESPACE'] ?? '') }), (message) => log('start', message));
+  log('start', `provisioned every stream and ${consumers.length} durable consumers`);
   const services: Supervised[] = wanted.map((name) => ({ name, restarts: 0, startedAt: 0 }));
   services.forEach((service, index) => launch(service, COLORS[index % COLORS.length]!));
   log('start', `started ${wanted.join(', ')}; Ctrl-C stops everything`);
