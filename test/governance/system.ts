@@ -33,15 +33,15 @@ export class TestSystem {
    */
   static async start(
     configFile: string,
-    extra: { services?: ServiceName[]; env?: Record<string, string>; databaseRoles?: boolean; bus?: { url: string; seedDir: string; namespace: Namespace } } = {},
+    extra: { services?: ServiceName[]; env?: Record<string, string>; databaseRoles?: boolean; databaseServer?: string; bus?: { url: string; seedDir: string; namespace: Namespace; tlsCaFile?: string } } = {},
   ): Promise<TestSystem> {
     const identity = await testIdentity();
-    const db = await createTestDatabase();
+    const db = await createTestDatabase(extra.databaseServer);
     const bus = extra.bus;
     const nats = bus
-      ? await TestNats.connect(bus.namespace, { url: bus.url, nkeySeed: new TextEncoder().encode(readFileSync(join(bus.seedDir, 'provisioner.nk'), 'utf8').trim()), inboxPrefix: inboxPrefixOf('provisioner') })
+      ? await TestNats.connect(bus.namespace, { url: bus.url, nkeySeed: new TextEncoder().encode(readFileSync(join(bus.seedDir, 'provisioner.nk'), 'utf8').trim()), inboxPrefix: inboxPrefixOf('provisioner'), tlsCaFile: bus.tlsCaFile })
       : await TestNats.connect();
-    const env: Record<string, string> = { AGF_CONFIG: join(__dirname, '..', 'fixtures', configFile), ...(bus ? { NATS_URL: bus.url, AGF_BUS_PROVISIONING: 'external' } : {}) };
+    const env: Record<string, string> = { AGF_CONFIG: join(__dirname, '..', 'fixtures', configFile), ...(bus ? { NATS_URL: bus.url, AGF_BUS_PROVISIONING: 'external', ...(bus.tlsCaFile ? { NATS_TLS_CA_FILE: bus.tlsCaFile } : {}) } : {}) };
     if (extra.databaseRoles) await provisionDatabaseRoles(db.url, [...SERVICES, ...(extra.services ?? [])]);
     const databaseOf = (name: ServiceName) => {
       const own = { ...env, ...(bus ? { NATS_NKEY_SEED_FILE: join(bus.seedDir, `${name}.nk`) } : {}) };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createEvent, subjectFor } from '@agf/contracts';
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
 import { inboxPrefixOf, repositoryRoot } from '@agf/platform';
-import { OwnNatsServer, randomNamespace } from '@agf/testing';
+import { createTestCertificates, OwnNatsServer, OwnPostgres, randomNamespace, type TestCertificates } from '@agf/testing';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node';
 import { TestSystem } from '../governance/system';
@@ -15,21 +15,24 @@ jest.setTimeout(240_000);
 const BUS_TOOL = join(repositoryRoot(__dirname), 'dist', 'tools', 'bus', 'src', 'main.js');
 
 /**
- * Least privilege on the bus, enforced by nats-server itself: `agf nats-config` writes the authorization from the
- * code, `agf provision` creates streams and consumers, and the whole system runs with each service as its own
- * nkey user without JetStream admin rights. A pipeline's or an external expert's credential cannot publish a
- * decision, and a service cannot manage streams.
+ * The production topology on one machine: nats-server with AGF's authorization and TLS, Postgres with TLS
+ * (`sslmode=verify-full` against a CA the test makes), each service as its own nkey user without JetStream admin
+ * rights and as its own Postgres role. `agf nats-config` writes the authorization from the code, `agf provision`
+ * creates streams and consumers. A pipeline's or an external expert's credential cannot publish a decision, and
+ * a service cannot manage streams.
  */
 describe('NATS permissions from the subject catalog', () => {
   const namespace = randomNamespace();
   let dir: string;
   let server: OwnNatsServer;
+  let postgres: OwnPostgres;
+  let certificates: TestCertificates;
   let system: TestSystem;
   const clients: NatsConnection[] = [];
 
   const seedOf = (user: string) => new TextEncoder().encode(readFileSync(join(dir, `${user}.nk`), 'utf8').trim());
   const connectAs = async (user: string) => {
-    const nc = await connect({ servers: server.url, authenticator: nkeyAuthenticator(seedOf(user)), inboxPrefix: inboxPrefixOf(user) });
+    const nc = await connect({ servers: server.url, authenticator: nkeyAuthenticator(seedOf(user)), inboxPrefix: inboxPrefixOf(user), tls: { caFile: certificates.caFile } });
     clients.push(nc);
     return nc;
   };
@@ -38,16 +41,25 @@ describe('NATS permissions from the subject catalog', () => {
     dir = mkdtempSync(join(tmpdir(), 'agf-bus-'));
     const env = { ...process.env, AGF_NAMESPACE: namespace.prefix };
     execFileSync(process.execPath, [BUS_TOOL, 'nats-config', '--out', dir, '--pipeline', 'ci', '--expert', 'ext_sec'], { env });
-    writeFileSync(join(dir, 'server.conf'), 'include "nats-auth.conf"\nmax_payload: 2MB\n');
+    certificates = createTestCertificates(dir);
+    writeFileSync(join(dir, 'server.conf'), `include "nats-auth.conf"\nmax_payload: 2MB\ntls { cert_file: "${certificates.certFile}", key_file: "${certificates.keyFile}" }\n`);
     server = await OwnNatsServer.start({ configFile: join(dir, 'server.conf') });
-    execFileSync(process.execPath, [BUS_TOOL, 'provision', '--expert', 'ext_sec'], { env: { ...env, NATS_URL: server.url, NATS_NKEY_SEED_FILE: join(dir, 'provisioner.nk') } });
-    system = await TestSystem.start('agf-config.governance.yaml', { bus: { url: server.url, seedDir: dir, namespace } });
+    postgres = await OwnPostgres.start({ tls: certificates });
+    execFileSync(process.execPath, [BUS_TOOL, 'provision', '--expert', 'ext_sec'], {
+      env: { ...env, NATS_URL: server.url, NATS_NKEY_SEED_FILE: join(dir, 'provisioner.nk'), NATS_TLS_CA_FILE: certificates.caFile },
+    });
+    system = await TestSystem.start('agf-config.governance.yaml', {
+      bus: { url: server.url, seedDir: dir, namespace, tlsCaFile: certificates.caFile },
+      databaseServer: `postgres://postgres@127.0.0.1:${postgres.port}/postgres?sslmode=verify-full&sslrootcert=${encodeURIComponent(certificates.caFile)}`,
+      databaseRoles: true,
+    });
   });
 
   afterAll(async () => {
     for (const nc of clients) await nc.close().catch(() => undefined);
     await system?.stop();
     await server?.stop();
+    await postgres?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -74,6 +86,17 @@ describe('NATS permissions from the subject catalog', () => {
     expect(stored.filter((m) => m.text.includes('forger'))).toHaveLength(0);
     // nats-server logs each refusal (the log the check on the services' own runs reads).
     expect(server.output.join('')).toMatch(/Publish Violation.*decision\.made/);
+  });
+
+  it('speaks TLS only: NATS is reached over TLS with the CA the services trust, and every service session of Postgres is encrypted and its own non-superuser role', async () => {
+    // nats-server requires TLS: a client that does not trust the test CA cannot connect at all.
+    await expect(connect({ servers: server.url, authenticator: nkeyAuthenticator(seedOf('pipeline-ci')), timeout: 3000, maxReconnectAttempts: 0 })).rejects.toThrow(/certificate/i);
+    const sessions = await system.db.query<{ application_name: string; usename: string; ssl: boolean; rolsuper: boolean }>(
+      `SELECT a.application_name, a.usename, s.ssl, r.rolsuper FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid JOIN pg_roles r ON r.rolname = a.usename
+        WHERE a.datname = current_database() AND a.application_name LIKE 'agf-%'`,
+    );
+    expect(sessions.length).toBeGreaterThanOrEqual(6);
+    for (const session of sessions) expect(session).toMatchObject({ ssl: true, rolsuper: false, usename: expect.stringMatching(/^agf_/) });
   });
 
   it('refuses stream and consumer management to a service, and reading another service\'s consumer', async () => {

@@ -12,6 +12,8 @@ const InfraEnv = z.object({
   NATS_URL: z.string().regex(/^(nats|tls):\/\//, 'expected nats://host:port (comma-separated for several)').default('nats://127.0.0.1:4222'),
   /** The service's NATS nkey seed, in a file of its own (`agf nats-config` writes them). */
   NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
+  /** The CA that signed nats-server's certificate: connect with TLS and verify it. */
+  NATS_TLS_CA_FILE: z.string().min(1).optional(),
   /** `external`: streams and consumers come from `agf provision`, and the service (without JetStream admin rights) only waits for them. */
   AGF_BUS_PROVISIONING: z.enum(['self', 'external']).default('self'),
   AGF_CONFIG: z.string().min(1).default('./agf-config.yaml'),

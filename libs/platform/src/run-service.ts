@@ -113,7 +113,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     logger.error(`NATS_NKEY_SEED_FILE: cannot read it (${(error as Error).message})`);
     process.exit(EXIT_CONFIG_ERROR);
   }
-  runtime.nc = await waitFor('NATS', () => connectNats(infra.NATS_URL, `agf-${definition.name}`, { nkeySeed, inboxPrefix: inboxPrefixOf(definition.name) }), (m) => logger.warn(m));
+  runtime.nc = await waitFor('NATS', () => connectNats(infra.NATS_URL, `agf-${definition.name}`, { nkeySeed, inboxPrefix: inboxPrefixOf(definition.name), tlsCaFile: infra.NATS_TLS_CA_FILE }), (m) => logger.warn(m));
   const maxPayload = runtime.nc.info?.max_payload ?? 0;
   if (maxPayload && maxPayload < LIMITS.maxEventBytes + 8 * 1024) {
     logger.error(`the NATS server's max_payload is ${maxPayload} bytes; AGF's events may be ${LIMITS.maxEventBytes} bytes: set max_payload to at least 1 MiB`);

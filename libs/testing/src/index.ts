@@ -4,3 +4,4 @@ export * from './service-process';
 export * from './eventually';
 export * from './own-servers';
 export * from './test-identity';
+export * from './test-certificates';

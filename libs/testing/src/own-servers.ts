@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Socket } from 'node:net';
@@ -149,18 +149,30 @@ export class OwnNatsCluster {
 }
 
 export class OwnPostgres {
+  private tlsOptions = '';
+
   private constructor(
     private readonly bin: string,
     readonly port: number,
     private readonly dataDir: string,
   ) {}
 
-  static async start(): Promise<OwnPostgres> {
+  /** `tls`: serve TLS with this certificate (clients may then ask for `sslmode=verify-full`). */
+  static async start(options: { tls?: { certFile: string; keyFile: string } } = {}): Promise<OwnPostgres> {
     const bin = findBinary([process.env['PG_BIN'] ?? '', ...postgresBinDirs()].map((dir) => (dir ? join(dir, 'pg_ctl') : '')), 'pg_ctl/initdb not found: install PostgreSQL server binaries (Debian/Ubuntu: apt install postgresql) or set PG_BIN to their directory').replace(/pg_ctl$/, '');
     const dataDir = mkdtempSync(join(tmpdir(), 'agf-pg-'));
     const server = new OwnPostgres(bin, await freePort(), dataDir);
     if (userInfo().uid === 0) chownSync(dataDir, postgresId('-u'), postgresId('-g'));
     server.run('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+    if (options.tls) {
+      // Postgres wants its key readable by itself only.
+      for (const [from, to] of [[options.tls.certFile, 'server.crt'], [options.tls.keyFile, 'server.key']] as const) {
+        copyFileSync(from, join(dataDir, to));
+        chmodSync(join(dataDir, to), 0o600);
+        if (userInfo().uid === 0) chownSync(join(dataDir, to), postgresId('-u'), postgresId('-g'));
+      }
+      server.tlsOptions = ` -c ssl=on -c ssl_cert_file=${join(dataDir, 'server.crt')} -c ssl_key_file=${join(dataDir, 'server.key')}`;
+    }
     await server.startServer();
     return server;
   }
@@ -177,7 +189,7 @@ export class OwnPostgres {
   }
 
   private async startServer(): Promise<void> {
-    const options = `-p ${this.port} -k ${this.dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`;
+    const options = `-p ${this.port} -k ${this.dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300${this.tlsOptions}`;
     this.run('pg_ctl', ['-D', this.dataDir, '-o', options, '-l', join(this.dataDir, 'server.log'), '-w', 'start']);
     await waitForPort(this.port, 15_000, 'postgres');
   }

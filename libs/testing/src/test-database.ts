@@ -16,15 +16,15 @@ export function baseDatabaseUrl(): string {
 }
 
 /** A fresh database of its own for one test file; refuses to touch anything not named `agf_test_…`. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(base = baseDatabaseUrl()): Promise<TestDatabase> {
   const name = `${TEST_DATABASE_PREFIX}${randomBytes(5).toString('hex')}`;
-  const admin = new URL(baseDatabaseUrl());
+  const admin = new URL(base);
   admin.pathname = '/postgres';
   const adminClient = new Client({ connectionString: admin.toString() });
   await adminClient.connect();
   await adminClient.query(`CREATE DATABASE "${name}"`);
   await adminClient.end();
-  const url = new URL(baseDatabaseUrl());
+  const url = new URL(base);
   url.pathname = `/${name}`;
   const client = new Client({ connectionString: url.toString() });
   await client.connect();

@@ -31,11 +31,12 @@ export class TestNats {
   ) {}
 
   /** `server`: another nats-server than the shared one, with the credentials of a user allowed to read and delete streams. */
-  static async connect(namespace: Namespace = randomNamespace(), server?: { url: string; nkeySeed?: Uint8Array; inboxPrefix?: string }): Promise<TestNats> {
+  static async connect(namespace: Namespace = randomNamespace(), server?: { url: string; nkeySeed?: Uint8Array; inboxPrefix?: string; tlsCaFile?: string }): Promise<TestNats> {
     const nc = await connect({
       servers: server?.url ?? natsUrl(),
       ...(server?.nkeySeed ? { authenticator: nkeyAuthenticator(server.nkeySeed) } : {}),
       ...(server?.inboxPrefix ? { inboxPrefix: server.inboxPrefix } : {}),
+      ...(server?.tlsCaFile ? { tls: { caFile: server.tlsCaFile } } : {}),
     });
     return new TestNats(nc, jetstream(nc), await jetstreamManager(nc), namespace);
   }

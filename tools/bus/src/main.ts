@@ -15,7 +15,7 @@ import { busUsers, inboxPrefixOf, natsAuthorizationConfig, provisionBus, SERVICE
  */
 const HELP = `usage: agf nats-config --out DIR [--pipeline NAME]… [--expert ID]…
        agf provision [--expert ID]…
-env: AGF_NAMESPACE; provision: NATS_URL, NATS_NKEY_SEED_FILE (the provisioner's), AGF_STREAM_REPLICAS,
+env: AGF_NAMESPACE; provision: NATS_URL, NATS_NKEY_SEED_FILE (the provisioner's), NATS_TLS_CA_FILE, AGF_STREAM_REPLICAS,
      AGF_MAX_DELIVER, AGF_ACK_WAIT_MS, AGF_CONSUMER_CONCURRENCY, AGF_DECISION_RETENTION_DAYS`;
 
 const SERVICES = Object.keys(SERVICE_PORTS) as ServiceName[];
@@ -69,7 +69,7 @@ async function provision(namespace: Namespace, experts: string[]): Promise<void>
   const env = process.env;
   const seedFile = env['NATS_NKEY_SEED_FILE'];
   const nkeySeed = seedFile ? new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim()) : undefined;
-  const created = await provisionBus({ url: env['NATS_URL'] ?? 'nats://127.0.0.1:4222', nkeySeed, namespace, experts, env });
+  const created = await provisionBus({ url: env['NATS_URL'] ?? 'nats://127.0.0.1:4222', nkeySeed, tlsCaFile: env['NATS_TLS_CA_FILE'], namespace, experts, env });
   console.log(JSON.stringify({ streams: 'ensured', consumers: created }));
 }
 

@@ -9,10 +9,10 @@ import { BUS_ROLES, expertConsumerName, inboxPrefixOf } from './bus-roles';
  * and every service's durable consumers (and a consumer per external expert) as a user with JetStream admin
  * rights, so that the services themselves need none. Safe to run again. Returns the consumers it ensured.
  */
-export async function provisionBus(options: { url: string; nkeySeed?: Uint8Array; namespace: Namespace; experts?: string[]; env?: NodeJS.ProcessEnv }): Promise<string[]> {
+export async function provisionBus(options: { url: string; nkeySeed?: Uint8Array; tlsCaFile?: string; namespace: Namespace; experts?: string[]; env?: NodeJS.ProcessEnv }): Promise<string[]> {
   const { namespace } = options;
   const env = options.env ?? process.env;
-  const nc = await connectNats(options.url, 'agf-provision', { nkeySeed: options.nkeySeed, inboxPrefix: inboxPrefixOf('provisioner') });
+  const nc = await connectNats(options.url, 'agf-provision', { nkeySeed: options.nkeySeed, inboxPrefix: inboxPrefixOf('provisioner'), tlsCaFile: options.tlsCaFile });
   try {
     const jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, namespace, {
