@@ -64,7 +64,7 @@ export class TestPrometheus {
       await eventually(async () => expect((await fetch(`${prometheus.url}/-/ready`)).status).toBe(200), 30_000, 250);
     } catch (error) {
       await prometheus.stop();
-      throw new Error(`Prometheus did not become ready: ${(error as Error).message}\n${output.join('').slice(-2000)}`);
+      throw new Error(`Prometheus did not become ready: ${(error as Error).message}\n${output.join('').slice(-2000)}`, { cause: error });
     }
     return prometheus;
   }
