@@ -211,7 +211,7 @@ describe('rollout guard in the whole system', () => {
     // A rollout that must roll back cannot go on; the rollback's confirmation closes its timeline.
     const goOn = await report(id, { phase: 'progressing', percent: 50 });
     expect(goOn.status).toBe(409);
-    expect(await goOn.json()).toMatchObject({ code: 'rollback-requested' });
+    expect(await goOn.json()).toMatchObject({ status: 409, type: expect.stringMatching(/\/rollback-requested$/) });
     expect((await report(id, { phase: 'rolled-back' })).status).toBe(200);
     const [completed] = await eventually(async () => {
       const found = await rolloutEvents('rollback.completed', id);
@@ -263,7 +263,7 @@ describe('rollout guard in the whole system', () => {
 
     const complete = await report(id, { phase: 'completed' });
     expect(complete.status).toBe(409);
-    expect(await complete.json()).toMatchObject({ code: 'paused' });
+    expect(await complete.json()).toMatchObject({ status: 409, type: expect.stringMatching(/\/paused$/) });
     // Someone decides to go on, with signals now: it resumes.
     await pushHealthy(decision);
     expect(await (await report(id, { phase: 'progressing', percent: 30 })).json()).toMatchObject({ status: 'in-progress', consecutiveInconclusive: 0 });
@@ -274,12 +274,12 @@ describe('rollout guard in the whole system', () => {
     // A blocked decision, as coe would publish it.
     const blockedId = randomUUID();
     projectOf.set(blockedId, 'docs-site');
-    await system.nats.publishEvent('decision.made', aDecision({ requestId: blockedId, projectId: 'docs-site', outcome: 'BLOCK_WITH_FEEDBACK', approved: false }), { correlationId: blockedId, source: 'agf/coe' });
+    await system.nats.publishEvent('decision.made', aDecision({ requestId: blockedId, projectId: 'docs-site', outcome: 'BLOCK_WITH_FEEDBACK', approved: false }), { correlationId: blockedId, source: 'coe' });
     await eventually(async () => expect((await status(blockedId)).approved).toBe(false), 20_000, 200);
     const refused = await report(blockedId, { phase: 'started' });
     expect(refused.status).toBe(409);
     expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    expect(await refused.json()).toMatchObject({ code: 'not-approved' });
+    expect(await refused.json()).toMatchObject({ status: 409, type: expect.stringMatching(/\/not-approved$/) });
     expect((await status(blockedId)).status).toBe('not-started');
 
     const unknown = randomUUID();
