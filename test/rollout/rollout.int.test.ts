@@ -7,6 +7,7 @@ import { aDecision, aDeploymentRequestInput } from '@agf/contracts/testing';
 import { eventually } from '@agf/testing';
 import { parse, stringify } from 'yaml';
 import { TestSystem } from '../governance/system';
+import { run } from '../cli/agf';
 import { HttpReceivers } from '../notify/receivers';
 import { prometheusInstalled, PROMETHEUS_BINARY, TestExporter, TestPrometheus } from './prometheus-server';
 
@@ -315,6 +316,32 @@ describe('rollout guard in the whole system', () => {
       const refusals = (await system.nats.read('AGF_SECURITY', 'agf.v1.security.refused')).map((m) => m.json<CloudEvent<'security.refused'>>().data).filter((r) => r.service === 'rollout');
       expect(refusals.map((r) => r.code).sort()).toEqual(expect.arrayContaining(['forbidden', 'not-visible', 'unauthenticated']));
     }, 20_000, 250);
+  });
+
+  it('agf rollout: start, signal, status with its exit codes, rolled-back', async () => {
+    const decision = (await approvedRequest('cli-api', 'cli-svc')).data;
+    const id = decision.requestId;
+    const token = (await system.submitter('cli-api')).authorization!.replace(/^Bearer /, '');
+    const cli = (args: string[]) => run(['rollout', ...args], { cwd: dir, env: { AGF_TOKEN: token, AGF_ROLLOUT_URL: rolloutUrl() } });
+
+    const started = await cli(['start', id, '--percent', '5']);
+    expect(started).toMatchObject({ code: 0 });
+    expect(started.stdout).toContain(`${id}: rollout in-progress at 5 %`);
+    expect((await cli(['status', id])).code).toBe(2); // not evaluated yet, or inconclusive
+    await pushHealthy(decision);
+    await eventually(async () => expect((await cli(['status', id])).code).toBe(0), 20_000, 300);
+
+    const failing = await cli(['signal', id, 'error_rate', '0.3']);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toContain('rollback-requested');
+    const status = await run(['--json', 'rollout', 'status', id], { cwd: dir, env: { AGF_TOKEN: token, AGF_ROLLOUT_URL: rolloutUrl() } });
+    expect(status.code).toBe(1);
+    expect(RolloutView.parse(JSON.parse(status.stdout))).toMatchObject({ status: 'rollback-requested', rollback: { reason: expect.stringContaining('error_rate') } });
+    expect((await cli(['rolled-back', id])).code).toBe(0);
+
+    expect((await cli(['start', randomUUID()])).code).toBe(3);
+    expect((await cli(['signal', id, 'error_rate', 'high'])).code).toBe(3);
+    expect((await run(['rollout', 'status', id], { cwd: dir, env: { AGF_TOKEN: token, AGF_ROLLOUT_URL: 'http://127.0.0.1:9' } })).code).toBe(4);
   });
 
   (withPrometheus ? it : it.skip)('pulls signals from a real Prometheus every interval and rolls back when the query crosses the threshold', async () => {
