@@ -221,6 +221,11 @@ describe('rollout guard in the whole system', () => {
     }, 20_000, 200);
     expect(completed!.data).toMatchObject({ confirmedBy: 'rolled-back', withinTarget: true });
     expect((await status(id)).rollback).toMatchObject({ withinTarget: true, completedAt: expect.any(String) });
+    // The rollback's timeline is in the request's audit trail.
+    await eventually(async () => {
+      const types = (await system.auditTrail(id)).map((e) => e.eventType);
+      expect(types).toEqual(expect.arrayContaining(['io.agf.rollout.progressed.v1', 'io.agf.rollout.evaluated.v1', 'io.agf.rollback.requested.v1', 'io.agf.deployment.outcome.v1', 'io.agf.rollback.completed.v1']));
+    }, 30_000, 250);
 
     // The next request for the same component scores higher because of the incident.
     const riskOf = async (requestId: string) =>
