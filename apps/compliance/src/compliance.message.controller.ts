@@ -134,6 +134,7 @@ export class ComplianceMessageController {
   @OnMessage('security.refused') async accessRefused(e: CloudEvent<'security.refused'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('security.audit.read') async auditTrailRead(e: CloudEvent<'security.audit.read'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('registry.expert.changed') async expertRegistryChanged(e: CloudEvent<'registry.expert.changed'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('registry.project.mode_changed') async projectModeChanged(e: CloudEvent<'registry.project.mode_changed'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('rollout.progressed') async rolloutProgressed(e: CloudEvent<'rollout.progressed'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('rollout.evaluated') async rolloutEvaluated(e: CloudEvent<'rollout.evaluated'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('rollback.requested') async rollbackRequested(e: CloudEvent<'rollback.requested'>, ctx: MessageContext) { this.audit(e, ctx); }

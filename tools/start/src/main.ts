@@ -31,7 +31,7 @@ let stopping = false;
 
 function log(name: string, line: string, color = ''): void {
   const useColor = process.stdout.isTTY && !process.env['NO_COLOR'];
-  process.stdout.write(`${useColor ? color : ''}${name.padEnd(10)}|${useColor ? RESET : ''} ${line}\n`);
+  process.stdout.write(`${useColor ? color : ''}${name.padEnd(12)}|${useColor ? RESET : ''} ${line}\n`);
 }
 
 function launch(service: Supervised, color: string): void {
