@@ -42,7 +42,8 @@ describe('rollout guard in the whole system', () => {
       evaluation_interval_seconds: 2,
       signal_max_age_seconds: 60,
       inconclusive_limit: 3,
-      rollback_target_minutes: 15,
+      // One minute, so that the rollback's own SLA (warning at 45 s, breach at 60 s) can be seen here; the default is 15.
+      rollback_target_minutes: 1,
       emergency: { evaluation_interval_seconds: 1, signal_max_age_seconds: 30, inconclusive_limit: 2, threshold_factor: 0.5 },
       ...(prometheus ? { prometheus: { url: prometheus.url, timeout_seconds: 3, projects: { 'prom-api': { error_rate: 'max(agf_test_error_ratio{component="$component"})', deployment_health_score: 'vector(1)' } } } } : {}),
     };
@@ -179,7 +180,7 @@ describe('rollout guard in the whole system', () => {
     expect(requested!.data).toMatchObject({ projectId: 'shop-api', componentName: 'cart', requester: 'ci-bot', signalAt: failingAt.toISOString() });
     expect(requested!.data.failedCriteria).toEqual([expect.objectContaining({ metric: 'http_error_rate', signal: 'error_rate', observed: 20, status: 'fail' })]);
     expect(Date.parse(requested!.time) - failingAt.getTime()).toBeLessThan(60_000);
-    expect(Date.parse(requested!.data.dueAt) - Date.parse(requested!.data.requestedAt)).toBe(15 * 60_000);
+    expect(Date.parse(requested!.data.dueAt) - Date.parse(requested!.data.requestedAt)).toBe(60_000);
 
     // On-call hears of it, as a critical notification.
     const [notified] = await eventually(() => {
@@ -321,6 +322,34 @@ describe('rollout guard in the whole system', () => {
       const refusals = (await system.nats.read('AGF_SECURITY', 'agf.v1.security.refused')).map((m) => m.json<CloudEvent<'security.refused'>>().data).filter((r) => r.service === 'rollout');
       expect(refusals.map((r) => r.code).sort()).toEqual(expect.arrayContaining(['forbidden', 'not-visible', 'unauthenticated']));
     }, 20_000, 250);
+  });
+
+  it('a rollback not confirmed in time warns at 75 % of its target and escalates when it passes', async () => {
+    const decision = (await approvedRequest('late-api', 'late-svc')).data;
+    const id = decision.requestId;
+    expect((await report(id, { phase: 'started' })).status).toBe(200);
+    expect(await (await signal(id, 'error_rate', 0.5)).json()).toMatchObject({ status: 'rollback-requested' });
+    const escalations = await eventually(async () => {
+      const found = (await system.nats.read('AGF_ROLLOUT', 'agf.v1.rollback.escalated.>')).map((m) => m.json<CloudEvent<'rollback.escalated'>>()).filter((e) => e.data.requestId === id);
+      expect(found.map((e) => e.data.stage)).toEqual(['warning', 'breached']);
+      return found;
+    }, 100_000, 500);
+    const [warning, breached] = escalations.map((e) => e.data);
+    const requestedAt = Date.parse(warning!.requestedAt);
+    expect(Date.parse(warning!.firedAt) - requestedAt).toBeGreaterThanOrEqual(45_000);
+    expect(Date.parse(breached!.firedAt)).toBeGreaterThanOrEqual(Date.parse(breached!.dueAt));
+    await eventually(() => {
+      const stages = http.at('/oncall', id).filter((r) => r.json['event'] === 'rollback').map((r) => `${String(r.json['stage'])}:${String(r.json['severity'])}`);
+      expect(stages.sort()).toEqual(['breached:critical', 'requested:critical', 'warning:critical']);
+    }, 30_000, 250);
+    expect((await report(id, { phase: 'aborted' })).status).toBe(200);
+    const [completed] = await eventually(async () => {
+      const found = await rolloutEvents('rollback.completed', id);
+      expect(found).toHaveLength(1);
+      return found;
+    }, 20_000, 200);
+    expect(completed!.data).toMatchObject({ confirmedBy: 'aborted', withinTarget: false });
+    expect(completed!.data.durationSeconds).toBeGreaterThan(60);
   });
 
   it('agf rollout: start, signal, status with its exit codes, rolled-back', async () => {
