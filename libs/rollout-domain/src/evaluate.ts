@@ -41,7 +41,8 @@ export function evaluate(criteria: readonly Criterion[], readings: readonly Read
     for (const { signal, convert } of signalsFor(criterion.metric, criterion.unit)) {
       const reading = fresh.get(signal);
       if (!reading) continue;
-      const observed = convert(reading);
+      // Unit conversion leaves float noise (0.07 × 100 = 7.000000000000001): nine decimals are plenty.
+      const observed = Math.round(convert(reading) * 1e9) / 1e9;
       const breached = criterion.comparison === 'above' ? observed > criterion.threshold : observed < criterion.threshold;
       return { ...criterion, observed, signal, status: breached ? 'fail' : 'pass' };
     }

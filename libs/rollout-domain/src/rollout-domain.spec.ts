@@ -122,3 +122,10 @@ describe('lifecycle', () => {
     expect(fillQuery('rate(errors{job="$component",project="$project"}[1m])', { project: 'p', component: 'a"b', version: '1', request: 'r' })).toBe('rate(errors{job="a\\"b",project="p"}[1m])');
   });
 });
+
+describe('observed values', () => {
+  it('carry no float noise from the unit conversion', () => {
+    const criteria = criteriaOf({ monitoringRequirements: [errorRate], rollbackPlan: null });
+    expect(evaluate(criteria, [reading('error_rate', 0.07)], NOW, 120).criteria[0]!.observed).toBe(7);
+  });
+});

@@ -69,10 +69,12 @@ export function exitCodeOf(view: Pick<RolloutView, 'status' | 'verdict'>): numbe
 function describe(view: RolloutView): string {
   return [
     `${view.requestId}: rollout ${view.status}${view.percent !== null ? ` at ${view.percent} %` : ''}${view.emergency ? ' (emergency)' : ''}, verdict ${view.verdict ?? 'none yet'}${view.liveScore !== null ? `, live risk ${view.liveScore.toFixed(2)} (revision ${view.revision})` : ''}`,
-    ...view.criteria.map((c) => `  ${c.status.padEnd(7)} ${c.metric} ${c.comparison} ${c.threshold}${c.unit === '%' ? '%' : c.unit ? ` ${c.unit}` : ''}${c.observed !== null ? `: ${c.observed}` : ''}`),
+    ...view.criteria.map((c) => `  ${c.status.padEnd(7)} ${c.metric} ${c.comparison} ${c.threshold}${unitText(c.unit)}${c.observed !== null ? `: ${c.observed}${unitText(c.unit)} (${c.signal})` : ''}`),
     ...(view.rollback ? [`rollback requested ${view.rollback.requestedAt} (${view.rollback.reason}), due ${view.rollback.dueAt}${view.rollback.completedAt ? `, confirmed ${view.rollback.completedAt}` : ''}`] : []),
   ].join('\n');
 }
+
+const unitText = (unit: string): string => (unit === '%' ? '%' : unit ? ` ${unit}` : '');
 
 export function rolloutUrl(explicit: string | undefined, intakeUrl: string | undefined): string {
   if (explicit) return explicit.replace(/\/+$/, '');
