@@ -289,6 +289,14 @@ describe('rollout guard in the whole system', () => {
     expect(await refused.json()).toMatchObject({ status: 409, type: expect.stringMatching(/\/not-approved$/) });
     expect((await status(blockedId)).status).toBe('not-started');
 
+    // In shadow mode AGF only watches: the blocked request's rollout is guarded all the same, and says so.
+    const shadowId = randomUUID();
+    projectOf.set(shadowId, 'docs-site');
+    await system.nats.publishEvent('decision.made', aDecision({ requestId: shadowId, projectId: 'docs-site', componentName: 'shadowed', outcome: 'BLOCK_WITH_FEEDBACK', approved: false, shadow: true }), { correlationId: shadowId, source: 'coe' });
+    await eventually(async () => expect((await status(shadowId)).projectId).toBe('docs-site'), 20_000, 200);
+    expect((await report(shadowId, { phase: 'started' })).status).toBe(200);
+    expect((await rolloutEvents('rollout.progressed', shadowId))[0]?.data.reason).toMatch(/shadow mode: AGF would have refused/);
+
     const unknown = randomUUID();
     projectOf.set(unknown, 'docs-site');
     expect((await report(unknown, { phase: 'started' })).status).toBe(404);

@@ -66,13 +66,15 @@ export class RolloutGuard {
         if (phase !== 'started') throw new ProblemError(409, 'not-started', 'Conflict', `report phase "started" before "${phase}"`);
         const decision = subject.decision;
         if (!decision) throw new ProblemError(409, 'not-decided', 'Conflict', 'this request has no decision yet: a rollout starts only after an approval');
-        if (!decision.approved) {
+        // A shadow-mode project's deployments go ahead whatever AGF decided (docs/integrations.md): guarded all the same.
+        const shadowed = !decision.approved && decision.body.shadow === true;
+        if (!decision.approved && !shadowed) {
           throw new ProblemError(409, 'not-approved', 'Conflict', `the request was not approved (${decision.outcome}): its rollout is refused`);
         }
         const emergency = isEmergency(decision.body, subject.request?.metadata);
         const settings = this.settingsOf(emergency);
         await repo.insertRollout(m, { requestId, projectId: decision.projectId, componentName: decision.componentName, version: decision.version, percent: percent ?? null, emergency }, new Date(now.getTime() + settings.evaluation_interval_seconds * 1000));
-        this.progressed(tx, { requestId, projectId: decision.projectId, componentName: decision.componentName, version: decision.version, emergency }, 'started', 'in-progress', percent ?? null, now, actor);
+        this.progressed(tx, { requestId, projectId: decision.projectId, componentName: decision.componentName, version: decision.version, emergency }, 'started', 'in-progress', percent ?? null, now, actor, shadowed ? `shadow mode: AGF would have refused this rollout (${decision.outcome})` : undefined);
         this.logger.log(`rollout of ${decision.projectId}/${decision.componentName} ${decision.version} started (request ${requestId}${emergency ? ', emergency' : ''})`);
         return;
       }
