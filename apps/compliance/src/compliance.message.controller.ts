@@ -135,6 +135,11 @@ export class ComplianceMessageController {
   @OnMessage('security.audit.read') async auditTrailRead(e: CloudEvent<'security.audit.read'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('registry.expert.changed') async expertRegistryChanged(e: CloudEvent<'registry.expert.changed'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('registry.project.mode_changed') async projectModeChanged(e: CloudEvent<'registry.project.mode_changed'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('rollout.progressed') async rolloutProgressed(e: CloudEvent<'rollout.progressed'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('rollout.evaluated') async rolloutEvaluated(e: CloudEvent<'rollout.evaluated'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('rollback.requested') async rollbackRequested(e: CloudEvent<'rollback.requested'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('rollback.escalated') async rollbackEscalated(e: CloudEvent<'rollback.escalated'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('rollback.completed') async rollbackCompleted(e: CloudEvent<'rollback.completed'>, ctx: MessageContext) { this.audit(e, ctx); }
 
   /**
    * Appended to the hash chain at the end of the transaction, with the other events of its batch and after

@@ -60,6 +60,21 @@ export class NotificationsMessageController {
     return this.queue('deployment.break_glass', event, ctx);
   }
 
+  @OnMessage('rollback.requested')
+  rollbackRequested(event: CloudEvent<'rollback.requested'>, ctx: MessageContext): Promise<void> {
+    return this.queue('rollback.requested', event, ctx);
+  }
+
+  @OnMessage('rollback.escalated')
+  rollbackEscalated(event: CloudEvent<'rollback.escalated'>, ctx: MessageContext): Promise<void> {
+    return this.queue('rollback.escalated', event, ctx);
+  }
+
+  @OnMessage('rollback.completed')
+  rollbackCompleted(event: CloudEvent<'rollback.completed'>, ctx: MessageContext): Promise<void> {
+    return this.queue('rollback.completed', event, ctx);
+  }
+
   private async queue<N extends SourceEvent>(name: N, event: CloudEvent<N>, ctx: MessageContext): Promise<void> {
     const notice = noticeOf(name, event);
     const { notifications } = this.config;

@@ -4,6 +4,7 @@ import { AccessKeyIssued, AccessKeyRevoked, AccessRefused, AuditTrailRead } from
 import { BreakGlassRequested, DecisionEscalated, ExpertRegistryChanged, ReviewCancelled } from './human-loop';
 import { ProjectModeChanged } from './pipeline';
 import * as S from './events/schemas';
+import { RollbackCompleted, RollbackEscalated, RollbackRequested, RolloutEvaluated, RolloutProgressed } from './rollout';
 import type { StreamName } from './streams';
 
 interface CatalogEntry {
@@ -230,6 +231,46 @@ export const CATALOG = {
     kind: 'event',
     token: 'none',
     description: 'Someone read the audit trail or a compliance record.',
+  },
+  'rollout.progressed': {
+    subjectBase: 'agf.v1.rollout.progressed',
+    stream: 'AGF_ROLLOUT',
+    schema: RolloutProgressed,
+    kind: 'event',
+    token: 'projectId',
+    description: 'A rollout AGF guards started, progressed, paused (too many inconclusive evaluations) or ended.',
+  },
+  'rollout.evaluated': {
+    subjectBase: 'agf.v1.rollout.evaluated',
+    stream: 'AGF_ROLLOUT',
+    schema: RolloutEvaluated,
+    kind: 'event',
+    token: 'projectId',
+    description: 'A re-assessment revision during a rollout: the pre-deployment risk with the live signals as a factor, and the verdict.',
+  },
+  'rollback.requested': {
+    subjectBase: 'agf.v1.rollback.requested',
+    stream: 'AGF_ROLLOUT',
+    schema: RollbackRequested,
+    kind: 'event',
+    token: 'projectId',
+    description: 'A criterion of the decision failed during the rollout: roll back now (target: confirmed within 15 minutes).',
+  },
+  'rollback.escalated': {
+    subjectBase: 'agf.v1.rollback.escalated',
+    stream: 'AGF_ROLLOUT',
+    schema: RollbackEscalated,
+    kind: 'event',
+    token: 'projectId',
+    description: 'A requested rollback is not confirmed at 75 % of its target (warning) or past it (breached).',
+  },
+  'rollback.completed': {
+    subjectBase: 'agf.v1.rollback.completed',
+    stream: 'AGF_ROLLOUT',
+    schema: RollbackCompleted,
+    kind: 'event',
+    token: 'projectId',
+    description: 'A requested rollback was confirmed, with its duration against the target.',
   },
 } as const satisfies Record<string, CatalogEntry>;
 

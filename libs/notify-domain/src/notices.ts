@@ -2,7 +2,7 @@ import type { CloudEvent, PayloadOf } from '@agf/contracts';
 import type { NotificationEvent, NotificationSeverity } from '@agf/policy';
 
 /** The source events notify consumes. */
-export const SOURCE_EVENTS = ['review.assigned', 'review.cancelled', 'sla.warning', 'sla.breached', 'decision.escalated', 'decision.made', 'deployment.break_glass'] as const;
+export const SOURCE_EVENTS = ['review.assigned', 'review.cancelled', 'sla.warning', 'sla.breached', 'decision.escalated', 'decision.made', 'deployment.break_glass', 'rollback.requested', 'rollback.escalated', 'rollback.completed'] as const;
 export type SourceEvent = (typeof SOURCE_EVENTS)[number];
 
 /**
@@ -150,6 +150,48 @@ export function noticeOf<N extends SourceEvent>(name: N, event: Source<N>): Noti
         assignees: [],
         incident: 'none',
         details: { justification: b.justification, actor: b.actor.subject, requestedAt: b.requestedAt },
+      };
+    }
+    case 'rollback.requested': {
+      const r = event.data as PayloadOf<'rollback.requested'>;
+      return {
+        ...base,
+        event: 'rollback',
+        severity: 'critical',
+        requestId: r.requestId,
+        projectId: r.projectId,
+        title: `Rollback requested: ${r.componentName} ${r.version} of ${r.projectId} (${r.reason}), confirm by ${r.dueAt}`,
+        assignees: [],
+        incident: 'trigger',
+        details: { stage: 'requested', ...pick(r, ['componentName', 'version', 'previousVersion', 'reason', 'failedCriteria', 'steps', 'requester', 'emergency', 'signalAt', 'requestedAt', 'dueAt']) },
+      };
+    }
+    case 'rollback.escalated': {
+      const r = event.data as PayloadOf<'rollback.escalated'>;
+      return {
+        ...base,
+        event: 'rollback',
+        severity: 'critical',
+        requestId: r.requestId,
+        projectId: r.projectId,
+        title: r.stage === 'breached' ? `Rollback of ${r.componentName} (${r.projectId}) not confirmed: target passed at ${r.dueAt}` : `Rollback of ${r.componentName} (${r.projectId}) not confirmed yet, due ${r.dueAt}`,
+        assignees: [],
+        incident: 'trigger',
+        details: { stage: r.stage === 'breached' ? 'breached' : 'warning', ...pick(r, ['componentName', 'requestedAt', 'dueAt', 'firedAt']) },
+      };
+    }
+    case 'rollback.completed': {
+      const r = event.data as PayloadOf<'rollback.completed'>;
+      return {
+        ...base,
+        event: 'rollback',
+        severity: 'info',
+        requestId: r.requestId,
+        projectId: r.projectId,
+        title: `Rollback of ${r.componentName} (${r.projectId}) confirmed after ${Math.round(r.durationSeconds)} s${r.withinTarget ? '' : ' (past the target)'}`,
+        assignees: [],
+        incident: 'resolve',
+        details: { stage: 'completed', ...pick(r, ['componentName', 'confirmedBy', 'requestedAt', 'completedAt', 'durationSeconds', 'withinTarget']) },
       };
     }
   }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * What a route can listen to. `cancelled` tells a reviewer their assignment no longer needs an answer;
- * `rollback` is reserved for the rollout guard's events (accepted, nothing emits it yet).
+ * `rollback`: the rollout guard's rollback requested (critical), its SLA warning and breach (critical), its confirmation (info).
  */
 export const NOTIFICATION_EVENTS = ['assignment', 'sla.warning', 'sla.breached', 'escalation', 'decision', 'break-glass', 'cancelled', 'rollback'] as const;
 export const NotificationEvent = z.enum(NOTIFICATION_EVENTS);

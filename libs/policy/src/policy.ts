@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ExpertType, PROJECT_ID_PATTERN, Role, TriggerCondition } from '@agf/contracts';
 import { NotificationsPolicy } from './notifications-policy';
 import { ProjectsPolicy } from './projects-policy';
+import { RolloutPolicy } from './rollout-policy';
 
 const Fraction = z.number().min(0).max(1);
 const PositiveHours = z.number().positive();
@@ -113,6 +114,7 @@ export const GovernancePolicy = z.strictObject({
   escalation: EscalationPolicy.default(EscalationPolicy.parse({})),
   notifications: NotificationsPolicy.optional(),
   projects: ProjectsPolicy.optional(),
+  rollout: RolloutPolicy.optional(),
 });
 export type GovernancePolicy = z.infer<typeof GovernancePolicy>;
 /** The policy as written in YAML, before defaults are filled in. */

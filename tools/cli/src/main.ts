@@ -10,6 +10,7 @@ import { CliExit, EXIT } from './exit-codes';
 import { followToDecision, parseDuration } from './follow';
 import { gitChange } from './git-metrics';
 import { ANNOTATED_CONFIG } from './init-template';
+import { registerRolloutCommands } from './commands/rollout';
 
 const ROOT = resolve(__dirname, '..', '..', '..', '..');
 
@@ -360,6 +361,8 @@ function runTool(tool: 'dlq' | 'audit-verify' | 'bus', args: string[]): void {
   const result = spawnSync(process.execPath, [entry, ...args], { stdio: 'inherit' });
   process.exitCode = result.status ?? EXIT.unreachable;
 }
+
+registerRolloutCommands(program, { url: () => globals().url, token: () => globals().token, print });
 
 async function main(): Promise<void> {
   try {

@@ -1,0 +1,4 @@
+export * from './criteria';
+export * from './signals';
+export * from './evaluate';
+export * from './lifecycle';
