@@ -83,10 +83,22 @@ export const BUS_ROLES: Record<ServiceName, BusRole> = {
       'registry.project.mode_changed',
       'security.refused',
       'security.audit.read',
+      'rollout.progressed',
+      'rollout.evaluated',
+      'rollback.requested',
+      'rollback.escalated',
+      'rollback.completed',
     ],
   },
-  notify: { publishes: [], consumes: ['review.assigned', 'review.cancelled', 'sla.warning', 'sla.breached', 'decision.made', 'decision.escalated', 'deployment.break_glass'] },
+  notify: {
+    publishes: [],
+    consumes: ['review.assigned', 'review.cancelled', 'sla.warning', 'sla.breached', 'decision.made', 'decision.escalated', 'deployment.break_glass', 'rollback.requested', 'rollback.escalated', 'rollback.completed'],
+  },
   integrations: { publishes: ['intake.submit'], consumes: ['deployment.requested', 'decision.made', 'registry.project.mode_changed'] },
+  rollout: {
+    publishes: ['rollout.progressed', 'rollout.evaluated', 'rollback.requested', 'rollback.escalated', 'rollback.completed', 'deployment.outcome'],
+    consumes: ['risk.assessed', 'decision.made'],
+  },
 };
 
 /** Streams every process replays from the start with an ordered (ephemeral, read-only) consumer. */
