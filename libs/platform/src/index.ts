@@ -12,3 +12,4 @@ export * from './process-layout';
 export * from './auth';
 export * from './audit-checkpoint-store';
 export * from './registry';
+export * from './rate-limit';
