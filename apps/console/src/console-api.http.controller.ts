@@ -90,6 +90,8 @@ export class ConsoleApiHttpController {
       entryHash: entry['entryHash'],
       previousHash: entry['previousHash'],
       actor: ((entry['payload'] as { data?: { actor?: unknown } } | undefined)?.data?.actor ?? null) as unknown,
+      // A reported outcome is in no read model a reviewer can read; the trail has it.
+      ...(entry['eventType'] === 'io.agf.deployment.outcome.v1' ? { outcome: (entry['payload'] as { data?: { status?: unknown } } | undefined)?.data?.status ?? null } : {}),
     }));
     return { available: true, entries, chain: verification.status === 200 ? JSON.parse(verification.body) : { valid: null, reason: reasonOf(verification) } };
   }

@@ -46,7 +46,7 @@ export function CoeDashboard() {
           </section>
           <section aria-labelledby="experts">
             <h2 id="experts">Every expert</h2>
-            <div className="table-scroll">
+            <div className="table-scroll" role="region" aria-label="Experts table" tabIndex={0}>
               <table data-testid="experts">
                 <thead>
                   <tr>

@@ -13,7 +13,7 @@ export function Escalations() {
       {!data && !error && <p aria-busy="true">Loading…</p>}
       {data && data.escalations.length === 0 && <p>No request waits on an escalation.</p>}
       {data && data.escalations.length > 0 && (
-        <div className="table-scroll">
+        <div className="table-scroll" role="region" aria-label="Escalations table" tabIndex={0}>
           <table data-testid="escalations">
             <thead>
               <tr>

@@ -115,7 +115,7 @@ export function ExecutiveDashboard() {
           {!project && (
             <section aria-labelledby="per-project">
               <h2 id="per-project">Per project</h2>
-              <div className="table-scroll">
+              <div className="table-scroll" role="region" aria-label="Per-project table" tabIndex={0}>
                 <table data-testid="project-table">
                   <thead>
                     <tr>

@@ -40,7 +40,7 @@ export function Inbox({ caller }: { caller: Caller }) {
             {items.length === 0 ? 'Nothing waits for you.' : `${items.length} review${items.length === 1 ? '' : 's'} waiting for you, most urgent first.`}
           </p>
           {sorted.length > 0 && (
-            <div className="table-scroll">
+            <div className="table-scroll" role="region" aria-label="Pending reviews table" tabIndex={0}>
               <table>
                 <caption className="visually-hidden">Pending reviews by SLA urgency</caption>
                 <thead>

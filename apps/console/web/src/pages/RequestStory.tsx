@@ -59,7 +59,7 @@ interface RequestView {
 interface AuditView {
   available: boolean;
   reason?: string;
-  entries?: Array<{ sequence: number; eventType: string; recordedAt: string; entryHash: string; actor: { subject?: string } | null }>;
+  entries?: Array<{ sequence: number; eventType: string; recordedAt: string; entryHash: string; actor: { subject?: string } | null; outcome?: string }>;
   chain?: { valid: boolean | null; entries?: number; firstBrokenEntry?: { sequence: number; reason: string }; reason?: string };
 }
 
@@ -212,7 +212,18 @@ export function RequestStory({ id, caller }: { id: string; caller: Caller }) {
       <section aria-labelledby="story-heading">
         <h2 id="story-heading">Story</h2>
         {following && <p className="hint">Following live: new events appear here as they happen.</p>}
+        {audit?.available &&
+          audit.entries
+            ?.filter((e) => e.outcome)
+            .map((e) => (
+              <p key={e.sequence} data-testid="outcome">
+                Outcome reported on {formatTime(e.recordedAt)}: <strong>{e.outcome}</strong>
+              </p>
+            ))}
         <ol className="timeline" data-testid="timeline">
+          <li data-type="deployment.requested">
+            <time dateTime={view.createdAt}>{formatTime(view.createdAt)}</time> <span>Submitted by {view.requester}</span>
+          </li>
           {events.map((event) => (
             <li key={event.seq} data-type={event.type}>
               <time dateTime={event.recordedAt}>{formatTime(event.recordedAt)}</time> <span>{summary(event)}</span>
@@ -246,7 +257,7 @@ export function RequestStory({ id, caller }: { id: string; caller: Caller }) {
 
       <section aria-labelledby="assignments-heading">
         <h2 id="assignments-heading">Assignments and reviews</h2>
-        <div className="table-scroll">
+        <div className="table-scroll" role="region" aria-label="Assignments table" tabIndex={0}>
           <table>
             <thead>
               <tr>

@@ -63,7 +63,7 @@ export function TechnicalDashboard() {
           </section>
           <section aria-labelledby="health">
             <h2 id="health">Services</h2>
-            <div className="table-scroll">
+            <div className="table-scroll" role="region" aria-label="Services table" tabIndex={0}>
               <table data-testid="service-health">
                 <thead>
                   <tr>
@@ -90,7 +90,7 @@ export function TechnicalDashboard() {
             <h2 id="lag">Consumer lag</h2>
             {jetstream && 'error' in jetstream && <p>{jetstream.error}</p>}
             {lagging.length > 0 && (
-              <div className="table-scroll">
+              <div className="table-scroll" role="region" aria-label="Consumer lag table" tabIndex={0}>
                 <table data-testid="consumer-lag">
                   <thead>
                     <tr>
