@@ -267,6 +267,7 @@ maybe('web console in Chromium', () => {
     const page = await newPage(390, 844);
     await signIn(page, key, reviewerSubject);
     await page.getByRole('heading', { name: 'Review inbox' }).waitFor();
+    await page.getByTestId('inbox-count').waitFor();
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await shot(page, 'inbox-390');
     const auditorKey = await issueKey('auditor-ann', ['auditor', 'admin']);
@@ -276,6 +277,7 @@ maybe('web console in Chromium', () => {
     for (let i = 0; i < 8 && !(await narrow.evaluate("document.activeElement?.textContent === 'Executive'")); i += 1) await narrow.keyboard.press('Tab');
     await narrow.keyboard.press('Enter');
     await narrow.getByRole('heading', { name: 'Executive dashboard' }).waitFor();
+    await narrow.locator('.recharts-bar-rectangle').first().waitFor();
     expect(await narrow.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await shot(narrow, 'executive-390');
     await expectAccessible(narrow);

@@ -11,7 +11,8 @@ import { Upstream, type UpstreamService } from './upstream';
 
 interface ServiceFigures {
   service: string;
-  ready: boolean;
+  /** null: the service did not answer at all. */
+  ready: boolean | null;
   /** Why the figures are missing: the service refused the caller's credential, or did not answer. */
   metricsError?: string;
   decisionsTotal?: number;
@@ -41,6 +42,8 @@ export class JetStreamLag implements OnModuleDestroy {
       try {
         if (name === 'AGF_DLQ') deadLetters = (await jsm.streams.info(stream)).state.messages;
         for await (const info of jsm.consumers.list(stream)) {
+          // The services' durable consumers; replicas' ephemeral ones (keys, registry) replay and go.
+          if (!info.config.durable_name) continue;
           consumers.push({ stream: name, consumer: info.name, pending: info.num_pending, ackPending: info.num_ack_pending });
         }
       } catch (error) {
@@ -93,8 +96,8 @@ export class TechnicalHttpController {
 
   private async serviceFigures(service: UpstreamService, authorization: string): Promise<ServiceFigures> {
     const health = await this.upstream.call(service, '/health/ready', undefined).catch(() => undefined);
-    const ready = health?.status === 200;
-    if (!health) return { service, ready, metricsError: 'not reachable' };
+    if (!health) return { service, ready: null, metricsError: 'not reachable' };
+    const ready = health.status === 200;
     const metrics = await this.upstream.call(service, '/metrics', authorization).catch(() => undefined);
     if (!metrics) return { service, ready, metricsError: 'not reachable' };
     if (metrics.status !== 200) return { service, ready, metricsError: metrics.status === 403 || metrics.status === 401 ? `refused (${metrics.status})` : `answered ${metrics.status}` };

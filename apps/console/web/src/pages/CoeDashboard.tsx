@@ -38,8 +38,8 @@ export function CoeDashboard() {
                   <YAxis allowDecimals={false} />
                   <Tooltip />
                   <Legend />
-                  <Bar dataKey="load" name="Open reviews" fill="#1f5fa8" />
-                  <Bar dataKey="capacity" name="Capacity" fill="#9bb7d4" />
+                  <Bar dataKey="load" name="Open reviews" fill="#1f5fa8" isAnimationActive={false} />
+                  <Bar dataKey="capacity" name="Capacity" fill="#9bb7d4" isAnimationActive={false} />
                 </BarChart>
               </ResponsiveContainer>
             </div>

@@ -92,7 +92,7 @@ export function ExecutiveDashboard() {
                   <XAxis dataKey="outcome" tick={{ fontSize: 11 }} interval={0} />
                   <YAxis allowDecimals={false} />
                   <Tooltip />
-                  <Bar dataKey="count" name="Decisions" fill="#1f5fa8" />
+                  <Bar dataKey="count" name="Decisions" fill="#1f5fa8" isAnimationActive={false} />
                 </BarChart>
               </ResponsiveContainer>
             </div>
@@ -107,7 +107,7 @@ export function ExecutiveDashboard() {
                   <YAxis allowDecimals={false} />
                   <Tooltip />
                   <Legend />
-                  <Bar dataKey="decisions" name="Decisions" fill="#2e7d4f" />
+                  <Bar dataKey="decisions" name="Decisions" fill="#2e7d4f" isAnimationActive={false} />
                 </BarChart>
               </ResponsiveContainer>
             </div>

@@ -6,7 +6,7 @@ interface Technical {
   at: string;
   decisionsTotal: number | null;
   decisionsPerSecond: number | null;
-  services: Array<{ service: string; ready: boolean; metricsError?: string; decisionsTotal?: number; deadLettered?: number; outboxUnsent?: number }>;
+  services: Array<{ service: string; ready: boolean | null; metricsError?: string; decisionsTotal?: number; deadLettered?: number; outboxUnsent?: number }>;
   jetstream: { error: string } | { consumers: Array<{ stream: string; consumer: string; pending: number; ackPending: number }>; deadLetters: number };
 }
 
@@ -77,7 +77,7 @@ export function TechnicalDashboard() {
                   {data.services.map((s) => (
                     <tr key={s.service}>
                       <th scope="row">{s.service}</th>
-                      <td>{s.ready ? <span className="badge ok">ready</span> : <span className="badge danger">not ready</span>}</td>
+                      <td>{s.ready ? <span className="badge ok">ready</span> : s.ready === false ? <span className="badge danger">not ready</span> : <span className="badge danger">not reachable</span>}</td>
                       <td>{s.metricsError ?? s.deadLettered}</td>
                       <td>{s.metricsError ?? s.outboxUnsent}</td>
                     </tr>
