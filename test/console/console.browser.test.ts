@@ -116,10 +116,18 @@ maybe('web console in Chromium', () => {
       body: JSON.stringify({ apiKey: 'agf_whatever-key-value' }),
     });
     expect(crossSite.status).toBe(403);
-    // The intake refusal is recorded like any other refused credential.
+    // The console's figures come from intake's read-only endpoints, under intake's own rules.
+    const me = await fetch(`${system.intake}/v1/me`, { headers: await system.reviewer('architect_human') });
+    expect(await me.json()).toEqual({ subject: 'architect_human', issuer: system.identity.issuer, roles: ['reviewer'], projects: [], experts: ['architect_human'] });
+    expect((await fetch(`${system.intake}/v1/insights`, { headers: await system.reviewer('architect_human') })).status).toBe(403);
+    const badPeriod = await fetch(`${system.intake}/v1/insights?from=yesterday`, { headers: await system.auditor() });
+    expect(badPeriod.status).toBe(400);
+    expect(await badPeriod.json()).toMatchObject({ errors: [{ path: 'from' }] });
+    // Intake's refusals are recorded like any other refused credential.
     await eventually(async () => {
-      const refused = (await system.nats.read('AGF_SECURITY', 'agf.v1.security.refused')).map((m) => m.json<{ data: { service: string; target: string } }>().data);
-      expect(refused.some((r) => r.service === 'intake' && r.target === 'GET /v1/me')).toBe(true);
+      const refused = (await system.nats.read('AGF_SECURITY', 'agf.v1.security.refused')).map((m) => m.json<{ data: { service: string; target: string; code: string } }>().data);
+      expect(refused.some((r) => r.service === 'intake' && r.target === 'GET /v1/me' && r.code === 'unauthenticated')).toBe(true);
+      expect(refused.some((r) => r.service === 'intake' && r.target === 'GET /v1/insights' && r.code === 'forbidden')).toBe(true);
     });
   });
 
@@ -256,6 +264,9 @@ maybe('web console in Chromium', () => {
     await shot(page, 'escalations');
     await expectAccessible(page);
 
+    // The auditor's story of the rolled-back request shows the reported outcome, from the audit trail.
+    await page.goto(`${consoleService.url}/requests/${quick}`);
+    await page.getByTestId('outcome').getByText('rolled_back').waitFor({ timeout: 20_000 });
     // The auditor's story shows the audit trail with the chain's verification.
     await page.goto(`${consoleService.url}/requests/${reviewedRequest}`);
     await page.getByTestId('chain-status').getByText(/verified/).waitFor({ timeout: 20_000 });
