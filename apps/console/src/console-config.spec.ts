@@ -8,6 +8,8 @@ describe('loadConsoleConfig', () => {
     expect(config.services.compliance).toBe('http://127.0.0.1:3005');
     expect(config).not.toHaveProperty('services.console');
     expect(config.secureCookies).toBe(false);
+    expect(config.publicUrl.href).toBe('http://localhost:3006/');
+    expect(loadConsoleConfig({ CONSOLE_PORT: '4006' }).publicUrl.href).toBe('http://localhost:4006/');
     expect(config.oidc).toBeUndefined();
     expect(loadConsoleConfig({ AGF_CONSOLE_PUBLIC_URL: 'https://agf.example.com' }).secureCookies).toBe(true);
   });

@@ -5,8 +5,8 @@ import { z } from 'zod';
 const Minutes = (max: number) => z.coerce.number().int().min(1).max(max);
 
 const Env = z.object({
-  /** Where people open the console (`https://…` makes its cookies Secure); OIDC redirects come back here. */
-  AGF_CONSOLE_PUBLIC_URL: z.url().default('http://localhost:3006'),
+  /** Where people open the console (`https://…` makes its cookies Secure); OIDC redirects come back here. Default `http://localhost:<CONSOLE_PORT>`. */
+  AGF_CONSOLE_PUBLIC_URL: z.url().optional(),
   /** `intake=http://intake:3000,coe=http://coe:3002,…`: where the console reaches each service; unset ones are on 127.0.0.1 at their port. */
   AGF_CONSOLE_SERVICE_URLS: z.string().default(''),
   /** Signs the session cookie; unset: a random secret per process (sessions end with it). */
@@ -63,7 +63,7 @@ export function loadConsoleConfig(env: NodeJS.ProcessEnv = process.env): Console
   }
   if (e.AGF_CONSOLE_OIDC_CLIENT_ID && !e.AGF_OIDC_ISSUER) fail(['AGF_OIDC_ISSUER: required with AGF_CONSOLE_OIDC_CLIENT_ID']);
   if (e.AGF_CONSOLE_SESSION_IDLE_MINUTES > e.AGF_CONSOLE_SESSION_MAX_MINUTES) fail(['AGF_CONSOLE_SESSION_IDLE_MINUTES: expected at most AGF_CONSOLE_SESSION_MAX_MINUTES']);
-  const publicUrl = new URL(e.AGF_CONSOLE_PUBLIC_URL);
+  const publicUrl = new URL(e.AGF_CONSOLE_PUBLIC_URL ?? `http://localhost:${infra.port}`);
   return {
     port: infra.port,
     natsUrl: infra.NATS_URL,
