@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { type CloudEvent, DecisionMade, type DeploymentRequestInput, DeploymentRequestView, SubmissionAccepted } from '@agf/contracts';
+import { MIGRATION_ROLE, provisionDatabaseRoles, serviceRole, urlAsRole } from '@agf/platform';
 import { createTestDatabase, eventually, ServiceProcess, type ServiceName, TestNats, type TestDatabase, type TestIdentity, testIdentity } from '@agf/testing';
 
 export const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
@@ -23,17 +24,29 @@ export class TestSystem {
   ) {}
 
   /** `extra`: more services than the core ones (e.g. integrations), and settings for those only. */
-  static async start(configFile: string, extra: { services?: ServiceName[]; env?: Record<string, string> } = {}): Promise<TestSystem> {
+  /** `databaseRoles`: each service runs as its own Postgres role, migrations as the migration role (as `npm start` does). */
+  static async start(configFile: string, extra: { services?: ServiceName[]; env?: Record<string, string>; databaseRoles?: boolean } = {}): Promise<TestSystem> {
     const identity = await testIdentity();
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
     const env = { AGF_CONFIG: join(__dirname, '..', 'fixtures', configFile) };
-    const attempts: PromiseSettledResult<ServiceProcess>[] = await Promise.allSettled(SERVICES.map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env })));
+    if (extra.databaseRoles) await provisionDatabaseRoles(db.url, [...SERVICES, ...(extra.services ?? [])]);
+    const databaseOf = (name: ServiceName) =>
+      extra.databaseRoles
+        ? { databaseUrl: urlAsRole(db.url, serviceRole(name)), env: { ...env, AGF_DATABASE_MIGRATION_URL: urlAsRole(db.url, MIGRATION_ROLE) } }
+        : { databaseUrl: db.url, env };
+    const attempts: PromiseSettledResult<ServiceProcess>[] = await Promise.allSettled(SERVICES.map((name) => ServiceProcess.start(name, { ...databaseOf(name), namespace: nats.namespace.prefix })));
     // The extra services start once the core ones are up, so that a loaded machine is not asked for all at once.
     const coreStarted = !attempts.some((a) => a.status === 'rejected');
     if (coreStarted) {
-      const extraEnv = { ...env, ...extra.env };
-      attempts.push(...(await Promise.allSettled((extra.services ?? []).map((name) => ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env: extraEnv })))));
+      attempts.push(
+        ...(await Promise.allSettled(
+          (extra.services ?? []).map((name) => {
+            const database = databaseOf(name);
+            return ServiceProcess.start(name, { databaseUrl: database.databaseUrl, namespace: nats.namespace.prefix, env: { ...database.env, ...extra.env } });
+          }),
+        )),
+      );
     }
     const started = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
     const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');

@@ -1,4 +1,5 @@
 import type { CloudEvent } from '@agf/contracts';
+import { aDeploymentRequestInput } from '@agf/contracts/testing';
 import { githubSignature } from '@agf/integrations-domain';
 import { eventually, testIdentity } from '@agf/testing';
 import { TestSystem } from '../governance/system';
@@ -232,5 +233,48 @@ describe('pipeline gates (GitHub, GitLab, shadow mode)', () => {
     expect(metrics).toMatch(/agf_shadow_would_block_total\{project="shadow-shop",service="integrations"\} 1/);
     // Only admins and auditors read the report; anyone else is refused.
     expect((await fetch(`${integrations}/v1/projects/shadow-shop/shadow-report`, { headers: await system.submitter('shadow-shop') })).status).toBe(403);
+  });
+
+  it('lets an admin switch a project to shadow mode through the API: refused for others, announced, audited, and the next decision is shadow', async () => {
+    const coe = system.services.get('coe')!.url;
+    const put = async (headers: Record<string, string>, body: unknown, contentType = 'application/json') =>
+      fetch(`${coe}/v1/projects/mode-shop/mode`, { method: 'PUT', headers: { ...headers, 'content-type': contentType }, body: JSON.stringify(body) });
+    const admin = await system.identity.headers({ sub: 'admin-ada', roles: ['admin'] });
+
+    expect((await put({}, { mode: 'shadow' })).status).toBe(401);
+    const refusedSubmitter = await put(await system.submitter('mode-shop'), { mode: 'shadow' });
+    expect(refusedSubmitter.status).toBe(403);
+    expect(refusedSubmitter.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    await eventually(async () => expect((await (await fetch(`${coe}/v1/projects/mode-shop/mode`, { headers: admin })).json()) as object).toMatchObject({ mode: 'enforce', source: 'config' }));
+    expect((await put(admin, { mode: 'sometimes' })).status).toBe(400);
+    expect((await put(admin, { mode: 'shadow', extra: 1 })).status).toBe(400);
+    expect((await fetch(`${coe}/v1/projects/not%20a%20project/mode`, { headers: admin })).status).toBe(400);
+    const refusedAt = await eventually(async () => {
+      const found = (await system.nats.read('AGF_SECURITY', 'agf.v1.security.refused')).map((m) => m.json<CloudEvent<'security.refused'>>().data).filter((r) => r.service === 'coe' && r.actor?.subject === 'ci-bot');
+      expect(found.length).toBeGreaterThanOrEqual(1);
+      return found;
+    });
+    expect(refusedAt[0]).toMatchObject({ code: 'forbidden', target: 'PUT /v1/projects/mode-shop/mode' });
+
+    const set = await put(admin, { mode: 'shadow' });
+    expect(set.status).toBe(200);
+    expect(await set.json()).toMatchObject({ projectId: 'mode-shop', mode: 'shadow', source: 'api', changedBy: { subject: 'admin-ada' } });
+    // Setting it again changes nothing and announces nothing.
+    expect((await put(admin, { mode: 'shadow' })).status).toBe(200);
+    const announced = (await system.nats.read('AGF_REGISTRY', 'agf.v1.registry.project.mode_changed.>')).map((m) => m.json<CloudEvent<'registry.project.mode_changed'>>().data);
+    expect(announced.filter((a) => a.projectId === 'mode-shop')).toEqual([expect.objectContaining({ mode: 'shadow', previousMode: 'enforce', actor: expect.objectContaining({ subject: 'admin-ada' }) })]);
+    await eventually(async () => {
+      const audited = await system.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "compliance"."audit_entries" WHERE "event_type" = 'io.agf.registry.project.mode_changed.v1' AND "correlation_id" = 'mode-shop'`,
+      );
+      expect(audited[0]!.n).toBe(1);
+    });
+
+    const id = await system.submit(aDeploymentRequestInput({ projectId: 'mode-shop', changes: ['README.md'], riskIndicators: { codeChanges: 2, testsPassed: true, userImpact: 'low', affectedProjects: [] } }));
+    expect((await system.decision(id)).data.shadow).toBe(true);
+    await eventually(async () => {
+      const report = (await (await fetch(`${integrations}/v1/projects/mode-shop/shadow-report`, { headers: await system.auditor() })).json()) as { mode: string; decisions: number };
+      expect(report).toMatchObject({ mode: 'shadow', decisions: 1 });
+    });
   });
 });

@@ -40,10 +40,11 @@ import {
 } from '@agf/coe-domain';
 import { type InvalidMessage, type OutgoingEvent, PoisonMessage } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
-import { type GovernancePolicy, projectMode, registeredExperts } from '@agf/policy';
+import { type GovernancePolicy, registeredExperts } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
 import { type AssignmentRecord, type CoeRequest, coeRepository as repo, type ExpertRow } from './coe.repository';
 import { GovernanceMetrics } from './governance-metrics';
+import { effectiveProjectMode } from './projects/project-modes';
 
 export interface Tx {
   manager: EntityManager;
@@ -604,7 +605,7 @@ export class ReviewWorkflow {
    * (its reviewer is told, its SLA timers stop, its expert's slot is freed).
    */
   private async publishDecision(tx: Tx, decision: DecisionMade, assignments: AssignmentRecord[]): Promise<void> {
-    if (projectMode(this.policy.projects, decision.projectId) === 'shadow') decision = { ...decision, shadow: true };
+    if ((await effectiveProjectMode(tx.manager, this.policy, decision.projectId)).mode === 'shadow') decision = { ...decision, shadow: true };
     if (!(await repo.insertDecision(tx.manager, decision))) return;
     const cancelledAt = new Date().toISOString();
     for (const open of assignments.filter(isOpen)) {

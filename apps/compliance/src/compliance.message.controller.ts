@@ -134,6 +134,7 @@ export class ComplianceMessageController {
   @OnMessage('security.refused') async accessRefused(e: CloudEvent<'security.refused'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('security.audit.read') async auditTrailRead(e: CloudEvent<'security.audit.read'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('registry.expert.changed') async expertRegistryChanged(e: CloudEvent<'registry.expert.changed'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('registry.project.mode_changed') async projectModeChanged(e: CloudEvent<'registry.project.mode_changed'>, ctx: MessageContext) { this.audit(e, ctx); }
 
   /**
    * Appended to the hash chain at the end of the transaction, with the other events of its batch and after

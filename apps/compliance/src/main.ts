@@ -11,5 +11,7 @@ void runService({
   name: 'compliance',
   module: ComplianceModule,
   ...BOOKKEEPING_CONSUMER,
+  // The audit chain: its own role may read it and append to it, never change it (a trigger refuses that too).
+  appendOnlyTables: ['audit_entries'],
   migrations: [messagingTablesMigration('compliance'), ComplianceSchema1732500000501, ComplianceReviewerIdentity1732500000502, ComplianceAppendOnlyAudit1732500000510, ComplianceEmergency1732500000520],
 });

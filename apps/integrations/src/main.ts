@@ -4,6 +4,7 @@ import { messagingTablesMigration } from '@agf/messaging';
 import { EXIT_CONFIG_ERROR, runService } from '@agf/platform';
 import { loadIntegrationsConfig } from './integrations-config';
 import { IntegrationsSchema1732500000701 } from './migrations/1732500000701-integrations-schema';
+import { IntegrationsProjectModes1732500000702 } from './migrations/1732500000702-project-modes';
 import { IntegrationsModule } from './integrations.module';
 import { GITHUB_WEBHOOK_PATH, GITLAB_WEBHOOK_PATH } from './webhooks.http.controller';
 
@@ -25,5 +26,5 @@ void runService({
   // Nothing waits on this service's consumers but a pipeline's callback: short batches.
   consumerLingerMs: 5,
   selfAuthenticatedPaths: [GITHUB_WEBHOOK_PATH, GITLAB_WEBHOOK_PATH],
-  migrations: [messagingTablesMigration('integrations'), IntegrationsSchema1732500000701],
+  migrations: [messagingTablesMigration('integrations'), IntegrationsSchema1732500000701, IntegrationsProjectModes1732500000702],
 });

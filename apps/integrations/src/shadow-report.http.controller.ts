@@ -3,6 +3,7 @@ import { PROJECT_ID_PATTERN } from '@agf/contracts';
 import { POLICY, ProblemError, Roles } from '@agf/platform';
 import { type GovernancePolicy, projectMode } from '@agf/policy';
 import { DataSource } from 'typeorm';
+import { projectModeSetByApi } from './project-modes.message.controller';
 import { gatesRepository as repo, type ShadowCounts } from './gates.repository';
 
 export interface ShadowReport extends ShadowCounts {
@@ -25,6 +26,7 @@ export class ShadowReportHttpController {
       throw new ProblemError(400, 'invalid-request', 'Bad Request', 'projectId must match [A-Za-z0-9_-]{1,128}', [{ path: 'projectId', message: 'invalid project id' }]);
     }
     const counts = await repo.shadowCounts(this.dataSource, projectId);
-    return { projectId, mode: projectMode(this.policy.projects, projectId), ...counts };
+    const mode = (await projectModeSetByApi(this.dataSource, projectId)) ?? projectMode(this.policy.projects, projectId);
+    return { projectId, mode, ...counts };
   }
 }

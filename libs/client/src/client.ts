@@ -8,6 +8,8 @@ import {
   type DeploymentRequestView,
   type OutcomeReportInput,
   type PendingDecision,
+  type ProjectGateMode,
+  type ProjectModeView,
   type RequestStoryEvent,
   type ReviewSubmissionInput,
   type SubmissionAccepted,
@@ -33,11 +35,13 @@ export class AgfError extends Error {
 }
 
 export interface AgfClientOptions {
-  /** Intake's base URL, e.g. http://127.0.0.1:3001 */
+  /** Intake's base URL, e.g. http://127.0.0.1:3000 */
   url: string;
   token?: string;
   /** Compliance's base URL (audit verify); default: intake's host on port 3005. */
   complianceUrl?: string;
+  /** CoE's base URL (project modes); default: intake's host on port 3002. */
+  coeUrl?: string;
 }
 
 export interface StoryEvent extends RequestStoryEvent {
@@ -60,12 +64,14 @@ export interface FollowOptions {
 export class AgfClient {
   readonly url: string;
   readonly complianceUrl: string;
+  readonly coeUrl: string;
   private readonly token: string | undefined;
 
   constructor(options: AgfClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.token = options.token;
-    this.complianceUrl = (options.complianceUrl ?? defaultComplianceUrl(this.url)).replace(/\/+$/, '');
+    this.complianceUrl = (options.complianceUrl ?? sameHostOnPort(this.url, 3005)).replace(/\/+$/, '');
+    this.coeUrl = (options.coeUrl ?? sameHostOnPort(this.url, 3002)).replace(/\/+$/, '');
   }
 
   submit(input: DeploymentRequestInput, options: { idempotencyKey?: string } = {}): Promise<z.infer<typeof SubmissionAccepted>> {
@@ -118,6 +124,14 @@ export class AgfClient {
 
   attestationKeys(): Promise<AttestationKeyList> {
     return this.call('GET', '/v1/attestation-keys');
+  }
+
+  projectMode(projectId: string): Promise<ProjectModeView> {
+    return this.call('GET', `/v1/projects/${encodeURIComponent(projectId)}/mode`, undefined, {}, this.coeUrl);
+  }
+
+  setProjectMode(projectId: string, mode: ProjectGateMode): Promise<ProjectModeView> {
+    return this.call('PUT', `/v1/projects/${encodeURIComponent(projectId)}/mode`, { mode }, {}, this.coeUrl);
   }
 
   auditVerify(): Promise<{ valid: boolean; entries: number; firstBrokenEntry?: unknown }> {
@@ -211,10 +225,11 @@ function describeFetchError(error: unknown): string {
   return cause?.code ?? cause?.message ?? (error as Error).message;
 }
 
-function defaultComplianceUrl(intakeUrl: string): string {
+/** Where another service listens when only intake's URL is given: the same host, on the service's own port. */
+function sameHostOnPort(intakeUrl: string, port: number): string {
   try {
     const url = new URL(intakeUrl);
-    url.port = '3005';
+    url.port = String(port);
     return url.origin;
   } catch {
     return intakeUrl;

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { DeploymentRequestInput } from './deployment-request';
 import { AccessKeyIssued, AccessKeyRevoked, AccessRefused, AuditTrailRead } from './access';
 import { BreakGlassRequested, DecisionEscalated, ExpertRegistryChanged, ReviewCancelled } from './human-loop';
+import { ProjectModeChanged } from './pipeline';
 import * as S from './events/schemas';
 import type { StreamName } from './streams';
 
@@ -205,6 +206,14 @@ export const CATALOG = {
     kind: 'event',
     token: 'expertId',
     description: 'An expert was added to, changed in or removed from the registry (from agf-config.yaml or the API).',
+  },
+  'registry.project.mode_changed': {
+    subjectBase: 'agf.v1.registry.project.mode_changed',
+    stream: 'AGF_REGISTRY',
+    schema: ProjectModeChanged,
+    kind: 'event',
+    token: 'projectId',
+    description: 'An admin switched a project between enforcing and shadow mode (`PUT /v1/projects/{id}/mode`); CoE marks its decisions shadow from then on.',
   },
   'security.refused': {
     subjectBase: 'agf.v1.security.refused',

@@ -2,6 +2,7 @@ export * from './infra-config';
 export * from './tracing';
 export * from './admission';
 export * from './database';
+export * from './database-roles';
 export * from './problem';
 export * from './metrics';
 export * from './health.controller';

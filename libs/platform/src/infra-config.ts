@@ -7,6 +7,8 @@ const Int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 
 const InfraEnv = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/agf'),
+  /** The migration role's URL (it owns the schema); then DATABASE_URL is the service's own role, with data rights only. */
+  AGF_DATABASE_MIGRATION_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
   NATS_URL: z.string().regex(/^(nats|tls):\/\//, 'expected nats://host:port (comma-separated for several)').default('nats://127.0.0.1:4222'),
   AGF_CONFIG: z.string().min(1).default('./agf-config.yaml'),
   /** Prefix for subjects and streams, so test runs sharing a NATS server never see each other. */

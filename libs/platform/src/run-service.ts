@@ -10,6 +10,7 @@ import express from 'express';
 import helmet from 'helmet';
 import type { MigrationInterface } from 'typeorm';
 import { createServiceDataSource, ensureDatabase, initialiseDatabase, waitFor } from './database';
+import { grantServiceRole, roleOfUrl } from './database-roles';
 import { loadInfraConfig, type ServiceName } from './infra-config';
 import { httpMetricsMiddleware, MetricsService } from './metrics';
 import { PlatformModule, type ServiceRuntime } from './platform.module';
@@ -25,6 +26,8 @@ export interface ServiceDefinition {
   /** The service's own (static) Nest module; it injects what PlatformModule provides. */
   module: Type;
   migrations: Array<new () => MigrationInterface>;
+  /** Tables the service may only read and append to (no UPDATE, DELETE or TRUNCATE grant when it runs as its own role). */
+  appendOnlyTables?: string[];
   /** Waiting messages handled per transaction under load (1 = one per transaction); `AGF_CONSUMER_BATCH` overrides. */
   consumerBatchSize?: number;
   /**
@@ -91,15 +94,16 @@ export async function runService(definition: ServiceDefinition): Promise<Running
   runtime.namespace = new Namespace(infra.AGF_NAMESPACE);
   runtime.metrics = new MetricsService(definition.name);
 
-  await waitFor('Postgres', () => ensureDatabase(infra.DATABASE_URL), (m) => logger.warn(m));
+  await waitFor('Postgres', () => ensureDatabase(infra.AGF_DATABASE_MIGRATION_URL ?? infra.DATABASE_URL), (m) => logger.warn(m));
   runtime.dataSource = createServiceDataSource({
     url: infra.DATABASE_URL,
     schema: infra.schema,
     poolSize: infra.AGF_DB_POOL_SIZE,
-    migrations: definition.migrations,
+    // With a migration role, the service's own role runs no DDL: the migrations run on their own connection.
+    migrations: infra.AGF_DATABASE_MIGRATION_URL ? [] : definition.migrations,
     applicationName: `agf-${definition.name}`,
   });
-  await waitFor('Postgres migrations', () => initialiseDatabaseOnce(runtime), (m) => logger.warn(m));
+  await waitFor('Postgres migrations', () => initialiseDatabaseOnce(runtime, definition), (m) => logger.warn(m));
   runtime.nc = await waitFor('NATS', () => connectNats(infra.NATS_URL, `agf-${definition.name}`), (m) => logger.warn(m));
   const maxPayload = runtime.nc.info?.max_payload ?? 0;
   if (maxPayload && maxPayload < LIMITS.maxEventBytes + 8 * 1024) {
@@ -228,7 +232,20 @@ export function rawBodyOf(req: IncomingMessage): Buffer | undefined {
   return (req as IncomingMessage & { [RAW_BODY]?: Buffer })[RAW_BODY];
 }
 
-async function initialiseDatabaseOnce(runtime: ServiceRuntime): Promise<void> {
+async function initialiseDatabaseOnce(runtime: ServiceRuntime, definition: ServiceDefinition): Promise<void> {
   if (runtime.dataSource.isInitialized) await runtime.dataSource.destroy();
-  await initialiseDatabase(runtime.dataSource, runtime.infra.schema);
+  const { infra } = runtime;
+  if (!infra.AGF_DATABASE_MIGRATION_URL) {
+    await initialiseDatabase(runtime.dataSource, infra.schema);
+    return;
+  }
+  const migrator = createServiceDataSource({ url: infra.AGF_DATABASE_MIGRATION_URL, schema: infra.schema, poolSize: 2, migrations: definition.migrations, applicationName: `agf-${definition.name}-migrations` });
+  try {
+    await initialiseDatabase(migrator, infra.schema);
+    const role = roleOfUrl(infra.DATABASE_URL);
+    if (role !== roleOfUrl(infra.AGF_DATABASE_MIGRATION_URL)) await grantServiceRole(migrator, infra.schema, role, definition.appendOnlyTables);
+  } finally {
+    if (migrator.isInitialized) await migrator.destroy();
+  }
+  await runtime.dataSource.initialize();
 }

@@ -88,9 +88,10 @@ function report(decision: DecisionMade, settings: FollowSettings): number {
   if (settings.json) return code;
   const out = code === EXIT.proceed ? process.stdout : process.stderr;
   out.write(`\n${decision.outcome} (risk ${decision.riskScore.toFixed(2)}, confidence ${decision.confidenceScore.toFixed(2)}, tier ${decision.tierLevel})\n`);
-  if (decision.conditions.length) out.write(`conditions:\n${decision.conditions.map((c) => `  - ${c}`).join('\n')}\n`);
+  // A block's conditions are its reviewers' objections, printed once below as feedback.
+  if (decision.conditions.length && code !== EXIT.blocked) out.write(`conditions:\n${decision.conditions.map((c) => `  - ${c}`).join('\n')}\n`);
   if (decision.monitoringRequirements.length) {
-    out.write(`monitoring:\n${decision.monitoringRequirements.map((m) => `  - ${m.metric} ${m.comparison} ${m.threshold}${m.unit} for ${m.durationMinutes} min (${m.reason})`).join('\n')}\n`);
+    out.write(`monitoring:\n${decision.monitoringRequirements.map((m) => `  - ${m.metric} ${m.comparison} ${m.threshold}${unitSuffix(m.unit)} for ${m.durationMinutes} min (${m.reason})`).join('\n')}\n`);
   }
   if (code === EXIT.blocked) {
     const feedback = decision.expertReviews.filter((r) => r.decision === 'reject').map((r) => `  - ${r.expertId}: ${r.comments}`);
@@ -106,4 +107,10 @@ export function parseDuration(text: string): number {
   if (!match) throw new CliExit(EXIT.usage, `not a duration: ${text} (e.g. 72h, 30m, 45s)`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
+}
+
+/** `1%`, `500 ms`, and no suffix for a plain ratio. */
+function unitSuffix(unit: string): string {
+  if (!unit || unit === 'ratio') return '';
+  return unit === '%' ? unit : ` ${unit}`;
 }

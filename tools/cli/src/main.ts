@@ -28,7 +28,7 @@ const program = new Command('agf')
   .exitOverride();
 
 const globals = (): Global => program.opts<Global>();
-const client = (): AgfClient => new AgfClient({ url: globals().url ?? 'http://127.0.0.1:3001', token: globals().token });
+const client = (): AgfClient => new AgfClient({ url: globals().url ?? 'http://127.0.0.1:3000', token: globals().token });
 const print = (human: string, data: unknown): void => {
   process.stdout.write(globals().json ? `${JSON.stringify(data)}\n` : `${human}\n`);
 };
@@ -187,6 +187,17 @@ keys.command('revoke <id>').action(async (id: string) => {
 });
 
 program
+  .command('project-mode <projectId> [mode]')
+  .description('show a project\'s gate mode, or set it (admin): enforce | shadow (AGF decides, every gate approves)')
+  .option('--coe-url <url>', 'CoE service (default: intake host, port 3002)')
+  .action(async (projectId: string, mode: string | undefined, o: { coeUrl?: string }) => {
+    if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow') throw new CliExit(EXIT.usage, `project-mode: enforce or shadow, not ${mode}`);
+    const coe = new AgfClient({ url: globals().url ?? 'http://127.0.0.1:3000', token: globals().token, coeUrl: o.coeUrl });
+    const view = mode ? await coe.setProjectMode(projectId, mode) : await coe.projectMode(projectId);
+    print(`${view.projectId}: ${view.mode} (${view.source === 'api' ? `set by ${view.changedBy?.subject} at ${view.changedAt}` : 'from agf-config.yaml'})`, view);
+  });
+
+program
   .command('audit')
   .description('the compliance audit chain')
   .command('verify')
@@ -194,7 +205,7 @@ program
   .option('--database-url <url>', 'walk the chain straight from Postgres instead (read access only)')
   .action(async (o: { complianceUrl?: string; databaseUrl?: string }) => {
     if (o.databaseUrl) return runTool('audit-verify', ['--database-url', o.databaseUrl]);
-    const result = await new AgfClient({ url: globals().url ?? 'http://127.0.0.1:3001', token: globals().token, complianceUrl: o.complianceUrl }).auditVerify();
+    const result = await new AgfClient({ url: globals().url ?? 'http://127.0.0.1:3000', token: globals().token, complianceUrl: o.complianceUrl }).auditVerify();
     print(JSON.stringify(result, null, 2), result);
     if (!result.valid) process.exitCode = EXIT.blocked;
   });
@@ -330,6 +341,8 @@ function readJson(file: string): unknown {
 /** The operator tools that talk to NATS or Postgres directly run as they always did (npm run dlq, audit:verify). */
 function runTool(tool: 'dlq' | 'audit-verify', args: string[]): void {
   const entry = join(ROOT, 'dist', 'tools', tool, 'src', 'main.js');
+  // The packaged CLI (npm run cli:pack) is for pipelines; the operator tools that reach NATS and Postgres stay in the repository.
+  if (!existsSync(entry)) throw new CliExit(EXIT.usage, `agf ${tool === 'dlq' ? 'dlq' : 'audit verify --database-url'} runs from a checkout of the AGF repository (npm ci), not from the packaged CLI`);
   const result = spawnSync(process.execPath, [entry, ...args], { stdio: 'inherit' });
   process.exitCode = result.status ?? EXIT.unreachable;
 }

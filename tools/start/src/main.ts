@@ -2,7 +2,20 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ensureDatabase, EXIT_CONFIG_ERROR, repositoryRoot, SERVICE_PORTS, type ServiceName, serviceNodeFlags, waitFor } from '@agf/platform';
+import { Client } from 'pg';
+import {
+  ensureDatabase,
+  EXIT_CONFIG_ERROR,
+  MIGRATION_ROLE,
+  provisionDatabaseRoles,
+  repositoryRoot,
+  SERVICE_PORTS,
+  type ServiceName,
+  serviceNodeFlags,
+  serviceRole,
+  urlAsRole,
+  waitFor,
+} from '@agf/platform';
 
 /**
  * `npm start`: the whole system on one machine. Each service is its own process with its log lines
@@ -28,10 +41,12 @@ interface Supervised {
 }
 
 let stopping = false;
+/** Each service's database URLs: its own role and the migration role, when they could be set up. */
+let databaseEnv: (name: ServiceName) => Record<string, string> = () => ({});
 
 function log(name: string, line: string, color = ''): void {
   const useColor = process.stdout.isTTY && !process.env['NO_COLOR'];
-  process.stdout.write(`${useColor ? color : ''}${name.padEnd(10)}|${useColor ? RESET : ''} ${line}\n`);
+  process.stdout.write(`${useColor ? color : ''}${name.padEnd(12)}|${useColor ? RESET : ''} ${line}\n`);
 }
 
 function launch(service: Supervised, color: string): void {
@@ -43,6 +58,7 @@ function launch(service: Supervised, color: string): void {
       AGF_BOOTSTRAP_KEY_FILE: BOOTSTRAP_KEY_FILE,
       AGF_AUDIT_CHECKPOINT_DIR: AUDIT_CHECKPOINT_DIR,
       AGF_AUDIT_CHECKPOINT_KEY_FILE: AUDIT_CHECKPOINT_KEY_FILE,
+      ...databaseEnv(service.name),
       NO_COLOR: process.env['NO_COLOR'] ?? (process.stdout.isTTY ? '' : '1'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,6 +83,25 @@ function launch(service: Supervised, color: string): void {
   });
 }
 
+/**
+ * Least privilege in Postgres: with an administrator's DATABASE_URL, the migration role and a role per service
+ * are created, and each service runs as its own role. Where that is not possible (no right to create roles, or
+ * the roles cannot log in without a password), the services run as DATABASE_URL's user, and it says so.
+ */
+async function setUpServiceRoles(databaseUrl: string): Promise<boolean> {
+  try {
+    await provisionDatabaseRoles(databaseUrl, ALL);
+    const probe = new Client({ connectionString: urlAsRole(databaseUrl, MIGRATION_ROLE) });
+    await probe.connect();
+    await probe.end();
+    log('start', `each service runs as its own Postgres role (agf_<service>); migrations as ${MIGRATION_ROLE}`);
+    return true;
+  } catch (error) {
+    log('start', `services run as DATABASE_URL's user: per-service Postgres roles not set up (${(error as Error).message}); see docs/operations.md`);
+    return false;
+  }
+}
+
 async function main(): Promise<void> {
   const wanted = (process.env['AGF_SERVICES']?.split(',').map((s) => s.trim()).filter(Boolean) ?? ALL) as ServiceName[];
   const unknown = wanted.filter((name) => !ALL.includes(name));
@@ -76,6 +111,9 @@ async function main(): Promise<void> {
   }
   const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/agf';
   await waitFor('Postgres', () => ensureDatabase(databaseUrl), (message) => log('start', message));
+  if (process.env['AGF_DB_ROLES'] !== 'off' && (await setUpServiceRoles(databaseUrl))) {
+    databaseEnv = (name) => ({ DATABASE_URL: urlAsRole(databaseUrl, serviceRole(name)), AGF_DATABASE_MIGRATION_URL: urlAsRole(databaseUrl, MIGRATION_ROLE) });
+  }
   const services: Supervised[] = wanted.map((name) => ({ name, restarts: 0, startedAt: 0 }));
   services.forEach((service, index) => launch(service, COLORS[index % COLORS.length]!));
   log('start', `started ${wanted.join(', ')}; Ctrl-C stops everything`);

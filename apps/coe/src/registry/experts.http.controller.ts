@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req, Res } from '@nestjs/common';
 import { actorOf, hasRole, type Principal } from '@agf/access-domain';
-import { describeIssues, ExpertId, ExpertRecord, findJsonInputProblem, IsoDateTime } from '@agf/contracts';
+import { ExpertId, ExpertRecord, IsoDateTime } from '@agf/contracts';
 import { type Transaction, TransactionalPublisher } from '@agf/messaging';
-import { AccessRefusals, CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
+import { AccessRefusals, CurrentPrincipal, parseJsonBody, ProblemError, Roles } from '@agf/platform';
 import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -131,19 +131,4 @@ function expertIdOf(id: string): string {
 
 function notFound(id: string): ProblemError {
   return new ProblemError(404, 'not-found', 'Not Found', `no expert ${id}`);
-}
-
-/** Content type, unsafe keys, nesting, unstorable strings, then the schema: the checks every JSON command body gets. */
-function parseJsonBody<S extends z.ZodType>(req: Request, body: unknown, schema: S): z.infer<S> {
-  if (!req.is(['application/json', 'application/*+json'])) {
-    throw new ProblemError(415, 'unsupported-media-type', 'Unsupported Media Type', 'send the body as application/json');
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ProblemError(400, 'invalid-request', 'Bad Request', 'expected a JSON object', [{ path: '(body)', message: 'expected a JSON object' }]);
-  }
-  const found = findJsonInputProblem(body);
-  if (found) throw new ProblemError(400, 'invalid-request', 'Bad Request', `the body ${found.problem}`, found.errors);
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ProblemError(400, 'invalid-request', 'Bad Request', 'the body is invalid', describeIssues(parsed.error).slice(0, 50));
-  return parsed.data;
 }
