@@ -7,6 +7,7 @@ describe('loadConsoleConfig', () => {
     expect(config.services.intake).toBe('http://127.0.0.1:3000');
     expect(config.services.compliance).toBe('http://127.0.0.1:3005');
     expect(config).not.toHaveProperty('services.console');
+    expect(loadConsoleConfig({ INTAKE_PORT: '4000' }).services.intake).toBe('http://127.0.0.1:4000');
     expect(config.secureCookies).toBe(false);
     expect(config.publicUrl.href).toBe('http://localhost:3006/');
     expect(loadConsoleConfig({ CONSOLE_PORT: '4006' }).publicUrl.href).toBe('http://localhost:4006/');

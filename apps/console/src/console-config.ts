@@ -52,7 +52,7 @@ export function loadConsoleConfig(env: NodeJS.ProcessEnv = process.env): Console
   if (!parsed.success) return fail(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const e = parsed.data;
   const services = Object.fromEntries(
-    (Object.keys(SERVICE_PORTS) as ServiceName[]).filter((name) => name !== 'console').map((name) => [name, `http://127.0.0.1:${SERVICE_PORTS[name]}`]),
+    (Object.keys(SERVICE_PORTS) as ServiceName[]).filter((name) => name !== 'console').map((name) => [name, `http://127.0.0.1:${env[`${name.toUpperCase()}_PORT`] || SERVICE_PORTS[name]}`]),
   ) as ConsoleConfig['services'];
   for (const entry of e.AGF_CONSOLE_SERVICE_URLS.split(',').map((s) => s.trim()).filter(Boolean)) {
     const [name, url] = [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)];
