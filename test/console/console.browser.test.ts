@@ -273,12 +273,24 @@ maybe('web console in Chromium', () => {
     await shot(page, 'story-audit');
   });
 
-  it('is usable at 390 px wide: no sideways scrolling of the page, navigation reachable by keyboard', async () => {
+  it('is usable at 390 px wide: no sideways scrolling, a new assignment appears live in the open inbox, navigation by keyboard', async () => {
     const key = await issueKey(reviewerSubject, ['reviewer']);
     const page = await newPage(390, 844);
     await signIn(page, key, reviewerSubject);
     await page.getByRole('heading', { name: 'Review inbox' }).waitFor();
     await page.getByTestId('inbox-count').waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    // A new assignment appears while the inbox is open, without a reload, and the title counts it.
+    await page.evaluate('window.stillThisPage = true');
+    const before = (await page.title()).match(/^\((\d+)\)/)?.[1] ?? '0';
+    const { id, humans } = await submitTier1('ci-bot');
+    if (humans.some((h) => h.expertId === reviewerSubject)) {
+      await page.locator(`a[href="/requests/${id}"]`).waitFor({ timeout: 30_000 });
+      await eventually(async () => expect(await page.title()).toBe(`(${Number(before) + 1}) Review inbox — AGF console`));
+      expect(await page.evaluate('window.stillThisPage')).toBe(true);
+    } else {
+      process.stdout.write(`[console] live inbox check not made: the CoE assigned ${humans.map((h) => h.expertId).join(', ')}, not ${reviewerSubject}\n`);
+    }
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await shot(page, 'inbox-390');
     const auditorKey = await issueKey('auditor-ann', ['auditor', 'admin']);
