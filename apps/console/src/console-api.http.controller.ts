@@ -3,6 +3,7 @@ import { ProblemError } from '@agf/platform';
 import type { Request, Response } from 'express';
 import { CONSOLE_CONFIG, type ConsoleConfig } from './console-config';
 import { sessionOf } from './session-guard';
+import { SessionStore } from './sessions';
 import { Upstream, type UpstreamAnswer, upstreamProblem } from './upstream';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -28,6 +29,7 @@ function query(params: Record<string, unknown>): string {
 export class ConsoleApiHttpController {
   constructor(
     private readonly upstream: Upstream,
+    private readonly sessions: SessionStore,
     @Inject(CONSOLE_CONFIG) private readonly config: ConsoleConfig,
   ) {}
 
@@ -39,14 +41,15 @@ export class ConsoleApiHttpController {
   /** The inbox as Server-Sent Events: the whole list again whenever it changed (new assignments, answers, decisions). */
   @Get('inbox/events')
   async inboxEvents(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const { authorization } = sessionOf(req);
+    const { authorization, id: sessionId } = sessionOf(req);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
     res.write('retry: 2000\n\n');
     let closed = false;
     let last = '';
     let sinceBeat = 0;
     res.once('close', () => (closed = true));
-    while (!closed) {
+    // Until the browser goes, or the session ends (signed out, expired): its credential is not used after that.
+    while (!closed && this.sessions.isLive(sessionId)) {
       const answer = await this.upstream.call('intake', '/v1/reviews?assignee=me&status=pending&limit=100', authorization).catch(() => undefined);
       if (answer && answer.status !== 200) {
         // Refused now (a revoked key): say so and end; the page shows the reason.

@@ -52,8 +52,10 @@ describe('SessionStore', () => {
   it('forgets a session that was signed out', () => {
     const sessions = store();
     const { cookieValue, session } = sessions.create('Bearer agf_a', caller, 'api-key');
+    expect(sessions.isLive(session.id)).toBe(true);
     sessions.end(session.id);
     expect(sessions.find(cookieValue)).toBeUndefined();
+    expect(sessions.isLive(session.id)).toBe(false);
     expect(sessions.size).toBe(0);
   });
 });

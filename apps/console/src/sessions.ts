@@ -74,6 +74,13 @@ export class SessionStore {
     return session;
   }
 
+  /** Whether a session is still live (a stream opened under it stops once it is not). */
+  isLive(id: string): boolean {
+    const session = this.sessions.get(id);
+    const at = this.now();
+    return session !== undefined && at < session.expiresAt && at - session.lastSeenAt < this.idleMs;
+  }
+
   end(id: string): void {
     this.sessions.delete(id);
   }
