@@ -5,6 +5,9 @@ import { AttestationSigner } from './attestations/attestation-signer';
 import { Attestations } from './attestations/attestations';
 import { AttestationsHttpController } from './attestations/attestations.http.controller';
 import { DecisionWaiters } from './decisions/decision-waiters';
+import { InsightsHttpController } from './insights/insights.http.controller';
+import { InsightsRepository } from './insights/insights.repository';
+import { MeHttpController } from './me/me.http.controller';
 import { OutcomesHttpController } from './outcomes/outcomes.http.controller';
 import { ReadModelMessageController } from './read-model/read-model.message.controller';
 import { RequestEventsHttpController } from './request-events/request-events.http.controller';
@@ -30,7 +33,9 @@ import { SubmitRequestMessageController } from './submit-request/submit-request.
     BreakGlassHttpController,
     RequestEventsHttpController,
     AttestationsHttpController,
+    InsightsHttpController,
+    MeHttpController,
   ],
-  providers: [RequestViewRepository, RequestVisibility, DecisionWaiters, ReviewInboxRepository, AttestationSigner, Attestations],
+  providers: [RequestViewRepository, RequestVisibility, DecisionWaiters, ReviewInboxRepository, AttestationSigner, Attestations, InsightsRepository],
 })
 export class IntakeModule {}

@@ -7,7 +7,9 @@ import {
   ApiKeyView,
   BreakGlassAccepted,
   BreakGlassInput,
+  CallerView,
   DecisionMade,
+  InsightsReport,
   DeploymentRequestInput,
   DeploymentRequestView,
   LIMITS,
@@ -196,6 +198,7 @@ export function openApiDocument(): OpenApiDocument {
         BreakGlassInput: z.toJSONSchema(BreakGlassInput, { target: 'openapi-3.0' }) as object,
         ...responseSchemas({ ReviewInboxPage, ReviewInboxItem, BreakGlassAccepted }),
         ...responseSchemas({ AttestationEnvelope, AttestationKeyList }),
+        ...responseSchemas({ InsightsReport, CallerView }),
         Problem: {
           type: 'object',
           description: 'RFC 9457 problem details',
@@ -249,6 +252,39 @@ function humanLoopPaths(requestId: object): OpenApiDocument['paths'] {
           ...unauthenticated,
           '403': problem('None of the roles reviewer, admin or auditor'),
           '404': problem("Unknown id, or another expert's assignment"),
+          ...busy,
+        },
+      },
+    },
+    '/v1/me': {
+      get: {
+        operationId: 'getCaller',
+        tags: ['api keys'],
+        summary: 'The authenticated caller: subject, roles, projects and the experts they answer for (any role)',
+        parameters: [],
+        responses: {
+          '200': json('The caller', ref('CallerView')),
+          ...unauthenticated,
+          '403': problem('A credential without any role'),
+          ...busy,
+        },
+      },
+    },
+    '/v1/insights': {
+      get: {
+        operationId: 'getInsights',
+        tags: ['deployment requests'],
+        summary: 'Figures over a period, overall and per project: decisions by outcome, lead time p50/p90, SLA compliance, change failure rate, deployments per day; the escalation queue; each expert\'s load and answer times (roles admin or auditor)',
+        parameters: [
+          { name: 'from', in: 'query', required: false, description: 'Start of the period (ISO 8601); default 30 days before `to`', schema: { type: 'string', format: 'date-time' } },
+          { name: 'to', in: 'query', required: false, description: 'End of the period (ISO 8601, exclusive); default now', schema: { type: 'string', format: 'date-time' } },
+          { name: 'projectId', in: 'query', required: false, description: 'Only this project', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': json('The figures', ref('InsightsReport')),
+          '400': problem('A bad period or project id, naming each'),
+          ...unauthenticated,
+          '403': problem('Neither admin nor auditor'),
           ...busy,
         },
       },

@@ -146,3 +146,65 @@ export type ReviewInboxItem = z.infer<typeof ReviewInboxItem>;
 /** `GET /v1/reviews`: one page; `nextCursor` (opaque) asks for the next, null on the last. */
 export const ReviewInboxPage = z.strictObject({ items: z.array(ReviewInboxItem), nextCursor: z.string().nullable() });
 export type ReviewInboxPage = z.infer<typeof ReviewInboxPage>;
+
+/** Figures of a set of requests over a period (`GET /v1/insights`): decisions, lead time, SLA, change failure, deployments. */
+export const DeliveryFigures = z.strictObject({
+  /** Decisions made in the period, by outcome. */
+  decisionsByOutcome: z.record(z.string(), z.number().int().min(0)),
+  decisions: z.number().int().min(0),
+  /** Seconds from submission to decision, over the period's decisions; null without any. */
+  leadTimeSeconds: z.strictObject({ p50: z.number().nullable(), p90: z.number().nullable() }),
+  /** Human and automated answers due in the period: answered by their SLA due time, in percent; null when none were due. */
+  slaCompliancePercent: z.number().min(0).max(100).nullable(),
+  /** Reported outcomes in the period that failed or were rolled back, in percent; null without reports. */
+  changeFailureRatePercent: z.number().min(0).max(100).nullable(),
+  /** Outcomes reported as `succeeded` in the period, per day. */
+  deploymentsPerDay: z.number().min(0),
+});
+export type DeliveryFigures = z.infer<typeof DeliveryFigures>;
+
+export const InsightsReport = z.strictObject({
+  from: IsoDateTime,
+  to: IsoDateTime,
+  overall: DeliveryFigures,
+  projects: z.array(DeliveryFigures.extend({ projectId: ProjectId })),
+  /** Decisions per day over the period, oldest first. */
+  daily: z.array(z.strictObject({ day: z.string(), decisions: z.number().int().min(0) })),
+  /** Requests waiting on an escalation now (the oversight queue), oldest due first. */
+  escalations: z.array(
+    z.strictObject({
+      requestId: Uuid,
+      projectId: ProjectId,
+      componentName: z.string(),
+      requester: z.string(),
+      level: z.number().int().min(1),
+      reason: z.string(),
+      detail: z.string(),
+      dueAt: IsoDateTime.nullable(),
+      escalatedAt: IsoDateTime.nullable(),
+    }),
+  ),
+  /** Each expert's open assignments now, overdue ones, and answer times over the period. */
+  experts: z.array(
+    z.strictObject({
+      expertId: ExpertId,
+      expertKind: ExpertKind,
+      open: z.number().int().min(0),
+      overdue: z.number().int().min(0),
+      answered: z.number().int().min(0),
+      answerSeconds: z.strictObject({ p50: z.number().nullable(), p90: z.number().nullable() }),
+    }),
+  ),
+});
+export type InsightsReport = z.infer<typeof InsightsReport>;
+
+/** `GET /v1/me`: the authenticated caller, and the experts they answer for. */
+export const CallerView = z.strictObject({
+  subject: z.string(),
+  issuer: z.string().optional(),
+  apiKeyId: z.string().optional(),
+  roles: z.array(z.string()),
+  projects: z.array(z.string()),
+  experts: z.array(ExpertId),
+});
+export type CallerView = z.infer<typeof CallerView>;

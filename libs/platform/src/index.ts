@@ -13,6 +13,7 @@ export * from './process-layout';
 export * from './auth';
 export * from './audit-checkpoint-store';
 export * from './registry';
+export * from './rate-limit';
 export * from './bus/bus-roles';
 export * from './bus/nats-authorization';
 export * from './bus/provision';

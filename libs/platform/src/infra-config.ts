@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const SERVICE_PORTS = { intake: 3000, risk: 3001, coe: 3002, sla: 3003, learning: 3004, compliance: 3005, notify: 3007, integrations: 3008, rollout: 3009 } as const;
+export const SERVICE_PORTS = { intake: 3000, risk: 3001, coe: 3002, sla: 3003, learning: 3004, compliance: 3005, console: 3006, notify: 3007, integrations: 3008, rollout: 3009 } as const;
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
 const Int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

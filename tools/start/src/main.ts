@@ -153,6 +153,7 @@ async function announceWhenReady(names: ServiceName[]): Promise<void> {
   const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.ok === true;
   while (!stopping && !(await Promise.all(ports.map(ready))).every(Boolean)) await new Promise((resolve) => setTimeout(resolve, 500));
   if (stopping) return;
+  if (names.includes('console')) log('start', `web console at http://localhost:${process.env['CONSOLE_PORT'] || SERVICE_PORTS.console}/ (sign in with an API key)`);
   if (!names.includes('intake')) return log('start', 'all ready (intake, which writes the admin API key, runs elsewhere)');
   log(
     'start',

@@ -10,6 +10,8 @@ export interface BusRole {
   consumes: MessageName[];
   /** Messages it receives on a plain subscription (intake's long-poll waiters). */
   listens?: MessageName[];
+  /** Reads every stream's and consumer's state (the console's technical dashboard: lag, dead letters). */
+  monitors?: boolean;
 }
 
 /**
@@ -95,6 +97,7 @@ export const BUS_ROLES: Record<ServiceName, BusRole> = {
     consumes: ['review.assigned', 'review.cancelled', 'sla.warning', 'sla.breached', 'decision.made', 'decision.escalated', 'deployment.break_glass', 'rollback.requested', 'rollback.escalated', 'rollback.completed'],
   },
   integrations: { publishes: ['intake.submit'], consumes: ['deployment.requested', 'decision.made', 'registry.project.mode_changed'] },
+  console: { publishes: [], consumes: [], monitors: true },
   rollout: {
     publishes: ['rollout.progressed', 'rollout.evaluated', 'rollback.requested', 'rollback.escalated', 'rollback.completed', 'deployment.outcome'],
     consumes: ['risk.assessed', 'decision.made'],
@@ -141,6 +144,7 @@ export function servicePermissions(service: ServiceName, ns: Namespace): NatsPer
       ns.subject(dlqSubject(service, '>')),
       ...consumers.flatMap((c) => [`$JS.API.CONSUMER.INFO.${ns.stream(c.stream)}.${service}`, `$JS.API.CONSUMER.MSG.NEXT.${ns.stream(c.stream)}.${service}`, `$JS.ACK.${ns.stream(c.stream)}.${service}.>`]),
       ...REPLAYED_STREAMS.flatMap((stream) => replayPermissions(ns, stream)),
+      ...(role.monitors ? STREAM_NAMES.flatMap((stream) => [`$JS.API.CONSUMER.LIST.${ns.stream(stream)}`, `$JS.API.CONSUMER.INFO.${ns.stream(stream)}.*`]) : []),
     ],
     subscribe: [...basics.subscribe, ...(role.listens ?? []).map((name) => ns.subject(subjectFilterFor(name)))],
   };
