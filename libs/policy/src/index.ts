@@ -2,3 +2,4 @@ export * from './policy';
 export * from './load-policy';
 export * from './notifications-policy';
 export * from './projects-policy';
+export * from './evidence-policy';
