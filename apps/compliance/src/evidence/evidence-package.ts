@@ -82,7 +82,7 @@ function keyValues(doc: PDFKit.PDFDocument, rows: Array<[string, string]>): void
 }
 
 /** The Helvetica of a PDF without embedded fonts knows Latin-1 only: other characters are shown as '?'. */
-const latin1 = (text: string) => text.replace(/[^\x09\x0a\x0d\x20-\x7e\xa0-\xff]/g, '?');
+const latin1 = (text: string) => [...text].map((ch) => (/[\t\n\r -~\u00a0-\u00ff]/.test(ch) ? ch : '?')).join('');
 
 export async function renderReportPdf(report: EvidenceReport): Promise<Buffer> {
   const doc = newDocument(`AGF ${report.framework} evidence report`, report.generatedAt);
