@@ -134,7 +134,7 @@ export async function renderReportPdf(report: EvidenceReport): Promise<Buffer> {
       latin1(
         `requested by ${c.requester} at ${c.submittedAt}; risk ${c.risk ? c.risk.overallScore.toFixed(2) : 'not assessed'}; tier ${c.tierLevel ?? '?'}; approvals: ${approvals}; ` +
           `decision: ${d ? `${d.outcome}${d.emergency ? ' (EMERGENCY CHANGE, break-glass)' : ''}${d.escalation ? ` (after escalation, level ${d.escalation.level})` : ''} at ${d.decidedAt}` : 'none'}; ` +
-          `outcome: ${c.outcome?.status ?? 'not reported'}${c.refusedAnswers.length ? `; refused answers: ${c.refusedAnswers.map((r) => `${r.expertId} (${r.code})`).join(', ')}` : ''}`,
+          `outcome: ${c.outcome?.status ?? 'not reported'}${c.refusedAnswers.length ? `; refused: ${c.refusedAnswers.map((r) => `${r.by ?? r.expertId ?? "?"} (${r.code})`).join(', ')}` : ''}`,
       ),
       { indent: 12 },
     );

@@ -20,10 +20,15 @@ export interface ChangeApproval {
   evidence: EvidenceRef;
 }
 
-/** An answer the CoE refused; `separation-of-duties` is a refused self-approval. */
+/**
+ * An answer the CoE refused (`review.rejected`) or an action on the change a service refused
+ * (`security.refused`); `separation-of-duties` is a refused self-approval.
+ */
 export interface RefusedAnswer {
-  assignmentId: string;
-  expertId: string;
+  assignmentId: string | null;
+  expertId: string | null;
+  /** Who was refused, when their credential was valid. */
+  by: string | null;
   code: string;
   reason: string;
   refusedAt: string;
@@ -103,6 +108,15 @@ export function buildPopulation(entries: readonly ChainedAuditEntry[]): ChangeRe
   for (const entry of entries) {
     const name = messageNameOfType(entry.eventType);
     const payload = entry.payload as Envelope;
+    // A refusal names no project: it belongs to the change whose id it is correlated with (the id in the refused path).
+    if (name === 'security.refused') {
+      const record = entry.correlationId ? byRequest.get(entry.correlationId) : undefined;
+      if (!record) continue;
+      const d = dataOf<'security.refused'>(entry);
+      record.trail.push(refOf(entry));
+      record.refusedAnswers.push({ assignmentId: null, expertId: null, by: d.actor?.subject ?? null, code: d.code, reason: `${d.service}: ${d.target}: ${d.reason}`, refusedAt: d.refusedAt, evidence: refOf(entry) });
+      continue;
+    }
     const data = payload?.data as { requestId?: string; projectId?: string } | undefined;
     if (!name || !data?.requestId || !data.projectId) continue;
     const record = recordOf(data.requestId, data.projectId);
@@ -148,7 +162,7 @@ export function buildPopulation(entries: readonly ChainedAuditEntry[]): ChangeRe
       }
       case 'review.rejected': {
         const d = dataOf<'review.rejected'>(entry);
-        record.refusedAnswers.push({ assignmentId: d.assignmentId, expertId: d.expertId, code: d.code, reason: d.reason, refusedAt: d.rejectedAt, evidence: refOf(entry) });
+        record.refusedAnswers.push({ assignmentId: d.assignmentId, expertId: d.expertId, by: null, code: d.code, reason: d.reason, refusedAt: d.rejectedAt, evidence: refOf(entry) });
         break;
       }
       case 'decision.escalated': {
@@ -206,8 +220,9 @@ export function exceptionsOf(population: readonly ChangeRecord[]): ChangeExcepti
       add('emergency-change', `break-glass by ${d.emergency.approvedBy} ("${d.emergency.justification}"); ${state}`, [d.evidence, ...(review ? [review.evidence] : [])]);
     }
     for (const refused of change.refusedAnswers) {
-      if (refused.code === 'separation-of-duties') add('refused-self-approval', `answer for ${refused.expertId} refused: ${refused.reason}`, [refused.evidence]);
-      else add('refused-answer', `answer for ${refused.expertId} refused (${refused.code}): ${refused.reason}`, [refused.evidence]);
+      const who = refused.by ?? refused.expertId ?? 'unknown';
+      if (refused.code === 'separation-of-duties') add('refused-self-approval', `self-approval by ${who} refused: ${refused.reason}`, [refused.evidence]);
+      else add('refused-answer', `refused (${refused.code}) for ${who}: ${refused.reason}`, [refused.evidence]);
     }
     for (const escalation of change.escalations) add('escalated', `escalated at level ${escalation.level} (${escalation.reason})`, [escalation.evidence]);
     if (change.slaBreaches > 0) add('sla-breached', `${change.slaBreaches} review SLA breach(es)`, change.trail.filter((t) => t.eventType === 'io.agf.sla.breached.v1'));

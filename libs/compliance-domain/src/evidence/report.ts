@@ -167,7 +167,7 @@ export function populationCsv(population: readonly ChangeRecord[]): string {
       c.requestId, c.projectId, c.componentName, c.version, c.requester, c.submittedAt, c.risk?.overallScore ?? '', c.tierLevel ?? '',
       c.approvals.map((a) => `${a.expertId}:${a.decision}`).join(' '),
       c.approvals.filter((a) => a.identity).map((a) => a.identity!.subject).join(' '),
-      c.refusedAnswers.map((r) => `${r.expertId}:${r.code}`).join(' '),
+      c.refusedAnswers.map((r) => `${r.by ?? r.expertId ?? '?'}:${r.code}`).join(' '),
       c.escalations.map((e) => `L${e.level}:${e.reason}`).join(' '),
       c.decision?.outcome ?? '', c.decision ? String(c.decision.approved) : '', c.decision?.decidedAt ?? '',
       c.decision?.emergency ? `break-glass by ${c.decision.emergency.approvedBy}` : '',
