@@ -150,7 +150,8 @@ describe('evidence report over real requests', () => {
     expect(kinds(ids.escalated)).toContain('escalated');
     expect(kinds(ids.selfRefused)).toContain('refused-self-approval');
     expect(kinds(ids.emergency)).toContain('emergency-change');
-    expect(kinds(ids.approved)).toEqual([]);
+    // A reviewer's answer tried before intake knew the assignment is refused (404, recorded) and retried: that shows too.
+    expect(kinds(ids.approved).filter((k) => k !== 'refused-answer')).toEqual([]);
     expect(report.summary).toMatchObject({ changes: 5, decided: 5, blocked: 1, emergencyChanges: 1, escalated: 1, refusedSelfApprovals: 1 });
 
     // SOC2 controls, judged with reasons and cited audit entries; the chain verifies against signed checkpoints.

@@ -7,7 +7,8 @@ import { ComplianceMetrics } from './compliance-metrics';
 import { ReportsHttpController } from './evidence/reports.http.controller';
 
 @Module({
-  controllers: [ComplianceMessageController, AuditHttpController, ReportsHttpController],
+  // Reports first: `compliance/reports` would otherwise be taken for `compliance/:requestId`.
+  controllers: [ReportsHttpController, ComplianceMessageController, AuditHttpController],
   providers: [ComplianceMetrics, AuditChainer, AuditCheckpointer],
 })
 export class ComplianceModule {}
