@@ -11,6 +11,7 @@ import { AuditCheckpointer } from './audit-checkpointer';
 import { verifyAuditChain } from './audit-verification';
 import { auditRepository as audit } from './audit.repository';
 import { evaluationRepository as repo } from './evaluation.repository';
+import { personalValues } from './privacy/personal-values.repository';
 
 function requireUuid(value: string | undefined, name: string): string {
   if (!value || !Uuid.safeParse(value).success) {
@@ -43,7 +44,8 @@ export class AuditHttpController {
   async trail(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Query('requestId') requestId: string | undefined) {
     const id = requireUuid(requestId, 'requestId');
     await this.recordRead(principal, req);
-    const entries = await audit.trailOf(this.dataSource, id, 10_000);
+    // Personal values in place of their commitments (hashes are those of the stored, sealed entries).
+    const entries = await personalValues.reveal(this.dataSource, await audit.trailOf(this.dataSource, id, 10_000));
     return { requestId: id, entries };
   }
 

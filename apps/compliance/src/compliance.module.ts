@@ -5,10 +5,12 @@ import { AuditHttpController } from './audit.http.controller';
 import { ComplianceMessageController } from './compliance.message.controller';
 import { ComplianceMetrics } from './compliance-metrics';
 import { ReportsHttpController } from './evidence/reports.http.controller';
+import { PrivacyHttpController } from './privacy/privacy.http.controller';
+import { RetentionJob } from './privacy/retention-job';
 
 @Module({
   // Reports first: `compliance/reports` would otherwise be taken for `compliance/:requestId`.
-  controllers: [ReportsHttpController, ComplianceMessageController, AuditHttpController],
-  providers: [ComplianceMetrics, AuditChainer, AuditCheckpointer],
+  controllers: [ReportsHttpController, ComplianceMessageController, AuditHttpController, PrivacyHttpController],
+  providers: [ComplianceMetrics, AuditChainer, AuditCheckpointer, RetentionJob],
 })
 export class ComplianceModule {}

@@ -94,6 +94,11 @@ const TABLES: Record<string, Record<string, TableClasses>> = {
     audit_entries: { personal: ['payload'], operational: ['sequence', 'event_id', 'event_type', 'subject', 'correlation_id', 'occurred_at', 'recorded_at', 'previous_hash', 'content_hash', 'entry_hash'] },
     audit_pending: { personal: ['payload'], operational: ['arrival', 'event_id', 'event_type', 'subject', 'correlation_id', 'occurred_at'] },
     chain_head: { operational: ['id', 'sequence', 'entry_hash'] },
+    // Beside the chain: the personal values its commitments stand for, and who they are about (HMAC digests).
+    personal_values: { personal: ['value', 'owners'], confidential: ['salt'], operational: ['id', 'event_id', 'created_at'] },
+    change_people: { personal: ['person'], operational: ['correlation_id'] },
+    privacy_key: { confidential: ['hmac_key'], operational: ['id'] },
+    erasures: { personal: ['subject_commitment'], operational: ['erasure_id', 'pseudonym', 'audit_values_removed', 'requested_at'] },
     requests: { personal: ['request', 'latest_evaluation', 'emergency'], operational: ['request_id', 'project_id', 'risk_assessed', 'tier_level'] },
     reviews: { personal: ['actor_subject'], confidential: ['decision'], operational: ['assignment_id', 'request_id', 'expert_id', 'expert_type', 'expert_kind'] },
   },

@@ -3,3 +3,4 @@ export * from './evaluate';
 export * from './audit-checkpoint';
 export * from './evidence';
 export * from './data-classification';
+export * from './personal-data';

@@ -3,6 +3,7 @@ import { DeploymentRequestInput } from './deployment-request';
 import { AccessKeyIssued, AccessKeyRevoked, AccessRefused, AuditTrailRead } from './access';
 import { BreakGlassRequested, DecisionEscalated, ExpertRegistryChanged, ReviewCancelled } from './human-loop';
 import * as S from './events/schemas';
+import { ErasureApplied, ErasureRecorded, ErasureRequested, RetentionApplied } from './privacy';
 import type { StreamName } from './streams';
 
 interface CatalogEntry {
@@ -221,6 +222,38 @@ export const CATALOG = {
     kind: 'event',
     token: 'none',
     description: 'Someone read the audit trail or a compliance record.',
+  },
+  'privacy.erasure.requested': {
+    subjectBase: 'agf.v1.privacy.erasure.requested',
+    stream: 'AGF_PRIVACY',
+    schema: ErasureRequested,
+    kind: 'event',
+    token: 'none',
+    description: 'An admin asked for a person to be erased: every service pseudonymises the subject in its own schema (never chained: it names the person).',
+  },
+  'privacy.erasure.recorded': {
+    subjectBase: 'agf.v1.privacy.erasure.recorded',
+    stream: 'AGF_PRIVACY',
+    schema: ErasureRecorded,
+    kind: 'event',
+    token: 'none',
+    description: 'An erasure as the audit trail keeps it: a commitment to the subject, never the subject.',
+  },
+  'privacy.erasure.applied': {
+    subjectBase: 'agf.v1.privacy.erasure.applied',
+    stream: 'AGF_PRIVACY',
+    schema: ErasureApplied,
+    kind: 'event',
+    token: 'none',
+    description: 'One service pseudonymised an erased person in its schema, naming the fields it changed.',
+  },
+  'privacy.retention.applied': {
+    subjectBase: 'agf.v1.privacy.retention.applied',
+    stream: 'AGF_PRIVACY',
+    schema: RetentionApplied,
+    kind: 'event',
+    token: 'none',
+    description: 'A retention run removed what its data classes were due for.',
   },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -10,3 +10,4 @@ export * from './envelope';
 export * from './unsafe-input';
 export * from './publish/published-documents';
 export * from './pipeline';
+export * from './privacy';

@@ -15,7 +15,7 @@ import PDFDocument from 'pdfkit';
 export interface PackageInput {
   report: EvidenceReport;
   /** The full audit entries of each sampled change (its whole evidence, payloads included). */
-  sampledTrails: Map<string, ChainedAuditEntry[]>;
+  sampledTrails: Map<string, { stored: ChainedAuditEntry[]; revealed: ChainedAuditEntry[] }>;
   checkpoints: ReadonlyArray<{ name: string; signed: SignedAuditCheckpoint }>;
   checkpointPublicKeysPem: string[];
 }
@@ -48,7 +48,7 @@ export async function buildEvidencePackage(input: PackageInput): Promise<{ zip: 
     files.set(`certificates/${change.requestId}.json`, json(certificate));
     files.set(`certificates/${change.requestId}.pdf`, await renderCertificatePdf(certificate, report.generatedAt));
   }
-  for (const [requestId, trail] of input.sampledTrails) files.set(`sample/${requestId}.json`, json({ requestId, entries: trail }));
+  for (const [requestId, trail] of input.sampledTrails) files.set(`sample/${requestId}.json`, json({ requestId, entries: trail.stored, revealed: trail.revealed.map((e) => ({ sequence: e.sequence, payload: e.payload })) }));
 
   const manifest = [...files.entries()].map(([path, bytes]) => ({ path, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }));
   files.set('manifest.json', json({ report: { framework: report.framework, pack: report.pack, period: report.period, projectId: report.projectId, generatedAt: report.generatedAt, sample: report.sample }, files: manifest }));

@@ -13,6 +13,7 @@ import { verifyAuditChain } from '../audit-verification';
 import { classificationCoverage } from '../data-lifecycle/classification-coverage';
 import { buildEvidencePackage } from './evidence-package';
 import { evidenceRepository as evidence } from './evidence.repository';
+import { personalValues } from '../privacy/personal-values.repository';
 
 /** More changes than this in one report: ask for a shorter period or one project. */
 const MAX_POPULATION = 20_000;
@@ -82,7 +83,8 @@ export class ReportsHttpController {
     if (requestIds.length > MAX_POPULATION) {
       throw new ProblemError(422, 'population-too-large', 'Unprocessable Content', `more than ${MAX_POPULATION} changes in the period: choose a shorter period or one project`);
     }
-    const entries = await evidence.entriesOf(this.dataSource, requestIds);
+    const stored = await evidence.entriesOf(this.dataSource, requestIds);
+    const entries = await personalValues.reveal(this.dataSource, stored);
     const population = buildPopulation(entries);
     const security = await evidence.securityInPeriod(this.dataSource, q.from, q.to, 1000);
     const chain = await verifyAuditChain(this.dataSource, this.checkpointer);
@@ -110,7 +112,8 @@ export class ReportsHttpController {
       ...(q.sample ? { sample: q.sample } : {}),
     });
     const sampled = new Set(report.sample?.requestIds ?? []);
-    const sampledTrails = new Map([...sampled].map((id) => [id, entries.filter((e) => e.correlationId === id)]));
+    // As stored (verifiable by their hashes), and as read (personal values in place of their commitments).
+    const sampledTrails = new Map([...sampled].map((id) => [id, { stored: stored.filter((e) => e.correlationId === id), revealed: entries.filter((e) => e.correlationId === id) }]));
     const checkpoints = this.checkpointer.evidence();
     const { zip } = await buildEvidencePackage({
       report,
