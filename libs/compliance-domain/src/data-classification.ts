@@ -38,8 +38,9 @@ const TABLES: Record<string, Record<string, TableClasses>> = {
     rejected_answers: { confidential: ['reason'], operational: ['event_id', 'request_id', 'assignment_id', 'expert_id', 'code', 'rejected_at'] },
     request_events: { personal: ['data'], operational: ['request_id', 'seq', 'type', 'recorded_at'] },
     requests: {
-      personal: ['requester', 'request', 'decision', 'escalation', 'break_glass'],
-      confidential: ['risk', 'classification', 'compliance'],
+      // The compliance evaluation's reasons name the requester and approvers.
+      personal: ['requester', 'request', 'decision', 'escalation', 'break_glass', 'compliance'],
+      confidential: ['risk', 'classification'],
       operational: ['id', 'project_id', 'component_name', 'version', 'status', 'status_rank', 'created_at', 'updated_at'],
     },
     review_submissions: { operational: ['assignment_id', 'request_id', 'expert_id', 'event_id', 'submitted_at'] },
