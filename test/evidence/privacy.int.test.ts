@@ -2,6 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DATA_CLASSIFICATION, unclassifiedFields } from '@agf/compliance-domain';
 import type { CloudEvent } from '@agf/contracts';
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
 import { eventually, type ServiceName } from '@agf/testing';
@@ -53,6 +54,17 @@ describe('retention and erasure (real services, real Postgres)', () => {
 
   afterAll(async () => {
     await system?.stop();
+  });
+
+  it('classifies every column of every schema, and nothing that is not there (the map and the migrations agree)', async () => {
+    const columns = await system.db.query<{ schema: string; table: string; column: string }>(
+      `SELECT c."table_schema" AS "schema", c."table_name" AS "table", c."column_name" AS "column" FROM "information_schema"."columns" c
+         JOIN "information_schema"."tables" t USING ("table_schema", "table_name") WHERE t."table_type" = 'BASE TABLE' AND c."table_schema" = ANY($1::text[])`,
+      [[...SERVICES, ...EXTRA]],
+    );
+    expect(unclassifiedFields(columns)).toEqual([]);
+    const present = new Set(columns.map((c) => `${c.schema}.${c.table}.${c.column}`));
+    expect(DATA_CLASSIFICATION.map((f) => `${f.schema}.${f.table}.${f.column}`).filter((f) => !present.has(f))).toEqual([]);
   });
 
   it('retention removes exactly the personal values past personal_days, reports it, and the chain still verifies', async () => {
