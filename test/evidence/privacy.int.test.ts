@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DATA_CLASSIFICATION, unclassifiedFields } from '@agf/compliance-domain';
+import { DATA_CLASSIFICATION, RETENTION_AGE_COLUMN, unclassifiedFields } from '@agf/compliance-domain';
 import type { CloudEvent } from '@agf/contracts';
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
 import { eventually, type ServiceName } from '@agf/testing';
@@ -76,6 +76,16 @@ describe('retention and erasure (real services, real Postgres)', () => {
     const notYetEvents = (await system.db.query<{ event_id: string }>(`SELECT "event_id" FROM "compliance"."audit_entries" WHERE "correlation_id" = $1`, [notYet])).map((r) => r.event_id);
     await system.db.query(`UPDATE "compliance"."personal_values" SET "created_at" = now() - interval '89 days' WHERE "event_id" = ANY($1::text[])`, [notYetEvents]);
     expect(due.length).toBeGreaterThan(0);
+    // And its rows in every service's activity tables, dated 91 days back.
+    const aging: Array<[string, string]> = [];
+    for (const [table, ageColumn] of Object.entries(RETENTION_AGE_COLUMN).filter(([t]) => !t.endsWith('.outbox'))) {
+      const [schema, name] = table.split('.') as [string, string];
+      const key = (await system.db.query<{ column_name: string }>(`SELECT "column_name" FROM "information_schema"."columns" WHERE "table_schema" = $1 AND "table_name" = $2 AND "column_name" IN ('request_id', 'id') ORDER BY "column_name" DESC`, [schema, name]))[0];
+      if (!key) continue;
+      const aged_ = await system.db.query<{ n: number }>(`WITH u AS (UPDATE "${schema}"."${name}" SET "${ageColumn}" = "${ageColumn}" - interval '91 days' WHERE "${key.column_name}"::text = $1 RETURNING 1) SELECT count(*)::int AS n FROM u`, [aged]);
+      if (aged_[0]!.n) aging.push([table, String(aged_[0]!.n)]);
+    }
+    expect(aging.map(([t]) => t)).toEqual(expect.arrayContaining(['intake.requests', 'risk.assessments', 'coe.requests', 'coe.decisions', 'learning.patterns']));
     const before = new Set((await system.db.query<{ id: string }>(`SELECT "id" FROM "compliance"."personal_values"`)).map((r) => r.id));
 
     expect((await post('/v1/privacy/retention/run', {}, await system.auditor())).status).toBe(403);
@@ -90,11 +100,21 @@ describe('retention and erasure (real services, real Postgres)', () => {
     expect(agedTrail.find((e) => e.eventType === 'io.agf.deployment.requested.v1')!.payload.data['requester']).toBe('[erased]');
     expect((await system.auditTrail(notYet)).find((e) => e.eventType === 'io.agf.deployment.requested.v1')!.payload.data['requester']).toBe(other);
     expect((await verifyChain()).valid).toBe(true);
-    // The run is evidence too.
-    await eventually(async () => {
-      const runs = (await system.nats.read('AGF_PRIVACY', 'agf.v1.privacy.retention.applied')).map((m) => m.json<CloudEvent<'privacy.retention.applied'>>().data);
-      expect(runs.some((r) => r.service === 'compliance' && r.removed['compliance.personal_values (personal)'] === due.length)).toBe(true);
-    });
+    // Every service ran it on its own schema and reported it; the run is evidence too.
+    const runs = await eventually(async () => {
+      const found = (await system.nats.read('AGF_PRIVACY', 'agf.v1.privacy.retention.applied')).map((m) => m.json<CloudEvent<'privacy.retention.applied'>>().data);
+      expect(found.some((r) => r.service === 'compliance' && r.removed['compliance.personal_values (personal)'] === due.length)).toBe(true);
+      expect(new Set(found.map((r) => r.service))).toEqual(new Set([...SERVICES, ...EXTRA]));
+      return found;
+    }, 30_000, 250);
+    const removedIn = (table: string) => runs.reduce((n, r) => n + (r.removed[`${table} (personal)`] ?? 0), 0);
+    for (const table of ['intake.requests', 'risk.assessments', 'coe.requests', 'coe.decisions', 'learning.patterns']) expect([table, removedIn(table)]).toEqual([table, 1]);
+    // Exactly the aged request's rows: expired, with their shape kept; the others untouched.
+    const requesters = await system.db.query<{ id: string; requester: string }>(`SELECT "id", "requester" FROM "intake"."requests" WHERE "id" = ANY($1::uuid[])`, [[aged, notYet]]);
+    expect(Object.fromEntries(requesters.map((r) => [r.id, r.requester]))).toEqual({ [aged]: '[expired]', [notYet]: other });
+    expect((await system.view(aged)).requester).toBe('[expired]');
+    const pattern = await system.db.query<{ request: { requester: string } }>(`SELECT "request" FROM "learning"."patterns" WHERE "request_id" = $1`, [aged]);
+    expect(pattern[0]!.request.requester).toBe('[expired]');
   });
 
   it('erasure leaves no trace of the person in a dump of every schema, keeps others, and the audit chain still verifies', async () => {

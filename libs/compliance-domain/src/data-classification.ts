@@ -146,3 +146,29 @@ export function classOf(schema: string, table: string, column: string): DataClas
 export function unclassifiedFields(fields: Iterable<{ schema: string; table: string; column: string }>): string[] {
   return [...fields].filter((f) => !classOf(f.schema, f.table, f.column)).map((f) => `${f.schema}.${f.table}.${f.column}`);
 }
+
+/**
+ * The tables retention applies to in each schema, with the column that dates a row: activity records of
+ * changes. Their personal fields are expired `retention.personal_days` after that date. Not here: the expert
+ * registry, API keys and subscriptions (configuration, kept while in use), signed attestations (a changed byte
+ * breaks the signature: kept as evidence), and compliance's audit trail (its values beside the chain expire
+ * on their own, see `compliance.personal_values`).
+ */
+export const RETENTION_AGE_COLUMN: Readonly<Record<string, string>> = {
+  'intake.requests': 'created_at',
+  'intake.assignments': 'assigned_at',
+  'intake.break_glass_requests': 'requested_at',
+  'intake.outcomes': 'reported_at',
+  'intake.request_events': 'recorded_at',
+  'risk.assessments': 'assessed_at',
+  'coe.assignments': 'assigned_at',
+  'coe.break_glass': 'received_at',
+  'coe.compliance_evaluations': 'evaluated_at',
+  'coe.decisions': 'decided_at',
+  'coe.requests': 'created_at',
+  'learning.patterns': 'decided_at',
+  'notify.deliveries': 'created_at',
+  'integrations.callbacks': 'created_at',
+  'integrations.decisions': 'decided_at',
+  ...Object.fromEntries(Object.keys(TABLES).map((schema) => [`${schema}.outbox`, 'created_at'])),
+};

@@ -120,3 +120,21 @@ export function erasurePattern(subject: string): { pattern: string; replacement:
   const escaped = inJson.replace(/[\\^$.*+?()[\]{}|-]/g, (ch) => `\\${ch}`);
   return { pattern: `(^|[^A-Za-z0-9_.@-])${escaped}($|[^A-Za-z0-9_.@-])`, replacement: (pseudonym) => `\\1${pseudonym}\\2` };
 }
+
+export const EXPIRED = '[expired]';
+
+/**
+ * A personal value past its retention, with its shape kept (readers still parse it): every person named and
+ * every free text becomes `[expired]`; everything else stays. A plain string (a `requester` column) expires whole.
+ */
+export function expirePersonalFields(value: unknown, key?: string): unknown {
+  if (key === undefined && typeof value === 'string') return EXPIRED;
+  if (Array.isArray(value)) return value.map((item) => (key && FREE_TEXT_KEYS.has(key) && typeof item === 'string' ? EXPIRED : expirePersonalFields(item, key ?? '')));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, k === 'subject' && key && IDENTITY_OBJECT_KEYS.has(key) && typeof v === 'string' ? EXPIRED : expirePersonalFields(v, k)]),
+    );
+  }
+  if (typeof value === 'string' && key && (PERSON_KEYS.has(key) || FREE_TEXT_KEYS.has(key))) return EXPIRED;
+  return value;
+}

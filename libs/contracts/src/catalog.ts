@@ -3,7 +3,7 @@ import { DeploymentRequestInput } from './deployment-request';
 import { AccessKeyIssued, AccessKeyRevoked, AccessRefused, AuditTrailRead } from './access';
 import { BreakGlassRequested, DecisionEscalated, ExpertRegistryChanged, ReviewCancelled } from './human-loop';
 import * as S from './events/schemas';
-import { ErasureApplied, ErasureRecorded, ErasureRequested, RetentionApplied } from './privacy';
+import { ErasureApplied, ErasureRecorded, ErasureRequested, RetentionApplied, RetentionRequested } from './privacy';
 import type { StreamName } from './streams';
 
 interface CatalogEntry {
@@ -246,6 +246,14 @@ export const CATALOG = {
     kind: 'event',
     token: 'none',
     description: 'One service pseudonymised an erased person in its schema, naming the fields it changed.',
+  },
+  'privacy.retention.requested': {
+    subjectBase: 'agf.v1.privacy.retention.requested',
+    stream: 'AGF_PRIVACY',
+    schema: RetentionRequested,
+    kind: 'event',
+    token: 'none',
+    description: 'An admin asked every service to apply retention now, as its schedule would.',
   },
   'privacy.retention.applied': {
     subjectBase: 'agf.v1.privacy.retention.applied',

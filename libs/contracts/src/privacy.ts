@@ -51,3 +51,7 @@ export const RetentionApplied = z.object({
   appliedAt: IsoDateTime,
 });
 export type RetentionApplied = z.infer<typeof RetentionApplied>;
+
+/** Asks every service to apply retention now (as its schedule would), each answering `privacy.retention.applied`. */
+export const RetentionRequested = z.object({ requestedAt: IsoDateTime });
+export type RetentionRequested = z.infer<typeof RetentionRequested>;

@@ -11,6 +11,7 @@ import { ExpertRegistryReplica } from './registry';
 import type { InfraConfig } from './infra-config';
 import { MetricsController, MetricsService, SERVICE_NAME } from './metrics';
 import { PrivacyErasureController } from './privacy-erasure.controller';
+import { PrivacyRetentionJob } from './privacy-retention';
 import { ProblemDetailsFilter } from './problem';
 import { INFRA_CONFIG, NAMESPACE, NATS_CONNECTION, POLICY } from './tokens';
 
@@ -53,6 +54,7 @@ export class PlatformModule {
         { provide: ApiKeyReplica, useValue: runtime.keys },
         { provide: AccessRefusals, useValue: runtime.refusals },
         ...(runtime.experts ? [{ provide: ExpertRegistryReplica, useValue: runtime.experts }] : []),
+        PrivacyRetentionJob,
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_GUARD, useClass: RolesGuard },
       ],

@@ -4,6 +4,7 @@ import type { CloudEvent } from '@agf/contracts';
 import { MessageContext, OnMessage } from '@agf/messaging';
 import type { EntityManager } from 'typeorm';
 import type { InfraConfig } from './infra-config';
+import { PrivacyRetentionJob } from './privacy-retention';
 import { INFRA_CONFIG } from './tokens';
 
 /** Fields erased by other means: the audit chain seals its personal values beside it (compliance removes those). */
@@ -21,7 +22,16 @@ const MAX_ROUNDS = 3;
 export class PrivacyErasureController {
   private readonly logger = new Logger('privacy');
 
-  constructor(@Inject(INFRA_CONFIG) private readonly infra: InfraConfig) {}
+  constructor(
+    @Inject(INFRA_CONFIG) private readonly infra: InfraConfig,
+    private readonly retention: PrivacyRetentionJob,
+  ) {}
+
+  /** Retention now, as the schedule would run it (an admin asked through compliance). */
+  @OnMessage('privacy.retention.requested')
+  async retain(_event: CloudEvent<'privacy.retention.requested'>, ctx: MessageContext): Promise<void> {
+    await this.retention.runIn(ctx.manager, (event) => ctx.emit(event));
+  }
 
   @OnMessage('privacy.erasure.requested')
   async erase(event: CloudEvent<'privacy.erasure.requested'>, ctx: MessageContext): Promise<void> {

@@ -104,10 +104,13 @@ export class PrivacyHttpController {
     return { subject, erased, auditEntries, compliance: { requestsAsRequester: requests, reviewsAnswered: reviews } };
   }
 
-  /** Runs the retention job now (it also runs on its schedule) and answers what it removed. */
+  /**
+   * Runs retention now (it also runs on its schedule): here, answering what it removed beside the audit chain,
+   * and in every service, each reporting its own `privacy.retention.applied` (chained).
+   */
   @Post('retention/run')
   @HttpCode(200)
   async runRetention() {
-    return this.retention.run();
+    return this.retention.runEverywhere();
   }
 }

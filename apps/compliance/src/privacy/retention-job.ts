@@ -9,7 +9,8 @@ const DAY_MS = 86_400_000;
 /**
  * Applies `retention:` to compliance's schema on its schedule: personal values beside the audit chain older
  * than `personal_days` are removed (their commitments stay, so the chain still verifies, and they read as
- * `[erased]`). Each run reports what it removed as `privacy.retention.applied`, which is chained.
+ * `[erased]`). Each run reports what it removed as `privacy.retention.applied`, which is chained. The other
+ * tables of every schema, compliance's included, are each service's own job (`PrivacyRetentionJob`, libs/platform).
  */
 @Injectable()
 export class RetentionJob implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -49,5 +50,15 @@ export class RetentionJob implements OnApplicationBootstrap, OnApplicationShutdo
       tx.emit({ name: 'privacy.retention.applied', correlationId: `retention-${now.toISOString()}`, data: applied });
       return applied;
     });
+  }
+
+  /** A run here now, and one in every service (each answers `privacy.retention.applied` for its own schema). */
+  async runEverywhere(now = new Date()): Promise<RetentionApplied | { configured: false }> {
+    const here = await this.run(now);
+    if ('configured' in here) return here;
+    await this.publisher.transaction(async (tx) => {
+      tx.emit({ name: 'privacy.retention.requested', correlationId: `retention-${now.toISOString()}`, data: { requestedAt: now.toISOString() } });
+    });
+    return here;
   }
 }
