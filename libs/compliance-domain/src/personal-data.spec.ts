@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from './audit-chain';
 import { DATA_CLASSIFICATION } from './data-classification';
-import { commitmentOf, erasurePattern, peopleIn, revealPersonalFields, sealedIdsIn, sealPersonalFields, subjectDigest } from './personal-data';
+import { commitmentOf, erasurePattern, EXPIRED, expirePersonalFields, peopleIn, revealPersonalFields, sealedIdsIn, sealPersonalFields, subjectDigest } from './personal-data';
 
 const digest = (s: string) => subjectDigest('k', s);
 
@@ -62,5 +62,15 @@ describe('data classification', () => {
         expect([table, dataClass, documented]).toEqual([table, dataClass, DATA_CLASSIFICATION.filter((f) => `${f.schema}.${f.table}` === table && f.dataClass === dataClass).map((f) => f.column)]);
       }
     }
+  });
+});
+
+describe('retention', () => {
+  it('expires the people and free text of a value, keeping its shape and everything else', () => {
+    const request = { requester: 'rita', actor: { subject: 'rita', channel: 'http' }, version: '1.0', changes: ['src/a.ts'], reviews: [{ comments: 'ok by sam', decision: 'approve', conditions: ['c1'] }] };
+    expect(expirePersonalFields(request)).toEqual({
+      requester: EXPIRED, actor: { subject: EXPIRED, channel: 'http' }, version: '1.0', changes: ['src/a.ts'], reviews: [{ comments: EXPIRED, decision: 'approve', conditions: [EXPIRED] }],
+    });
+    expect(expirePersonalFields('rita')).toBe(EXPIRED);
   });
 });
