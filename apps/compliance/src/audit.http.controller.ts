@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, Get, Param, Query, Req } from '@nestjs/common';
 import { actorOf, type Principal } from '@agf/access-domain';
-import { type ChainVerificationResult, verifyChainWithCheckpoints, verifyPagedChain } from '@agf/compliance-domain';
+import type { ChainVerificationResult } from '@agf/compliance-domain';
 import { type ComplianceEvaluated, Uuid } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
 import { CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import { AuditCheckpointer } from './audit-checkpointer';
+import { verifyAuditChain } from './audit-verification';
 import { auditRepository as audit } from './audit.repository';
 import { evaluationRepository as repo } from './evaluation.repository';
+import { personalValues } from './privacy/personal-values.repository';
 
 function requireUuid(value: string | undefined, name: string): string {
   if (!value || !Uuid.safeParse(value).success) {
@@ -35,20 +37,15 @@ export class AuditHttpController {
   @Get('audit/verify')
   async verify(@CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<ChainVerificationResult> {
     await this.recordRead(principal, req);
-    // Checkpoints first, then the head (one signed meanwhile would lie beyond a head read earlier), then the walk:
-    // entries appended during it lie beyond the head and are not judged this time.
-    const evidence = this.checkpointer.evidence();
-    const head = await audit.head(this.dataSource);
-    const loadPage = (after: number, limit: number) => audit.page(this.dataSource, after, Math.min(limit, head.sequence - after));
-    // With checkpoints, a chain rewritten consistently by someone with database rights is caught as well.
-    return evidence ? verifyChainWithCheckpoints(loadPage, head, evidence.checkpoints, evidence.trustedKeys) : verifyPagedChain(loadPage, head);
+    return verifyAuditChain(this.dataSource, this.checkpointer);
   }
 
   @Get('audit/trail')
   async trail(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Query('requestId') requestId: string | undefined) {
     const id = requireUuid(requestId, 'requestId');
     await this.recordRead(principal, req);
-    const entries = await audit.trailOf(this.dataSource, id, 10_000);
+    // Personal values in place of their commitments (hashes are those of the stored, sealed entries).
+    const entries = await personalValues.reveal(this.dataSource, await audit.trailOf(this.dataSource, id, 10_000));
     return { requestId: id, entries };
   }
 

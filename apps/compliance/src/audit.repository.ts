@@ -1,6 +1,7 @@
 import { type AuditEntryContent, type AuditRow, auditEntryFromRow, CanonicalJsonText, type ChainedAuditEntry, canonicalJson, chainEntry } from '@agf/compliance-domain';
 import type { CloudEventEnvelope } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
+import { personalValues } from './privacy/personal-values.repository';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
@@ -73,10 +74,12 @@ export const auditRepository = {
     // Also once per id within the batch.
     const fresh = events.filter((e) => !known.has(e.id) && known.add(e.id));
     if (!fresh.length) return [];
+    // Personal fields are chained as salted commitments, their values kept beside the chain (erasable).
+    const sealed = await personalValues.seal(m, fresh);
     await appendAfter(
       m,
       head,
-      fresh.map((e) => ({ eventId: e.id, eventType: e.type, subject: e.subject, correlationId: e.correlationid ?? null, occurredAt: e.time, payload: canonicalJson(e) })),
+      fresh.map((e) => ({ eventId: e.id, eventType: e.type, subject: e.subject, correlationId: e.correlationid ?? null, occurredAt: e.time, payload: canonicalJson(sealed.get(e.id)) })),
     );
     return fresh.map((e) => e.type);
   },
@@ -122,6 +125,12 @@ export const auditRepository = {
   async firstEntryHash(m: Queryable): Promise<string | undefined> {
     const rows: { entry_hash: string }[] = await m.query(`SELECT "entry_hash" FROM "compliance"."audit_entries" WHERE "sequence" = 1`);
     return rows[0]?.entry_hash;
+  },
+
+  async byEventIds(m: Queryable, eventIds: string[]): Promise<ChainedAuditEntry[]> {
+    if (!eventIds.length) return [];
+    const rows: AuditRow[] = await m.query(`SELECT * FROM "compliance"."audit_entries" WHERE "event_id" = ANY($1::text[]) ORDER BY "sequence"`, [eventIds]);
+    return rows.map(auditEntryFromRow);
   },
 
   async trailOf(m: Queryable, correlationId: string, limit: number): Promise<ChainedAuditEntry[]> {

@@ -133,6 +133,9 @@ export class ComplianceMessageController {
   @OnMessage('access.key.revoked') async keyRevoked(e: CloudEvent<'access.key.revoked'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('security.refused') async accessRefused(e: CloudEvent<'security.refused'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('security.audit.read') async auditTrailRead(e: CloudEvent<'security.audit.read'>, ctx: MessageContext) { this.audit(e, ctx); }
+  /** What each service erased, and what each retention run removed: evidence of the data lifecycle (names nobody). */
+  @OnMessage('privacy.erasure.applied') async erasureApplied(e: CloudEvent<'privacy.erasure.applied'>, ctx: MessageContext) { this.audit(e, ctx); }
+  @OnMessage('privacy.retention.applied') async retentionApplied(e: CloudEvent<'privacy.retention.applied'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('registry.expert.changed') async expertRegistryChanged(e: CloudEvent<'registry.expert.changed'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('registry.project.mode_changed') async projectModeChanged(e: CloudEvent<'registry.project.mode_changed'>, ctx: MessageContext) { this.audit(e, ctx); }
   @OnMessage('rollout.progressed') async rolloutProgressed(e: CloudEvent<'rollout.progressed'>, ctx: MessageContext) { this.audit(e, ctx); }

@@ -4,9 +4,13 @@ import { AuditCheckpointer } from './audit-checkpointer';
 import { AuditHttpController } from './audit.http.controller';
 import { ComplianceMessageController } from './compliance.message.controller';
 import { ComplianceMetrics } from './compliance-metrics';
+import { ReportsHttpController } from './evidence/reports.http.controller';
+import { PrivacyHttpController } from './privacy/privacy.http.controller';
+import { RetentionJob } from './privacy/retention-job';
 
 @Module({
-  controllers: [ComplianceMessageController, AuditHttpController],
-  providers: [ComplianceMetrics, AuditChainer, AuditCheckpointer],
+  // Reports first: `compliance/reports` would otherwise be taken for `compliance/:requestId`.
+  controllers: [ReportsHttpController, ComplianceMessageController, AuditHttpController, PrivacyHttpController],
+  providers: [ComplianceMetrics, AuditChainer, AuditCheckpointer, RetentionJob],
 })
 export class ComplianceModule {}

@@ -189,6 +189,26 @@ export class AgfClient {
     return this.token ? { authorization: `Bearer ${this.token}` } : {};
   }
 
+  /**
+   * An evidence package from compliance (`GET /v1/compliance/reports`, auditor): the zip, and the headers that
+   * summarise it (changes, control counts, chain state, the sample's seed).
+   */
+  async complianceReport(query: Record<string, string | undefined>): Promise<{ zip: Buffer; headers: Record<string, string> }> {
+    const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
+    let response: Response;
+    try {
+      response = await fetch(`${this.complianceUrl}/v1/compliance/reports?${params.toString()}`, { headers: this.authHeaders() });
+    } catch (error) {
+      throw new AgfError('unreachable', `AGF compliance unreachable at ${this.complianceUrl}: ${describeFetchError(error)}`);
+    }
+    if (!response.ok) throw await toError(response);
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, key) => {
+      if (key.startsWith('x-agf-')) headers[key] = value;
+    });
+    return { zip: Buffer.from(await response.arrayBuffer()), headers };
+  }
+
   private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, base = this.url): Promise<T> {
     let response: Response;
     try {

@@ -1,3 +1,6 @@
 export * from './audit-chain';
 export * from './evaluate';
 export * from './audit-checkpoint';
+export * from './evidence';
+export * from './data-classification';
+export * from './personal-data';

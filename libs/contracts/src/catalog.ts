@@ -5,6 +5,7 @@ import { BreakGlassRequested, DecisionEscalated, ExpertRegistryChanged, ReviewCa
 import { ProjectModeChanged } from './pipeline';
 import * as S from './events/schemas';
 import { RollbackCompleted, RollbackEscalated, RollbackRequested, RolloutEvaluated, RolloutProgressed } from './rollout';
+import { ErasureApplied, ErasureRecorded, ErasureRequested, RetentionApplied, RetentionRequested } from './privacy';
 import type { StreamName } from './streams';
 
 interface CatalogEntry {
@@ -271,6 +272,46 @@ export const CATALOG = {
     kind: 'event',
     token: 'projectId',
     description: 'A requested rollback was confirmed, with its duration against the target.',
+  },
+  'privacy.erasure.requested': {
+    subjectBase: 'agf.v1.privacy.erasure.requested',
+    stream: 'AGF_PRIVACY',
+    schema: ErasureRequested,
+    kind: 'event',
+    token: 'none',
+    description: 'An admin asked for a person to be erased: every service pseudonymises the subject in its own schema (never chained: it names the person).',
+  },
+  'privacy.erasure.recorded': {
+    subjectBase: 'agf.v1.privacy.erasure.recorded',
+    stream: 'AGF_PRIVACY',
+    schema: ErasureRecorded,
+    kind: 'event',
+    token: 'none',
+    description: 'An erasure as the audit trail keeps it: a commitment to the subject, never the subject.',
+  },
+  'privacy.erasure.applied': {
+    subjectBase: 'agf.v1.privacy.erasure.applied',
+    stream: 'AGF_PRIVACY',
+    schema: ErasureApplied,
+    kind: 'event',
+    token: 'none',
+    description: 'One service pseudonymised an erased person in its schema, naming the fields it changed.',
+  },
+  'privacy.retention.requested': {
+    subjectBase: 'agf.v1.privacy.retention.requested',
+    stream: 'AGF_PRIVACY',
+    schema: RetentionRequested,
+    kind: 'event',
+    token: 'none',
+    description: 'An admin asked every service to apply retention now, as its schedule would.',
+  },
+  'privacy.retention.applied': {
+    subjectBase: 'agf.v1.privacy.retention.applied',
+    stream: 'AGF_PRIVACY',
+    schema: RetentionApplied,
+    kind: 'event',
+    token: 'none',
+    description: 'A retention run removed what its data classes were due for.',
   },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -11,3 +11,4 @@ export * from './unsafe-input';
 export * from './publish/published-documents';
 export * from './pipeline';
 export * from './rollout';
+export * from './privacy';

@@ -12,6 +12,7 @@ export const STREAMS = {
   AGF_REGISTRY: { subjects: ['agf.v1.registry.>'], description: 'Changes to the expert registry, kept for as long as the stream lives: a service replays it to know the registry' },
   AGF_SECURITY: { subjects: ['agf.v1.security.>'], description: 'Refused credentials and reads of the audit trail, for the audit trail' },
   AGF_ROLLOUT: { subjects: ['agf.v1.rollout.>', 'agf.v1.rollback.>'], description: 'Rollouts AGF guards: progress, re-assessments, rollbacks requested and their SLA' },
+  AGF_PRIVACY: { subjects: ['agf.v1.privacy.>'], description: 'Erasure requests to every service, their results, and retention runs' },
   AGF_DLQ: { subjects: ['agf.dlq.>'], description: 'Messages a consumer gave up on, with the reason' },
 } as const;
 

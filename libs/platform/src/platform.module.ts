@@ -10,6 +10,8 @@ import { HealthController } from './health.controller';
 import { ExpertRegistryReplica } from './registry';
 import type { InfraConfig } from './infra-config';
 import { MetricsController, MetricsService, SERVICE_NAME } from './metrics';
+import { PrivacyErasureController } from './privacy-erasure.controller';
+import { PrivacyRetentionJob } from './privacy-retention';
 import { ProblemDetailsFilter } from './problem';
 import { INFRA_CONFIG, NAMESPACE, NATS_CONNECTION, POLICY } from './tokens';
 
@@ -37,7 +39,8 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       imports: [TerminusModule.forRoot({ logger: false })],
-      controllers: [HealthController, MetricsController],
+      // Every service pseudonymises an erased person in its own schema.
+      controllers: [HealthController, MetricsController, PrivacyErasureController],
       providers: [
         { provide: DataSource, useValue: runtime.dataSource },
         { provide: NATS_CONNECTION, useValue: runtime.nc },
@@ -51,6 +54,7 @@ export class PlatformModule {
         { provide: ApiKeyReplica, useValue: runtime.keys },
         { provide: AccessRefusals, useValue: runtime.refusals },
         ...(runtime.experts ? [{ provide: ExpertRegistryReplica, useValue: runtime.experts }] : []),
+        PrivacyRetentionJob,
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_GUARD, useClass: RolesGuard },
       ],

@@ -3,3 +3,4 @@ export * from './load-policy';
 export * from './notifications-policy';
 export * from './projects-policy';
 export * from './rollout-policy';
+export * from './evidence-policy';

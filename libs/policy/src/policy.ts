@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ExpertType, PROJECT_ID_PATTERN, Role, TriggerCondition } from '@agf/contracts';
 import { NotificationsPolicy } from './notifications-policy';
+import { CompliancePacks, RetentionPolicy } from './evidence-policy';
 import { ProjectsPolicy } from './projects-policy';
 import { RolloutPolicy } from './rollout-policy';
 
@@ -109,12 +110,14 @@ export const GovernancePolicy = z.strictObject({
       notification_channels: z.array(z.string()).default([]),
     }),
   }),
-  compliance: z.strictObject({ rules: z.array(ComplianceRule) }).default({ rules: [] }),
+  /** `packs`: the rule packs evidence reports judge by (all when unset); a project may choose its own (`projects.<id>.compliance_packs`). */
+  compliance: z.strictObject({ rules: z.array(ComplianceRule), packs: CompliancePacks.optional() }).default({ rules: [] }),
   auth: AuthPolicy.default(AuthPolicy.parse({})),
   escalation: EscalationPolicy.default(EscalationPolicy.parse({})),
   notifications: NotificationsPolicy.optional(),
   projects: ProjectsPolicy.optional(),
   rollout: RolloutPolicy.optional(),
+  retention: RetentionPolicy.optional(),
 });
 export type GovernancePolicy = z.infer<typeof GovernancePolicy>;
 /** The policy as written in YAML, before defaults are filled in. */

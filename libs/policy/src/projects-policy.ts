@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROJECT_ID_PATTERN } from '@agf/contracts';
+import { CompliancePacks } from './evidence-policy';
 
 /** `enforce`: AGF's decision gates the pipeline. `shadow`: AGF decides as usual, but every gate lets the deployment through. */
 export const ProjectMode = z.enum(['enforce', 'shadow']);
@@ -12,6 +13,8 @@ export const ProjectSettings = z.strictObject({
   mode: ProjectMode.default('enforce'),
   /** The repositories whose deployment webhooks become this project's requests (by default a repository maps to its own name). */
   repositories: z.array(RepositoryName).max(100).default([]),
+  /** The compliance rule packs this project's evidence reports judge by (default: `compliance.packs`, else all). */
+  compliance_packs: CompliancePacks.optional(),
 });
 export type ProjectSettings = z.infer<typeof ProjectSettings>;
 
@@ -38,4 +41,9 @@ export function projectMode(projects: ProjectsPolicy | undefined, projectId: str
 /** `owner/repo` (lower case) → project id, from every project's `repositories`. */
 export function repositoryProjects(projects: ProjectsPolicy | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(projects ?? {}).flatMap(([projectId, settings]) => settings.repositories.map((repository) => [repository.toLowerCase(), projectId])));
+}
+
+/** The rule packs a project's evidence is judged by: its own, else `compliance.packs`, else undefined (all). */
+export function compliancePacksOf(projects: ProjectsPolicy | undefined, defaults: readonly string[] | undefined, projectId: string | undefined): readonly string[] | undefined {
+  return (projectId ? projects?.[projectId]?.compliance_packs : undefined) ?? defaults;
 }

@@ -20,7 +20,16 @@ export interface BusRole {
  * (`test/security/bus-permissions.int.test.ts`). Every service may also publish `security.refused` and its own
  * dead letters, and read the streams every process replays (API keys, the expert registry).
  */
-export const BUS_ROLES: Record<ServiceName, BusRole> = {
+/**
+ * What `runService` adds to every service it runs: the privacy handlers of `libs/platform` (erase a person in
+ * the service's own schema, apply retention) and their answers. The console is not run by it.
+ */
+export const PLATFORM_BUS_ROLE: BusRole = {
+  publishes: ['privacy.erasure.applied', 'privacy.retention.applied'],
+  consumes: ['privacy.erasure.requested', 'privacy.retention.requested'],
+};
+
+const OWN_BUS_ROLES: Record<ServiceName, BusRole> = {
   intake: {
     publishes: ['intake.rejected', 'deployment.requested', 'deployment.outcome', 'deployment.break_glass', 'review.submit', 'access.key.issued', 'access.key.revoked'],
     consumes: [
@@ -59,7 +68,7 @@ export const BUS_ROLES: Record<ServiceName, BusRole> = {
   sla: { publishes: ['sla.warning', 'sla.breached'], consumes: ['review.assigned', 'review.completed', 'review.cancelled', 'decision.made'] },
   learning: { publishes: ['learning.model.updated', 'learning.pattern.captured'], consumes: ['risk.assessed', 'decision.made', 'deployment.outcome'] },
   compliance: {
-    publishes: ['compliance.evaluated', 'security.audit.read'],
+    publishes: ['compliance.evaluated', 'security.audit.read', 'privacy.erasure.requested', 'privacy.erasure.recorded', 'privacy.retention.requested'],
     consumes: [
       'intake.rejected',
       'deployment.requested',
@@ -90,6 +99,8 @@ export const BUS_ROLES: Record<ServiceName, BusRole> = {
       'rollback.requested',
       'rollback.escalated',
       'rollback.completed',
+      'privacy.erasure.applied',
+      'privacy.retention.applied',
     ],
   },
   notify: {
@@ -103,6 +114,13 @@ export const BUS_ROLES: Record<ServiceName, BusRole> = {
     consumes: ['risk.assessed', 'decision.made'],
   },
 };
+
+export const BUS_ROLES = Object.fromEntries(
+  Object.entries(OWN_BUS_ROLES).map(([service, role]) => [
+    service,
+    service === 'console' ? role : { ...role, publishes: [...role.publishes, ...PLATFORM_BUS_ROLE.publishes], consumes: [...role.consumes, ...PLATFORM_BUS_ROLE.consumes] },
+  ]),
+) as Record<ServiceName, BusRole>;
 
 /** Streams every process replays from the start with an ordered (ephemeral, read-only) consumer. */
 export const REPLAYED_STREAMS: StreamName[] = ['AGF_ACCESS', 'AGF_REGISTRY'];

@@ -1,0 +1,3 @@
+export * from './population';
+export * from './rule-packs';
+export * from './report';
