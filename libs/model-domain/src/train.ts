@@ -1,0 +1,156 @@
+import { calibrate, fitPlatt, type PlattCalibration } from './calibration';
+import { FEATURE_NAMES, featureVector, type ChangeMetrics, type LabelledChange } from './features';
+import { fitGbdt, gbdtMargin, leafValue, type GbdtModel } from './gbdt';
+import { columnStats, fitLogistic, logisticMargin, standardize, type LogisticModel } from './logistic';
+import { brierScore, rocAuc } from './metrics';
+
+export const MODEL_FORMAT = 'agf-jit-risk-model';
+export const MODEL_FORMAT_VERSION = 1;
+
+export type LearnerConfig =
+  | { readonly kind: 'logistic'; readonly c: number }
+  | { readonly kind: 'gbdt'; readonly maxDepth: number; readonly learningRate: number; readonly maxTrees: number; readonly minChildWeight: number; readonly lambda: number; readonly subsample: number };
+
+export interface CandidateConfig {
+  readonly learner: LearnerConfig;
+  /** Older changes count less: weight 0.5^(age / (halfLifeShare · span)); null = all rows count the same. */
+  readonly recencyHalfLifeShare: number | null;
+  /** Class imbalance: weight defect-inducing rows by clean/defective so both classes weigh the same. */
+  readonly balanceClasses: boolean;
+}
+
+/** A trained, calibrated, versioned model: plain JSON, so it can be stored, sent and loaded anywhere. */
+export interface RiskModel {
+  readonly format: typeof MODEL_FORMAT;
+  readonly formatVersion: typeof MODEL_FORMAT_VERSION;
+  readonly version: string;
+  /** null for the cross-project model. */
+  readonly project: string | null;
+  readonly trainedAt: string;
+  readonly featureNames: readonly string[];
+  readonly standardization: { mean: number[]; std: number[] };
+  readonly config: CandidateConfig & { readonly trees?: number };
+  readonly logistic?: LogisticModel;
+  readonly gbdt?: GbdtModel;
+  readonly calibration: PlattCalibration;
+  readonly training: { rows: number; positives: number; from: number; to: number; seconds: number };
+  /** Measured on the latest 20 % of the training rows (out of time), by a model fitted on the earlier 80 %. */
+  readonly validation: { rows: number; auc: number; brier: number };
+}
+
+export interface TrainOptions {
+  readonly version: string;
+  readonly project: string | null;
+  readonly trainedAt: string;
+  readonly candidates?: readonly CandidateConfig[];
+  /** Share of the (time-ordered) training rows held out, at the end, for choosing hyper-parameters and calibrating. */
+  readonly validationShare?: number;
+  readonly seed?: number;
+}
+
+const gbdt = (maxDepth: number, learningRate: number, minChildWeight: number): LearnerConfig => ({ kind: 'gbdt', maxDepth, learningRate, maxTrees: 400, minChildWeight, lambda: 5, subsample: 0.8 });
+
+/** The hyper-parameter grid searched by time-ordered validation inside the training part. */
+export const DEFAULT_CANDIDATES: readonly CandidateConfig[] = [
+  { learner: { kind: 'logistic', c: 1 }, recencyHalfLifeShare: null, balanceClasses: false },
+  { learner: { kind: 'logistic', c: 1 }, recencyHalfLifeShare: 0.25, balanceClasses: false },
+  ...[null, 0.25].flatMap((recencyHalfLifeShare) =>
+    [gbdt(2, 0.05, 20), gbdt(3, 0.05, 20), gbdt(4, 0.03, 40)].map((learner) => ({ learner, recencyHalfLifeShare, balanceClasses: false })),
+  ),
+  { learner: gbdt(3, 0.05, 20), recencyHalfLifeShare: null, balanceClasses: true },
+];
+
+interface Prepared {
+  readonly x: number[][];
+  readonly y: number[];
+  readonly time: number[];
+}
+
+const prepare = (rows: readonly LabelledChange[], stats?: { mean: number[]; std: number[] }): Prepared & { stats: { mean: number[]; std: number[] } } => {
+  const raw = rows.map((row) => featureVector(row.metrics));
+  const used = stats ?? columnStats(raw);
+  return { x: raw.map((r) => standardize(r, used)), y: rows.map((r) => r.label), time: rows.map((r) => r.time), stats: used };
+};
+
+function sampleWeights(data: Prepared, config: CandidateConfig): number[] {
+  const end = Math.max(...data.time);
+  const start = Math.min(...data.time);
+  const halfLife = config.recencyHalfLifeShare === null ? null : Math.max(1, config.recencyHalfLifeShare * (end - start));
+  const positives = data.y.reduce((a, b) => a + b, 0);
+  const positiveWeight = config.balanceClasses && positives > 0 ? (data.y.length - positives) / positives : 1;
+  return data.y.map((label, i) => (halfLife === null ? 1 : 0.5 ** ((end - data.time[i]!) / halfLife)) * (label === 1 ? positiveWeight : 1));
+}
+
+interface Fitted {
+  readonly logistic?: LogisticModel;
+  readonly gbdt?: GbdtModel;
+}
+
+function fitCandidate(data: Prepared, config: CandidateConfig, seed: number, trees?: number): Fitted {
+  const weights = sampleWeights(data, config);
+  const learner = config.learner;
+  if (learner.kind === 'logistic') return { logistic: fitLogistic(data.x, data.y, { c: learner.c, sampleWeights: weights }) };
+  return {
+    gbdt: fitGbdt(data.x, data.y, { trees: trees ?? learner.maxTrees, learningRate: learner.learningRate, maxDepth: learner.maxDepth, minChildWeight: learner.minChildWeight, lambda: learner.lambda, subsample: learner.subsample, seed, sampleWeights: weights }),
+  };
+}
+
+/**
+ * Chooses a candidate (and, for trees, the number of trees) by AUC on the latest `validationShare` of the rows,
+ * fitted on the earlier ones; calibrates on those out-of-time predictions; refits the choice on all rows.
+ * Only `rows` are read: whatever is evaluated later must not be passed in.
+ */
+export function trainRiskModel(rows: readonly LabelledChange[], options: TrainOptions): RiskModel {
+  const started = performance.now();
+  const seed = options.seed ?? 7;
+  const cut = Math.floor(rows.length * (1 - (options.validationShare ?? 0.2)));
+  const fitPart = prepare(rows.slice(0, cut));
+  const validationPart = prepare(rows.slice(cut), fitPart.stats);
+  let best: { config: CandidateConfig; trees?: number; auc: number; margins: number[] } | undefined;
+  for (const config of options.candidates ?? DEFAULT_CANDIDATES) {
+    const fitted = fitCandidate(fitPart, config, seed);
+    if (fitted.logistic) {
+      const margins = validationPart.x.map((row) => logisticMargin(fitted.logistic!, row));
+      const auc = rocAuc(validationPart.y, margins);
+      if (!best || auc > best.auc) best = { config, auc, margins };
+      continue;
+    }
+    const model = fitted.gbdt!;
+    const margins = new Array<number>(validationPart.x.length).fill(model.baseMargin);
+    for (let t = 0; t < model.trees.length; t++) {
+      for (let i = 0; i < margins.length; i++) margins[i]! += leafValue(model.trees[t]!, validationPart.x[i]!);
+      if ((t + 1) % 10 !== 0) continue;
+      const auc = rocAuc(validationPart.y, margins);
+      if (!best || auc > best.auc) best = { config, trees: t + 1, auc, margins: [...margins] };
+    }
+  }
+  if (!best) throw new Error('no candidate configuration to train');
+  const calibration = fitPlatt(best.margins, validationPart.y);
+  const all = prepare(rows);
+  const fitted = fitCandidate(all, best.config, seed, best.trees);
+  const positives = all.y.reduce((a, b) => a + b, 0);
+  return {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    version: options.version,
+    project: options.project,
+    trainedAt: options.trainedAt,
+    featureNames: [...FEATURE_NAMES],
+    standardization: all.stats,
+    config: { ...best.config, ...(best.trees ? { trees: best.trees } : {}) },
+    ...fitted,
+    calibration,
+    training: { rows: rows.length, positives, from: rows[0]?.time ?? 0, to: rows[rows.length - 1]?.time ?? 0, seconds: (performance.now() - started) / 1000 },
+    validation: { rows: validationPart.y.length, auc: best.auc, brier: brierScore(validationPart.y, best.margins.map((m) => calibrate(calibration, m))) },
+  };
+}
+
+export function modelMargin(model: RiskModel, metrics: ChangeMetrics): number {
+  const row = standardize(featureVector(metrics), model.standardization);
+  if (model.gbdt) return gbdtMargin(model.gbdt, row);
+  if (model.logistic) return logisticMargin(model.logistic, row);
+  throw new Error(`model ${model.version} has no learner`);
+}
+
+/** Calibrated probability that the change is defect-inducing. */
+export const predictDefectProbability = (model: RiskModel, metrics: ChangeMetrics): number => calibrate(model.calibration, modelMargin(model, metrics));
