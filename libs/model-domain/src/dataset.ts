@@ -64,3 +64,19 @@ function parseKameiDate(text: string): number {
   const [, y, m, d, hh, mm] = match.map(Number) as [number, number, number, number, number, number];
   return Date.UTC(y, m - 1, d, hh, mm) / 1000;
 }
+
+/** The README's `baseline_predictions/<project>_wp_test_predictions.csv`: labels and each published model's scores. */
+export function parseBaselinePredictions(text: string): { labels: number[]; scores: Record<string, number[]> } {
+  const lines = text.split(/\r?\n/).filter((line) => line.length > 0);
+  const header = splitCsvLine(lines[0] ?? '');
+  const labelColumn = header.indexOf('bug');
+  const scoreColumns = header.map((name, index) => ({ name, index })).filter((c) => !['commit_id', 'date', 'bug'].includes(c.name));
+  const scores: Record<string, number[]> = Object.fromEntries(scoreColumns.map((c) => [c.name, [] as number[]]));
+  const labels: number[] = [];
+  for (const line of lines.slice(1)) {
+    const cells = splitCsvLine(line);
+    labels.push(Number(cells[labelColumn]));
+    for (const c of scoreColumns) scores[c.name]!.push(Number(cells[c.index]));
+  }
+  return { labels, scores };
+}

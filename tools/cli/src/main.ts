@@ -6,6 +6,7 @@ import { AgfClient, AgfError } from '@agf/client';
 import { DeploymentRequestInput, type RiskIndicators } from '@agf/contracts';
 import { loadPolicyFile, PolicyError } from '@agf/policy';
 import { Command, CommanderError, Option } from 'commander';
+import { registerModelCommands } from './commands/model';
 import { CliExit, EXIT } from './exit-codes';
 import { followToDecision, parseDuration } from './follow';
 import { gitChange } from './git-metrics';
@@ -234,6 +235,8 @@ program
     if (o.output) writeFileSync(o.output, `${JSON.stringify(envelope, null, 2)}\n`);
     print(o.output ? `attestation written to ${o.output}` : JSON.stringify(envelope, null, 2), envelope);
   });
+
+registerModelCommands(program, { print, client });
 
 interface SubmitOptions {
   project?: string;
