@@ -6,3 +6,5 @@ export * from './gbdt';
 export * from './logistic';
 export * from './metrics';
 export * from './train';
+export * from './history-import';
+export * from './explain';

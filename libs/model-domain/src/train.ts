@@ -1,5 +1,5 @@
 import { calibrate, fitPlatt, type PlattCalibration } from './calibration';
-import { FEATURE_NAMES, featureVector, type ChangeMetrics, type LabelledChange } from './features';
+import { CHANGE_METRICS, FEATURE_NAMES, featureVector, type ChangeMetrics, type LabelledChange } from './features';
 import { fitGbdt, gbdtMargin, leafValue, type GbdtModel } from './gbdt';
 import { columnStats, fitLogistic, logisticMargin, standardize, type LogisticModel } from './logistic';
 import { brierScore, rocAuc } from './metrics';
@@ -35,7 +35,7 @@ export interface RiskModel {
   readonly calibration: PlattCalibration;
   readonly training: { rows: number; positives: number; from: number; to: number; seconds: number };
   /** Measured on the latest 20 % of the training rows (out of time), by a model fitted on the earlier 80 %. */
-  readonly validation: { rows: number; auc: number; brier: number };
+  readonly validation: { rows: number; auc: number; brier: number; baseRateBrier: number };
 }
 
 export interface TrainOptions {
@@ -141,7 +141,13 @@ export function trainRiskModel(rows: readonly LabelledChange[], options: TrainOp
     ...fitted,
     calibration,
     training: { rows: rows.length, positives, from: rows[0]?.time ?? 0, to: rows[rows.length - 1]?.time ?? 0, seconds: (performance.now() - started) / 1000 },
-    validation: { rows: validationPart.y.length, auc: best.auc, brier: brierScore(validationPart.y, best.margins.map((m) => calibrate(calibration, m))) },
+    validation: {
+      rows: validationPart.y.length,
+      auc: best.auc,
+      brier: brierScore(validationPart.y, best.margins.map((m) => calibrate(calibration, m))),
+      // What always predicting the earlier rows' defect rate would score: a model must do better to be used.
+      baseRateBrier: brierScore(validationPart.y, validationPart.y.map(() => fitPart.y.reduce((a, b) => a + b, 0) / Math.max(1, fitPart.y.length))),
+    },
   };
 }
 
@@ -154,3 +160,31 @@ export function modelMargin(model: RiskModel, metrics: ChangeMetrics): number {
 
 /** Calibrated probability that the change is defect-inducing. */
 export const predictDefectProbability = (model: RiskModel, metrics: ChangeMetrics): number => calibrate(model.calibration, modelMargin(model, metrics));
+
+/** Is this JSON a model this code can use? Checked before a received model is stored or used. */
+export function isRiskModel(value: unknown): value is RiskModel {
+  if (typeof value !== 'object' || value === null) return false;
+  const model = value as Partial<RiskModel>;
+  return (
+    model.format === MODEL_FORMAT &&
+    model.formatVersion === MODEL_FORMAT_VERSION &&
+    typeof model.version === 'string' &&
+    Array.isArray(model.featureNames) &&
+    model.featureNames.length === FEATURE_NAMES.length &&
+    Array.isArray(model.standardization?.mean) &&
+    typeof model.calibration?.slope === 'number' &&
+    (Array.isArray(model.gbdt?.trees) || Array.isArray(model.logistic?.weights))
+  );
+}
+
+/** The change metrics of a request's indicators, when it carries all 14 (a boolean `fix` counts as 0/1). */
+export function changeMetricsOf(indicators: Readonly<Record<string, unknown>>): ChangeMetrics | undefined {
+  const metrics = {} as ChangeMetrics;
+  for (const name of CHANGE_METRICS) {
+    const raw = indicators[name];
+    const value = typeof raw === 'boolean' ? Number(raw) : raw;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return undefined;
+    metrics[name] = value;
+  }
+  return metrics;
+}

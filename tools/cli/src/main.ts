@@ -236,7 +236,7 @@ program
     print(o.output ? `attestation written to ${o.output}` : JSON.stringify(envelope, null, 2), envelope);
   });
 
-registerModelCommands(program, { print, client });
+registerModelCommands(program, { print, client, globals });
 
 interface SubmitOptions {
   project?: string;
