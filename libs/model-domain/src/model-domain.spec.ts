@@ -4,6 +4,10 @@ import {
   brierScore,
   calibrate,
   CHANGE_METRICS,
+  changeMetricsOf,
+  explainPrediction,
+  HistoryLineReader,
+  isRiskModel,
   evaluateAuthorsLogistic,
   evaluateTimeWise,
   f1Score,
@@ -165,4 +169,45 @@ withData('on the shared JIT data', () => {
     expect(result.trainSeconds).toBeLessThan(60);
     expect(result.predictMicroseconds).toBeLessThan(1000);
   }, 180_000);
+});
+
+describe('history import lines', () => {
+  const header = ',_id,date,bug,__,ns,nd,nf,entrophy,la,ld,lt,fix,ndev,age,nuc,exp,rexp,sexp';
+  const good = '0,abc,1451578374,1,1,1,1,2,0.5,10,4,214,1,15,84.0,53,1842,349.25,7';
+
+  it('reads CSV rows by header name, keys them by id, and reports bad rows by line number', () => {
+    const reader = new HistoryLineReader('csv');
+    expect(reader.read(header)).toEqual({ kind: 'header' });
+    const row = reader.read(good);
+    expect(row).toMatchObject({ kind: 'row', row: { key: 'id:abc', outcome: 'defect-inducing', label: 1 } });
+    expect(reader.read('')).toEqual({ kind: 'blank' });
+    expect(reader.read(good.replace(',10,4,', ',-10,4,'))).toEqual({ kind: 'error', line: 4, message: 'la: "-10" is not a number >= 0' });
+    expect(reader.read('1,2,3')).toMatchObject({ kind: 'error', line: 5, message: '3 fields, the header has 19' });
+    expect(reader.read(good.replace('1451578374', 'yesterday'))).toMatchObject({ kind: 'error', line: 6 });
+  });
+
+  it('reads JSON Lines with outcome words and no id: the key is a hash of the content, the same for the same row', () => {
+    const reader = new HistoryLineReader('jsonl');
+    const record = { time: '2024-05-01T10:00:00Z', outcome: 'rolled-back', ns: 1, nd: 1, nf: 2, entropy: 0.5, la: 10, ld: 4, lt: 214, fix: true, ndev: 15, age: 84, nuc: 53, exp: 1842, rexp: 349, sexp: 7 };
+    const first = reader.read(JSON.stringify(record));
+    const second = reader.read(JSON.stringify(record));
+    expect(first).toMatchObject({ kind: 'row', row: { outcome: 'rolled-back', label: 1 } });
+    expect(first.kind === 'row' && second.kind === 'row' && first.row.key === second.row.key).toBe(true);
+    expect(reader.read('{"time": 1}')).toMatchObject({ kind: 'error', line: 3, message: expect.stringMatching(/no outcome/) });
+    expect(reader.read('[1]')).toMatchObject({ kind: 'error', line: 4, message: 'not a JSON object' });
+    const { sexp: _dropped, ...missing } = record;
+    expect(reader.read(JSON.stringify(missing))).toMatchObject({ kind: 'error', message: 'missing metric(s): sexp' });
+  });
+
+  it('explains a prediction in plain words', () => {
+    const history = syntheticHistory(2000);
+    const model = trainRiskModel(history, { version: 'v', project: 'p', trainedAt: 'now', candidates: FAST });
+    const big = { ...history[0]!.metrics, la: 5000, exp: 0 };
+    const explanation = explainPrediction(model, big);
+    expect(explanation.raising.join('; ')).toMatch(/5,000 lines added|the author's 1st change/);
+    expect(changeMetricsOf({ ...big, fix: true })).toMatchObject({ fix: 1, la: 5000 });
+    expect(changeMetricsOf({ la: 1 })).toBeUndefined();
+    expect(isRiskModel(JSON.parse(JSON.stringify(model)))).toBe(true);
+    expect(isRiskModel({ ...model, formatVersion: 2 })).toBe(false);
+  });
 });
