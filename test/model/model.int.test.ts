@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,8 +63,14 @@ maybe('history import and the learned defect model (real learning and risk servi
   /** `agf history import` against the learning service, as an operator runs it. */
   async function cliImport(file: string, project: string, principal: TestPrincipal = ADMIN) {
     const token = await (await testIdentity()).token(principal);
-    const result = spawnSync(process.execPath, [CLI, '--json', '--token', token, 'history', 'import', file, '--project', project, '--learning-url', learning.url], { encoding: 'utf8', timeout: 300_000 });
-    return { status: result.status, body: JSON.parse(result.stdout.trim().split('\n').pop() || '{}') as Record<string, unknown>, stderr: result.stderr };
+    // Asynchronously: this process serves the token issuer the service asks while the CLI waits.
+    const child = spawn(process.execPath, [CLI, '--json', '--token', token, 'history', 'import', file, '--project', project, '--learning-url', learning.url]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((done) => child.once('close', done));
+    return { status, body: JSON.parse(stdout.trim().split('\n').pop() || '{}') as Record<string, unknown>, stderr };
   }
 
   async function models(project: string): Promise<ModelList['models']> {

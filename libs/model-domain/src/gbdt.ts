@@ -67,9 +67,9 @@ function binOf(cuts: readonly number[], value: number): number {
 }
 
 /**
- * Trains up to `options.trees` trees. `onTree(model so far)` may return false to stop early (used by validation).
+ * Trains up to `options.trees` trees. `onTree` sees each new tree and may return false to stop (early stopping on validation).
  */
-export function fitGbdt(x: readonly (readonly number[])[], y: readonly number[], options: GbdtOptions, onTree?: (treeCount: number, margins: Float64Array) => void): GbdtModel {
+export function fitGbdt(x: readonly (readonly number[])[], y: readonly number[], options: GbdtOptions, onTree?: (tree: Tree, treeCount: number) => boolean | void): GbdtModel {
   const n = x.length;
   const d = x[0]?.length ?? 0;
   const maxBins = Math.min(255, options.maxBins ?? 64);
@@ -93,7 +93,6 @@ export function fitGbdt(x: readonly (readonly number[])[], y: readonly number[],
   const hessians = new Float64Array(n);
   const random = randomGenerator(options.seed ?? 1);
   const trees: Tree[] = [];
-  const histogram = new Float64Array(d * (maxBins + 1) * 2);
 
   for (let t = 0; t < options.trees; t++) {
     for (let i = 0; i < n; i++) {
@@ -104,7 +103,22 @@ export function fitGbdt(x: readonly (readonly number[])[], y: readonly number[],
     const sample: number[] = [];
     for (let i = 0; i < n; i++) if (options.subsample >= 1 || random() < options.subsample) sample.push(i);
     const tree: Tree = { feature: [], threshold: [], left: [], right: [], value: [] };
-    const grow = (rows: Int32Array, depth: number): number => {
+    const stride = (maxBins + 1) * 2;
+    const buildHistogram = (rows: Int32Array): Float64Array => {
+      const histogram = new Float64Array(d * stride);
+      for (let j = 0; j < d; j++) {
+        const column = bins[j]!;
+        const base = j * stride;
+        for (const i of rows) {
+          const at = base + column[i]! * 2;
+          histogram[at]! += gradients[i]!;
+          histogram[at + 1]! += hessians[i]!;
+        }
+      }
+      return histogram;
+    };
+    /** `histogram`: this node's, when its parent already derived it (the larger child = parent − smaller child). */
+    const grow = (rows: Int32Array, depth: number, given?: Float64Array): number => {
       let g = 0;
       let h = 0;
       for (const i of rows) {
@@ -118,17 +132,7 @@ export function fitGbdt(x: readonly (readonly number[])[], y: readonly number[],
       tree.right.push(-1);
       tree.value.push((-g / (h + options.lambda)) * options.learningRate);
       if (depth >= options.maxDepth || h < 2 * options.minChildWeight) return node;
-      histogram.fill(0);
-      const stride = (maxBins + 1) * 2;
-      for (let j = 0; j < d; j++) {
-        const column = bins[j]!;
-        const base = j * stride;
-        for (const i of rows) {
-          const at = base + column[i]! * 2;
-          histogram[at]! += gradients[i]!;
-          histogram[at + 1]! += hessians[i]!;
-        }
-      }
+      const histogram = given ?? buildHistogram(rows);
       const parentScore = (g * g) / (h + options.lambda);
       let bestGain = 1e-12;
       let bestFeature = -1;
@@ -164,16 +168,25 @@ export function fitGbdt(x: readonly (readonly number[])[], y: readonly number[],
         if (column[i]! <= bestBin) leftRows[l++] = i;
         else rightRows[r++] = i;
       }
+      let leftHistogram: Float64Array | undefined;
+      let rightHistogram: Float64Array | undefined;
+      if (depth + 1 < options.maxDepth) {
+        const leftIsSmaller = leftRows.length <= rightRows.length;
+        const small = buildHistogram(leftIsSmaller ? leftRows : rightRows);
+        const large = new Float64Array(histogram.length);
+        for (let k = 0; k < large.length; k++) large[k] = histogram[k]! - small[k]!;
+        [leftHistogram, rightHistogram] = leftIsSmaller ? [small, large] : [large, small];
+      }
       tree.feature[node] = bestFeature;
       tree.threshold[node] = cuts[bestFeature]![bestBin]!;
-      tree.left[node] = grow(leftRows, depth + 1);
-      tree.right[node] = grow(rightRows, depth + 1);
+      tree.left[node] = grow(leftRows, depth + 1, leftHistogram);
+      tree.right[node] = grow(rightRows, depth + 1, rightHistogram);
       return node;
     };
     grow(Int32Array.from(sample), 0);
     trees.push(tree);
     for (let i = 0; i < n; i++) margins[i]! += leafValue(tree, x[i]!);
-    onTree?.(trees.length, margins);
+    if (onTree?.(tree, trees.length) === false) break;
   }
   return { baseMargin, trees };
 }

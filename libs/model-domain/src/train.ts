@@ -1,6 +1,6 @@
 import { calibrate, fitPlatt, type PlattCalibration } from './calibration';
 import { CHANGE_METRICS, FEATURE_NAMES, featureVector, type ChangeMetrics, type LabelledChange } from './features';
-import { fitGbdt, gbdtMargin, leafValue, type GbdtModel } from './gbdt';
+import { fitGbdt, gbdtMargin, leafValue, type GbdtModel, type Tree } from './gbdt';
 import { columnStats, fitLogistic, logisticMargin, standardize, type LogisticModel } from './logistic';
 import { brierScore, rocAuc } from './metrics';
 
@@ -81,17 +81,32 @@ function sampleWeights(data: Prepared, config: CandidateConfig): number[] {
   return data.y.map((label, i) => (halfLife === null ? 1 : 0.5 ** ((end - data.time[i]!) / halfLife)) * (label === 1 ? positiveWeight : 1));
 }
 
+const EARLY_STOPPING_TREES = 100;
+
+/** The boosting start: the weighted log-odds of the rows' defect rate (as fitGbdt computes it). */
+function baseMarginOf(data: Prepared, config: CandidateConfig): number {
+  const weights = sampleWeights(data, config);
+  let positive = 0;
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) {
+    positive += weights[i]! * data.y[i]!;
+    total += weights[i]!;
+  }
+  const prior = Math.min(Math.max(positive / total, 1e-6), 1 - 1e-6);
+  return Math.log(prior / (1 - prior));
+}
+
 interface Fitted {
   readonly logistic?: LogisticModel;
   readonly gbdt?: GbdtModel;
 }
 
-function fitCandidate(data: Prepared, config: CandidateConfig, seed: number, trees?: number): Fitted {
+function fitCandidate(data: Prepared, config: CandidateConfig, seed: number, trees?: number, onTree?: (tree: Tree, count: number) => boolean): Fitted {
   const weights = sampleWeights(data, config);
   const learner = config.learner;
   if (learner.kind === 'logistic') return { logistic: fitLogistic(data.x, data.y, { c: learner.c, sampleWeights: weights }) };
   return {
-    gbdt: fitGbdt(data.x, data.y, { trees: trees ?? learner.maxTrees, learningRate: learner.learningRate, maxDepth: learner.maxDepth, minChildWeight: learner.minChildWeight, lambda: learner.lambda, subsample: learner.subsample, seed, sampleWeights: weights }),
+    gbdt: fitGbdt(data.x, data.y, { trees: trees ?? learner.maxTrees, learningRate: learner.learningRate, maxDepth: learner.maxDepth, minChildWeight: learner.minChildWeight, lambda: learner.lambda, subsample: learner.subsample, seed, sampleWeights: weights }, onTree),
   };
 }
 
@@ -108,21 +123,28 @@ export function trainRiskModel(rows: readonly LabelledChange[], options: TrainOp
   const validationPart = prepare(rows.slice(cut), fitPart.stats);
   let best: { config: CandidateConfig; trees?: number; auc: number; margins: number[] } | undefined;
   for (const config of options.candidates ?? DEFAULT_CANDIDATES) {
-    const fitted = fitCandidate(fitPart, config, seed);
-    if (fitted.logistic) {
-      const margins = validationPart.x.map((row) => logisticMargin(fitted.logistic!, row));
+    if (config.learner.kind === 'logistic') {
+      const logistic = fitCandidate(fitPart, config, seed).logistic!;
+      const margins = validationPart.x.map((row) => logisticMargin(logistic, row));
       const auc = rocAuc(validationPart.y, margins);
       if (!best || auc > best.auc) best = { config, auc, margins };
       continue;
     }
-    const model = fitted.gbdt!;
-    const margins = new Array<number>(validationPart.x.length).fill(model.baseMargin);
-    for (let t = 0; t < model.trees.length; t++) {
-      for (let i = 0; i < margins.length; i++) margins[i]! += leafValue(model.trees[t]!, validationPart.x[i]!);
-      if ((t + 1) % 10 !== 0) continue;
+    // Boosting stops once validation AUC has not improved for EARLY_STOPPING_TREES trees.
+    const margins = new Array<number>(validationPart.x.length).fill(baseMarginOf(fitPart, config));
+    let bestTrees = 0;
+    let bestAuc = -1;
+    fitCandidate(fitPart, config, seed, undefined, (tree, count) => {
+      for (let i = 0; i < margins.length; i++) margins[i]! += leafValue(tree, validationPart.x[i]!);
+      if (count % 10 !== 0) return true;
       const auc = rocAuc(validationPart.y, margins);
-      if (!best || auc > best.auc) best = { config, trees: t + 1, auc, margins: [...margins] };
-    }
+      if (auc > bestAuc) {
+        bestAuc = auc;
+        bestTrees = count;
+        if (!best || auc > best.auc) best = { config, trees: count, auc, margins: [...margins] };
+      }
+      return count - bestTrees < EARLY_STOPPING_TREES;
+    });
   }
   if (!best) throw new Error('no candidate configuration to train');
   const calibration = fitPlatt(best.margins, validationPart.y);
