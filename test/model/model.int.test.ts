@@ -111,7 +111,7 @@ maybe('history import and the learned defect model (real learning and risk servi
     expect(assessment.riskFactors.some((f) => f.startsWith('defect model'))).toBe(false);
   });
 
-  it('refuses an import without a credential (401) or without the admin role (403), and audits nothing into history', async () => {
+  it('refuses an import without a credential (401) or without the admin role (403), records both refusals, and imports nothing', async () => {
     const file = join(work, 'tiny.csv');
     writeFileSync(file, `${gerritLines.slice(0, 3).join('\n')}\n`);
     const anonymous = await fetch(`${learning.url}/v1/history/import?projectId=${BAD_PROJECT}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: readFileSync(file) });
@@ -122,6 +122,14 @@ maybe('history import and the learned defect model (real learning and risk servi
     const wrongType = await fetch(`${learning.url}/v1/history/import?projectId=${BAD_PROJECT}`, { method: 'POST', headers: { ...(await headers(ADMIN)), 'content-type': 'application/json' }, body: '{}' });
     expect(wrongType.status).toBe(415);
     expect(await db.query(`SELECT 1 FROM "learning"."change_history" WHERE "project_id" = $1`, [BAD_PROJECT])).toHaveLength(0);
+    const refusals = await eventually(async () => {
+      const found = (await nats.read('AGF_SECURITY'))
+        .map((m) => m.json<CloudEvent<'security.refused'>>().data)
+        .filter((r) => r.service === 'learning' && r.target.includes('/v1/history/import'));
+      expect(found.map((r) => r.code).sort()).toEqual(['forbidden', 'unauthenticated']);
+      return found;
+    });
+    expect(refusals.find((r) => r.code === 'forbidden')?.actor?.subject).toBe('ci-bot');
   });
 
   it('imports a history with its change metrics; the next request carries a calibrated probability, its drivers and the model version', async () => {
@@ -192,6 +200,9 @@ maybe('history import and the learned defect model (real learning and risk servi
       return a;
     }, 60_000);
     expect(next.defectModel?.status).toBe('applied');
+    // with models loaded, risk stays inside its memory budget
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${risk.pid!}/status`, 'utf8'))?.[1]);
+    expect(rssKb / 1024).toBeLessThan(150);
   });
 
   it('reports bad rows of a shared file by line number and imports none of them', async () => {
