@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { CloudEvent, DeploymentRequest, RiskAssessed } from '@agf/contracts';
+import { type CloudEvent, type DeploymentRequest, DeploymentRequestView, type RiskAssessed, SubmissionAccepted } from '@agf/contracts';
 import { aDeploymentRequest } from '@agf/contracts/testing';
 import { createTestDatabase, eventually, ServiceProcess, type TestDatabase, type TestPrincipal, testIdentity, TestNats } from '@agf/testing';
 
@@ -36,6 +36,7 @@ maybe('history import and the learned defect model (real learning and risk servi
   let nats: TestNats;
   let learning: ServiceProcess;
   let risk: ServiceProcess;
+  let intake: ServiceProcess;
   let work: string;
   let gerritLines: string[];
 
@@ -45,14 +46,15 @@ maybe('history import and the learned defect model (real learning and risk servi
     db = await createTestDatabase();
     nats = await TestNats.connect();
     const env = { AGF_MODEL_RETRAIN_DELAY_MS: '300' };
-    [learning, risk] = await Promise.all([
+    [learning, risk, intake] = await Promise.all([
       ServiceProcess.start('learning', { databaseUrl: db.url, namespace: nats.namespace.prefix, env }),
       ServiceProcess.start('risk', { databaseUrl: db.url, namespace: nats.namespace.prefix }),
+      ServiceProcess.start('intake', { databaseUrl: db.url, namespace: nats.namespace.prefix }),
     ]);
   });
 
   afterAll(async () => {
-    await Promise.all([learning?.stop(), risk?.stop()]);
+    await Promise.all([learning?.stop(), risk?.stop(), intake?.stop()]);
     await nats?.cleanup();
     await db?.drop();
     if (work) rmSync(work, { recursive: true, force: true });
@@ -162,6 +164,21 @@ maybe('history import and the learned defect model (real learning and risk servi
     expect(factor.drivers.length).toBeGreaterThan(0);
     expect(factor.explanation).toMatch(/chance of a defect-inducing change \(project model /);
     expect(assessment.riskFactors.some((f) => f.startsWith('defect model: '))).toBe(true);
+
+    // The same change submitted through intake: its request view shows the factor and the model version.
+    const submitted = await fetch(`${intake.url}/v1/deployment-requests`, {
+      method: 'POST',
+      headers: await headers({ sub: 'ci-bot', roles: ['submitter'], projects: [E2E_PROJECT] }),
+      body: JSON.stringify({ projectId: E2E_PROJECT, componentName: 'api', version: '2.0.0', changes: ['src/a.ts'], riskIndicators: request.riskIndicators }),
+    });
+    expect(submitted.status).toBe(202);
+    const { id } = SubmissionAccepted.parse(await submitted.json());
+    const view = await eventually(async () => {
+      const v = DeploymentRequestView.parse(await (await fetch(`${intake.url}/v1/deployment-requests/${id}`, { headers: await headers(AUDITOR) })).json());
+      expect(v.riskAssessment?.defectModel).toBeDefined();
+      return v;
+    }, 60_000);
+    expect(view.riskAssessment!.defectModel).toMatchObject({ status: 'applied', version: model.version, probability: factor.probability });
 
     const withoutMetrics = aDeploymentRequest({ projectId: E2E_PROJECT });
     await submit(withoutMetrics);
