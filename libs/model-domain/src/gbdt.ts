@@ -79,6 +79,9 @@ export function fitGbdt(x: readonly (readonly number[])[], y: readonly number[],
     for (let i = 0; i < n; i++) column[i] = binOf(cuts[j]!, x[i]![j]!);
     return column;
   });
+  // Row-major copy for building histograms: one row's bins sit together in memory.
+  const rowBins = new Uint8Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) rowBins[i * d + j] = bins[j]![i]!;
   const weights = Float64Array.from({ length: n }, (_, i) => options.sampleWeights?.[i] ?? 1);
   let positive = 0;
   let total = 0;
@@ -106,13 +109,15 @@ export function fitGbdt(x: readonly (readonly number[])[], y: readonly number[],
     const stride = (maxBins + 1) * 2;
     const buildHistogram = (rows: Int32Array): Float64Array => {
       const histogram = new Float64Array(d * stride);
-      for (let j = 0; j < d; j++) {
-        const column = bins[j]!;
-        const base = j * stride;
-        for (const i of rows) {
-          const at = base + column[i]! * 2;
-          histogram[at]! += gradients[i]!;
-          histogram[at + 1]! += hessians[i]!;
+      for (let k = 0; k < rows.length; k++) {
+        const i = rows[k]!;
+        const g = gradients[i]!;
+        const h = hessians[i]!;
+        const offset = i * d;
+        for (let j = 0; j < d; j++) {
+          const at = j * stride + rowBins[offset + j]! * 2;
+          histogram[at]! += g;
+          histogram[at + 1]! += h;
         }
       }
       return histogram;
@@ -121,9 +126,9 @@ export function fitGbdt(x: readonly (readonly number[])[], y: readonly number[],
     const grow = (rows: Int32Array, depth: number, given?: Float64Array): number => {
       let g = 0;
       let h = 0;
-      for (const i of rows) {
-        g += gradients[i]!;
-        h += hessians[i]!;
+      for (let k = 0; k < rows.length; k++) {
+        g += gradients[rows[k]!]!;
+        h += hessians[rows[k]!]!;
       }
       const node = tree.feature.length;
       tree.feature.push(-1);
