@@ -15,7 +15,7 @@ export interface EvaluationResult {
   readonly recallAt20PercentEffort: number;
   readonly trainSeconds: number;
   readonly predictMicroseconds?: number;
-  readonly model?: { learner: string; trees?: number; recencyHalfLifeShare: number | null; balanceClasses: boolean; validationAuc: number };
+  readonly model?: { learner: string; maxDepth?: number; learningRate?: number; trees?: number; recencyHalfLifeShare: number | null; balanceClasses: boolean; validationAuc: number };
   readonly retrains?: number;
 }
 
@@ -53,6 +53,7 @@ const scoreSet = (project: string, mode: EvaluationResult['mode'], rows: number,
 
 const describe = (model: RiskModel): EvaluationResult['model'] => ({
   learner: model.config.learner.kind,
+  ...(model.config.learner.kind === 'gbdt' ? { maxDepth: model.config.learner.maxDepth, learningRate: model.config.learner.learningRate } : {}),
   ...(model.config.trees ? { trees: model.config.trees } : {}),
   recencyHalfLifeShare: model.config.recencyHalfLifeShare,
   balanceClasses: model.config.balanceClasses,
