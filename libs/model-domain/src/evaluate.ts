@@ -14,6 +14,8 @@ export interface EvaluationResult {
   readonly f1: number;
   readonly recallAt20PercentEffort: number;
   readonly trainSeconds: number;
+  /** CPU seconds of the training (the wall time above also counts whatever else the machine ran). */
+  readonly trainCpuSeconds?: number;
   readonly predictMicroseconds?: number;
   readonly model?: { learner: string; maxDepth?: number; learningRate?: number; trees?: number; recencyHalfLifeShare: number | null; balanceClasses: boolean; validationAuc: number };
   readonly retrains?: number;
@@ -67,7 +69,7 @@ export function evaluateTimeWise(project: string, rows: readonly LabelledChange[
   const started = performance.now();
   const probabilities = test.map((r) => predictDefectProbability(model, r.metrics));
   const predictMicroseconds = ((performance.now() - started) * 1000) / Math.max(1, test.length);
-  return { ...scoreSet(project, 'time-wise', rows.length, train.length, test, probabilities, model.training.seconds), predictMicroseconds, model: describe(model)! };
+  return { ...scoreSet(project, 'time-wise', rows.length, train.length, test, probabilities, model.training.seconds), trainCpuSeconds: model.training.cpuSeconds, predictMicroseconds, model: describe(model)! };
 }
 
 /**
@@ -81,17 +83,19 @@ export function evaluateOnline(project: string, rows: readonly LabelledChange[],
   const predicted: LabelledChange[] = [];
   const probabilities: number[] = [];
   let trainSeconds = 0;
+  let trainCpuSeconds = 0;
   let retrains = 0;
   for (let from = start; from < rows.length; from += every) {
     const model = trainRiskModel(rows.slice(0, from), { version: `${project}-online-${retrains}`, project, trainedAt: new Date(0).toISOString(), ...(options.candidates ? { candidates: options.candidates } : {}) });
     trainSeconds += model.training.seconds;
+    trainCpuSeconds += model.training.cpuSeconds;
     retrains++;
     for (const row of rows.slice(from, from + every)) {
       predicted.push(row);
       probabilities.push(predictDefectProbability(model, row.metrics));
     }
   }
-  return { ...scoreSet(project, 'online', rows.length, start, predicted, probabilities, trainSeconds), retrains };
+  return { ...scoreSet(project, 'online', rows.length, start, predicted, probabilities, trainSeconds), trainCpuSeconds, retrains };
 }
 
 /**
