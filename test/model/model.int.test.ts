@@ -222,6 +222,29 @@ maybe('history import and the learned defect model (real learning and risk servi
     expect(rssKb / 1024).toBeLessThan(150);
   });
 
+  it("stays within 150 MB RSS with 1,000 projects' models stored, loading them on demand", async () => {
+    const [published] = await db.query<{ model: unknown }>(`SELECT "model" FROM "learning"."risk_models" WHERE "project_id" = $1 AND "passed" ORDER BY "sequence" DESC LIMIT 1`, [E2E_PROJECT]);
+    expect(published).toBeDefined();
+    await db.query(
+      `INSERT INTO "risk"."defect_models" ("scope", "sequence", "version", "model", "published_at")
+       SELECT 'mem-' || g, 1, 'mem-' || g || '@1', $1::jsonb, now() FROM generate_series(1, 1000) g`,
+      [JSON.stringify(published!.model)],
+    );
+    const requests = Array.from({ length: 200 }, (_, k) => requestWithMetrics(gerritLines[100 + k]!, `mem-${1 + ((k * 37) % 1000)}`));
+    for (const request of requests) await submit(request);
+    const ids = new Set(requests.map((r) => r.requestId));
+    const scored = await eventually(async () => {
+      const messages = await nats.read('AGF_RISK', 'agf.v1.risk.assessed.>');
+      const found = messages.map((m) => m.json<CloudEvent<'risk.assessed'>>().data).filter((a) => ids.has(a.requestId));
+      expect(found).toHaveLength(requests.length);
+      return found;
+    }, 120_000, 500);
+    expect(scored.every((a) => a.defectModel?.status === 'applied' && a.defectModel.scope === 'project')).toBe(true);
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${risk.pid!}/status`, 'utf8'))?.[1]);
+    console.info(`risk RSS after scoring ${requests.length} requests of ${requests.length} projects (1,000 models stored): ${(rssKb / 1024).toFixed(0)} MB`);
+    expect(rssKb / 1024).toBeLessThan(150);
+  });
+
   it('reports bad rows of a shared file by line number and imports none of them', async () => {
     const lines = gerritLines.slice(0, 801);
     lines[3] = lines[3]!.replace(/,[0-9]+,[0-9]+,[0-9]+,/, ',-1,2,3,'); // a negative count
