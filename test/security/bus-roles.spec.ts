@@ -16,13 +16,13 @@ function sourcesOf(dir: string): string[] {
 describe('bus roles', () => {
   it.each(Object.keys(SERVICE_PORTS) as ServiceName[])('%s consumes exactly the messages it has @OnMessage handlers for', (service) => {
     const sources = sourcesOf(join(ROOT, 'apps', service, 'src'));
-    const handled = new Set(sources.flatMap((source) => [...source.matchAll(/@OnMessage\('([a-z_.]+)'\)/g)].map((m) => m[1]!)));
+    const handled = new Set(sources.flatMap((source) => [...source.matchAll(/@OnMessage\('([a-z_.-]+)'\)/g)].map((m) => m[1]!)));
     // A service run by runService also has the platform's own handlers.
     if (sources.some((source) => source.includes('runService('))) for (const name of PLATFORM_BUS_ROLE.consumes) handled.add(name);
     expect([...BUS_ROLES[service].consumes].sort()).toEqual([...handled].sort());
   });
   it('has the platform handlers runService adds, and only those', () => {
-    const platform = new Set(sourcesOf(join(ROOT, 'libs', 'platform', 'src')).flatMap((source) => [...source.matchAll(/@OnMessage\('([a-z_.]+)'\)/g)].map((m) => m[1]!)));
+    const platform = new Set(sourcesOf(join(ROOT, 'libs', 'platform', 'src')).flatMap((source) => [...source.matchAll(/@OnMessage\('([a-z_.-]+)'\)/g)].map((m) => m[1]!)));
     expect([...PLATFORM_BUS_ROLE.consumes].sort()).toEqual([...platform].sort());
   });
 });

@@ -5,6 +5,9 @@ import { type LaterEmitter, MessageContext, OnMessage } from '@agf/messaging';
 import type { EntityManager } from 'typeorm';
 import { type PatternRow, learningRepository as repo, type StoredRisk } from './learning.repository';
 import { LearningMetrics } from './learning-metrics';
+import { changeMetricsOf, type HistoryOutcome } from '@agf/model-domain';
+import { changeHistoryRepository } from './change-history.repository';
+import { ModelTrainer } from './model-trainer';
 
 /** A message whose stored risk or decision may complete its request's pattern. */
 interface PendingCapture {
@@ -27,7 +30,10 @@ interface Capture {
 export class LearningMessageController {
   private readonly logger = new Logger(LearningMessageController.name);
 
-  constructor(private readonly metrics: LearningMetrics) {}
+  constructor(
+    private readonly metrics: LearningMetrics,
+    private readonly trainer: ModelTrainer,
+  ) {}
 
   @OnMessage('risk.assessed')
   async riskAssessed(event: CloudEvent<'risk.assessed'>, ctx: MessageContext): Promise<void> {
@@ -72,7 +78,21 @@ export class LearningMessageController {
       return;
     }
     this.metrics.outcomeRecorded(outcome.status);
+    await this.learnChangeOutcome(outcome, ctx);
     await this.emitModelUpdate(outcome.projectId, outcome.componentName, { requestId: outcome.requestId, kind: 'outcome' }, ctx.manager, (e) => ctx.emit(e));
+  }
+
+  /**
+   * A reported outcome of a request that carried the 14 change metrics joins the change history the defect
+   * model learns from, and marks its project for the next scheduled retrain (never on the decision path).
+   */
+  private async learnChangeOutcome(outcome: CloudEvent<'deployment.outcome'>['data'], ctx: MessageContext): Promise<void> {
+    const request = (await repo.pattern(ctx.manager, outcome.requestId))?.request;
+    const metrics = request ? changeMetricsOf(request.riskIndicators) : undefined;
+    if (!request || !metrics) return;
+    const kind: HistoryOutcome = outcome.status === 'succeeded' ? 'clean' : outcome.status === 'rolled_back' ? 'rolled-back' : 'incident';
+    const row = { key: `request:${outcome.requestId}`, time: new Date(request.timestamp), metrics, outcome: kind, label: kind === 'clean' ? (0 as const) : (1 as const) };
+    if (await changeHistoryRepository.insert(ctx.manager, outcome.projectId, [row], 'outcome')) ctx.onCommitted(() => this.trainer.schedule(outcome.projectId));
   }
 
   /**

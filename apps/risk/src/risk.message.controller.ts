@@ -3,10 +3,11 @@ import type { CloudEvent, DeploymentRequest, RiskAssessed } from '@agf/contracts
 import { type LaterEmitter, MessageContext, OnMessage, onePerKey } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
 import type { GovernancePolicy } from '@agf/policy';
-import { assessRisk } from '@agf/risk-domain';
+import { assessRisk, DEFAULT_DEFECT_MODEL_WEIGHT, defectModelFactor, withDefectModel } from '@agf/risk-domain';
 import type { EntityManager } from 'typeorm';
 import { historyKey, riskRepository as repo } from './risk.repository';
 import { RiskMetrics } from './risk-metrics';
+import { DefectModelStore } from './defect-models';
 
 /** A request to score at the end of its message's transaction, with what publishing its assessment needs. */
 interface PendingAssessment {
@@ -21,6 +22,7 @@ export class RiskMessageController {
   constructor(
     @Inject(POLICY) private readonly policy: GovernancePolicy,
     private readonly metrics: RiskMetrics,
+    private readonly defectModels: DefectModelStore,
   ) {}
 
   /**
@@ -43,10 +45,13 @@ export class RiskMessageController {
     // The inbox drops a redelivered event; a request published twice under two event ids is scored once, by its first.
     const requests = onePerKey(items, (i) => i.request.requestId);
     const histories = await repo.histories(manager, requests.map((i) => i.request));
+    const models = await this.defectModels.modelsFor(manager, requests.map((i) => i.request));
+    const modelWeight = this.policy.governance.risk_weights.model ?? DEFAULT_DEFECT_MODEL_WEIGHT;
     const assessedAt = new Date().toISOString();
     const scored = requests.map((item) => {
       const { request } = item;
-      const assessment = assessRisk({ request, history: histories.get(historyKey(request)) ?? {}, weights: this.policy.governance.risk_weights });
+      const analyzed = assessRisk({ request, history: histories.get(historyKey(request)) ?? {}, weights: this.policy.governance.risk_weights });
+      const assessment = withDefectModel(analyzed, defectModelFactor(request, models.get(request.projectId), modelWeight));
       const assessed: RiskAssessed = { requestId: request.requestId, projectId: request.projectId, ...assessment, revision: 1, request, assessedAt };
       return { item, assessed };
     });

@@ -47,6 +47,7 @@ const TABLES: Record<string, Record<string, TableClasses>> = {
   },
   risk: {
     ...MESSAGING,
+    defect_models: { confidential: ['model'], operational: ['scope', 'sequence', 'version', 'published_at'] },
     assessments: { personal: ['assessment'], confidential: ['overall_score'], operational: ['request_id', 'project_id', 'component_name', 'revision', 'assessed_at'] },
     component_history: { confidential: ['stats'], operational: ['project_id', 'component_name', 'revision', 'updated_at'] },
     project_history: { confidential: ['stats'], operational: ['project_id', 'revision', 'updated_at'] },
@@ -81,6 +82,11 @@ const TABLES: Record<string, Record<string, TableClasses>> = {
   },
   learning: {
     ...MESSAGING,
+    change_history: { confidential: ['metrics', 'outcome', 'label'], operational: ['project_id', 'change_key', 'changed_at', 'source', 'recorded_at'] },
+    risk_models: {
+      confidential: ['model', 'check_detail', 'validation_auc', 'validation_brier'],
+      operational: ['sequence', 'version', 'project_id', 'passed', 'training_rows', 'trained_at'],
+    },
     patterns: {
       personal: ['request', 'decision'],
       confidential: ['risk', 'features', 'decision_outcome', 'deployment_outcome'],

@@ -169,6 +169,14 @@ export const CATALOG = {
     token: 'projectId',
     description: "A project's and component's learned history changed.",
   },
+  'learning.risk-model.published': {
+    subjectBase: 'agf.v1.learning.risk-model.published',
+    stream: 'AGF_LEARNING',
+    schema: S.RiskModelPublished,
+    kind: 'event',
+    token: 'projectId',
+    description: 'A newly trained defect model passed its checks; the subject token is the project, or `cross-project`.',
+  },
   'learning.pattern.captured': {
     subjectBase: 'agf.v1.learning.pattern.captured',
     stream: 'AGF_LEARNING',

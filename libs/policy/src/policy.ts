@@ -98,7 +98,14 @@ export const GovernancePolicy = z.strictObject({
     min_confidence: Fraction.default(0.5),
     /** Weights of the four analyzers in the overall risk score; they need not sum to 1 (they are normalised). */
     risk_weights: z
-      .strictObject({ security: Fraction, complexity: Fraction, impact: Fraction, historical: Fraction })
+      .strictObject({
+        security: Fraction,
+        complexity: Fraction,
+        impact: Fraction,
+        historical: Fraction,
+        /** The learned defect model's weight next to the four (normalised) analyzers; used only when a model scored the request. */
+        model: Fraction.optional(),
+      })
       .default({ security: 0.35, complexity: 0.2, impact: 0.25, historical: 0.2 }),
   }),
   experts: z.partialRecord(ExpertType, z.array(ExpertConfig)),

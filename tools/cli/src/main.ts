@@ -7,6 +7,7 @@ import { DeploymentRequestInput, type RiskIndicators } from '@agf/contracts';
 import { loadPolicyFile, PolicyError } from '@agf/policy';
 import { Command, CommanderError, Option } from 'commander';
 import { registerComplianceCommands } from './commands/compliance';
+import { registerModelCommands } from './commands/model';
 import { CliExit, EXIT } from './exit-codes';
 import { followToDecision, parseDuration } from './follow';
 import { gitChange } from './git-metrics';
@@ -263,6 +264,7 @@ program
   });
 
 registerComplianceCommands(program, globals);
+registerModelCommands(program, { print, client, globals });
 
 interface SubmitOptions {
   project?: string;

@@ -53,6 +53,26 @@ export const AnalyzerResult = z.object({
 });
 export type AnalyzerResult = z.infer<typeof AnalyzerResult>;
 
+/**
+ * The learned defect model's part of an assessment (issue 28): the calibrated probability that the change is
+ * defect-inducing, what drove it, and which model said so. `status` says why a request has no probability:
+ * no model for its project yet, or a request without the 14 change metrics. Without one it stays neutral.
+ */
+export const DefectModelFactor = z.object({
+  status: z.enum(['applied', 'no-model', 'no-metrics']),
+  /** The model version that scored the request (null when none did). */
+  version: z.string().max(200).nullable(),
+  scope: z.enum(['project', 'cross-project']).nullable(),
+  probability: Score.nullable(),
+  /** Its weight in the overall score and confidence, relative to the four analyzers' (which sum to 1); 0 when not applied. */
+  weight: z.number().min(0),
+  /** The model's measured accuracy (ROC AUC) on the most recent outcomes it was validated on. */
+  accuracy: Score.nullable(),
+  explanation: Text,
+  drivers: z.array(Text),
+});
+export type DefectModelFactor = z.infer<typeof DefectModelFactor>;
+
 export const RiskAssessed = z.object({
   requestId: RequestId,
   projectId: ProjectId,
@@ -76,6 +96,8 @@ export const RiskAssessed = z.object({
   /** The request as intake stored it, so downstream services need no replica of intake's data. */
   request: DeploymentRequest,
   assessedAt: IsoDateTime,
+  /** Absent on assessments made before the learned model existed. */
+  defectModel: DefectModelFactor.optional(),
 });
 export type RiskAssessed = z.infer<typeof RiskAssessed>;
 
@@ -308,6 +330,23 @@ export const LearningModelUpdated = z.object({
   updatedAt: IsoDateTime,
 });
 export type LearningModelUpdated = z.infer<typeof LearningModelUpdated>;
+
+/**
+ * A trained defect model that passed its checks (issue 28). `projectId` is null for the cross-project model.
+ * `model` is the model itself (model-domain's RiskModel JSON), checked by the receiver before use.
+ */
+export const RiskModelPublished = z.object({
+  version: z.string().min(1).max(200),
+  projectId: ProjectId.nullable(),
+  /** Orders the models of one scope: a receiver keeps the highest. */
+  sequence: z.number().int().min(1),
+  trainingRows: z.number().int().min(0),
+  validationAuc: Score,
+  validationBrier: Score,
+  model: z.record(z.string(), z.unknown()),
+  publishedAt: IsoDateTime,
+});
+export type RiskModelPublished = z.infer<typeof RiskModelPublished>;
 
 export const LearningPatternCaptured = z.object({
   requestId: RequestId,

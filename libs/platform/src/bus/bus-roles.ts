@@ -49,7 +49,7 @@ const OWN_BUS_ROLES: Record<ServiceName, BusRole> = {
     ],
     listens: ['decision.made'],
   },
-  risk: { publishes: ['risk.assessed'], consumes: ['deployment.requested', 'learning.model.updated'] },
+  risk: { publishes: ['risk.assessed'], consumes: ['deployment.requested', 'learning.model.updated', 'learning.risk-model.published'] },
   coe: {
     publishes: [
       'review.classified',
@@ -66,7 +66,7 @@ const OWN_BUS_ROLES: Record<ServiceName, BusRole> = {
     consumes: ['risk.assessed', 'review.submit', 'sla.breached', 'compliance.evaluated', 'deployment.break_glass'],
   },
   sla: { publishes: ['sla.warning', 'sla.breached'], consumes: ['review.assigned', 'review.completed', 'review.cancelled', 'decision.made'] },
-  learning: { publishes: ['learning.model.updated', 'learning.pattern.captured'], consumes: ['risk.assessed', 'decision.made', 'deployment.outcome'] },
+  learning: { publishes: ['learning.model.updated', 'learning.pattern.captured', 'learning.risk-model.published'], consumes: ['risk.assessed', 'decision.made', 'deployment.outcome'] },
   compliance: {
     publishes: ['compliance.evaluated', 'security.audit.read', 'privacy.erasure.requested', 'privacy.erasure.recorded', 'privacy.retention.requested'],
     consumes: [
