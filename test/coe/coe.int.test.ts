@@ -75,7 +75,8 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
       return found;
     });
     expect(decision!.data.outcome).toBe('BLOCK_WITH_FEEDBACK');
-    expect(decision!.data.triggers.map((t) => t.condition)).toEqual(['SECURITY_CHANGE']);
+    // Failing tests are a critical deployment whatever the risk; the security-sensitive change fires its own trigger.
+    expect(decision!.data.triggers.map((t) => t.condition)).toEqual(['CRITICAL_DEPLOYMENT', 'SECURITY_CHANGE']);
     expect(decision!.data.decisionRationale).toContain('failing tests');
   });
 
