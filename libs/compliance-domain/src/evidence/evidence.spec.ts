@@ -110,6 +110,14 @@ describe('rule packs', () => {
     expect(resultOf('SOC2', 'CC6.1', period(trail)).status).toBe('fail');
   });
 
+  it('SOC2 CC8.1 counts a tier-0 change no trigger sent to review as a standard change, pre-approved by the policy', () => {
+    const trail = new Trail();
+    change(trail, { approver: null, tier: 0 });
+    const result = resultOf('SOC2', 'CC8.1', period(trail));
+    expect(result.status).toBe('pass');
+    expect(result.reasons.join('\n')).toContain('1 standard change(s) approved by the governance policy');
+  });
+
   it('an emergency change passes CC8.1 only once approved after the fact', () => {
     const pending = new Trail();
     change(pending, { emergency: 'pending', approver: null });

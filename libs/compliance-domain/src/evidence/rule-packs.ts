@@ -78,6 +78,7 @@ function changeApprovalControl(period: PeriodEvidence) {
   if (!changes.length) return notApplicable('no change was decided in the period');
   const failures: Array<{ reason: string; evidence: EvidenceRef[] }> = [];
   const notes: string[] = [];
+  const standardChanges: string[] = [];
   for (const change of changes) {
     const d = change.decision!;
     if (!d.approved) continue;
@@ -88,6 +89,11 @@ function changeApprovalControl(period: PeriodEvidence) {
       continue;
     }
     if (d.tierLevel === 0) {
+      // No governance trigger fired: a standard change, pre-approved by the governance policy (no review was due).
+      if (!change.assignments.length && !change.approvals.length) {
+        standardChanges.push(change.requestId);
+        continue;
+      }
       if (!change.approvals.some((a) => a.decision !== 'reject' && a.expertId !== change.requester && a.identity?.subject !== change.requester)) failures.push({ reason: `${change.requestId}: approved (tier 0) without an approval by someone other than the requester`, evidence: [d.evidence] });
       continue;
     }
@@ -95,6 +101,7 @@ function changeApprovalControl(period: PeriodEvidence) {
       failures.push({ reason: `${change.requestId}: approved (tier ${d.tierLevel}) without the approval of a verified person other than the requester ${change.requester}`, evidence: [d.evidence, ...change.approvals.map((a) => a.evidence)] });
     }
   }
+  if (standardChanges.length) notes.push(`${standardChanges.length} standard change(s) approved by the governance policy (no trigger fired, so no review was due)`);
   const refused = period.population.flatMap((c) => c.refusedAnswers.filter((r) => r.code === 'separation-of-duties').map((r) => ({ c, r })));
   if (refused.length) notes.push(`${refused.length} self-approval(s) refused (separation of duties enforced): ${refused.map(({ c }) => c.requestId).join(', ')}`);
   const blocked = changes.filter((c) => !c.decision!.approved).length;
