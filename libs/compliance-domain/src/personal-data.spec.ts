@@ -49,6 +49,16 @@ describe('personal fields under the hash chain', () => {
   });
 });
 
+describe('people in access events', () => {
+  it('seals the person an API key is for, and who issued it', () => {
+    const event = { id: 'e1', subject: 'key-1', data: { keyId: 'key-1', subject: 'rita', name: 'ci', issuedBy: { subject: 'ada', channel: 'http' } } };
+    const { sealed, values } = sealPersonalFields(event, (s) => `digest-${s}`, new Set());
+    expect(JSON.stringify(sealed)).not.toMatch(/rita|ada/);
+    expect(values.map((v) => v.value).sort()).toEqual(['ada', 'rita']);
+    expect((sealed as { subject: string }).subject).toBe('key-1');
+  });
+});
+
 describe('data classification', () => {
   it('is documented as it is in code (docs/compliance.md)', () => {
     const docs = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'compliance.md'), 'utf8');

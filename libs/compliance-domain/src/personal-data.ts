@@ -22,7 +22,7 @@ export interface PersonalValue {
 }
 
 /** Keys whose object value is a verified identity (`{subject, issuer?, channel}`): its `subject` is a person. */
-const IDENTITY_OBJECT_KEYS = new Set(['actor', 'approvedBy', 'resolvedBy', 'identity', 'submittedBy', 'requestedBy']);
+const IDENTITY_OBJECT_KEYS = new Set(['actor', 'approvedBy', 'resolvedBy', 'identity', 'submittedBy', 'requestedBy', 'issuedBy', 'revokedBy', 'changedBy']);
 /** Keys whose string value names a person. */
 const PERSON_KEYS = new Set(['requester', 'principal', 'createdBy', 'requestedBy']);
 /** Keys whose value people wrote, or that may mention people: sealed for everyone in the change. */
@@ -44,7 +44,7 @@ export function subjectDigest(key: string, subject: string): string {
 export function peopleIn(value: unknown, found = new Set<string>(), key?: string): Set<string> {
   if (Array.isArray(value)) value.forEach((item) => peopleIn(item, found, key));
   else if (value && typeof value === 'object') {
-    if (key && IDENTITY_OBJECT_KEYS.has(key) && typeof (value as { subject?: unknown }).subject === 'string') found.add((value as { subject: string }).subject);
+    if (key && (IDENTITY_OBJECT_KEYS.has(key) || key === 'data') && typeof (value as { subject?: unknown }).subject === 'string') found.add((value as { subject: string }).subject);
     for (const [k, v] of Object.entries(value)) peopleIn(v, found, k);
   } else if (key && PERSON_KEYS.has(key) && typeof value === 'string') found.add(value);
   return found;
@@ -69,7 +69,8 @@ export function sealPersonalFields(event: unknown, digestOf: (subject: string) =
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
         // The envelope's own `subject` is the correlation id, not a person.
-        if (k === 'subject' && key && IDENTITY_OBJECT_KEYS.has(key) && typeof v === 'string') out[k] = seal(v, [digestOf(v)]);
+        // An API key's `subject` (`access.key.*` events' data) is the person the key is for.
+        if (k === 'subject' && key && (IDENTITY_OBJECT_KEYS.has(key) || key === 'data') && typeof v === 'string') out[k] = seal(v, [digestOf(v)]);
         else out[k] = topLevel && k === 'subject' ? v : walk(v, k, false);
       }
       return out;
