@@ -28,6 +28,9 @@ const Env = z.object({
 export interface ConsoleConfig {
   port: number;
   natsUrl: string;
+  /** The console's own NATS credentials and CA (`agf nats-config`), for reading streams' and consumers' state. */
+  natsSeedFile?: string;
+  natsTlsCaFile?: string;
   namespace: string;
   publicUrl: URL;
   secureCookies: boolean;
@@ -67,6 +70,8 @@ export function loadConsoleConfig(env: NodeJS.ProcessEnv = process.env): Console
   return {
     port: infra.port,
     natsUrl: infra.NATS_URL,
+    natsSeedFile: infra.NATS_NKEY_SEED_FILE,
+    natsTlsCaFile: infra.NATS_TLS_CA_FILE,
     namespace: infra.AGF_NAMESPACE,
     publicUrl,
     secureCookies: publicUrl.protocol === 'https:',

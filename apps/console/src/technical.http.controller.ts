@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { Controller, Get, Inject, Injectable, Logger, type OnModuleDestroy, Req } from '@nestjs/common';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { STREAM_NAMES } from '@agf/contracts';
 import { connectNats, Namespace } from '@agf/messaging';
+import { inboxPrefixOf } from '@agf/platform';
 import type { Request } from 'express';
 import { CONSOLE_CONFIG, type ConsoleConfig } from './console-config';
 import { sumOf } from './prometheus-text';
@@ -29,7 +31,11 @@ export class JetStreamLag implements OnModuleDestroy {
   constructor(@Inject(CONSOLE_CONFIG) private readonly config: ConsoleConfig) {}
 
   async read(): Promise<{ consumers: Array<{ stream: string; consumer: string; pending: number; ackPending: number }>; deadLetters: number }> {
-    this.connection ??= connectNats(this.config.natsUrl, 'agf-console').catch((error: Error) => {
+    this.connection ??= connectNats(this.config.natsUrl, 'agf-console', {
+      nkeySeed: this.config.natsSeedFile ? new TextEncoder().encode(readFileSync(this.config.natsSeedFile, 'utf8').trim()) : undefined,
+      inboxPrefix: inboxPrefixOf('console'),
+      tlsCaFile: this.config.natsTlsCaFile,
+    }).catch((error: Error) => {
       this.connection = undefined;
       throw error;
     });
