@@ -105,6 +105,9 @@ describe('NATS permissions from the subject catalog', () => {
     await expect(jsm.streams.add({ name: `${namespace.prefix.toUpperCase()}_ROGUE`, subjects: [`${namespace.prefix}.rogue.>`] })).rejects.toThrow(/permissions violation/i);
     await expect(jsm.streams.delete(namespace.stream('AGF_DECISION'))).rejects.toThrow(/permissions violation/i);
     await expect(jsm.consumers.info(namespace.stream('AGF_DECISION'), 'sla')).rejects.toThrow(/permissions violation/i);
+    // It replays the API keys, but cannot touch compliance's durable consumer on them (the audit of every key).
+    await expect(jsm.consumers.delete(namespace.stream('AGF_ACCESS'), 'compliance')).rejects.toThrow(/permissions violation/i);
+    expect((await system.nats.jsm.consumers.info(namespace.stream('AGF_ACCESS'), 'compliance')).name).toBe('compliance');
     // The stream is still there, and so is every decision.
     expect((await system.nats.read('AGF_DECISION')).length).toBeGreaterThan(0);
   });

@@ -128,6 +128,8 @@ export const REPLAYED_STREAMS: StreamName[] = ['AGF_ACCESS', 'AGF_REGISTRY'];
 export interface NatsPermissions {
   publish: string[];
   subscribe: string[];
+  /** Exceptions to `publish` (a deny wins over an allow). */
+  publishDeny?: string[];
 }
 
 /** A client's reply inbox prefix: each user has its own, so no client can read another's replies. */
@@ -165,7 +167,20 @@ export function servicePermissions(service: ServiceName, ns: Namespace): NatsPer
       ...(role.monitors ? STREAM_NAMES.flatMap((stream) => [`$JS.API.CONSUMER.LIST.${ns.stream(stream)}`, `$JS.API.CONSUMER.INFO.${ns.stream(stream)}.*`]) : []),
     ],
     subscribe: [...basics.subscribe, ...(role.listens ?? []).map((name) => ns.subject(subjectFilterFor(name)))],
+    // Replaying a stream lets a service create, read and delete consumers on it: never another service's durable.
+    publishDeny: othersDurablesOnReplayedStreams(service, ns),
   };
+}
+
+function othersDurablesOnReplayedStreams(service: ServiceName, ns: Namespace): string[] {
+  return (Object.keys(BUS_ROLES) as ServiceName[])
+    .filter((other) => other !== service)
+    .flatMap((other) => durableConsumersOf(other, BUS_ROLES[other].consumes))
+    .filter((plan) => REPLAYED_STREAMS.includes(plan.stream))
+    .flatMap((plan) => {
+      const stream = ns.stream(plan.stream);
+      return ['CREATE', 'DELETE', 'INFO', 'MSG.NEXT'].flatMap((api) => [`$JS.API.CONSUMER.${api}.${stream}.${plan.durable}`, `$JS.API.CONSUMER.${api}.${stream}.${plan.durable}.>`]);
+    });
 }
 
 /** A pipeline: submit over NATS (intake checks its credential's projects) and read its answers; nothing else. */

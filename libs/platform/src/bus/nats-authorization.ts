@@ -36,7 +36,7 @@ export function natsAuthorizationConfig(users: BusUser[]): string {
   const quote = (subject: string) => JSON.stringify(subject);
   const lines = users.map((user) => {
     const permissions = user.permissions
-      ? `, permissions: { publish: { allow: [${user.permissions.publish.map(quote).join(', ')}] }, subscribe: { allow: [${user.permissions.subscribe.map(quote).join(', ')}] } }`
+      ? `, permissions: { publish: { allow: [${user.permissions.publish.map(quote).join(', ')}]${user.permissions.publishDeny?.length ? `, deny: [${user.permissions.publishDeny.map(quote).join(', ')}]` : ''} }, subscribe: { allow: [${user.permissions.subscribe.map(quote).join(', ')}] } }`
       : '';
     return `    # ${user.name}\n    { nkey: ${quote(user.publicKey)}${permissions} }`;
   });
