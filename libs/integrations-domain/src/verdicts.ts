@@ -20,14 +20,14 @@ export function verdictFor(decision: FinalDecision, requestLink: string): Verdic
   if (decision.shadow) {
     const wouldHave = decision.approved ? 'approved' : 'blocked';
     const text = `AGF shadow mode: approved without gating; AGF would have ${wouldHave} this deployment (${decision.outcome}). ${decision.decisionRationale}`;
-    return { kind: 'answer', approved: true, comment: fit(text, conditions + link) };
+    return { kind: 'answer', approved: true, comment: fitWithin(text, conditions + link) };
   }
   const text = `AGF ${decision.approved ? 'approved' : 'blocked'} this deployment (${decision.outcome}). ${decision.decisionRationale}`;
-  return { kind: 'answer', approved: decision.approved, comment: fit(text, conditions + link) };
+  return { kind: 'answer', approved: decision.approved, comment: fitWithin(text, conditions + link) };
 }
 
 /** The link always survives: the rationale is shortened first. */
-function fit(text: string, tail: string): string {
+function fitWithin(text: string, tail: string): string {
   const room = MAX_COMMENT - tail.length;
   return (text.length > room ? `${text.slice(0, Math.max(0, room - 1))}…` : text) + tail;
 }
