@@ -1,6 +1,7 @@
 import type { AssignmentPurpose, UnfilledRole } from '@agf/coe-domain';
 import type { Actor, AssignmentStatus, BreakGlassRequested, EscalationReason, ComplianceEvaluated, DecisionMade, DeploymentRequest, ExpertKind, ExpertType, FiredTrigger, RiskAssessed } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
+import { type StoredProjectMode, storedProjectModeSql } from './projects/project-modes';
 
 export interface CoeRequest {
   requestId: string;
@@ -83,13 +84,17 @@ export const coeRepository = {
   },
 
   /** False when the request is already known (a re-assessment or a replay). */
-  async insertRequest(m: EntityManager, r: Omit<CoeRequest, 'breachCount' | 'forcedEscalation' | 'unfilled'>): Promise<boolean> {
-    const rows: unknown[] = await m.query(
+  /**
+   * Undefined when the request is stored already. Returns the project's stored gate mode with it: a tier-0
+   * request is decided in this same transaction, and the decision needs it (one statement fewer per decision).
+   */
+  async insertRequest(m: EntityManager, r: Omit<CoeRequest, 'breachCount' | 'forcedEscalation' | 'unfilled'>): Promise<{ storedMode: StoredProjectMode | null } | undefined> {
+    const rows: Array<{ stored_mode: StoredProjectMode | null }> = await m.query(
       `INSERT INTO "coe"."requests" ("request_id", "project_id", "requester", "request", "risk", "triggers", "tier_level", "tier_reasons")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING 1`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING ${storedProjectModeSql('$2')} AS "stored_mode"`,
       [r.requestId, r.projectId, r.requester, JSON.stringify(r.request), JSON.stringify(r.risk), JSON.stringify(r.triggers), r.tierLevel, JSON.stringify(r.tierReasons)],
     );
-    return rows.length === 1;
+    return rows[0] ? { storedMode: rows[0].stored_mode } : undefined;
   },
 
   async setBreachCount(m: EntityManager, requestId: string, breachCount: number): Promise<void> {

@@ -11,6 +11,7 @@ import {
   ReviewAnswerAddress,
   type ReviewSubmit,
   type RiskAssessed,
+  type ProjectModeView,
   type Role,
   type SlaTimerFired,
   Uuid,
@@ -44,7 +45,7 @@ import { type GovernancePolicy, registeredExperts } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
 import { type AssignmentRecord, type CoeRequest, coeRepository as repo, type ExpertRow } from './coe.repository';
 import { GovernanceMetrics } from './governance-metrics';
-import { effectiveProjectMode } from './projects/project-modes';
+import { effectiveProjectMode, projectModeView } from './projects/project-modes';
 
 export interface Tx {
   manager: EntityManager;
@@ -84,6 +85,8 @@ export class ReviewWorkflow {
    * classifies (a batch holds several), and kept current with the slots the transaction takes and frees.
    */
   private readonly expertLists = new WeakMap<EntityManager, ExpertRow[]>();
+  /** Project gate modes a transaction read already (with the request it classified), by project id. */
+  private readonly projectModes = new WeakMap<EntityManager, Map<string, ProjectModeView>>();
   constructor(
     @Inject(POLICY) private readonly policy: GovernancePolicy,
     private readonly metrics: GovernanceMetrics,
@@ -113,7 +116,9 @@ export class ReviewWorkflow {
       unfilled: [],
     };
     // A re-assessment of a request already under review: the first classification stands.
-    if (!(await repo.insertRequest(tx.manager, current))) return;
+    const inserted = await repo.insertRequest(tx.manager, current);
+    if (!inserted) return;
+    this.rememberProjectMode(tx.manager, projectModeView(this.policy, request.projectId, inserted.storedMode));
     if (!requiresCompliance(current)) tx.onCommitted(() => this.rememberNotWaitingForCompliance(request.requestId));
     tx.emit({
       name: 'review.classified',
@@ -600,12 +605,19 @@ export class ReviewWorkflow {
     tx.onCommitted(() => this.metrics.escalations.inc({ reason: step.reason, level: String(plan.level) }));
   }
 
+  private rememberProjectMode(manager: EntityManager, mode: ProjectModeView): void {
+    const modes = this.projectModes.get(manager) ?? new Map<string, ProjectModeView>();
+    modes.set(mode.projectId, mode);
+    this.projectModes.set(manager, modes);
+  }
+
   /**
    * Records the one decision of the request. Every assignment still open is cancelled with `review.cancelled`
    * (its reviewer is told, its SLA timers stop, its expert's slot is freed).
    */
   private async publishDecision(tx: Tx, decision: DecisionMade, assignments: AssignmentRecord[]): Promise<void> {
-    if ((await effectiveProjectMode(tx.manager, this.policy, decision.projectId)).mode === 'shadow') decision = { ...decision, shadow: true };
+    const mode = this.projectModes.get(tx.manager)?.get(decision.projectId) ?? (await effectiveProjectMode(tx.manager, this.policy, decision.projectId));
+    if (mode.mode === 'shadow') decision = { ...decision, shadow: true };
     if (!(await repo.insertDecision(tx.manager, decision))) return;
     const cancelledAt = new Date().toISOString();
     for (const open of assignments.filter(isOpen)) {

@@ -25,8 +25,8 @@ import { EventTooLarge, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 import { headerSafe, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
-import { durableConsumersOf } from './durable-consumers';
-import { ensureConsumer, ensureStreams, removeUnreadConsumer, type StreamOptions } from './topology';
+import { type DurableConsumerPlan, durableConsumersOf } from './durable-consumers';
+import { ensureServiceConsumers, ensureStreams, removeUnreadConsumer, type StreamOptions } from './topology';
 
 export type HandlerResult = 'processed' | 'duplicate' | 'ignored' | 'retried' | 'dead_lettered';
 
@@ -131,7 +131,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       const plans = durableConsumersOf(this.options.service, this.handledMessages());
       if (this.options.provisioned) {
         // Streams and consumers come from the provisioning step (`agf provision`): this service has no JetStream admin rights.
-        for (const plan of plans) await this.waitForConsumer(jsm, plan.stream);
+        for (const plan of plans) await this.waitForConsumer(jsm, plan);
       } else {
         await ensureStreams(jsm, namespace, streamOptions);
         const read = new Set(plans.map((plan) => plan.stream));
@@ -140,18 +140,13 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
           const { waiting } = await removeUnreadConsumer(jsm, namespace, stream, this.options.service);
           if (waiting) this.logger.warn(`${this.options.service}/${stream}: no longer read, but ${waiting} message(s) wait in its durable consumer; kept (remove it with \`nats consumer rm ${namespace.stream(stream)} ${this.options.service}\` once they are not needed)`);
         }
-        for (const plan of plans) {
-          await ensureConsumer(jsm, namespace, {
-            stream: plan.stream,
-            durable: plan.durable,
-            filterSubject: plan.filterSubject,
-            maxDeliver: this.options.maxDeliver,
-            ackWaitMs: this.options.ackWaitMs,
-            maxAckPending: this.options.concurrency * 20,
-          });
-        }
+        await ensureServiceConsumers(jsm, namespace, this.options.service, plans, {
+          maxDeliver: this.options.maxDeliver,
+          ackWaitMs: this.options.ackWaitMs,
+          maxAckPending: this.options.concurrency * 20,
+        });
       }
-      for (const plan of plans) this.loops.push(this.fetchLoop(plan.stream));
+      for (const plan of plans) this.loops.push(this.fetchLoop(plan));
       this.loops.push(this.dispatchLoop());
       callback();
     } catch (error) {
@@ -176,14 +171,14 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   }
 
   /** Waits (logging now and then) until the provisioning step has created this service's consumer on the stream. */
-  private async waitForConsumer(jsm: JetStreamManager, stream: StreamName): Promise<void> {
-    const name = this.options.namespace.stream(stream);
+  private async waitForConsumer(jsm: JetStreamManager, plan: DurableConsumerPlan): Promise<void> {
+    const name = this.options.namespace.stream(plan.stream);
     for (let attempt = 1; ; attempt++) {
       try {
-        await jsm.consumers.info(name, this.options.service);
+        await jsm.consumers.info(name, plan.durable);
         return;
       } catch (error) {
-        if (attempt === 1 || attempt % 30 === 0) this.logger.warn(`waiting for the consumer ${name}/${this.options.service} (run agf provision): ${describeError(error)}`);
+        if (attempt === 1 || attempt % 30 === 0) this.logger.warn(`waiting for the consumer ${name}/${plan.durable} (run agf provision): ${describeError(error)}`);
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
@@ -258,15 +253,15 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     return Math.max(1, this.options.batchSize ?? 1);
   }
 
-  /** Pulls one stream's messages into the shared queue. */
-  private async fetchLoop(stream: StreamName): Promise<void> {
-    const { namespace, service, concurrency } = this.options;
+  /** Pulls one consumer's messages into the shared queue. */
+  private async fetchLoop({ stream, durable }: DurableConsumerPlan): Promise<void> {
+    const { namespace, concurrency } = this.options;
     // Backpressure: messages are taken from NATS only as fast as they are handled, so none waits here long
     // enough to reach its ack wait (and be redelivered, or given up on after max deliveries).
     const highWater = this.batchSize() * 2;
     while (!this.closing) {
       try {
-        const consumer = await this.js.consumers.get(namespace.stream(stream), service);
+        const consumer = await this.js.consumers.get(namespace.stream(stream), durable);
         const messages = await consumer.consume(pullWindow(concurrency, this.batchSize()));
         this.subscriptions.push(messages);
         for await (const msg of messages) {
@@ -277,7 +272,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         }
       } catch (error) {
         if (this.closing) break;
-        this.logger.warn(`${service}/${stream}: consumer interrupted (${(error as Error).message}); resuming`);
+        this.logger.warn(`${durable}/${stream}: consumer interrupted (${(error as Error).message}); resuming`);
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }

@@ -1,6 +1,7 @@
 import { STREAM_NAMES, STREAMS, type StreamName } from '@agf/contracts';
 import {
   AckPolicy,
+  type ConsumerInfo,
   DeliverPolicy,
   type JetStreamManager,
   JetStreamApiError,
@@ -9,6 +10,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { type DurableConsumerPlan, isDurableOfService } from './durable-consumers';
 import { Namespace } from './namespace';
 
 export interface StreamOptions {
@@ -93,6 +95,8 @@ export interface DurableConsumerSpec {
   maxDeliver: number;
   ackWaitMs: number;
   maxAckPending: number;
+  /** Where a consumer created now starts (it replaces one that stopped there); the whole stream otherwise. */
+  startSequence?: number;
 }
 
 /** Creates the durable pull consumer, or updates the settings that may change. */
@@ -101,7 +105,7 @@ export async function ensureConsumer(jsm: JetStreamManager, ns: Namespace, spec:
   const config = {
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    ...(spec.startSequence ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: spec.startSequence } : { deliver_policy: DeliverPolicy.All }),
     max_deliver: spec.maxDeliver,
     ack_wait: nanos(spec.ackWaitMs),
     max_ack_pending: spec.maxAckPending,
@@ -118,6 +122,30 @@ export async function ensureConsumer(jsm: JetStreamManager, ns: Namespace, spec:
   } catch (error) {
     if (!isNotFound(error)) throw error;
     await jsm.consumers.add(stream, config);
+  }
+}
+
+export type ConsumerSettings = Pick<DurableConsumerSpec, 'maxDeliver' | 'ackWaitMs' | 'maxAckPending'>;
+
+/**
+ * Creates or updates a service's durable consumers (`durableConsumersOf`), and retires those an earlier plan
+ * gave it on the same streams (a whole-stream consumer now split by message type, or the reverse). A consumer
+ * that replaces others starts where the slowest of them stopped acknowledging: an upgrade neither skips
+ * messages nor reads the stream again from its start; what is delivered twice meets the inbox.
+ */
+export async function ensureServiceConsumers(jsm: JetStreamManager, ns: Namespace, service: string, plans: readonly DurableConsumerPlan[], settings: ConsumerSettings): Promise<void> {
+  for (const stream of new Set(plans.map((plan) => plan.stream))) {
+    const planned = plans.filter((plan) => plan.stream === stream);
+    const retired: ConsumerInfo[] = [];
+    for await (const info of jsm.consumers.list(ns.stream(stream))) {
+      const name = info.config.durable_name ?? info.name;
+      if (isDurableOfService(service, stream, name) && !planned.some((plan) => plan.durable === name)) retired.push(info);
+    }
+    const startSequence = retired.length ? Math.min(...retired.map((info) => info.ack_floor.stream_seq)) + 1 : undefined;
+    for (const plan of planned) await ensureConsumer(jsm, ns, { stream, durable: plan.durable, filterSubject: plan.filterSubject, ...settings, startSequence });
+    for (const info of retired) await jsm.consumers.delete(ns.stream(stream), info.name).catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
+    });
   }
 }
 

@@ -8,7 +8,8 @@ import { type LatencySummary, summarise } from './stats';
  * slow the offer down), and times each from the HTTP accept (202 received) to the decision arriving on NATS.
  */
 export interface LoadRun {
-  submitUrl: string;
+  /** Requests go to these in turn (one per replica of the ingress). */
+  submitUrls: string[];
   /** `Authorization` header value sent with every request, if the system wants one. */
   authorization?: string;
   natsUrl: string;
@@ -62,7 +63,7 @@ async function run(spec: LoadRun): Promise<LoadResult> {
   const headers = { 'content-type': 'application/json', ...(spec.authorization ? { authorization: spec.authorization } : {}) };
   const submit = async (i: number): Promise<void> => {
     try {
-      const response = await fetch(spec.submitUrl, { method: 'POST', headers, body: benchRequestBody(i) });
+      const response = await fetch(spec.submitUrls[i % spec.submitUrls.length]!, { method: 'POST', headers, body: benchRequestBody(i) });
       const now = performance.now();
       const text = await response.text();
       if (response.status !== 202) throw new Error(`${response.status} ${text.slice(0, 120)}`);

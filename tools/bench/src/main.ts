@@ -4,13 +4,14 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { messageNameOfSubject, STREAM_NAMES } from '@agf/contracts';
+import { isDurableOfService } from '@agf/messaging';
 import { freePort, natsUrl, ServiceProcess, type ServiceName, type TestDatabase, testIdentity, type TestNats } from '@agf/testing';
 import { benchServers } from './cleanup';
 import { BENCH_REQUESTER } from './bench-request';
 import type { LoadResult, LoadRun } from './load-generator';
 import { fixed } from './stats';
 
-const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
+const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance', 'notify'];
 /** What a tier-0 request needs to be decided: the others keep books on it (audit, timers, learning). */
 const DECISION_PATH: ServiceName[] = ['intake', 'risk', 'coe'];
 
@@ -21,7 +22,9 @@ const DECISION_PATH: ServiceName[] = ['intake', 'risk', 'coe'];
  * outbox transactions), a step of each at every rate, and AGF's figures as ratios of the reference's.
  */
 const HELP = `usage: npm run bench -- [--rates 50,100,200,300,400,600] [--duration 20] [--p99-limit 250] [--skip-reference]
-                        [--services ${SERVICES.join(',')}] [--warmup 60]
+                        [--services ${SERVICES.join(',')}] [--replicas 1] [--warmup 60]
+  --replicas  processes per AGF service (each service's replicas share its durable consumers; requests go to
+              the intake replicas in turn)
   --warmup    seconds of load (at the first rate, at most 50/s) before the first step, unmeasured
   --services  the AGF services to run (at least ${DECISION_PATH.join(', ')}): e.g. the decision path alone, to see
               what the bookkeeping services cost a host they share with it
@@ -298,20 +301,26 @@ function printStep(step: StepReport, p99Limit: number): void {
  * Events stored and messages delivered to each durable consumer, per decision made: every delivery is
  * decoded, handled (or ignored) and acknowledged, so this is the work a request costs the services.
  */
-async function printDeliveriesPerDecision(nats: TestNats, services: ServiceProcess[]): Promise<void> {
+async function printDeliveriesPerDecision(nats: TestNats, services: ServiceProcess[], processName: (s: ServiceProcess, i: number) => string): Promise<void> {
   const decisions = (await nats.jsm.streams.info(nats.namespace.stream('AGF_DECISION'))).state.messages;
   if (!decisions) return;
   // The bookkeeping consumers lag behind the decisions past saturation: counted once they caught up.
   const drained = await waitForConsumersToDrain(nats, 120_000);
   if (!drained) console.log('  (consumers still behind after 120 s: the figures below undercount)');
   // Start-up (migrations, stream set-up) included: a few hundred statements, under 0.1 per decision after a run.
-  const statements = await Promise.all(services.map(async (s) => [s.name, await statementsSent(s.url)] as const));
-  const allStatements = statements.reduce((sum, [, n]) => sum + n, 0);
-  console.log(
-    `  per decision: ${fixed(allStatements / decisions, 1)} Postgres statements (` +
-      statements.map(([name, n]) => `${name} ${fixed(n / decisions, 1)}`).join(', ') +
-      ')',
-  );
+  const counts = await Promise.all(services.map(async (s, i) => ({ name: processName(s, i), service: s.name, ...(await serviceCounters(s.url)) })));
+  const byService = (key: 'statements' | 'processed') => {
+    const sums = new Map<string, number>();
+    for (const c of counts) sums.set(c.service, (sums.get(c.service) ?? 0) + c[key]);
+    return sums;
+  };
+  const statements = byService('statements');
+  const allStatements = [...statements.values()].reduce((sum, n) => sum + n, 0);
+  console.log(`  per decision: ${fixed(allStatements / decisions, 1)} Postgres statements (${[...statements].map(([name, n]) => `${name} ${fixed(n / decisions, 1)}`).join(', ')})`);
+  if (counts.length > new Set(counts.map((c) => c.service)).size) {
+    // Replicas share each service's consumers: the messages each one handled show how the work was spread.
+    console.log(`  messages handled per replica: ${counts.map((c) => `${c.name} ${c.processed}`).join(', ')}`);
+  }
   let stored = 0;
   const delivered = new Map<string, number>();
   const byType = new Map<string, number>();
@@ -325,13 +334,15 @@ async function printDeliveriesPerDecision(nats: TestNats, services: ServiceProce
       byType.set(type, (byType.get(type) ?? 0) + count);
     }
     for await (const consumer of nats.jsm.consumers.list(name)) {
-      delivered.set(consumer.name, (delivered.get(consumer.name) ?? 0) + consumer.delivered.consumer_seq);
+      // A service's consumers of one stream, one per message type it reads there, count as the service's.
+      const service = services.find((s) => isDurableOfService(s.name, stream, consumer.name))?.name ?? consumer.name;
+      delivered.set(service, (delivered.get(service) ?? 0) + consumer.delivered.consumer_seq);
     }
   }
   const total = [...delivered.values()].reduce((a, b) => a + b, 0);
   console.log(
     `  per decision: ${fixed(stored / decisions, 1)} events stored, ${fixed(total / decisions, 1)} deliveries (` +
-      [...delivered].map(([consumer, count]) => `${consumer} ${fixed(count / decisions, 1)}`).join(', ') +
+      [...delivered].filter(([, count]) => count > 0).map(([consumer, count]) => `${consumer} ${fixed(count / decisions, 1)}`).join(', ') +
       ')',
   );
   console.log(`  events per decision: ${[...byType].map(([type, count]) => `${type.replace(/^agf\.v1\./, '')} ${fixed(count / decisions, 1)}`).join(', ')}`);
@@ -353,25 +364,29 @@ async function waitForConsumersToDrain(nats: TestNats, timeoutMs: number): Promi
   }
 }
 
-/** The service's `agf_db_statements_total`. */
-async function statementsSent(serviceUrl: string): Promise<number> {
+/** The service's `agf_db_statements_total`, and the messages it processed (`agf_messages_total`). */
+async function serviceCounters(serviceUrl: string): Promise<{ statements: number; processed: number }> {
   const authorization = await (await testIdentity()).bearer({ sub: 'bench-metrics', roles: ['metrics'] });
-  const text = await (await fetch(`${serviceUrl}/metrics`, { headers: { authorization } })).text();
-  const line = text.split('\n').find((l) => l.startsWith('agf_db_statements_total'));
-  return Number(line?.split(' ').pop() ?? Number.NaN);
+  const lines = (await (await fetch(`${serviceUrl}/metrics`, { headers: { authorization } })).text()).split('\n');
+  const value = (line: string): number => Number(line.split(' ').pop());
+  const statements = lines.find((l) => l.startsWith('agf_db_statements_total'));
+  const processed = lines.filter((l) => l.startsWith('agf_messages_total{') && l.includes('result="processed"')).reduce((sum, l) => sum + value(l), 0);
+  return { statements: statements ? value(statements) : Number.NaN, processed };
 }
 
 function best(reports: StepReport[], p99Limit: number): StepReport | undefined {
   return reports.filter((r) => sustained(r, p99Limit)).sort((a, b) => b.result.decisionsPerSecond - a.result.decisionsPerSecond)[0];
 }
 
-async function startAgf(db: TestDatabase, nats: TestNats, names: readonly ServiceName[]): Promise<ServiceProcess[]> {
+async function startAgf(db: TestDatabase, nats: TestNats, names: readonly ServiceName[], replicas: number): Promise<ServiceProcess[]> {
   // The outbox poll at its default (tests poll every 200 ms to recover fast from the outages they stage).
   // One client and one principal offer all the load: neither rate limit may hold it back.
   const env = { AGF_RATE_LIMIT_PER_MINUTE: '10000000', AGF_RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: '10000000', LOG_LEVEL: 'warn', AGF_OUTBOX_POLL_MS: '1000' };
   // One after another: each creates streams and consumers; at the same time they only contend.
   const services: ServiceProcess[] = [];
-  for (const name of names) services.push(await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env }));
+  for (let replica = 1; replica <= replicas; replica++) {
+    for (const name of names) services.push(await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env }));
+  }
   return services;
 }
 
@@ -413,6 +428,7 @@ async function main(): Promise<void> {
       'skip-reference': { type: 'boolean', default: false },
       services: { type: 'string', default: SERVICES.join(',') },
       warmup: { type: 'string', default: '60' },
+      replicas: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -424,9 +440,10 @@ async function main(): Promise<void> {
   const duration = Number(values.duration);
   const p99Limit = Number(values['p99-limit']);
   const warmup = Number(values.warmup);
+  const replicas = Number(values.replicas);
   const requested = values.services.split(',');
   const names = SERVICES.filter((name) => requested.includes(name));
-  if (rates.some((r) => !Number.isFinite(r) || r <= 0) || !(duration > 0) || !(p99Limit > 0) || !(warmup > 0)) throw new UsageError(`bad arguments\n${HELP}`);
+  if (rates.some((r) => !Number.isFinite(r) || r <= 0) || !(duration > 0) || !(p99Limit > 0) || !(warmup > 0) || !Number.isInteger(replicas) || replicas < 1) throw new UsageError(`bad arguments\n${HELP}`);
   const unknown = requested.filter((name) => !(SERVICES as string[]).includes(name));
   if (unknown.length || DECISION_PATH.some((name) => !names.includes(name))) throw new UsageError(`--services: ${unknown.length ? `unknown ${unknown.join(', ')}` : `needs ${DECISION_PATH.join(', ')}`}\n${HELP}`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per step, sustained = all decided, no errors, p99 ≤ ${p99Limit} ms`);
@@ -439,15 +456,16 @@ async function main(): Promise<void> {
       ),
     );
   try {
-    const services = await startAgf(db, nats, names);
+    const services = await startAgf(db, nats, names, replicas);
+    const processName = (s: ServiceProcess, i: number): string => (replicas > 1 ? `${s.name}#${Math.floor(i / names.length) + 1}` : s.name);
     cleanup.add(() => Promise.all(services.map((s) => s.stop())));
     // A pipeline's OIDC token (ServiceProcess points the services at this process's issuer), verified on every
     // request as any credential would be: authentication is part of what a decision costs AGF. Valid for the run.
     const authorization = await (await testIdentity()).bearer({ sub: BENCH_REQUESTER, roles: ['submitter'], projects: ['bench-project'] }, { expiresIn: 86_400 });
     const agf: MeasuredSystem = {
       label: 'agf',
-      target: { submitUrl: `${services[0]!.url}/v1/deployment-requests`, authorization, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
-      processes: () => services.map((s) => ({ name: s.name, pid: s.pid })),
+      target: { submitUrls: services.filter((s) => s.name === 'intake').map((s) => `${s.url}/v1/deployment-requests`), authorization, natsUrl: natsUrl(), decisionSubject: nats.namespace.subject('agf.v1.decision.made.>') },
+      processes: () => services.map((s, i) => ({ name: processName(s, i), pid: s.pid })),
       clientPrefix: 'agf-',
       reports: [],
       stepping: true,
@@ -464,7 +482,7 @@ async function main(): Promise<void> {
       });
       systems.push({
         label: 'reference',
-        target: { submitUrl: `http://127.0.0.1:${ref.port}/`, natsUrl: natsUrl(), decisionSubject: `${ref.prefix}.ref.decision.made` },
+        target: { submitUrls: [`http://127.0.0.1:${ref.port}/`], natsUrl: natsUrl(), decisionSubject: `${ref.prefix}.ref.decision.made` },
         processes: () => ref.processes.map((p) => ({ name: p.name, pid: p.child.pid })),
         clientPrefix: 'ref-',
         reports: [],
@@ -473,12 +491,12 @@ async function main(): Promise<void> {
       });
     }
     console.log(
-      `\nAGF (tier-0 requests over HTTP, decision.made on NATS${names.length < SERVICES.length ? `; only ${names.join(', ')}` : ''})` +
+      `\nAGF (tier-0 requests over HTTP, decision.made on NATS${names.length < SERVICES.length ? `; only ${names.join(', ')}` : ''}${replicas > 1 ? `; ${replicas} replicas of each service` : ''})` +
         (systems.length > 1 ? ' and the reference pipeline (plain Node, same hops and outbox transactions), a step of each per rate:' : ':'),
     );
     for (const system of systems) await warmUp(system, rates[0]!, warmup);
     await stepThrough(systems, rates, duration, p99Limit, backendClients);
-    await printDeliveriesPerDecision(nats, services);
+    await printDeliveriesPerDecision(nats, services, processName);
     const reference = systems[1]?.reports ?? [];
 
     const agfBest = best(agf.reports, p99Limit);

@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
-interface StoredProjectMode {
+export interface StoredProjectMode {
   mode: ProjectGateMode;
   changed_by: Actor;
   changed_at: Date;
@@ -16,6 +16,15 @@ interface StoredProjectMode {
  */
 export async function effectiveProjectMode(db: Queryable, policy: GovernancePolicy, projectId: string): Promise<ProjectModeView> {
   const [stored] = (await db.query(`SELECT "mode", "changed_by", "changed_at" FROM "coe"."project_modes" WHERE "project_id" = $1`, [projectId])) as StoredProjectMode[];
+  return projectModeView(policy, projectId, stored);
+}
+
+/** A stored mode as a SQL expression returning its row as JSON (or null), for a statement that has the project id in `projectIdSql`. */
+export function storedProjectModeSql(projectIdSql: string): string {
+  return `(SELECT json_build_object('mode', m."mode", 'changed_by', m."changed_by", 'changed_at', m."changed_at") FROM "coe"."project_modes" m WHERE m."project_id" = ${projectIdSql})`;
+}
+
+export function projectModeView(policy: GovernancePolicy, projectId: string, stored: StoredProjectMode | null | undefined): ProjectModeView {
   if (stored) return { projectId, mode: stored.mode, source: 'api', changedAt: new Date(stored.changed_at).toISOString(), changedBy: stored.changed_by };
   return { projectId, mode: projectMode(policy.projects, projectId), source: 'config', changedAt: null, changedBy: null };
 }

@@ -12,23 +12,31 @@ import { AttestationSigner } from './attestation-signer';
 export class Attestations {
   constructor(private readonly signer: AttestationSigner) {}
 
+  /** Set-based: one read of the requests and their answers, one insert, for all the decisions of a transaction. */
   async record(manager: Pick<EntityManager, 'query'>, decisions: DecisionMade[]): Promise<void> {
-    for (const decision of decisions) {
-      const [request] = (await manager.query(`SELECT "request" FROM "intake"."requests" WHERE "id" = $1`, [decision.requestId])) as Array<{ request: DeploymentRequest }>;
-      if (!request) continue;
-      const answers = (await manager.query(
-        `SELECT "data" FROM "intake"."request_events" WHERE "request_id" = $1 AND "type" = 'review.completed' ORDER BY "seq"`,
-        [decision.requestId],
-      )) as Array<{ data: { assignmentId: string; actor?: Actor } }>;
-      const actorsByAssignment = new Map(answers.flatMap((a) => (a.data.actor ? [[a.data.assignmentId, a.data.actor] as const] : [])));
-      const statement = decisionStatement({ decision, digest: digestFromMetadata(request.request.metadata), actorsByAssignment });
-      const envelope = signStatement(statement, this.signer.privateKey);
-      await manager.query(`INSERT INTO "intake"."attestations" ("request_id", "keyid", "envelope") VALUES ($1, $2, $3) ON CONFLICT ("request_id") DO NOTHING`, [
-        decision.requestId,
-        envelope.signatures[0]!.keyid,
-        JSON.stringify(envelope),
-      ]);
-    }
+    const first = decisions.filter((d, i) => decisions.findIndex((other) => other.requestId === d.requestId) === i);
+    if (!first.length) return;
+    const rows = (await manager.query(
+      `SELECT r."id", r."request",
+              (SELECT COALESCE(json_agg(e."data" ORDER BY e."seq"), '[]'::json) FROM "intake"."request_events" e
+                WHERE e."request_id" = r."id" AND e."type" = 'review.completed') AS "answers"
+         FROM "intake"."requests" r WHERE r."id" = ANY($1::uuid[])`,
+      [first.map((d) => d.requestId)],
+    )) as Array<{ id: string; request: DeploymentRequest; answers: Array<{ assignmentId: string; actor?: Actor }> }>;
+    const known = new Map(rows.map((row) => [row.id, row]));
+    const envelopes = first.flatMap((decision) => {
+      const row = known.get(decision.requestId);
+      if (!row) return [];
+      const actorsByAssignment = new Map(row.answers.flatMap((a) => (a.actor ? [[a.assignmentId, a.actor] as const] : [])));
+      const statement = decisionStatement({ decision, digest: digestFromMetadata(row.request.metadata), actorsByAssignment });
+      return [{ requestId: decision.requestId, envelope: signStatement(statement, this.signer.privateKey) }];
+    });
+    if (!envelopes.length) return;
+    await manager.query(
+      `INSERT INTO "intake"."attestations" ("request_id", "keyid", "envelope")
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) ON CONFLICT ("request_id") DO NOTHING`,
+      [envelopes.map((e) => e.requestId), envelopes.map((e) => e.envelope.signatures[0]!.keyid), envelopes.map((e) => JSON.stringify(e.envelope))],
+    );
   }
 
   async find(manager: Pick<EntityManager, 'query'>, requestId: string): Promise<DsseEnvelope | undefined> {

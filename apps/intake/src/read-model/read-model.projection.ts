@@ -50,9 +50,8 @@ type Status = keyof typeof STATUS_RANK;
 export async function projectReadModelEvents(db: Queryable, events: readonly ReadModelEvent[]): Promise<void> {
   const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => events.filter((e) => e.name === name).map((e) => e.data as Of<N>);
   const completed = of('review.completed');
-  if (events.length > 1 || completed.length) {
-    await db.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`, [distinct(events.map((e) => e.data.requestId)).sort()]);
-  }
+  // Also what numbers the requests' story events (`recordRequestEvents`), so it is taken for every transaction.
+  await db.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`, [distinct(events.map((e) => e.data.requestId)).sort()]);
   await applyRiskAssessments(db, of('risk.assessed'));
   await applyClassifications(db, of('review.classified'));
   await applyAssignments(db, of('review.assigned'));

@@ -18,15 +18,13 @@ export interface RequestEventRow {
 }
 
 /**
- * Appends events to their requests' stories, numbered per request after what is stored (the request rows are
- * locked first, in id order, so two transactions never number the same request's events at once). Events of a
- * request intake does not know are left out: there is no story to add them to.
+ * Appends events to their requests' stories, numbered per request after what is stored. The caller
+ * (`projectReadModelEvents`) has locked the request rows, in id order, so two transactions never number the
+ * same request's events at once. Events of a request intake does not know are left out: no story to add to.
  */
 export async function recordRequestEvents(db: Queryable, events: readonly { name: string; data: { requestId: string } }[]): Promise<void> {
   if (!events.length) return;
   const stored = events.map<StoredRequestEvent>((e) => ({ requestId: e.data.requestId, type: e.name, data: storedData(e.name, e.data) }));
-  const requestIds = [...new Set(stored.map((e) => e.requestId))].sort();
-  await db.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`, [requestIds]);
   await db.query(
     `INSERT INTO "intake"."request_events" ("request_id", "seq", "type", "data")
      SELECT v."request_id",

@@ -162,7 +162,7 @@ export function servicePermissions(service: ServiceName, ns: Namespace): NatsPer
       ...basics.publish,
       ...[...role.publishes, 'security.refused' as const].map((name) => ns.subject(subjectFilterFor(name))),
       ns.subject(dlqSubject(service, '>')),
-      ...consumers.flatMap((c) => [`$JS.API.CONSUMER.INFO.${ns.stream(c.stream)}.${service}`, `$JS.API.CONSUMER.MSG.NEXT.${ns.stream(c.stream)}.${service}`, `$JS.ACK.${ns.stream(c.stream)}.${service}.>`]),
+      ...consumers.flatMap((c) => [`$JS.API.CONSUMER.INFO.${ns.stream(c.stream)}.${c.durable}`, `$JS.API.CONSUMER.MSG.NEXT.${ns.stream(c.stream)}.${c.durable}`, `$JS.ACK.${ns.stream(c.stream)}.${c.durable}.>`]),
       ...REPLAYED_STREAMS.flatMap((stream) => replayPermissions(ns, stream)),
       ...(role.monitors ? STREAM_NAMES.flatMap((stream) => [`$JS.API.CONSUMER.LIST.${ns.stream(stream)}`, `$JS.API.CONSUMER.INFO.${ns.stream(stream)}.*`]) : []),
     ],

@@ -1,5 +1,5 @@
 import { subjectFor } from '@agf/contracts';
-import { connectNats, DEFAULT_STREAM_OPTIONS, durableConsumersOf, ensureConsumer, ensureStreams, type Namespace } from '@agf/messaging';
+import { connectNats, DEFAULT_STREAM_OPTIONS, durableConsumersOf, ensureServiceConsumers, ensureStreams, type Namespace } from '@agf/messaging';
 import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { SERVICE_PORTS, type ServiceName } from '../infra-config';
 import { BUS_ROLES, expertConsumerName, inboxPrefixOf } from './bus-roles';
@@ -22,17 +22,13 @@ export async function provisionBus(options: { url: string; nkeySeed?: Uint8Array
     });
     const created: string[] = [];
     for (const service of Object.keys(SERVICE_PORTS) as ServiceName[]) {
-      for (const plan of durableConsumersOf(service, BUS_ROLES[service].consumes)) {
-        await ensureConsumer(jsm, namespace, {
-          stream: plan.stream,
-          durable: plan.durable,
-          filterSubject: plan.filterSubject,
-          maxDeliver: Number(env['AGF_MAX_DELIVER'] ?? 5),
-          ackWaitMs: Number(env['AGF_ACK_WAIT_MS'] ?? 30_000),
-          maxAckPending: Number(env['AGF_CONSUMER_CONCURRENCY'] ?? 8) * 20,
-        });
-        created.push(`${namespace.stream(plan.stream)}/${plan.durable}`);
-      }
+      const plans = durableConsumersOf(service, BUS_ROLES[service].consumes);
+      await ensureServiceConsumers(jsm, namespace, service, plans, {
+        maxDeliver: Number(env['AGF_MAX_DELIVER'] ?? 5),
+        ackWaitMs: Number(env['AGF_ACK_WAIT_MS'] ?? 30_000),
+        maxAckPending: Number(env['AGF_CONSUMER_CONCURRENCY'] ?? 8) * 20,
+      });
+      created.push(...plans.map((plan) => `${namespace.stream(plan.stream)}/${plan.durable}`));
     }
     for (const expertId of options.experts ?? []) {
       const durable = expertConsumerName(expertId);
