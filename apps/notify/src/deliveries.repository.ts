@@ -117,16 +117,20 @@ export const deliveriesRepository = {
   },
 
   /** The PagerDuty channels that paged about a request (a final decision resolves them). */
-  async triggeredPagers(manager: EntityManager, requestId: string): Promise<string[]> {
-    const rows: Array<{ channel: string }> = await manager.query(
-      `SELECT DISTINCT "channel" FROM "notify"."deliveries" WHERE "request_id" = $1 AND "channel_kind" = 'pagerduty' AND "action" = 'trigger'`,
-      [requestId],
+  /** The PagerDuty channels each of these requests triggered a page on. */
+  async triggeredPagersOf(manager: EntityManager, requestIds: string[]): Promise<Map<string, string[]>> {
+    const rows: Array<{ request_id: string; channel: string }> = await manager.query(
+      `SELECT DISTINCT "request_id", "channel" FROM "notify"."deliveries" WHERE "request_id" = ANY($1::uuid[]) AND "channel_kind" = 'pagerduty' AND "action" = 'trigger'`,
+      [requestIds],
     );
-    return rows.map((row) => row.channel);
+    const byRequest = new Map<string, string[]>();
+    for (const row of rows) byRequest.set(row.request_id, [...(byRequest.get(row.request_id) ?? []), row.channel]);
+    return byRequest;
   },
 
-  async subscriptionsListening(manager: EntityManager, projectId: string, event: string): Promise<Array<{ id: string }>> {
-    return manager.query(`SELECT "id" FROM "notify"."subscriptions" WHERE "project_id" = $1 AND $2 = ANY("events") ORDER BY "id"`, [projectId, event]);
+  /** The webhook subscriptions of these projects, in id order. */
+  async subscriptionsListeningTo(manager: EntityManager, projectIds: string[]): Promise<Array<{ id: string; projectId: string; events: string[] }>> {
+    return manager.query(`SELECT "id", "project_id" AS "projectId", "events" FROM "notify"."subscriptions" WHERE "project_id" = ANY($1::text[]) ORDER BY "id"`, [projectIds]);
   },
 
   async subscription(dataSource: DataSource, id: string): Promise<SubscriptionRow | undefined> {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Controller, Inject, Logger } from '@nestjs/common';
 import type { CloudEvent } from '@agf/contracts';
 import { MessageContext, OnMessage } from '@agf/messaging';
-import { CHANNEL_RECIPIENT, noticeOf, pageResolutions, planDeliveries, type RecipientDirectory, type SourceEvent } from '@agf/notify-domain';
+import { CHANNEL_RECIPIENT, type Notice, noticeOf, pageResolutions, planDeliveries, type RecipientDirectory, type RoutingPlan, type SourceEvent } from '@agf/notify-domain';
+import type { EntityManager } from 'typeorm';
 import { SUBSCRIPTION_CHANNEL_PREFIX } from './channel-senders';
 import { type NewDelivery, deliveriesRepository as repo } from './deliveries.repository';
 import { Dispatcher } from './dispatcher';
@@ -77,39 +78,58 @@ export class NotificationsMessageController {
 
   private async queue<N extends SourceEvent>(name: N, event: CloudEvent<N>, ctx: MessageContext): Promise<void> {
     const notice = noticeOf(name, event);
-    const { notifications } = this.config;
     const ageMs = Date.now() - Date.parse(notice.occurredAt);
     if (ageMs > this.config.maxEventAgeMs) {
       this.metrics.tooOld.inc();
       this.logger.warn(`${notice.event} ${notice.eventId} of request ${notice.requestId} is ${Math.round(ageMs / 60_000)} min old: not notified (AGF_NOTIFY_MAX_EVENT_AGE_MS)`);
       return;
     }
+    const { notifications } = this.config;
     const plan = planDeliveries(notice, notifications.routes, notifications.channels, this.directory);
-    if (notice.event === 'decision') {
-      plan.deliveries.push(...pageResolutions(notice, plan.deliveries, await repo.triggeredPagers(ctx.manager, notice.requestId), notifications.channels));
-    }
-    const subscriptions = await repo.subscriptionsListening(ctx.manager, notice.projectId, notice.event);
-    const rows: NewDelivery[] = [
-      ...plan.deliveries.map((d) => ({ channel: d.channel, channelKind: d.channelKind, recipient: d.recipient, address: d.address ?? null, action: d.action ?? null })),
-      ...subscriptions.map((s) => ({ channel: `${SUBSCRIPTION_CHANNEL_PREFIX}${s.id}`, channelKind: 'webhook', recipient: CHANNEL_RECIPIENT, address: null, action: null })),
-    ].map((d) => ({
-      ...d,
-      id: randomUUID(),
-      eventId: notice.eventId,
-      event: notice.event,
-      requestId: notice.requestId,
-      projectId: notice.projectId,
-      severity: notice.severity,
-      notice,
-    }));
-    const queued = await repo.insert(ctx.manager, rows);
-    ctx.onCommitted(() => {
-      if (queued) for (const row of rows) this.metrics.planned.inc({ kind: row.channelKind });
-      for (const skip of plan.skipped) {
-        this.metrics.skipped.inc({ channel: skip.channel });
-        this.logger.warn(`${notice.event} of request ${notice.requestId}: nothing sent via ${skip.channel} to ${skip.recipient}: ${skip.reason}`);
-      }
-      if (queued) this.dispatcher.wake();
-    });
+    ctx.writeLater('deliveries', { notice, plan, ctx }, (manager, items: QueuedNotice[]) => this.queueAll(manager, items));
   }
+
+  /**
+   * The deliveries of a transaction's notices, set-based: one read of the pagers and of the webhook
+   * subscriptions, one insert, for the whole batch rather than each of its messages.
+   */
+  private async queueAll(manager: EntityManager, items: QueuedNotice[]): Promise<void> {
+    const { channels } = this.config.notifications;
+    const decisions = items.filter((item) => item.notice.event === 'decision');
+    const hasPagers = channels.some((channel) => channel.kind === 'pagerduty');
+    const triggered = decisions.length && hasPagers ? await repo.triggeredPagersOf(manager, decisions.map((item) => item.notice.requestId)) : new Map<string, string[]>();
+    const subscriptions = await repo.subscriptionsListeningTo(manager, [...new Set(items.map((item) => item.notice.projectId))]);
+    const rows: NewDelivery[] = [];
+    for (const { notice, plan } of items) {
+      if (notice.event === 'decision') {
+        // A page triggered earlier in this same batch is resolved too.
+        const triggeredHere = rows.filter((row) => row.requestId === notice.requestId && row.channelKind === 'pagerduty' && row.action === 'trigger').map((row) => row.channel);
+        plan.deliveries.push(...pageResolutions(notice, plan.deliveries, [...(triggered.get(notice.requestId) ?? []), ...triggeredHere], channels));
+      }
+      const listening = subscriptions.filter((s) => s.projectId === notice.projectId && s.events.includes(notice.event));
+      rows.push(
+        ...[
+          ...plan.deliveries.map((d) => ({ channel: d.channel, channelKind: d.channelKind, recipient: d.recipient, address: d.address ?? null, action: d.action ?? null })),
+          ...listening.map((s) => ({ channel: `${SUBSCRIPTION_CHANNEL_PREFIX}${s.id}`, channelKind: 'webhook', recipient: CHANNEL_RECIPIENT, address: null, action: null })),
+        ].map((d) => ({ ...d, id: randomUUID(), eventId: notice.eventId, event: notice.event, requestId: notice.requestId, projectId: notice.projectId, severity: notice.severity, notice })),
+      );
+    }
+    const queued = await repo.insert(manager, rows);
+    for (const { notice, plan, ctx } of items) {
+      ctx.onCommitted(() => {
+        for (const row of rows) if (queued && row.eventId === notice.eventId) this.metrics.planned.inc({ kind: row.channelKind });
+        for (const skip of plan.skipped) {
+          this.metrics.skipped.inc({ channel: skip.channel });
+          this.logger.warn(`${notice.event} of request ${notice.requestId}: nothing sent via ${skip.channel} to ${skip.recipient}: ${skip.reason}`);
+        }
+      });
+    }
+    if (queued) items[0]!.ctx.onCommitted(() => this.dispatcher.wake());
+  }
+}
+
+interface QueuedNotice {
+  notice: Notice;
+  plan: RoutingPlan;
+  ctx: MessageContext;
 }
