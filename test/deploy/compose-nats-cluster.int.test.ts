@@ -1,19 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Socket } from 'node:net';
+import { promisify } from 'node:util';
 import { STREAM_NAMES } from '@agf/contracts';
 import { Namespace } from '@agf/messaging';
-import { busUsers, inboxPrefixOf, natsAuthorizationConfig, provisionBus, repositoryRoot, SERVICE_PORTS } from '@agf/platform';
+import { busUsers, inboxPrefixOf, natsAuthorizationConfig, repositoryRoot, SERVICE_PORTS } from '@agf/platform';
 import { createTestCertificates, eventually, freePort, type TestCertificates } from '@agf/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nkeyAuthenticator, nkeys } from '@nats-io/transport-node';
+import { parse } from 'yaml';
 
 jest.setTimeout(120_000);
 
 const NODES = ['nats-1', 'nats-2', 'nats-3'] as const;
-const CONFIG_DIR = join(repositoryRoot(__dirname), 'deploy', 'compose', 'nats');
+const ROOT = repositoryRoot(__dirname);
+const CONFIG_DIR = join(ROOT, 'deploy', 'compose', 'nats');
+const BUS_TOOL = join(ROOT, 'dist', 'tools', 'bus', 'src', 'main.js');
 
 function natsServerBinary(): string {
   const found = [process.env['NATS_SERVER_BIN'] ?? '', '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => path && existsSync(path));
@@ -40,8 +44,9 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
  * docker-compose.yml's `cluster` profile, its NATS part run for real: the three node configurations from
  * deploy/compose/nats, unchanged but for where things are (ports, the store, the secret files become temporary
  * ones), on the machine's nats-server 2.9, with a CA and certificate made by openssl and the authorization made by
- * the code `agf nats-config` runs. The provisioning step creates every stream with three replicas; a client that
- * does not trust the CA, or has no credential, is refused.
+ * the code `agf nats-config` runs. The compose file's provision service (its command and environment, secrets
+ * moved likewise) creates every stream with three replicas; a client that does not trust the CA, or has no
+ * credential, is refused.
  */
 describe('the compose cluster profile: three NATS nodes with TLS and authorization', () => {
   const dir = mkdtempSync(join(tmpdir(), 'agf-compose-cluster-'));
@@ -116,8 +121,17 @@ describe('the compose cluster profile: three NATS nodes with TLS and authorizati
   });
 
   it('forms a cluster whose routes verify each other, and lets the provisioner create every stream with three replicas', async () => {
+    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true, maxAliasCount: -1 }) as { services: Record<string, { command: string[]; environment: Record<string, string> }> };
+    const provision = compose.services['provision']!;
+    expect(provision.command.slice(0, 2)).toEqual(['node', 'dist/tools/bus/src/main.js']);
+    const env = Object.fromEntries(
+      Object.entries(provision.environment).map(([key, value]) => [
+        key,
+        key === 'NATS_URL' ? seedList() : value.replace('/run/secrets/agf-ca', certificates.caFile).replace('/run/secrets/nats-seed-provisioner', join(dir, 'provisioner.nk')),
+      ]),
+    );
     // The nodes elect a JetStream meta leader over their TLS routes first; until then stream creation fails.
-    await eventually(() => provisionBus({ url: seedList(), nkeySeed: seedOf('provisioner'), tlsCaFile: certificates.caFile, namespace: new Namespace(''), env: { AGF_STREAM_REPLICAS: '3' } }), 60_000, 1000);
+    await eventually(() => promisify(execFile)(process.execPath, [BUS_TOOL, ...provision.command.slice(2)], { env: { ...process.env, AGF_NAMESPACE: '', ...env } }), 60_000, 1000);
     const jsm = await jetstreamManager(await connectAs('provisioner', urlOf('nats-2')));
     for (const stream of STREAM_NAMES) {
       const info = await jsm.streams.info(stream);
