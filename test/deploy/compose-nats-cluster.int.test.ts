@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { STREAM_NAMES } from '@agf/contracts';
 import { Namespace } from '@agf/messaging';
 import { busUsers, inboxPrefixOf, natsAuthorizationConfig, repositoryRoot, SERVICE_PORTS } from '@agf/platform';
-import { createTestCertificates, eventually, freePort, type TestCertificates } from '@agf/testing';
+import { createTestCertificates, eventually, freePort, OwnPostgres, ServiceProcess, type TestCertificates } from '@agf/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nkeyAuthenticator, nkeys } from '@nats-io/transport-node';
 import { parse } from 'yaml';
@@ -45,8 +45,8 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
  * deploy/compose/nats, unchanged but for where things are (ports, the store, the secret files become temporary
  * ones), on the machine's nats-server 2.9, with a CA and certificate made by openssl and the authorization made by
  * the code `agf nats-config` runs. The compose file's provision service (its command and environment, secrets
- * moved likewise) creates every stream with three replicas; a client that does not trust the CA, or has no
- * credential, is refused.
+ * moved likewise) creates every stream with three replicas; a service started with its compose environment
+ * becomes ready on the cluster as its own user; a client that does not trust the CA, or has no credential, is refused.
  */
 describe('the compose cluster profile: three NATS nodes with TLS and authorization', () => {
   const dir = mkdtempSync(join(tmpdir(), 'agf-compose-cluster-'));
@@ -55,6 +55,17 @@ describe('the compose cluster profile: three NATS nodes with TLS and authorizati
   const clients: NatsConnection[] = [];
   const clientPorts = new Map<string, number>();
   let certificates: TestCertificates;
+  let postgres: OwnPostgres | undefined;
+  let service: ServiceProcess | undefined;
+  const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true, maxAliasCount: -1 }) as { services: Record<string, { command: string[]; environment: Record<string, string> }> };
+  /** A compose environment with the cluster and the secret files moved where this test has them. */
+  const localised = (environment: Record<string, string>, seedUser: string) =>
+    Object.fromEntries(
+      Object.entries(environment).map(([key, value]) => [
+        key,
+        key === 'NATS_URL' ? seedList() : value.replaceAll('/run/secrets/agf-ca', certificates.caFile).replace(`/run/secrets/nats-seed-${seedUser}`, join(dir, `${seedUser}.nk`)),
+      ]),
+    );
 
   const seedOf = (user: string) => new TextEncoder().encode(readFileSync(join(dir, `${user}.nk`), 'utf8').trim());
   const urlOf = (node: string) => `nats://127.0.0.1:${clientPorts.get(node)}`;
@@ -108,6 +119,8 @@ describe('the compose cluster profile: three NATS nodes with TLS and authorizati
   });
 
   afterAll(async () => {
+    await service?.stop();
+    await postgres?.stop();
     for (const nc of clients) await nc.close().catch(() => undefined);
     await Promise.all(
       children.map(async (child) => {
@@ -121,15 +134,9 @@ describe('the compose cluster profile: three NATS nodes with TLS and authorizati
   });
 
   it('forms a cluster whose routes verify each other, and lets the provisioner create every stream with three replicas', async () => {
-    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true, maxAliasCount: -1 }) as { services: Record<string, { command: string[]; environment: Record<string, string> }> };
     const provision = compose.services['provision']!;
     expect(provision.command.slice(0, 2)).toEqual(['node', 'dist/tools/bus/src/main.js']);
-    const env = Object.fromEntries(
-      Object.entries(provision.environment).map(([key, value]) => [
-        key,
-        key === 'NATS_URL' ? seedList() : value.replace('/run/secrets/agf-ca', certificates.caFile).replace('/run/secrets/nats-seed-provisioner', join(dir, 'provisioner.nk')),
-      ]),
-    );
+    const env = localised(provision.environment, 'provisioner');
     // The nodes elect a JetStream meta leader over their TLS routes first; until then stream creation fails.
     await eventually(() => promisify(execFile)(process.execPath, [BUS_TOOL, ...provision.command.slice(2)], { env: { ...process.env, AGF_NAMESPACE: '', ...env } }), 60_000, 1000);
     const jsm = await jetstreamManager(await connectAs('provisioner', urlOf('nats-2')));
@@ -140,6 +147,18 @@ describe('the compose cluster profile: three NATS nodes with TLS and authorizati
       expect([stream, peers]).toEqual([stream, [...NODES]]);
     }
     expect(output.join('')).not.toMatch(/TLS route handshake error/);
+  });
+
+  it("runs a service with its compose environment: ready on the cluster as its own user, on Postgres over verified TLS", async () => {
+    postgres = await OwnPostgres.start({ tls: certificates });
+    const env = localised(compose.services['cluster-risk']!.environment, 'risk');
+    // The compose host and password give way to this test's Postgres (trust authentication); the TLS settings stay.
+    const [, query] = env['DATABASE_URL']!.split('?');
+    env['DATABASE_URL'] = `postgres://postgres@127.0.0.1:${postgres.port}/agf?${query}`;
+    expect(env).toMatchObject({ SERVICE: 'risk', AGF_BUS_PROVISIONING: 'external', AGF_STREAM_REPLICAS: '3', NATS_NKEY_SEED_FILE: join(dir, 'risk.nk') });
+    service = await ServiceProcess.start('risk', { databaseUrl: env['DATABASE_URL'], namespace: '', env });
+    // Its allow-lists held everything it did on the way to ready.
+    expect(output.join('').split('\n').filter((line) => /Violation/.test(line) && /agf-risk/.test(line))).toEqual([]);
   });
 
   it.each(NODES)('lets a service connect to %s with its own nkey over verified TLS', async (node) => {
