@@ -12,7 +12,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nkeyAuthenticator, nkeys } from '@nats-io/transport-node';
 import { parse } from 'yaml';
 
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
 const NODES = ['nats-1', 'nats-2', 'nats-3'] as const;
 const ROOT = repositoryRoot(__dirname);
@@ -138,7 +138,7 @@ describe('the compose cluster profile: three NATS nodes with TLS and authorizati
     expect(provision.command.slice(0, 2)).toEqual(['node', 'dist/tools/bus/src/main.js']);
     const env = localised(provision.environment, 'provisioner');
     // The nodes elect a JetStream meta leader over their TLS routes first; until then stream creation fails.
-    await eventually(() => promisify(execFile)(process.execPath, [BUS_TOOL, ...provision.command.slice(2)], { env: { ...process.env, AGF_NAMESPACE: '', ...env } }), 60_000, 1000);
+    await eventually(() => promisify(execFile)(process.execPath, [BUS_TOOL, ...provision.command.slice(2)], { env: { ...process.env, AGF_NAMESPACE: '', ...env } }), 120_000, 1000);
     const jsm = await jetstreamManager(await connectAs('provisioner', urlOf('nats-2')));
     for (const stream of STREAM_NAMES) {
       const info = await jsm.streams.info(stream);
