@@ -16,6 +16,8 @@ const InfraEnv = z.object({
   NATS_TLS_CA_FILE: z.string().min(1).optional(),
   /** `external`: streams and consumers come from `agf provision`, and the service (without JetStream admin rights) only waits for them. */
   AGF_BUS_PROVISIONING: z.enum(['self', 'external']).default('self'),
+  /** `migrations`: apply the schema's migrations (as the migration role when given, granting the service's role its rights) and exit, a deployment's migration step. */
+  AGF_RUN: z.enum(['service', 'migrations']).default('service'),
   AGF_CONFIG: z.string().min(1).default('./agf-config.yaml'),
   /** Prefix for subjects and streams, so test runs sharing a NATS server never see each other. */
   AGF_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{0,32}$/, 'expected up to 32 characters of [A-Za-z0-9_-]').default(''),

@@ -106,6 +106,12 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     applicationName: `agf-${definition.name}`,
   });
   await waitFor('Postgres migrations', () => initialiseDatabaseOnce(runtime, definition), (m) => logger.warn(m));
+  if (infra.AGF_RUN === 'migrations') {
+    logger.log(`schema ${infra.schema} migrated`);
+    await runtime.dataSource.destroy();
+    await tracing.shutdown().catch(() => undefined);
+    process.exit(0);
+  }
   let nkeySeed: Uint8Array | undefined;
   try {
     nkeySeed = infra.NATS_NKEY_SEED_FILE ? new TextEncoder().encode(readFileSync(infra.NATS_NKEY_SEED_FILE, 'utf8').trim()) : undefined;
