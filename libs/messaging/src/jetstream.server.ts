@@ -23,7 +23,7 @@ import { eventOfInvalidMessagePattern, invalidMessagePattern } from './on-event.
 import type { Namespace } from './namespace';
 import { EventTooLarge, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
-import { headerSafe, redeliveryDelayMs } from './retry-policy';
+import { headerSafe, isDatabaseUnavailable, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
 import { type DurableConsumerPlan, durableConsumersOf } from './durable-consumers';
 import { ensureServiceConsumers, ensureStreams, removeUnreadConsumer, type StreamOptions } from './topology';
@@ -295,11 +295,11 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       this.tracer.startActiveSpan(`${subject} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } }, async (span) => {
         const heartbeat = setInterval(() => msg.working(), Math.max(1000, this.options.ackWaitMs / 2));
         try {
-          const result = await this.processInTransaction(name, subject, msg);
+          const result = await this.processThroughDatabaseOutages(name, subject, msg);
           msg.ack();
           observe(result);
         } catch (error) {
-          if (!(error instanceof PoisonMessage) && (await this.processedBefore(name, msg))) {
+          if (!(error instanceof PoisonMessage) && (await this.processedBefore(name, msg).catch(() => false))) {
             // A duplicate whose handler failed (the state it acts on has moved on): done, not a failure.
             msg.ack();
             observe('duplicate');
@@ -313,6 +313,24 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         }
       }),
     );
+  }
+
+  /**
+   * A database that cannot be reached or has no connection to give says nothing of the message: it is held
+   * here (its ack wait kept alive) and tried again until the database answers, rather than redelivered until
+   * JetStream's last delivery and dead-lettered, which left requests undecided until someone replayed them.
+   */
+  private async processThroughDatabaseOutages(name: MessageName, subject: string, msg: JsMsg): Promise<HandlerResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.processInTransaction(name, subject, msg);
+      } catch (error) {
+        if (!isDatabaseUnavailable(error) || this.closing) throw error;
+        const delay = redeliveryDelayMs(attempt, this.options.retryBaseMs, Math.min(5000, this.options.ackWaitMs / 2));
+        if (attempt === 1 || attempt % 20 === 0) this.logger.warn(`${subject} #${msg.seq}: the database is unavailable (${describeError(error)}); held, tried again in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /**

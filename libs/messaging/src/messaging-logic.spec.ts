@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { DeferredWrites, onePerKey } from './message-context';
 import { Namespace } from './namespace';
-import { headerSafe, redeliveryDelayMs } from './retry-policy';
+import { headerSafe, isDatabaseUnavailable, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
 
 describe('Namespace', () => {
@@ -90,5 +90,22 @@ describe('onePerKey', () => {
   it('keeps the one a preference picks, at its key\'s first place', () => {
     expect(onePerKey(items, (i) => i.id, (candidate, held) => candidate.n > held.n)).toEqual([{ id: 'a', n: 3 }, { id: 'b', n: 2 }]);
     expect(onePerKey(items, (i) => i.id, () => true)).toEqual([{ id: 'a', n: 2 }, { id: 'b', n: 2 }]);
+  });
+});
+
+describe('isDatabaseUnavailable', () => {
+  it('knows a database that is down, restarting or out of connections, also inside a TypeORM error', () => {
+    expect(isDatabaseUnavailable(Object.assign(new Error('sorry, too many clients already'), { code: '53300' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('the database system is starting up'), { code: '57P03' }) }))).toBe(true);
+  });
+
+  it('leaves every other failure to the retry budget: a constraint, a deadlock, a bug', () => {
+    expect(isDatabaseUnavailable(Object.assign(new Error('duplicate key value'), { code: '23505' }))).toBe(false);
+    expect(isDatabaseUnavailable(Object.assign(new Error('deadlock detected'), { code: '40P01' }))).toBe(false);
+    expect(isDatabaseUnavailable(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBe(false);
+    expect(isDatabaseUnavailable(undefined)).toBe(false);
   });
 });

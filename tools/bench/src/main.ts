@@ -345,6 +345,8 @@ async function printDeliveriesPerDecision(nats: TestNats, services: ServiceProce
       [...delivered].filter(([, count]) => count > 0).map(([consumer, count]) => `${consumer} ${fixed(count / decisions, 1)}`).join(', ') +
       ')',
   );
+  // A dead letter is a message a service gave up on: none may come of well-formed requests.
+  for (const letter of await nats.read('AGF_DLQ')) console.log(`  dead letter on ${letter.subject}: ${letter.headers['Agf-Dlq-Reason'] ?? 'no reason'}`);
   console.log(`  events per decision: ${[...byType].map(([type, count]) => `${type.replace(/^agf\.v1\./, '')} ${fixed(count / decisions, 1)}`).join(', ')}`);
 }
 
