@@ -13,7 +13,7 @@ export interface HistoryShape {
   years: number;
   /** Requests per statement (and per audit batch). */
   chunk: number;
-  /** The end of the history: its newest request is an hour before. */
+  /** The end of the history: its newest request is two days before. */
   now: Date;
 }
 
@@ -40,7 +40,7 @@ const SERVICE_TABLES = [
   'intake.requests', 'intake.request_events', 'intake.assignments', 'intake.review_submissions', 'intake.outcomes', 'intake.inbox',
   'risk.assessments', 'risk.project_history', 'risk.component_history', 'risk.inbox',
   'coe.requests', 'coe.assignments', 'coe.compliance_evaluations', 'coe.decisions', 'coe.inbox',
-  'sla.timers', 'sla.closed_requests', 'sla.inbox',
+  'sla.timers', 'sla.cancelled_assignments', 'sla.closed_requests', 'sla.inbox',
   'learning.patterns', 'learning.project_revisions', 'learning.published_models', 'learning.inbox',
   'compliance.requests', 'compliance.assignments', 'compliance.reviews', 'compliance.audit_entries', 'compliance.inbox',
 ] as const;
@@ -61,7 +61,8 @@ function templates(): Record<'request' | 'risk' | 'decision' | 'features', strin
  * 5 % two), outcome and deployment result; and one row per review assignment.
  */
 async function drawFacts(db: Queryable, shape: HistoryShape): Promise<void> {
-  const spanMs = shape.years * 365.25 * 86_400_000 - 3_600_000;
+  // The newest request two days back: its review (up to a day) and outcome report are in the past too.
+  const spanMs = shape.years * 365.25 * 86_400_000 - 2 * 86_400_000;
   const startMs = shape.now.getTime() - shape.years * 365.25 * 86_400_000;
   await db.query(`CREATE SCHEMA ${STAGING}`);
   // ISO text as JavaScript writes it (what the services store in JSON and in the audit chain).
@@ -188,6 +189,11 @@ const CHUNK_STATEMENTS: ReadonlyArray<{ table: (typeof SERVICE_TABLES)[number]; 
            WHERE a.i BETWEEN $1 AND $2`,
   },
   {
+    table: 'sla.cancelled_assignments',
+    sql: `INSERT INTO "sla"."cancelled_assignments" ("assignment_id", "request_id", "reason", "cancelled_at")
+          SELECT a.id, a.request_id, 'review-completed', a.completed_at FROM ${STAGING}."assignments" a WHERE a.i BETWEEN $1 AND $2`,
+  },
+  {
     table: 'sla.closed_requests',
     sql: `INSERT INTO "sla"."closed_requests" ("request_id", "reason", "closed_at")
           SELECT h.id, 'decided', h.decided_at FROM ${STAGING}."requests" h WHERE h.i BETWEEN $1 AND $2`,
@@ -302,15 +308,25 @@ interface AuditFacts {
   assignments: Array<{ id: string; expert_id: string; decision: string; assigned_at: string; completed_at: string; warned: boolean }> | null;
 }
 
-/** The events compliance chained for one request, in the order they happened. */
-function auditedEvents(r: AuditFacts): CloudEventEnvelope[] {
+/** The documents of the contracts' builders, parsed once: each audited event is one of them with its request's fields. */
+interface EventTemplates {
+  request: Record<string, unknown>;
+  risk: Record<string, unknown>;
+  decision: Record<string, unknown>;
+}
+
+/** The events compliance chained for one request, in the order they happened, as large as the real ones. */
+function auditedEvents(r: AuditFacts, t: EventTemplates): CloudEventEnvelope[] {
   const at = (base: Date, ms: number) => new Date(base.getTime() + ms);
   const event = <N extends EventName>(name: N, source: string, time: Date, data: Record<string, unknown>) =>
-    createEvent({ name, source, time, correlationId: r.id, data: { requestId: r.id, projectId: r.project_id, ...data } as never });
+    createEvent({ name, source, time, correlationId: r.id, data: { ...data, requestId: r.id, projectId: r.project_id } as never });
+  const created = r.created_at.toISOString();
+  const request = { ...t.request, requestId: r.id, projectId: r.project_id, componentName: r.component_name, version: r.version, requester: r.requester, timestamp: created, receivedAt: created };
+  const assessedAt = at(r.created_at, 200);
   const events: CloudEventEnvelope[] = [
-    event('deployment.requested', 'intake', r.created_at, { componentName: r.component_name, version: r.version, requester: r.requester, changes: ['src/auth/login-form.ts'] }),
-    event('risk.assessed', 'risk', at(r.created_at, 200), { overallScore: r.score, revision: 1, assessedAt: at(r.created_at, 200).toISOString() }),
-    event('review.classified', 'coe', at(r.created_at, 300), { tierLevel: r.tier, governanceRequired: r.tier > 0, triggers: [], tierReasons: ['history'] }),
+    event('deployment.requested', 'intake', r.created_at, request),
+    event('risk.assessed', 'risk', assessedAt, { ...t.risk, overallScore: r.score, assessedAt: assessedAt.toISOString(), request }),
+    event('review.classified', 'coe', at(r.created_at, 300), { tierLevel: r.tier, governanceRequired: r.tier > 0, triggers: [], tierReasons: ['history'], classifiedAt: at(r.created_at, 300).toISOString() }),
   ];
   for (const a of r.assignments ?? []) {
     events.push(event('review.assigned', 'coe', new Date(a.assigned_at), { assignmentId: a.id, expertId: a.expert_id, tierLevel: r.tier }));
@@ -318,7 +334,11 @@ function auditedEvents(r: AuditFacts): CloudEventEnvelope[] {
     events.push(event('review.completed', 'coe', new Date(a.completed_at), { assignmentId: a.id, expertId: a.expert_id, decision: a.decision }));
   }
   events.push(event('compliance.evaluated', 'compliance', at(r.decided_at, -100), { passed: true, pending: false, controls: [] }));
-  events.push(event('decision.made', 'coe', r.decided_at, { outcome: r.outcome, approved: r.approved, tierLevel: r.tier, riskScore: r.score }));
+  events.push(
+    event('decision.made', 'coe', r.decided_at, {
+      ...t.decision, componentName: r.component_name, version: r.version, outcome: r.outcome, approved: r.approved, tierLevel: r.tier, riskScore: r.score, decidedAt: r.decided_at.toISOString(),
+    }),
+  );
   return events.sort((a, b) => a.time.localeCompare(b.time));
 }
 
@@ -326,7 +346,8 @@ function auditedEvents(r: AuditFacts): CloudEventEnvelope[] {
  * Chains every request's events after the current head, oldest request first, with compliance's hashing; one
  * chunk is hashed here while the previous one is being inserted.
  */
-async function writeAuditChain(db: Queryable, shape: HistoryShape): Promise<number> {
+async function writeAuditChain(db: Queryable, shape: HistoryShape, json: ReturnType<typeof templates>): Promise<number> {
+  const t: EventTemplates = { request: JSON.parse(json.request), risk: JSON.parse(json.risk), decision: JSON.parse(json.decision) };
   const [head] = await db.query<{ sequence: string; entry_hash: string }>(`SELECT "sequence", "entry_hash" FROM "compliance"."chain_head"`);
   let sequence = Number(head!.sequence);
   let previousHash = head!.entry_hash;
@@ -352,7 +373,7 @@ async function writeAuditChain(db: Queryable, shape: HistoryShape): Promise<numb
     };
     columns = Array.from({ length: 11 }, () => []);
     for (const fact of facts) {
-      for (const e of auditedEvents(fact)) {
+      for (const e of auditedEvents(fact, t)) {
         sequence += 1;
         const payload = canonicalJson(e);
         // Recorded by the chainer a moment after the event happened.
@@ -392,7 +413,7 @@ export async function preloadHistory(db: Queryable, shape: HistoryShape, progres
   await writeHistoryStats(db, shape.now);
   await writeRecentInboxes(db, shape.now);
   progress('service rows written; chaining the audit trail');
-  const auditEntries = await writeAuditChain(db, shape);
+  const auditEntries = await writeAuditChain(db, shape, json);
   await db.query(`DROP SCHEMA ${STAGING} CASCADE`);
   // Fresh statistics, as autovacuum would have them after years: plans are those of a settled database.
   for (const table of SERVICE_TABLES) await db.query(`VACUUM ANALYZE ${table.split('.').map((part) => `"${part}"`).join('.')}`);
