@@ -9,6 +9,7 @@ import { learningRepository as repo } from './learning.repository';
 import { LearningSchema1732500000401 } from './migrations/1732500000401-learning-schema';
 import { LearningOutcomeIndex1732500000402 } from './migrations/1732500000402-learning-outcome-index';
 import { LearningPublishedModels1732500000403 } from './migrations/1732500000403-learning-published-models';
+import { LearningOutcomeCountsCoveringIndex1732600000401 } from './migrations/1732600000401-outcome-counts-covering-index';
 
 jest.setTimeout(120_000);
 
@@ -25,7 +26,7 @@ describe('learning outcome counts', () => {
       url: db.url,
       schema: 'learning',
       poolSize: 2,
-      migrations: [messagingTablesMigration('learning'), LearningSchema1732500000401, LearningOutcomeIndex1732500000402, LearningPublishedModels1732500000403],
+      migrations: [messagingTablesMigration('learning'), LearningSchema1732500000401, LearningOutcomeIndex1732500000402, LearningPublishedModels1732500000403, LearningOutcomeCountsCoveringIndex1732600000401],
       applicationName: 'agf-test',
     });
     await initialiseDatabase(dataSource, 'learning');

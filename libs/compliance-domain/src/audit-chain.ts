@@ -145,8 +145,13 @@ export function chainEntry(content: AuditEntryContent, previousHash: string): Ch
  */
 export class ChainVerifier {
   private entriesSeen = 0;
-  private previous: ChainedAuditEntry | null = null;
+  private previous: Pick<ChainedAuditEntry, 'sequence' | 'entryHash'> | null;
   private firstBrokenEntry: { sequence: number; reason: string } | undefined;
+
+  /** `after`: the entry a segment of the chain continues from (trusted as it is); the genesis when absent. */
+  constructor(after?: Pick<ChainedAuditEntry, 'sequence' | 'entryHash'>) {
+    this.previous = after ?? null;
+  }
 
   add(entry: ChainedAuditEntry): void {
     this.entriesSeen += 1;
@@ -264,4 +269,29 @@ export async function verifyPagedChain(
     after = page[page.length - 1]!.sequence;
   }
   return verifier.result(head);
+}
+
+/**
+ * Verifies the entries after `after` up to `lastSequence` (a period of the chain) against `after`'s hash: that
+ * they follow it and each other unchanged, and none is missing. Its cost is the period's, whatever the chain's
+ * length; it vouches for the period alone (whether `after` itself is intact is the whole walk's to say).
+ */
+export async function verifyChainSegment(
+  loadPage: (afterSequence: number, limit: number) => Promise<ChainedAuditEntry[]>,
+  after: Pick<ChainedAuditEntry, 'sequence' | 'entryHash'>,
+  lastSequence: number,
+  pageSize = 2000,
+): Promise<ChainVerificationResult> {
+  const verifier = new ChainVerifier(after);
+  let from = after.sequence;
+  while (from < lastSequence) {
+    const page = await loadPage(from, Math.min(pageSize, lastSequence - from));
+    for (const entry of page) verifier.add(entry);
+    if (!page.length) break;
+    from = page[page.length - 1]!.sequence;
+  }
+  const result = verifier.result();
+  const end = after.sequence + result.entries;
+  if (!result.valid || end === lastSequence) return result;
+  return { ...result, valid: false, firstBrokenEntry: { sequence: end + 1, reason: `sequence gap: the segment ends at entry ${end}, not ${lastSequence}` } };
 }

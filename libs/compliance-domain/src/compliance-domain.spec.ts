@@ -11,6 +11,7 @@ import {
   sha256Hex,
   verifyChain,
   ChainVerifier,
+  verifyChainSegment,
 } from './audit-chain';
 import { type CompletedReview, type ComplianceInput, evaluateCompliance } from './evaluate';
 
@@ -110,6 +111,19 @@ describe('audit chain', () => {
     const result = verifier.result(head);
     expect(result.valid).toBe(valid);
     if (!valid) expect(result.firstBrokenEntry).toMatchObject({ sequence: 4, reason: expect.stringMatching(/chain head mismatch/) });
+  });
+
+  it.each<[string, (chain: ChainedAuditEntry[]) => ChainedAuditEntry[], boolean, RegExp | undefined]>([
+    ['intact', (chain) => chain, true, undefined],
+    ['an entry of the period changed', (chain) => chain.map((e) => (e.sequence === 7 ? { ...e, payload: { tampered: true } } : e)), false, /content hash mismatch/],
+    ['its last entries deleted', (chain) => chain.slice(0, 8), false, /sequence gap: the segment ends at entry 8, not 10/],
+  ])('verifies a period of the chain from the entry before it: %s', async (_name, tamper, valid, reason) => {
+    const chain = tamper(buildChain(10));
+    const loadPage = async (after: number, limit: number) => chain.filter((e) => e.sequence > after).slice(0, limit);
+    const result = await verifyChainSegment(loadPage, chain[3]!, 10, 2);
+    expect(result.valid).toBe(valid);
+    if (valid) expect(result.entries).toBe(6);
+    else expect(result.firstBrokenEntry?.reason).toMatch(reason!);
   });
 
   it('verifies page by page with the streaming verifier', () => {

@@ -1,11 +1,12 @@
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { messageNameOfSubject, STREAM_NAMES } from '@agf/contracts';
 import { isDurableOfService } from '@agf/messaging';
-import { freePort, natsUrl, ServiceProcess, type ServiceName, type TestDatabase, testIdentity, type TestNats } from '@agf/testing';
+import { freePort, natsUrl, type ServiceProcess, type ServiceName, type TestDatabase, testIdentity, type TestNats } from '@agf/testing';
+import { runLoad, startAgf, waitForConsumersToDrain } from './agf-processes';
 import { benchServers } from './cleanup';
 import { BENCH_REQUESTER } from './bench-request';
 import type { LoadResult, LoadRun } from './load-generator';
@@ -163,19 +164,6 @@ function memoryBytes(pid: number | undefined): { rss: number; anon: number } {
     return { rss: kB('VmRSS'), anon: kB('RssAnon') };
   } catch {
     return { rss: 0, anon: 0 };
-  }
-}
-
-async function runLoad(spec: LoadRun): Promise<LoadResult> {
-  const child = fork(join(__dirname, 'load-generator.js'), { stdio: 'inherit' });
-  try {
-    return await new Promise<LoadResult>((resolve, reject) => {
-      child.once('message', (result) => resolve(result as LoadResult));
-      child.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)));
-      child.send(spec);
-    });
-  } finally {
-    child.kill();
   }
 }
 
@@ -350,22 +338,6 @@ async function printDeliveriesPerDecision(nats: TestNats, services: ServiceProce
   console.log(`  events per decision: ${[...byType].map(([type, count]) => `${type.replace(/^agf\.v1\./, '')} ${fixed(count / decisions, 1)}`).join(', ')}`);
 }
 
-async function waitForConsumersToDrain(nats: TestNats, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let behind = 0;
-    for (const stream of STREAM_NAMES) {
-      const name = nats.namespace.stream(stream);
-      const exists = await nats.jsm.streams.info(name).catch(() => undefined);
-      if (!exists) continue;
-      for await (const consumer of nats.jsm.consumers.list(name)) behind += consumer.num_pending + consumer.num_ack_pending;
-    }
-    if (!behind) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
-
 /** The service's `agf_db_statements_total`, and the messages it processed (`agf_messages_total`). */
 async function serviceCounters(serviceUrl: string): Promise<{ statements: number; processed: number }> {
   const authorization = await (await testIdentity()).bearer({ sub: 'bench-metrics', roles: ['metrics'] });
@@ -378,18 +350,6 @@ async function serviceCounters(serviceUrl: string): Promise<{ statements: number
 
 function best(reports: StepReport[], p99Limit: number): StepReport | undefined {
   return reports.filter((r) => sustained(r, p99Limit)).sort((a, b) => b.result.decisionsPerSecond - a.result.decisionsPerSecond)[0];
-}
-
-async function startAgf(db: TestDatabase, nats: TestNats, names: readonly ServiceName[], replicas: number): Promise<ServiceProcess[]> {
-  // The outbox poll at its default (tests poll every 200 ms to recover fast from the outages they stage).
-  // One client and one principal offer all the load: neither rate limit may hold it back.
-  const env = { AGF_RATE_LIMIT_PER_MINUTE: '10000000', AGF_RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: '10000000', LOG_LEVEL: 'warn', AGF_OUTBOX_POLL_MS: '1000' };
-  // One after another: each creates streams and consumers; at the same time they only contend.
-  const services: ServiceProcess[] = [];
-  for (let replica = 1; replica <= replicas; replica++) {
-    for (const name of names) services.push(await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env }));
-  }
-  return services;
 }
 
 async function startReference(db: TestDatabase, nats: TestNats): Promise<{ processes: Array<{ name: string; child: ChildProcess }>; port: number; stream: string; prefix: string }> {
@@ -458,7 +418,7 @@ async function main(): Promise<void> {
       ),
     );
   try {
-    const services = await startAgf(db, nats, names, replicas);
+    const services = await startAgf(db, nats, names, { replicas });
     const processName = (s: ServiceProcess, i: number): string => (replicas > 1 ? `${s.name}#${Math.floor(i / names.length) + 1}` : s.name);
     cleanup.add(() => Promise.all(services.map((s) => s.stop())));
     // A pipeline's OIDC token (ServiceProcess points the services at this process's issuer), verified on every

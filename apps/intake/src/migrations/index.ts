@@ -4,6 +4,7 @@ import { IntakeRejectedAnswers1732500000002 } from './1732500000002-rejected-ans
 import { IntakeApiKeys1732500000003 } from './1732500000003-api-keys';
 import { IntakeReviewerInbox1732500000020 } from './1732500000020-reviewer-inbox';
 import { IntakeRequestEventsAttestations1732500000030 } from './1732500000030-request-events-attestations';
+import { IntakeOpenAssignmentsIndex1732600000001 } from './1732600000001-open-assignments-index';
 
 /** Intake's schema, oldest migration first (the service's and its tests' one list). */
 export const INTAKE_MIGRATIONS = [
@@ -13,4 +14,5 @@ export const INTAKE_MIGRATIONS = [
   IntakeApiKeys1732500000003,
   IntakeReviewerInbox1732500000020,
   IntakeRequestEventsAttestations1732500000030,
+  IntakeOpenAssignmentsIndex1732600000001,
 ];
