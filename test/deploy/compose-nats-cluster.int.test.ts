@@ -1,13 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { STREAM_NAMES } from '@agf/contracts';
 import { Namespace } from '@agf/messaging';
 import { busUsers, inboxPrefixOf, natsAuthorizationConfig, repositoryRoot, SERVICE_PORTS } from '@agf/platform';
-import { createTestCertificates, eventually, freePort, OwnPostgres, ServiceProcess, type TestCertificates } from '@agf/testing';
+import { createTestCertificates, eventually, freePort, natsServerBinary, OwnPostgres, ServiceProcess, type TestCertificates, waitForPort } from '@agf/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nkeyAuthenticator, nkeys } from '@nats-io/transport-node';
 import { parse } from 'yaml';
@@ -18,27 +17,6 @@ const NODES = ['nats-1', 'nats-2', 'nats-3'] as const;
 const ROOT = repositoryRoot(__dirname);
 const CONFIG_DIR = join(ROOT, 'deploy', 'compose', 'nats');
 const BUS_TOOL = join(ROOT, 'dist', 'tools', 'bus', 'src', 'main.js');
-
-function natsServerBinary(): string {
-  const found = [process.env['NATS_SERVER_BIN'] ?? '', '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => path && existsSync(path));
-  if (!found) throw new Error('nats-server not found: install it (apt install nats-server) or set NATS_SERVER_BIN');
-  return found;
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => (socket.destroy(), resolve(false)));
-      socket.connect(port, '127.0.0.1');
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`nats-server did not listen on ${port} within ${timeoutMs} ms`);
-}
 
 /**
  * docker-compose.yml's `cluster` profile, its NATS part run for real: the three node configurations from
@@ -115,7 +93,7 @@ describe('the compose cluster profile: three NATS nodes with TLS and authorizati
       child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
       children.push(child);
     }
-    await Promise.all(NODES.map((node) => waitForPort(clientPorts.get(node)!, 15_000)));
+    await Promise.all(NODES.map((node) => waitForPort(clientPorts.get(node)!, 15_000, 'nats-server')));
   });
 
   afterAll(async () => {

@@ -10,7 +10,8 @@ import { freePort } from './service-process';
  * restart them without touching the servers everyone else uses.
  */
 
-async function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
+/** Resolves once something accepts TCP connections on the local port. */
+export async function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const open = await new Promise<boolean>((resolve) => {
@@ -31,7 +32,8 @@ function findBinary(candidates: string[], missing: string): string {
   return found;
 }
 
-function natsServerBinary(): string {
+/** The machine's nats-server (`NATS_SERVER_BIN`, else Debian's and the usual places). */
+export function natsServerBinary(): string {
   return findBinary(
     [process.env['NATS_SERVER_BIN'] ?? '', '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'],
     'nats-server not found: install it (Debian/Ubuntu: apt install nats-server; or a release from https://github.com/nats-io/nats-server) or set NATS_SERVER_BIN',
