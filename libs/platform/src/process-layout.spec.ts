@@ -8,9 +8,9 @@ const SERVICES = Object.keys(SERVICE_PORTS) as ServiceName[];
 
 describe('serviceNodeFlags', () => {
   it('runs the services nearest the memory target without Maglev, the others with V8 defaults for the compilers', () => {
-    expect(serviceNodeFlags('intake', {})).toEqual(['--max-semi-space-size=2', '--optimize-for-size', '--no-maglev']);
-    expect(serviceNodeFlags('compliance', {})).toEqual(['--max-semi-space-size=2', '--optimize-for-size', '--no-maglev']);
-    expect(serviceNodeFlags('risk', {})).toEqual(['--max-semi-space-size=2', '--optimize-for-size']);
+    expect(serviceNodeFlags('intake', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10', '--no-maglev']);
+    expect(serviceNodeFlags('compliance', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10', '--no-maglev']);
+    expect(serviceNodeFlags('risk', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10']);
   });
 
   it('takes AGF_SERVICE_NODE_FLAGS instead, for every service; empty means V8 defaults', () => {
