@@ -246,6 +246,26 @@ describe('compliance service (real NATS and Postgres)', () => {
     await eventually(async () => expect((await trailOf(keyId)).map((e) => e.eventId)).toEqual([issued.id, revoked.id]), 20_000);
   });
 
+  /** A person's approval of a request compliance has not seen yet, audited before the test goes on. */
+  async function reviewedBeforeAssessment(request: DeploymentRequest): Promise<CloudEvent<'review.completed'>> {
+    const review = await nats.publishEvent('review.completed', completed(request, randomUUID(), 'security_expert_human', 'security', 'approve'), { correlationId: request.requestId });
+    await eventually(async () => expect((await trailOf(request.requestId)).map((e) => e.eventId)).toEqual([review.id]), 20_000);
+    return review;
+  }
+
+  it('keeps an assessment-alone evaluation (pending, nothing failed) without publishing it; the first review publishes one', async () => {
+    const request = aDeploymentRequest();
+    const assessed = await nats.publishEvent('risk.assessed', aRiskAssessment(request), { correlationId: request.requestId });
+    await eventually(async () => expect(await (await evaluationOf(request.requestId)).json()).toMatchObject({ requestId: request.requestId, passed: false, pending: true }), 20_000);
+    expect(await evaluations(request.requestId)).toEqual([]);
+    expect((await trailOf(request.requestId)).map((e) => e.eventId)).toEqual([assessed.id]);
+
+    const reviewId = randomUUID();
+    await nats.publishEvent('review.assigned', assigned(request, reviewId, 'security_expert_human', 'security'), { correlationId: request.requestId });
+    await nats.publishEvent('review.completed', completed(request, reviewId, 'security_expert_human', 'security', 'approve'), { correlationId: request.requestId });
+    await eventually(async () => expect((await evaluations(request.requestId)).map((e) => e.basedOnAssignments)).toEqual([[reviewId]]), 20_000);
+  });
+
   it('counts in /metrics only what committed: a redelivered risk.assessed evaluates once', async () => {
     const metric = async (name: string, labels = '') => {
       const text = await (await fetch(`${compliance.url}/metrics`, { headers: auditor })).text();
@@ -263,6 +283,8 @@ describe('compliance service (real NATS and Postgres)', () => {
     }, 20_000);
 
     const request = aDeploymentRequest();
+    // With a review in, the assessment's evaluation is published (one of the assessment alone would not be).
+    await reviewedBeforeAssessment(request);
     const event = await nats.publishEvent('risk.assessed', aRiskAssessment(request), { correlationId: request.requestId });
     // The same event under another Nats-Msg-Id: past JetStream's duplicate window, only the inbox knows it.
     await nats.publish(`agf.v1.risk.assessed.${request.projectId}`, JSON.stringify(event), randomUUID());
@@ -273,6 +295,7 @@ describe('compliance service (real NATS and Postgres)', () => {
 
   it('records each compliance.evaluated it publishes in the audit trail, after its cause, without reading it back', async () => {
     const request = aDeploymentRequest();
+    const review = await reviewedBeforeAssessment(request);
     const assessed = await nats.publishEvent('risk.assessed', aRiskAssessment(request), { correlationId: request.requestId });
     const published = await eventually(async () => {
       const found = (await nats.read('AGF_COMPLIANCE', 'agf.v1.compliance.evaluated.>')).map((m) => m.json<CloudEvent<'compliance.evaluated'>>()).filter((e) => e.data.requestId === request.requestId);
@@ -281,9 +304,13 @@ describe('compliance service (real NATS and Postgres)', () => {
     }, 20_000);
     await eventually(async () => {
       const entries = await trailOf(request.requestId);
-      expect(entries.map((e) => [e.eventType, e.eventId])).toEqual([['io.agf.risk.assessed.v1', assessed.id], ['io.agf.compliance.evaluated.v1', published.id]]);
+      expect(entries.map((e) => [e.eventType, e.eventId])).toEqual([
+        ['io.agf.review.completed.v1', review.id],
+        ['io.agf.risk.assessed.v1', assessed.id],
+        ['io.agf.compliance.evaluated.v1', published.id],
+      ]);
       // What the trail holds is the event as subscribers received it.
-      expect(entries[1]!.payload).toEqual(published);
+      expect(entries[2]!.payload).toEqual(published);
     }, 20_000);
     await expect(nats.jsm.consumers.info(nats.namespace.stream('AGF_COMPLIANCE'), 'compliance')).rejects.toThrow(/not found/i);
   });

@@ -7,7 +7,7 @@ import type { GovernancePolicy } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
 import { auditRepository as audit } from './audit.repository';
 import { ComplianceMetrics } from './compliance-metrics';
-import { evaluationRepository as repo } from './evaluation.repository';
+import { type RequestState, evaluationRepository as repo } from './evaluation.repository';
 
 /**
  * Every domain event is appended to the audit chain in the transaction that processes it (inbox + entry
@@ -191,6 +191,7 @@ export class ComplianceMessageController {
           ...(state.emergency ? { emergency: state.emergency } : {}),
         });
         const evaluation: ComplianceEvaluated = { requestId: state.requestId, projectId: state.projectId, ...result, evaluatedAt: new Date().toISOString() };
+        if (saysNothingNew(state, evaluation)) return evaluation;
         // Audited here, after its cause, rather than read back from the stream: two deliveries fewer per request.
         this.audit(emit({ name: 'compliance.evaluated', correlationId: state.requestId, data: evaluation }), ctx);
         ctx.onCommitted(() => this.metrics.evaluations.inc({ result: evaluation.passed ? 'passed' : evaluation.pending ? 'pending' : 'failed' }));
@@ -198,6 +199,17 @@ export class ComplianceMessageController {
       });
     if (evaluations.length) await repo.saveEvaluations(manager, evaluations);
   }
+}
+
+/**
+ * An evaluation of a request on its assessment alone (no review, no assignment, no break-glass) that fails
+ * nothing is pending by construction, which is what every subscriber assumes of a request with no evaluation:
+ * it is kept as the request's latest (what `GET /v1/compliance/requests/:id` answers) but not published. A
+ * tier-0 request then has one evaluation, once its validator answered, instead of one more whenever its
+ * assessment and that answer reached compliance in different batches (the CoE and intake read each).
+ */
+function saysNothingNew(state: RequestState, evaluation: ComplianceEvaluated): boolean {
+  return evaluation.pending && !state.reviews.length && !state.openAssignments && !state.emergency;
 }
 
 /** A message's item for a write left to the end of the transaction, and what its evaluation needs. */
