@@ -25,10 +25,18 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${payload.length} `), payload]);
 }
 
+/** Key ids already computed: deriving and exporting the public key cost intake as much as the signature. */
+const KEY_IDS = new WeakMap<KeyObject, string>();
+
 /** A key's id: the SHA-256 of its public key (SPKI DER), hex. Stable for a key, whoever computes it. */
 export function keyIdOf(key: KeyObject): string {
-  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  let keyId = KEY_IDS.get(key);
+  if (keyId === undefined) {
+    const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+    keyId = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+    KEY_IDS.set(key, keyId);
+  }
+  return keyId;
 }
 
 export function ed25519PrivateKey(pem: string): KeyObject {
