@@ -26,6 +26,8 @@ const InfraEnv = z.object({
   AGF_CONSUMER_BATCH: Int(1, 256).optional(),
   /** Overrides each service's batch linger (how long a batching consumer under steady load waits for a fuller batch). */
   AGF_CONSUMER_LINGER_MS: Int(0, 1000).optional(),
+  /** Overrides the service's CPU niceness (0: as its parent runs it; bookkeeping services default to 10). */
+  AGF_CPU_NICENESS: Int(0, 19).optional(),
   AGF_MAX_DELIVER: Int(1, 100).default(5),
   AGF_ACK_WAIT_MS: Int(1000, 3_600_000).default(30_000),
   AGF_RETRY_BASE_MS: Int(10, 60_000).default(500),

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { type DynamicModule, Logger, type LogLevel, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -38,6 +39,11 @@ export interface ServiceDefinition {
    * for the consumers that only keep books (read model, audit, timers, history).
    */
   consumerLingerMs: number;
+  /**
+   * The process's niceness (`AGF_CPU_NICENESS` overrides; 0 = as started): on a host it shares with the
+   * decision path, a bookkeeping service yields the CPU to intake, risk and coe and catches up when they idle.
+   */
+  cpuNiceness?: number;
   /** Extra HTTP set-up (OpenAPI, body limits) before the server listens. */
   configureHttp?: (app: NestExpressApplication, runtime: ServiceRuntime) => void;
   /**
@@ -58,9 +64,10 @@ export interface ServiceDefinition {
  * Consumer settings of the services that only keep books on a request (compliance's audit trail, sla's
  * timers, learning's history): no decision waits on them, but for a COMPLIANCE_REQUIRED request's on
  * compliance's evaluation. Under load they wait longer for larger batches, so that a message costs them a
- * smaller share of a transaction; at rest a message is still taken at once.
+ * smaller share of a transaction; at rest a message is still taken at once. They run at niceness 10: where
+ * they share cores with the decision path, a decision does not wait behind a batch of audit records.
  */
-export const BOOKKEEPING_CONSUMER = { consumerBatchSize: 64, consumerLingerMs: 100 } as const satisfies Partial<ServiceDefinition>;
+export const BOOKKEEPING_CONSUMER = { consumerBatchSize: 64, consumerLingerMs: 100, cpuNiceness: 10 } as const satisfies Partial<ServiceDefinition>;
 
 export interface RunningService {
   runtime: ServiceRuntime;
@@ -92,6 +99,7 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     process.exit(EXIT_CONFIG_ERROR);
   }
   const { infra } = runtime;
+  lowerCpuPriority(infra.AGF_CPU_NICENESS ?? definition.cpuNiceness ?? 0, logger);
   const tracing = startTracing(definition.name);
   runtime.namespace = new Namespace(infra.AGF_NAMESPACE);
   runtime.metrics = new MetricsService(definition.name);
@@ -264,4 +272,24 @@ async function initialiseDatabaseOnce(runtime: ServiceRuntime, definition: Servi
     if (migrator.isInitialized) await migrator.destroy();
   }
   await runtime.dataSource.initialize();
+}
+
+/**
+ * Raises this process's niceness to `niceness` (never lowers it: that needs privileges, and whoever started
+ * the process nicer meant it). Linux keeps a niceness per thread, so every thread running now (V8's
+ * compiler and collector helpers, libuv's pool) gets it; threads started later inherit it.
+ */
+function lowerCpuPriority(niceness: number, logger: Logger): void {
+  if (niceness <= getPriority()) return;
+  let threads: number[] = [0];
+  try {
+    threads = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    // not Linux: the process as the platform defines it
+  }
+  try {
+    for (const thread of threads) setPriority(thread, niceness);
+  } catch (error) {
+    logger.warn(`AGF_CPU_NICENESS: cannot set niceness ${niceness} (${(error as Error).message})`);
+  }
 }

@@ -32,6 +32,12 @@ export interface ServiceProcessOptions {
   databaseUrl: string;
   namespace: string;
   env?: Record<string, string>;
+  /**
+   * Run at the service's own CPU niceness (bookkeeping services at 10), as `npm start` and benchmarks do.
+   * Tests otherwise run every service at 0: on a host busy with Jest workers at 0, a niced service gets a
+   * tenth of their share, and a test's timing (an SLA due within a second) would depend on the scheduler.
+   */
+  ownNiceness?: boolean;
 }
 
 /**
@@ -76,6 +82,7 @@ export class ServiceProcess {
       AGF_RETRY_BASE_MS: '100',
       LOG_LEVEL: 'warn',
       NO_COLOR: '1',
+      ...(this.options.ownNiceness ? {} : { AGF_CPU_NICENESS: '0' }),
       ...this.options.env,
       ...extraEnv,
     };

@@ -42,7 +42,7 @@ export async function startAgf(db: TestDatabase, nats: TestNats, names: readonly
   // One after another: each creates streams and consumers; at the same time they only contend.
   const services: ServiceProcess[] = [];
   for (let replica = 1; replica <= (options.replicas ?? 1); replica++) {
-    for (const name of names) services.push(await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env }));
+    for (const name of names) services.push(await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env, ownNiceness: true }));
   }
   return services;
 }
