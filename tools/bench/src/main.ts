@@ -50,6 +50,12 @@ interface StepReport {
    */
   hostCpuSeconds: number;
   otherPipelineCpuSeconds: number;
+  /**
+   * How long after the load (and the wait for its last decisions) the consumers still had messages pending or
+   * unacknowledged: the bookkeeping that fell behind the decisions, niced below the decision path, catching up.
+   */
+  catchUpSeconds: number;
+  durationSeconds: number;
   /** Of it: every `postgres` and `nats-server` process on the host, and Postgres' backends by client. */
   serverCpuSeconds: { postgres: number; natsServer: number; postgresByClient: Map<string, number> };
 }
@@ -100,7 +106,7 @@ class UsageSampler {
     this.peakAnon.set(p.name, Math.max(this.peakAnon.get(p.name) ?? 0, anon));
   }
 
-  async stop(): Promise<Omit<StepReport, 'result' | 'otherPipelineCpuSeconds'>> {
+  async stop(): Promise<Omit<StepReport, 'result' | 'otherPipelineCpuSeconds' | 'catchUpSeconds' | 'durationSeconds'>> {
     clearInterval(this.timer);
     const seconds = (performance.now() - this.startedAt) / 1000;
     const hostCpuSeconds = (hostBusyTicks() - this.hostTicksAtStart) / CLOCK_TICKS;
@@ -170,7 +176,16 @@ function memoryBytes(pid: number | undefined): { rss: number; anon: number } {
 /** A step is sustained when (nearly) everything offered was decided, without errors, and p99 is under the limit. */
 function sustained(step: StepReport, p99Limit: number): boolean {
   const r = step.result;
-  return r.errors === 0 && r.undecided === 0 && r.decided >= r.offered * 0.99 && r.latencyMs.p99 <= p99Limit;
+  return r.errors === 0 && r.undecided === 0 && r.decided >= r.offered * 0.99 && r.latencyMs.p99 <= p99Limit && keptUp(step);
+}
+
+/**
+ * Whether the bookkeeping kept up with the decisions: its consumers caught up within a tenth of the step's
+ * duration (at least 2 s: the backlog is polled every second). A backlog that grows through a step would grow
+ * for ever at that rate, however fast the decisions came.
+ */
+function keptUp(step: StepReport): boolean {
+  return step.catchUpSeconds <= Math.max(2, step.durationSeconds / 10);
 }
 
 /** A pipeline under measurement: where its load goes, its processes, and its steps so far. */
@@ -212,7 +227,9 @@ async function measureStep(
   const result = await runLoad({ ...system.target, rate, durationSeconds, drainSeconds: 10, label: system.label });
   // Inside the measurement: the work a step leaves behind is what its requests cost, and the other system's
   // step that follows must not pay for it.
+  const loadEnded = Date.now();
   await system.settle();
+  const catchUpSeconds = (Date.now() - loadEnded) / 1000;
   const measured = await sampler.stop();
   // The other pipeline idles meanwhile (AGF's six services about 1 % of a core each): not this step's cost.
   const idle = await othersSampler.stop();
@@ -224,7 +241,7 @@ async function measureStep(
     measured.serverCpuSeconds.postgres -= seconds;
     postgresByClient.delete(client);
   }
-  const report: StepReport = { result, ...measured, hostCpuSeconds: measured.hostCpuSeconds - otherPipelineCpuSeconds, otherPipelineCpuSeconds };
+  const report: StepReport = { result, ...measured, hostCpuSeconds: measured.hostCpuSeconds - otherPipelineCpuSeconds, otherPipelineCpuSeconds, catchUpSeconds, durationSeconds };
   system.reports.push(report);
   printStep(report, p99Limit);
   if (!sustained(report, p99Limit) && result.decisionsPerSecond < rate * 0.8) system.stepping = false;
@@ -268,6 +285,7 @@ function printStep(step: StepReport, p99Limit: number): void {
       `accepted ${r.accepted}/${r.offered}, errors ${r.errors}, undecided ${r.undecided}${sustained(step, p99Limit) ? '' : '  ← not sustained'}`,
   );
   if (r.errorSamples.length) console.log(`          errors: ${r.errorSamples.join(' | ')}`);
+  if (step.catchUpSeconds >= 1) console.log(`          the consumers caught up ${fixed(step.catchUpSeconds, 0)} s after the load (and its last decisions) ended${keptUp(step) ? '' : ': the bookkeeping fell behind'}`);
   console.log(`          ${usage.map((u) => `${u.name} ${fixed(u.cpuPercent, 0)}% ${fixed(u.peakRssMb, 0)} MB (own ${fixed(u.peakAnonMb, 0)})`).join(', ')}`);
   // Comparable across runs at a rate both sustain, where saturation figures move with the host's other tenants.
   if (!r.decided) return;
@@ -408,7 +426,7 @@ async function main(): Promise<void> {
   if (rates.some((r) => !Number.isFinite(r) || r <= 0) || !(duration > 0) || !(p99Limit > 0) || !(warmup > 0) || !Number.isInteger(replicas) || replicas < 1) throw new UsageError(`bad arguments\n${HELP}`);
   const unknown = requested.filter((name) => !(SERVICES as string[]).includes(name));
   if (unknown.length || DECISION_PATH.some((name) => !names.includes(name))) throw new UsageError(`--services: ${unknown.length ? `unknown ${unknown.join(', ')}` : `needs ${DECISION_PATH.join(', ')}`}\n${HELP}`);
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per step, sustained = all decided, no errors, p99 ≤ ${p99Limit} ms`);
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${fixed(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${duration} s per step, sustained = all decided, no errors, p99 ≤ ${p99Limit} ms, consumers caught up within a tenth of the step`);
 
   const { cleanup, db, nats } = await benchServers('bench');
   const backendClients = async () =>
