@@ -29,17 +29,19 @@ describe('CPU niceness of the service processes', () => {
     await db.drop();
   });
 
-  const start = async (name: 'sla' | 'risk', env: Record<string, string> = {}) => {
+  const start = async (name: 'learning' | 'sla' | 'risk', env: Record<string, string> = {}) => {
     const service = await ServiceProcess.start(name, { databaseUrl: db.url, namespace: nats.namespace.prefix, env, ownNiceness: true });
     running.push(service);
     return service;
   };
 
-  it('runs a bookkeeping service (sla) at niceness 10 on every thread, a decision-path one (risk) as started', async () => {
-    const sla = await start('sla');
+  it('runs a bookkeeping service (learning) at niceness 10 on every thread; the decision path (risk) and sla as started', async () => {
+    const learning = await start('learning');
     const risk = await start('risk');
-    expect(new Set(nicenessOfThreads(sla.pid!))).toEqual(new Set([10]));
+    const sla = await start('sla');
+    expect(new Set(nicenessOfThreads(learning.pid!))).toEqual(new Set([10]));
     expect(new Set(nicenessOfThreads(risk.pid!))).toEqual(new Set([0]));
+    expect(new Set(nicenessOfThreads(sla.pid!))).toEqual(new Set([0]));
   });
 
   it('takes AGF_CPU_NICENESS instead', async () => {

@@ -64,8 +64,9 @@ export interface ServiceDefinition {
  * Consumer settings of the services that only keep books on a request (compliance's audit trail, sla's
  * timers, learning's history): no decision waits on them, but for a COMPLIANCE_REQUIRED request's on
  * compliance's evaluation. Under load they wait longer for larger batches, so that a message costs them a
- * smaller share of a transaction; at rest a message is still taken at once. They run at niceness 10: where
- * they share cores with the decision path, a decision does not wait behind a batch of audit records.
+ * smaller share of a transaction; at rest a message is still taken at once. They run at niceness 10 (sla
+ * excepted, for its timers): where they share cores with the decision path, a decision does not wait behind a
+ * batch of audit records.
  */
 export const BOOKKEEPING_CONSUMER = { consumerBatchSize: 64, consumerLingerMs: 100, cpuNiceness: 10 } as const satisfies Partial<ServiceDefinition>;
 
