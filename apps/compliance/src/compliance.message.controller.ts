@@ -204,7 +204,7 @@ export class ComplianceMessageController {
 /**
  * An evaluation of a request on its assessment alone (no review, no assignment, no break-glass) that fails
  * nothing is pending by construction, which is what every subscriber assumes of a request with no evaluation:
- * it is kept as the request's latest (what `GET /v1/compliance/requests/:id` answers) but not published. A
+ * it is kept as the request's latest (what `GET /v1/compliance/:requestId` answers) but not published. A
  * tier-0 request then has one evaluation, once its validator answered, instead of one more whenever its
  * assessment and that answer reached compliance in different batches (the CoE and intake read each).
  */
