@@ -317,8 +317,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 
   /**
    * A database that cannot be reached or has no connection to give says nothing of the message: it is held
-   * here (its ack wait kept alive) and tried again until the database answers, rather than redelivered until
-   * JetStream's last delivery and dead-lettered, which left requests undecided until someone replayed them.
+   * here (its ack wait kept alive) and tried again until the database answers: redelivered, it would spend
+   * its deliveries and be dead-lettered, leaving its request undecided until someone replayed it.
    */
   private async processThroughDatabaseOutages(name: MessageName, subject: string, msg: JsMsg): Promise<HandlerResult> {
     for (let attempt = 1; ; attempt++) {
