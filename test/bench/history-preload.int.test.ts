@@ -60,6 +60,20 @@ describe('bench:history preload (real Postgres)', () => {
     expect(
       await count(`SELECT count(*) AS n FROM "intake"."request_events" e WHERE e."type" = 'decision.made' AND e."seq" = (SELECT max("seq") FROM "intake"."request_events" WHERE "request_id" = e."request_id")`),
     ).toBe(200);
+    // Learning's running outcome totals are those of its patterns (what its migration's backfill would count).
+    expect(await count(`SELECT count(*) AS n FROM "learning"."patterns" WHERE "deployment_outcome" IS NOT NULL`)).toBeGreaterThan(0);
+    expect(
+      await count(`SELECT count(*) AS n FROM (
+        (SELECT "project_id", "component_name", "deployments", "failures", "rollbacks", "last_failure_at" FROM "learning"."outcome_totals"
+         EXCEPT SELECT "project_id", "component_name", count(*), count(*) FILTER (WHERE "deployment_outcome" = 'failed'), count(*) FILTER (WHERE "deployment_outcome" = 'rolled_back'),
+                       max("outcome_reported_at") FILTER (WHERE "deployment_outcome" IN ('failed', 'rolled_back'))
+                  FROM "learning"."patterns" WHERE "deployment_outcome" IS NOT NULL GROUP BY 1, 2)
+        UNION ALL
+        (SELECT "project_id", "component_name", count(*), count(*) FILTER (WHERE "deployment_outcome" = 'failed'), count(*) FILTER (WHERE "deployment_outcome" = 'rolled_back'),
+                max("outcome_reported_at") FILTER (WHERE "deployment_outcome" IN ('failed', 'rolled_back'))
+           FROM "learning"."patterns" WHERE "deployment_outcome" IS NOT NULL GROUP BY 1, 2
+         EXCEPT SELECT "project_id", "component_name", "deployments", "failures", "rollbacks", "last_failure_at" FROM "learning"."outcome_totals")) AS differences`),
+    ).toBe(0);
     // Spread over the years, none in the future.
     const [span] = await db.query<{ days: number; future: number }>(
       `SELECT extract(epoch FROM max("created_at") - min("created_at")) / 86400 AS days, count(*) FILTER (WHERE "updated_at" > now()) AS future FROM "intake"."requests"`,

@@ -1,34 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import { countOutcomes, type DeploymentRecord, type OutcomeStatus } from '@agf/learning-domain';
-import { messagingTablesMigration } from '@agf/messaging';
 import { createServiceDataSource, initialiseDatabase } from '@agf/platform';
 import { createTestDatabase, type TestDatabase } from '@agf/testing';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import { learningRepository as repo } from './learning.repository';
-import { LearningSchema1732500000401 } from './migrations/1732500000401-learning-schema';
-import { LearningOutcomeIndex1732500000402 } from './migrations/1732500000402-learning-outcome-index';
-import { LearningPublishedModels1732500000403 } from './migrations/1732500000403-learning-published-models';
-import { LearningOutcomeCountsCoveringIndex1732600000401 } from './migrations/1732600000401-outcome-counts-covering-index';
+import { LEARNING_MIGRATIONS } from './migrations';
+import { LearningOutcomeTotals1732700000401 } from './migrations/1732700000401-learning-outcome-totals';
 
 jest.setTimeout(120_000);
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** Postgres counts a project's outcomes (real Postgres, learning's own migrations) exactly as `countOutcomes` defines. */
+function learningDataSource(url: string, migrations: typeof LEARNING_MIGRATIONS): DataSource {
+  return createServiceDataSource({ url, schema: 'learning', poolSize: 2, migrations, applicationName: 'agf-test' });
+}
+
+async function insertPendingPattern(dataSource: DataSource, row: { requestId: string; projectId: string; componentName: string }): Promise<void> {
+  await dataSource.query(`INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name") VALUES ($1, $2, $3)`, [
+    row.requestId,
+    row.projectId,
+    row.componentName,
+  ]);
+}
+
+/**
+ * Postgres keeps a project's outcome counts (real Postgres, learning's own migrations) exactly as `countOutcomes`
+ * defines them, whether the outcomes were stored one by one (running totals) or before the totals existed (the
+ * migration's backfill).
+ */
 describe('learning outcome counts', () => {
   let db: TestDatabase;
   let dataSource: DataSource;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    dataSource = createServiceDataSource({
-      url: db.url,
-      schema: 'learning',
-      poolSize: 2,
-      migrations: [messagingTablesMigration('learning'), LearningSchema1732500000401, LearningOutcomeIndex1732500000402, LearningPublishedModels1732500000403, LearningOutcomeCountsCoveringIndex1732600000401],
-      applicationName: 'agf-test',
-    });
+    dataSource = learningDataSource(db.url, LEARNING_MIGRATIONS);
     await initialiseDatabase(dataSource, 'learning');
   });
 
@@ -43,32 +50,71 @@ describe('learning outcome counts', () => {
     fc.constantFrom(now.getTime() - 30 * DAY, now.getTime() - 30 * DAY - 1, now.getTime(), now.getTime() + 1),
     fc.integer({ min: now.getTime() - 60 * DAY, max: now.getTime() + DAY }),
   );
+  const outcomeReport = fc.record({ status: fc.constantFrom<OutcomeStatus>('succeeded', 'failed', 'rolled_back'), reportedAt });
   const pattern = fc.record({
     projectId: fc.constantFrom('p', 'other'),
     componentName: fc.constantFrom('api', 'web'),
-    outcome: fc.constantFrom<OutcomeStatus | null>(null, 'succeeded', 'failed', 'rolled_back'),
-    reportedAt: fc.option(reportedAt, { nil: null }),
+    // None (still pending), or the reports in the order they arrive: only the first one counts.
+    reports: fc.array(outcomeReport, { maxLength: 3 }),
   });
+  type Pattern = { requestId: string; projectId: string; componentName: string; reports: Array<{ status: OutcomeStatus; reportedAt: number }> };
 
-  it('gives the counts of countOutcomes for the project and for one component', async () => {
+  function expectedCounts(patterns: Pattern[], filter: (p: Pattern) => boolean): ReturnType<typeof countOutcomes> {
+    const records: DeploymentRecord[] = patterns.filter(filter).map((p) => ({
+      requestId: p.requestId,
+      outcome: p.reports[0]?.status ?? null,
+      reportedAt: p.reports[0] ? new Date(p.reports[0].reportedAt).toISOString() : null,
+    }));
+    return countOutcomes(records, now);
+  }
+
+  async function expectCountsOf(source: DataSource, patterns: Pattern[], componentName: string): Promise<void> {
+    const counted = await repo.outcomeCounts(source, 'p', componentName, now);
+    expect(counted.project).toEqual(expectedCounts(patterns, (p) => p.projectId === 'p'));
+    expect(counted.component).toEqual(expectedCounts(patterns, (p) => p.projectId === 'p' && p.componentName === componentName));
+  }
+
+  it('gives the counts of countOutcomes for the project and for one component, a repeated report counted once', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(pattern, { maxLength: 40 }), fc.constantFrom('api', 'web'), async (patterns, componentName) => {
-        await dataSource.query(`TRUNCATE "learning"."patterns"`);
-        const rows = patterns.map((p) => ({ ...p, requestId: randomUUID(), reportedAt: p.outcome && p.reportedAt !== null ? new Date(p.reportedAt).toISOString() : null }));
-        for (const r of rows) {
-          await dataSource.query(
-            `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "deployment_outcome", "outcome_reported_at") VALUES ($1, $2, $3, $4, $5)`,
-            [r.requestId, r.projectId, r.componentName, r.outcome, r.reportedAt],
-          );
+      fc.asyncProperty(fc.array(pattern, { maxLength: 40 }), fc.constantFrom('api', 'web'), async (generated, componentName) => {
+        await dataSource.query(`TRUNCATE "learning"."patterns", "learning"."outcome_totals"`);
+        const patterns: Pattern[] = generated.map((p) => ({ ...p, requestId: randomUUID() }));
+        for (const p of patterns) {
+          if (!p.reports.length) await insertPendingPattern(dataSource, p);
+          for (const [index, report] of p.reports.entries()) {
+            const stored = await repo.storeOutcome(dataSource, { ...p, status: report.status, reportedAt: new Date(report.reportedAt).toISOString() });
+            expect(stored).toBe(index === 0);
+          }
         }
-        const records = (filter: (r: (typeof rows)[number]) => boolean): DeploymentRecord[] =>
-          rows.filter(filter).map((r) => ({ requestId: r.requestId, outcome: r.outcome, reportedAt: r.reportedAt }));
-
-        const counted = await repo.outcomeCounts(dataSource, 'p', componentName, now);
-        expect(counted.project).toEqual(countOutcomes(records((r) => r.projectId === 'p'), now));
-        expect(counted.component).toEqual(countOutcomes(records((r) => r.projectId === 'p' && r.componentName === componentName), now));
+        await expectCountsOf(dataSource, patterns, componentName);
       }),
       { numRuns: 80 },
     );
+  });
+
+  it('counts, after the upgrade that adds running totals, the outcomes reported before it', async () => {
+    const upgraded = await createTestDatabase();
+    const before = learningDataSource(upgraded.url, LEARNING_MIGRATIONS.filter((m) => m !== LearningOutcomeTotals1732700000401));
+    const after = learningDataSource(upgraded.url, LEARNING_MIGRATIONS);
+    try {
+      await initialiseDatabase(before, 'learning');
+      const patterns: Pattern[] = fc
+        .sample(pattern, { numRuns: 60, seed: 29 })
+        .map((p) => ({ ...p, requestId: randomUUID(), reports: p.reports.slice(0, 1) }));
+      for (const p of patterns) {
+        const report = p.reports[0];
+        await before.query(
+          `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "deployment_outcome", "outcome_reported_at") VALUES ($1, $2, $3, $4, $5)`,
+          [p.requestId, p.projectId, p.componentName, report?.status ?? null, report ? new Date(report.reportedAt).toISOString() : null],
+        );
+      }
+      await initialiseDatabase(after, 'learning');
+      await expectCountsOf(after, patterns, 'api');
+      await expectCountsOf(after, patterns, 'web');
+    } finally {
+      await before.destroy().catch(() => undefined);
+      await after.destroy().catch(() => undefined);
+      await upgraded.drop();
+    }
   });
 });

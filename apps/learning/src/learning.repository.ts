@@ -135,16 +135,28 @@ export const learningRepository = {
     return capturable(rows);
   },
 
-  /** Records the first reported outcome; false when one was already recorded (whatever it said). */
+  /**
+   * Records the first reported outcome and adds it to its component's running totals, in one statement; false
+   * when one was already recorded (whatever it said), which leaves the totals as they are.
+   */
   async storeOutcome(
     m: Queryable,
     outcome: { requestId: string; projectId: string; componentName: string; status: OutcomeStatus; reportedAt: string },
   ): Promise<boolean> {
     const rows: unknown[] = await m.query(
-      `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "deployment_outcome", "outcome_reported_at")
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT ("request_id") DO UPDATE SET "deployment_outcome" = EXCLUDED."deployment_outcome", "outcome_reported_at" = EXCLUDED."outcome_reported_at"
-       WHERE "learning"."patterns"."deployment_outcome" IS NULL
+      `WITH "stored" AS (
+         INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "deployment_outcome", "outcome_reported_at")
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT ("request_id") DO UPDATE SET "deployment_outcome" = EXCLUDED."deployment_outcome", "outcome_reported_at" = EXCLUDED."outcome_reported_at"
+         WHERE "learning"."patterns"."deployment_outcome" IS NULL
+         RETURNING "project_id", "component_name", "deployment_outcome", "outcome_reported_at")
+       INSERT INTO "learning"."outcome_totals" AS t ("project_id", "component_name", "deployments", "failures", "rollbacks", "last_failure_at")
+       SELECT "project_id", "component_name", 1, ("deployment_outcome" = 'failed')::int, ("deployment_outcome" = 'rolled_back')::int,
+              CASE WHEN "deployment_outcome" IN ('failed', 'rolled_back') THEN "outcome_reported_at" END
+         FROM "stored"
+       ON CONFLICT ("project_id", "component_name") DO UPDATE SET "deployments" = t."deployments" + 1,
+         "failures" = t."failures" + EXCLUDED."failures", "rollbacks" = t."rollbacks" + EXCLUDED."rollbacks",
+         "last_failure_at" = GREATEST(t."last_failure_at", EXCLUDED."last_failure_at")
        RETURNING 1`,
       [outcome.requestId, outcome.projectId, outcome.componentName, outcome.status, outcome.reportedAt],
     );
@@ -184,21 +196,23 @@ export const learningRepository = {
   },
 
   /**
-   * A project's outcome counts, and one component's (none for `null`), counted by Postgres (`countOutcomes` is the definition):
-   * a project with a long history is not loaded row by row for every update.
+   * A project's outcome counts, and one component's (none for `null`), as `countOutcomes` defines them: the
+   * totals from the components' running totals, the recent incidents counted over the window alone, so the read
+   * does not grow with the project's history.
    */
   async outcomeCounts(m: Queryable, projectId: string, componentName: string | null, now: Date): Promise<{ project: OutcomeCounts; component: OutcomeCounts }> {
     const window = recentWindow(now);
-    // One row per scope: the project's outcomes, and those of its component among them.
+    // One row per scope: the project's totals, and those of its component among them.
     const rows: Array<{ scope: 'project' | 'component'; deployments: number; failures: number; rollbacks: number; lastFailureAt: Date | null; recentIncidents: number }> =
       await m.query(
-        `SELECT s."scope", count(p."request_id")::int AS "deployments",
-           (count(*) FILTER (WHERE p."deployment_outcome" = 'failed'))::int AS "failures",
-           (count(*) FILTER (WHERE p."deployment_outcome" = 'rolled_back'))::int AS "rollbacks",
-           max(p."outcome_reported_at") FILTER (WHERE p."deployment_outcome" IN ('failed', 'rolled_back')) AS "lastFailureAt",
-           (count(*) FILTER (WHERE p."deployment_outcome" IN ('failed', 'rolled_back') AND p."outcome_reported_at" BETWEEN $2 AND $3))::int AS "recentIncidents"
+        `WITH "recent" AS (
+           SELECT "component_name" FROM "learning"."patterns"
+            WHERE "project_id" = $1 AND "deployment_outcome" IN ('failed', 'rolled_back') AND "outcome_reported_at" BETWEEN $2 AND $3)
+         SELECT s."scope", coalesce(sum(t."deployments"), 0)::int AS "deployments", coalesce(sum(t."failures"), 0)::int AS "failures",
+           coalesce(sum(t."rollbacks"), 0)::int AS "rollbacks", max(t."last_failure_at") AS "lastFailureAt",
+           (SELECT count(*) FROM "recent" r WHERE s."scope" = 'project' OR r."component_name" = $4)::int AS "recentIncidents"
          FROM (VALUES ('project'), ('component')) AS s("scope")
-         LEFT JOIN "learning"."patterns" p ON p."project_id" = $1 AND p."deployment_outcome" IS NOT NULL AND (s."scope" = 'project' OR p."component_name" = $4)
+         LEFT JOIN "learning"."outcome_totals" t ON t."project_id" = $1 AND (s."scope" = 'project' OR t."component_name" = $4)
          GROUP BY s."scope"`,
         [projectId, window.from, window.to, componentName],
       );

@@ -101,13 +101,14 @@ export function hotPathStatements(s: HotPathSamples): HotPathStatement[] {
     },
     {
       name: "learning: a project's outcome counts",
-      sql: `SELECT s."scope", count(p."request_id")::int AS "deployments",
-              (count(*) FILTER (WHERE p."deployment_outcome" = 'failed'))::int AS "failures",
-              (count(*) FILTER (WHERE p."deployment_outcome" = 'rolled_back'))::int AS "rollbacks",
-              max(p."outcome_reported_at") FILTER (WHERE p."deployment_outcome" IN ('failed', 'rolled_back')) AS "lastFailureAt",
-              (count(*) FILTER (WHERE p."deployment_outcome" IN ('failed', 'rolled_back') AND p."outcome_reported_at" BETWEEN $2 AND $3))::int AS "recentIncidents"
+      sql: `WITH "recent" AS (
+              SELECT "component_name" FROM "learning"."patterns"
+               WHERE "project_id" = $1 AND "deployment_outcome" IN ('failed', 'rolled_back') AND "outcome_reported_at" BETWEEN $2 AND $3)
+            SELECT s."scope", coalesce(sum(t."deployments"), 0)::int AS "deployments", coalesce(sum(t."failures"), 0)::int AS "failures",
+              coalesce(sum(t."rollbacks"), 0)::int AS "rollbacks", max(t."last_failure_at") AS "lastFailureAt",
+              (SELECT count(*) FROM "recent" r WHERE s."scope" = 'project' OR r."component_name" = $4)::int AS "recentIncidents"
             FROM (VALUES ('project'), ('component')) AS s("scope")
-            LEFT JOIN "learning"."patterns" p ON p."project_id" = $1 AND p."deployment_outcome" IS NOT NULL AND (s."scope" = 'project' OR p."component_name" = $4)
+            LEFT JOIN "learning"."outcome_totals" t ON t."project_id" = $1 AND (s."scope" = 'project' OR t."component_name" = $4)
             GROUP BY s."scope"`,
       params: [s.projectId, new Date(Date.now() - 30 * 86_400_000), new Date(), s.componentName],
     },

@@ -41,7 +41,7 @@ const SERVICE_TABLES = [
   'risk.assessments', 'risk.project_history', 'risk.component_history', 'risk.inbox',
   'coe.requests', 'coe.assignments', 'coe.compliance_evaluations', 'coe.decisions', 'coe.inbox',
   'sla.timers', 'sla.cancelled_assignments', 'sla.closed_requests', 'sla.inbox',
-  'learning.patterns', 'learning.project_revisions', 'learning.published_models', 'learning.inbox',
+  'learning.patterns', 'learning.outcome_totals', 'learning.project_revisions', 'learning.published_models', 'learning.inbox',
   'compliance.requests', 'compliance.assignments', 'compliance.reviews', 'compliance.audit_entries', 'compliance.inbox',
 ] as const;
 
@@ -251,7 +251,7 @@ function completedJson(): string {
             'completedAt', ${STAGING}.iso(a.completed_at))`;
 }
 
-/** Per project and component, what learning last published and risk replicated: the outcome counts of the whole history. */
+/** Per project and component, learning's running outcome totals, and what it last published and risk replicated: the outcome counts of the whole history. */
 async function writeHistoryStats(db: Queryable, now: Date): Promise<void> {
   const stats = (where: string) => `jsonb_build_object('deployments', count(*) FILTER (WHERE deployment_outcome IS NOT NULL),
       'failures', count(*) FILTER (WHERE deployment_outcome = 'failed'), 'rollbacks', count(*) FILTER (WHERE deployment_outcome = 'rolled_back'),
@@ -265,6 +265,12 @@ async function writeHistoryStats(db: Queryable, now: Date): Promise<void> {
        FROM (SELECT project_id, component_name, count(*)::int AS revision, ${stats('')} AS component_stats FROM ${STAGING}."requests" GROUP BY project_id, component_name) AS c
        JOIN (SELECT project_id, ${stats('')} AS project_stats FROM ${STAGING}."requests" GROUP BY project_id) AS p USING (project_id)`,
     [now],
+  );
+  await db.query(
+    `INSERT INTO "learning"."outcome_totals" ("project_id", "component_name", "deployments", "failures", "rollbacks", "last_failure_at")
+     SELECT project_id, component_name, count(*), count(*) FILTER (WHERE deployment_outcome = 'failed'), count(*) FILTER (WHERE deployment_outcome = 'rolled_back'),
+            max(decided_at + interval '2 hours') FILTER (WHERE deployment_outcome IN ('failed', 'rolled_back'))
+       FROM ${STAGING}."requests" WHERE deployment_outcome IS NOT NULL GROUP BY project_id, component_name`,
   );
   await db.query(`INSERT INTO "learning"."published_models" SELECT project_id, component_name, project_stats, component_stats, revision FROM ${STAGING}."stats"`);
   await db.query(`INSERT INTO "learning"."project_revisions" SELECT project_id, max(revision) FROM ${STAGING}."stats" GROUP BY project_id`);
