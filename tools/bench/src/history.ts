@@ -26,11 +26,11 @@ const HELP = `usage: npm run bench:history -- [--projects 1000] [--requests 1000
   --rate/--duration  the new tier-0 decisions offered to each system per round (rounds alternate which goes first)
   --reads            story reads of old and of new requests, per system
   --period-entries   the audit entries a period verification checks (about a day and a half of the default history)
-  --pool-size        each service's Postgres pool (AGF_DB_POOL_SIZE): two stacks of six at the default 10 would
-                     need 120 connections, more than Postgres's default 100
+  --pool-size        each service's Postgres pool (AGF_DB_POOL_SIZE): two stacks of seven at the default 10 would
+                     need 140 connections, more than Postgres's default 100
   --preload-only URL only write the history into that database (its services' migrations run, the services stopped)
 env: DATABASE_URL, NATS_URL`;
-const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance'];
+const SERVICES: ServiceName[] = ['intake', 'risk', 'coe', 'sla', 'learning', 'compliance', 'notify'];
 /** The issue's bound: every figure within 10 % of the empty database's. */
 const LIMIT = 1.1;
 
