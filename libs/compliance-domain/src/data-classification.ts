@@ -92,6 +92,7 @@ const TABLES: Record<string, Record<string, TableClasses>> = {
       confidential: ['risk', 'features', 'decision_outcome', 'deployment_outcome'],
       operational: ['request_id', 'project_id', 'component_name', 'tier_level', 'outcome_reported_at', 'decided_at', 'captured'],
     },
+    outcome_totals: { confidential: ['deployments', 'failures', 'rollbacks'], operational: ['project_id', 'component_name', 'last_failure_at'] },
     project_revisions: { operational: ['project_id', 'revision'] },
     published_models: { confidential: ['project_stats', 'component_stats'], operational: ['project_id', 'component_name', 'revision'] },
   },
