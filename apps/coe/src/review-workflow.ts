@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   type Actor,
@@ -7,6 +6,7 @@ import {
   type DecisionMade,
   type DeploymentRequest,
   type EscalationReason,
+  newId,
   type ReviewAssigned,
   ReviewAnswerAddress,
   type ReviewSubmit,
@@ -147,7 +147,7 @@ export class ReviewWorkflow {
       experts: experts.map((row) => this.toCandidate(row)),
       slaHours: this.policy.governance.sla_hours,
       now,
-      newId: randomUUID,
+      newId,
     });
     // A type nobody can take falls back to the configured types; what stays unfilled escalates once the rest is in.
     const fallbacks = plan.unfilled.length
@@ -160,7 +160,7 @@ export class ReviewWorkflow {
           tier: tier.tier,
           slaHours: this.policy.governance.sla_hours[`tier_${tier.tier}`],
           now,
-          newId: randomUUID,
+          newId,
         })
       : { assignments: [], unfilled: [] };
     const assignments: AssignmentRecord[] = [];
@@ -203,7 +203,7 @@ export class ReviewWorkflow {
       tier: request.tierLevel,
       slaHours: this.policy.escalation.break_glass_review_sla_hours,
       now,
-      newId: randomUUID,
+      newId,
     });
     if (!review) this.logger.warn(`break-glass of ${request.requestId}: no human_oversight expert can review it after the fact`);
     const draft = decideEmergency({
@@ -316,7 +316,7 @@ export class ReviewWorkflow {
       requester: request.requester,
       now,
       slaHours: this.policy.governance.sla_hours,
-      newId: randomUUID,
+      newId,
       areas: requestAreas(request.request, request.triggers),
     });
     request.breachCount += 1;
@@ -556,7 +556,7 @@ export class ReviewWorkflow {
       tier: request.tierLevel,
       slaHours: this.policy.escalation.sla_hours,
       now,
-      newId: randomUUID,
+      newId,
     });
     if (!plan) {
       this.logger.warn(`request ${request.requestId}: nobody in the escalation chain can decide it; ESCALATE_TO_HUMAN as a last resort`);

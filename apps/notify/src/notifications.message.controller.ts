@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { Controller, Inject, Logger } from '@nestjs/common';
-import type { CloudEvent } from '@agf/contracts';
+import { type CloudEvent, newId } from '@agf/contracts';
 import { MessageContext, OnMessage } from '@agf/messaging';
 import { CHANNEL_RECIPIENT, type Notice, noticeOf, pageResolutions, planDeliveries, type RecipientDirectory, type RoutingPlan, type SourceEvent } from '@agf/notify-domain';
 import type { EntityManager } from 'typeorm';
@@ -111,7 +110,7 @@ export class NotificationsMessageController {
         ...[
           ...plan.deliveries.map((d) => ({ channel: d.channel, channelKind: d.channelKind, recipient: d.recipient, address: d.address ?? null, action: d.action ?? null })),
           ...listening.map((s) => ({ channel: `${SUBSCRIPTION_CHANNEL_PREFIX}${s.id}`, channelKind: 'webhook', recipient: CHANNEL_RECIPIENT, address: null, action: null })),
-        ].map((d) => ({ ...d, id: randomUUID(), eventId: notice.eventId, event: notice.event, requestId: notice.requestId, projectId: notice.projectId, severity: notice.severity, notice })),
+        ].map((d) => ({ ...d, id: newId(), eventId: notice.eventId, event: notice.event, requestId: notice.requestId, projectId: notice.projectId, severity: notice.severity, notice })),
       );
     }
     const queued = await repo.insert(manager, rows);

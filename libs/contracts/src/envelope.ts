@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { CATALOG, eventType, type EventName, type PayloadOf } from './catalog';
+import { newId } from './ids';
 import { IsoDateTime, LIMITS } from './primitives';
 
 /** CloudEvents 1.0 structured-mode envelope (ARCHITECTURE.md), plus correlation and causation ids. */
@@ -39,7 +39,7 @@ export interface NewEvent<N extends EventName> {
 export function createEvent<N extends EventName>(e: NewEvent<N>): CloudEvent<N> {
   return {
     specversion: '1.0',
-    id: e.id ?? randomUUID(),
+    id: e.id ?? newId(),
     source: `agf/${e.source}`,
     type: eventType(e.name),
     subject: e.correlationId,

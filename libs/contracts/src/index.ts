@@ -6,6 +6,7 @@ export * from './http-views';
 export * from './events/schemas';
 export * from './streams';
 export * from './catalog';
+export * from './ids';
 export * from './envelope';
 export * from './unsafe-input';
 export * from './publish/published-documents';

@@ -1,7 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { actorOf, coversProject, type Principal } from '@agf/access-domain';
-import { BreakGlassInput } from '@agf/contracts';
+import { BreakGlassInput, newId } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
 import { AccessRefusals, CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
 import type { Request } from 'express';
@@ -32,7 +31,7 @@ export class BreakGlassHttpController {
       if (!request) throw new ProblemError(404, 'not-found', 'Not Found', notFoundDetail(id));
       if (!coversProject(principal, request.project_id)) throw this.refusals.refuseHttp(req, 'not-visible', notFoundDetail(id));
       if (request.decision) throw new ProblemError(409, 'already-decided', 'Conflict', `the request is already decided (${request.decision.outcome})`);
-      const eventId = randomUUID();
+      const eventId = newId();
       const requestedAt = new Date().toISOString();
       const actor = actorOf(principal, 'http');
       // One break-glass per request, enforced here so that racing calls get a clean 409.

@@ -1,7 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { actorOf, canReadProject, canSubmitFor, type Principal } from '@agf/access-domain';
-import { OutcomeReportInput } from '@agf/contracts';
+import { newId, OutcomeReportInput } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
 import { AccessRefusals, CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
 import type { Request } from 'express';
@@ -31,7 +30,7 @@ export class OutcomesHttpController {
         throw this.refusals.refuseHttp(req, 'forbidden', `${principal.subject} may not report outcomes for project ${request.project_id}`);
       }
       if (!request.decision) throw new ProblemError(409, 'not-decided', 'Conflict', 'report an outcome after the decision');
-      const eventId = randomUUID();
+      const eventId = newId();
       const reportedAt = outcome.reportedAt ?? new Date().toISOString();
       await tx.manager.query(
         `INSERT INTO "intake"."outcomes" ("event_id", "request_id", "status", "reported_at", "details") VALUES ($1, $2, $3, $4, $5)`,

@@ -1,8 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { actorOf, type Principal } from '@agf/access-domain';
 import { acceptReview, type ReviewRefusalCode } from '@agf/coe-domain';
-import { ReviewSubmissionInput } from '@agf/contracts';
+import { newId, ReviewSubmissionInput } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
 import { AccessRefusals, CurrentPrincipal, ProblemError, Roles } from '@agf/platform';
 import type { Request } from 'express';
@@ -74,7 +73,7 @@ export class ReviewsHttpController {
         throw new ProblemError(status, code, title, reason);
       }
       const assignment = verdict.assignment;
-      const eventId = randomUUID();
+      const eventId = newId();
       const claimed: unknown[] = await tx.manager.query(
         `INSERT INTO "intake"."review_submissions" ("assignment_id", "request_id", "expert_id", "event_id") VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING RETURNING 1`,

@@ -1,6 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { canonicalize } from './canonical';
-import { type Actor, type DeploymentRequest, LIMITS } from '@agf/contracts';
+import { type Actor, type DeploymentRequest, LIMITS, newId } from '@agf/contracts';
 import type { OutgoingEvent } from '@agf/messaging';
 import { ProblemError } from '@agf/platform';
 import type { EntityManager } from 'typeorm';
@@ -36,7 +36,7 @@ export async function submitRequest(
   idempotencyKey: string | undefined,
   now = new Date(),
 ): Promise<SubmitResult> {
-  const { request, insert } = newRequest(randomUUID(), input, actor, now);
+  const { request, insert } = newRequest(newId(), input, actor, now);
   if (idempotencyKey) {
     const fingerprint = createHash('sha256').update(canonicalize(input)).digest('hex');
     const claimed: unknown[] = await tx.manager.query(
@@ -65,7 +65,7 @@ export async function submitRequest(
  * `deployment.requested` commit in one statement, without a transaction block.
  */
 export async function submitRequestAtOnce(writer: OneStatementWriter, input: AuthorizedSubmission, actor: Actor, now = new Date()): Promise<SubmitResult> {
-  const { request, insert } = newRequest(randomUUID(), input, actor, now);
+  const { request, insert } = newRequest(newId(), input, actor, now);
   await writer.writeWithEvents(insert.statement, insert.params, [requested(request)]);
   return { id: request.requestId, status: 'received', replayed: false };
 }

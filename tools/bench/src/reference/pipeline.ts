@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUIDv7 } from 'node:crypto';
 import { createServer } from 'node:http';
 import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -27,7 +27,7 @@ const ROLE = process.argv[2] === 'ingress' ? 'ref-ingress' : `ref-hop${process.a
 const pool = new Pool({ connectionString: env('DATABASE_URL'), max: Number(env('REF_POOL_SIZE', '10')), application_name: ROLE });
 
 async function outboxStep(id: string, hop: number, body: string, subject: string): Promise<string> {
-  const eventId = randomUUID();
+  const eventId = randomUUIDv7();
   const client: PoolClient = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
             const body = Buffer.concat(chunks).toString();
             const parsed = JSON.parse(body) as { projectId?: unknown };
             if (typeof parsed.projectId !== 'string') throw new Error('projectId required');
-            const id = randomUUID();
+            const id = randomUUIDv7();
             const payload = JSON.stringify({ data: { requestId: id, request: parsed } });
             const subject = `${PREFIX}.ref.hop1`;
             const eventId = await outboxStep(id, 0, payload, subject);
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       const { data } = JSON.parse(text) as { data: { requestId: string } };
       const next = hop === LAST_HOP ? `${PREFIX}.ref.decision.made` : `${PREFIX}.ref.hop${hop + 1}`;
       const payload = hop === LAST_HOP ? JSON.stringify({ data: { requestId: data.requestId, outcome: 'PROCEED_STANDARD' } }) : text;
-      const eventId = await outboxStep(randomUUID(), hop, payload, next);
+      const eventId = await outboxStep(randomUUIDv7(), hop, payload, next);
       await publishAndMark(eventId, next, payload);
       msg.ack();
     } catch (error) {
