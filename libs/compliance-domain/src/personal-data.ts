@@ -1,4 +1,5 @@
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { newId } from '@agf/contracts';
 import { canonicalJson } from './audit-chain';
 
 /**
@@ -59,7 +60,7 @@ export function sealPersonalFields(event: unknown, digestOf: (subject: string) =
   const everyone = [...changeOwners].sort();
   const seal = (value: unknown, owners: string[]): SealedValue => {
     const salt = randomBytes(16).toString('hex');
-    const id = randomUUID();
+    const id = newId();
     values.push({ id, owners, value, salt });
     return { $personal: id, commitment: commitmentOf(value, salt) };
   };

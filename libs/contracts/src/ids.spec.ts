@@ -6,7 +6,7 @@ const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 describe('newId', () => {
   it('gives UUIDv7s that the envelope schema accepts and events carry', () => {
     expect(newId()).toMatch(UUID_V7);
-    const event = createEvent({ name: 'deployment.outcome', source: 'intake', correlationId: newId(), data: { requestId: newId(), projectId: 'p', componentName: 'c', status: 'succeeded', reportedAt: new Date().toISOString() } });
+    const event = createEvent({ name: 'deployment.outcome', source: 'intake', correlationId: newId(), data: { requestId: newId(), projectId: 'p', componentName: 'c', version: '1.0.0', status: 'succeeded', reportedAt: new Date().toISOString() } });
     expect(event.id).toMatch(UUID_V7);
     expect(CloudEventEnvelope.safeParse(event).success).toBe(true);
   });

@@ -123,15 +123,20 @@ async function main(): Promise<void> {
 
     console.log(`new tier-0 decisions: ${rounds} round(s) of ${duration} s at ${rate}/s, the systems alternating which goes first`);
     const results: Record<System['label'], LoadResult[]> = { empty: [], preloaded: [] };
+    const wal: Record<System['label'], WalPerDecision[]> = { empty: [], preloaded: [] };
     for (let round = 0; round < rounds; round += 1) {
       for (const s of round % 2 ? [...systems].reverse() : systems) {
+        const walBefore = await walWritten(s.db);
         const result = await runLoad({ ...target(s), rate, durationSeconds: duration, drainSeconds: 10, label: s.label });
         await settle(s);
+        const walOfRound = perDecision(walBefore, await walWritten(s.db), result.decided);
         results[s.label].push(result);
+        wal[s.label].push(walOfRound);
         if (result.errors) printServiceErrors(s);
         console.log(
           `  ${s.label.padEnd(9)} ${fixed(result.decisionsPerSecond)} decisions/s, p50 ${fixed(result.latencyMs.p50)} p99 ${fixed(result.latencyMs.p99)} ms, ` +
-            `accepted ${result.accepted}/${result.offered}, errors ${result.errors}, undecided ${result.undecided}${result.errorSamples.length ? ` (${result.errorSamples.join(' | ')})` : ''}`,
+            `accepted ${result.accepted}/${result.offered}, errors ${result.errors}, undecided ${result.undecided}${result.errorSamples.length ? ` (${result.errorSamples.join(' | ')})` : ''}; ` +
+            `per decision ${fixed(walOfRound.kib)} KiB of WAL, ${fixed(walOfRound.fullPages)} full-page images`,
         );
       }
     }
@@ -148,6 +153,7 @@ async function main(): Promise<void> {
       { name: `decisions/s offered ${rate}/s`, empty: mean('empty', (r) => r.decisionsPerSecond), preloaded: mean('preloaded', (r) => r.decisionsPerSecond), higherIsBetter: true },
       { name: 'request→decision p50 (ms)', empty: mean('empty', (r) => r.latencyMs.p50), preloaded: mean('preloaded', (r) => r.latencyMs.p50) },
       { name: 'request→decision p99 (ms)', empty: mean('empty', (r) => r.latencyMs.p99), preloaded: mean('preloaded', (r) => r.latencyMs.p99) },
+      { name: 'WAL written per decision (KiB)', empty: meanOf(wal.empty.map((w) => w.kib)), preloaded: meanOf(wal.preloaded.map((w) => w.kib)) },
       { name: 'story read of an old request p50 (ms)', empty: stories.empty.old.p50, preloaded: stories.preloaded.old.p50 },
       { name: 'story read of an old request p99 (ms)', empty: stories.empty.old.p99, preloaded: stories.preloaded.old.p99 },
       { name: 'story read of a new request p50 (ms)', empty: stories.empty.new.p50, preloaded: stories.preloaded.new.p50 },
@@ -259,6 +265,27 @@ async function measureStoryReads(systems: System[], reads: number, authorization
   }
   const summary = (s: System) => ({ old: summarise(timings.get(s)!.old), new: summarise(timings.get(s)!.new) });
   return { empty: summary(systems[0]!), preloaded: summary(systems[1]!) };
+}
+
+interface WalPerDecision {
+  kib: number;
+  /** Pages written whole: the first change to a page after a checkpoint (what random index inserts multiply). */
+  fullPages: number;
+}
+
+/** The cluster's WAL written so far (`pg_stat_wal`): each round is measured while the other system idles. */
+async function walWritten(db: TestDatabase): Promise<{ bytes: number; fullPages: number }> {
+  const [row] = await db.query<{ wal_bytes: string; wal_fpi: string }>(`SELECT "wal_bytes", "wal_fpi" FROM pg_stat_wal`);
+  return { bytes: Number(row!.wal_bytes), fullPages: Number(row!.wal_fpi) };
+}
+
+function perDecision(before: { bytes: number; fullPages: number }, after: { bytes: number; fullPages: number }, decided: number): WalPerDecision {
+  const n = Math.max(1, decided);
+  return { kib: (after.bytes - before.bytes) / 1024 / n, fullPages: (after.fullPages - before.fullPages) / n };
+}
+
+function meanOf(values: number[]): number {
+  return values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
 }
 
 async function chainHead(db: TestDatabase): Promise<{ sequence: number; entryHash: string }> {
