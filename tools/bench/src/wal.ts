@@ -74,7 +74,8 @@ async function main(): Promise<void> {
     }
     // A block reference names the relation by its file node; the bench's database maps it back to schema and name.
     const relations = await db.query<{ relation: string; records: string; bytes: string }>(
-      `SELECT coalesce(n."nspname" || '.' || c."relname", 'file ' || m[1]) AS "relation", count(*) AS "records", sum(r."record_length") AS "bytes"
+      `SELECT coalesce((SELECT pn."nspname" || '.' || p."relname" || ' (TOAST)' FROM pg_class p JOIN pg_namespace pn ON pn."oid" = p."relnamespace" WHERE p."reltoastrelid" = c."oid"),
+                       n."nspname" || '.' || c."relname", 'file ' || m[1]) AS "relation", count(*) AS "records", sum(r."record_length") AS "bytes"
          FROM pg_get_wal_records_info($1, $2) r
          JOIN LATERAL regexp_match(r."block_ref", 'rel \\d+/\\d+/(\\d+)') AS m ON true
          LEFT JOIN pg_class c ON c."relfilenode" = m[1]::oid
