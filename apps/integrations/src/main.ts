@@ -5,6 +5,7 @@ import { EXIT_CONFIG_ERROR, runService } from '@agf/platform';
 import { loadIntegrationsConfig } from './integrations-config';
 import { IntegrationsSchema1732500000701 } from './migrations/1732500000701-integrations-schema';
 import { IntegrationsProjectModes1732500000702 } from './migrations/1732500000702-project-modes';
+import { IntegrationsRetentionIndexes1732800000701 } from './migrations/1732800000701-integrations-retention-indexes';
 import { IntegrationsModule } from './integrations.module';
 import { GITHUB_WEBHOOK_PATH, GITLAB_WEBHOOK_PATH } from './webhooks.http.controller';
 
@@ -26,5 +27,5 @@ void runService({
   // Nothing waits on this service's consumers but a pipeline's callback: short batches.
   consumerLingerMs: 5,
   selfAuthenticatedPaths: [GITHUB_WEBHOOK_PATH, GITLAB_WEBHOOK_PATH],
-  migrations: [messagingTablesMigration('integrations'), IntegrationsSchema1732500000701, IntegrationsProjectModes1732500000702],
+  migrations: [messagingTablesMigration('integrations'), IntegrationsSchema1732500000701, IntegrationsProjectModes1732500000702, IntegrationsRetentionIndexes1732800000701],
 });

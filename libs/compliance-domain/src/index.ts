@@ -4,3 +4,4 @@ export * from './audit-checkpoint';
 export * from './evidence';
 export * from './data-classification';
 export * from './personal-data';
+export * from './row-retention';

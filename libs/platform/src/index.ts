@@ -17,3 +17,4 @@ export * from './rate-limit';
 export * from './bus/bus-roles';
 export * from './bus/nats-authorization';
 export * from './bus/provision';
+export { pruneExpiredRows, pruneStatement } from './privacy-retention';

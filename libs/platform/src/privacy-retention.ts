@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DATA_CLASSIFICATION, EXPIRED, expirePersonalFields, RETENTION_AGE_COLUMN } from '@agf/compliance-domain';
+import { DATA_CLASSIFICATION, EXPIRED, expirePersonalFields, PRUNED_TABLES, type PrunedTable, RETENTION_AGE_COLUMN, uuidV7Floor } from '@agf/compliance-domain';
 import type { RetentionApplied } from '@agf/contracts';
 import { TransactionalPublisher } from '@agf/messaging';
-import type { GovernancePolicy } from '@agf/policy';
+import type { GovernancePolicy, RetentionPolicy } from '@agf/policy';
 import type { EntityManager } from 'typeorm';
 import type { InfraConfig } from './infra-config';
 import { INFRA_CONFIG, POLICY } from './tokens';
@@ -10,6 +10,9 @@ import { INFRA_CONFIG, POLICY } from './tokens';
 const DAY_MS = 86_400_000;
 /** Rows read per statement: a run over a large backlog goes in bounded steps. */
 const BATCH = 500;
+/** Rows one delete removes, and the deletes one run makes per table: a backlog (the first run on years of history) is worked off over several runs, each a bounded transaction. */
+const DELETE_BATCH = 5_000;
+const DELETES_PER_RUN = 20;
 
 type Queryable = Pick<EntityManager, 'query'>;
 
@@ -66,6 +69,54 @@ export async function applyRetention(m: Queryable, schema: string, personalDays:
   return { removed, cutoff };
 }
 
+/** One bounded delete of a table's due rows, counting them; its parameters are the cut-off's UUIDv7 floor and the cut-off. */
+export function pruneStatement(schema: string, t: PrunedTable, cutoff: Date): { sql: string; params: string[] } {
+  const params: string[] = [];
+  const param = (value: string) => `$${params.push(value)}`;
+  const conditions: string[] = [];
+  if (t.walk !== 'date') {
+    conditions.push(`"row"."${t.walk.id}" < ${param(uuidV7Floor(cutoff))}${t.walk.type === 'uuid' ? '::uuid' : ''}`);
+    // Without a date the id is the date, and only a UUIDv7 says when it was made.
+    if (!t.dateColumn) conditions.push(`substr("row"."${t.walk.id}"::text, 15, 1) = '7'`);
+  }
+  if (t.dateColumn) conditions.push(`"row"."${t.dateColumn}" < ${param(cutoff.toISOString())}::timestamptz`);
+  if (t.onlyIf) conditions.push(`(${t.onlyIf})`);
+  const table = `"${schema}"."${t.table}"`;
+  const sql = `WITH "gone" AS (
+      DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT "row".ctid FROM ${table} "row" WHERE ${conditions.join(' AND ')} LIMIT ${DELETE_BATCH}))
+      RETURNING 1)
+    SELECT count(*)::int AS "n" FROM "gone"`;
+  return { sql, params };
+}
+
+/**
+ * Deletes this service's activity rows whose period has passed (`PRUNED_TABLES`): `operational_days` after
+ * their date, attestations `audit_evidence_days`. Returns rows deleted per table and each period's cut-off.
+ */
+export async function pruneExpiredRows(
+  m: { query(sql: string, params: unknown[]): Promise<unknown> },
+  schema: string,
+  retention: Pick<RetentionPolicy, 'operational_days' | 'audit_evidence_days'>,
+  now: Date,
+): Promise<{ removed: Record<string, number>; cutoffs: Record<string, string> }> {
+  const cutoffs = {
+    operational: new Date(now.getTime() - retention.operational_days * DAY_MS),
+    audit_evidence: new Date(now.getTime() - retention.audit_evidence_days * DAY_MS),
+  };
+  const removed: Record<string, number> = {};
+  for (const table of PRUNED_TABLES[schema] ?? []) {
+    const { sql, params } = pruneStatement(schema, table, cutoffs[table.period]);
+    let deleted = 0;
+    for (let i = 0; i < DELETES_PER_RUN; i += 1) {
+      const [row] = (await m.query(sql, params)) as Array<{ n: number }>;
+      deleted += row?.n ?? 0;
+      if ((row?.n ?? 0) < DELETE_BATCH) break;
+    }
+    if (deleted) removed[`${schema}.${table.table} (rows)`] = deleted;
+  }
+  return { removed, cutoffs: { operational: cutoffs.operational.toISOString(), audit_evidence: cutoffs.audit_evidence.toISOString() } };
+}
+
 /** Every service applies `retention:` to its own schema on its schedule, and reports each run (`privacy.retention.applied`). */
 @Injectable()
 export class PrivacyRetentionJob implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -96,8 +147,10 @@ export class PrivacyRetentionJob implements OnApplicationBootstrap, OnApplicatio
   async runIn(m: Queryable, emit: (event: { name: 'privacy.retention.applied'; correlationId: string; data: RetentionApplied }) => unknown, now = new Date()): Promise<RetentionApplied | undefined> {
     const retention = this.policy.retention;
     if (!retention) return undefined;
+    // Rows first: what is deleted need not be expired.
+    const rows = await pruneExpiredRows(m, this.infra.schema, retention, now);
     const { removed, cutoff } = await applyRetention(m, this.infra.schema, retention.personal_days, now);
-    const applied: RetentionApplied = { service: this.infra.service, removed, cutoffs: { personal: cutoff }, appliedAt: now.toISOString() };
+    const applied: RetentionApplied = { service: this.infra.service, removed: { ...rows.removed, ...removed }, cutoffs: { personal: cutoff, ...rows.cutoffs }, appliedAt: now.toISOString() };
     emit({ name: 'privacy.retention.applied', correlationId: `retention-${this.infra.service}-${now.toISOString()}`, data: applied });
     return applied;
   }

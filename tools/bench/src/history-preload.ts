@@ -67,9 +67,15 @@ async function drawFacts(db: Queryable, shape: HistoryShape): Promise<void> {
   await db.query(`CREATE SCHEMA ${STAGING}`);
   // ISO text as JavaScript writes it (what the services store in JSON and in the audit chain).
   await db.query(`CREATE FUNCTION ${STAGING}.iso(timestamptz) RETURNS text IMMUTABLE LANGUAGE sql AS $$ SELECT to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$`);
+  // The time-ordered (UUIDv7) id AGF would have made at that instant (`newId`): retention and the indexes rely on it.
+  await db.query(
+    `CREATE FUNCTION ${STAGING}.uuid7(timestamptz) RETURNS uuid VOLATILE LANGUAGE sql AS $$
+       SELECT (lpad(to_hex(floor(extract(epoch FROM $1) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 3)
+               || to_hex(8 + floor(random() * 4)::int) || substr(md5(random()::text), 1, 15))::uuid $$`,
+  );
   await db.query(
     `CREATE UNLOGGED TABLE ${STAGING}."requests" AS
-     SELECT i, id, project, component,
+     SELECT i, ${STAGING}.uuid7(created_at) AS id, project, component,
             CASE WHEN project = 0 THEN '${BUSIEST_PROJECT}' ELSE 'project-' || lpad(project::text, 4, '0') END AS project_id,
             CASE WHEN project = 0 AND component = 0 THEN '${BUSIEST_COMPONENT}' ELSE 'component-' || component END AS component_name,
             '1.' || (i / 1000) || '.' || (i % 1000) AS version,
@@ -82,7 +88,7 @@ async function drawFacts(db: Queryable, shape: HistoryShape): Promise<void> {
             CASE WHEN (tier = 0 OR r_outcome < 0.9) AND r_deploy < 0.70 THEN 'succeeded'
                  WHEN (tier = 0 OR r_outcome < 0.9) AND r_deploy < 0.73 THEN 'failed'
                  WHEN (tier = 0 OR r_outcome < 0.9) AND r_deploy < 0.74 THEN 'rolled_back' END AS deployment_outcome
-       FROM (SELECT i, gen_random_uuid() AS id, floor($2 * random() ^ 2)::int AS project, floor(random() * 6)::int AS component,
+       FROM (SELECT i, floor($2 * random() ^ 2)::int AS project, floor(random() * 6)::int AS component,
                     to_timestamp(($3 + (i - 1 + random()) * $4 / $1) / 1000.0) AS created_at,
                     CASE WHEN r_tier < 0.8 THEN 0 WHEN r_tier < 0.95 THEN 1 ELSE 2 END AS tier,
                     random() AS r_outcome, random() AS r_score, random() AS r_deploy
@@ -92,7 +98,7 @@ async function drawFacts(db: Queryable, shape: HistoryShape): Promise<void> {
   await db.query(`CREATE UNIQUE INDEX ON ${STAGING}."requests" (i)`);
   await db.query(
     `CREATE UNLOGGED TABLE ${STAGING}."assignments" AS
-     SELECT r.i, r.id AS request_id, gen_random_uuid() AS id, k.n, k.expert_id, k.expert_type, r.tier,
+     SELECT r.i, r.id AS request_id, ${STAGING}.uuid7(r.created_at + interval '500 milliseconds') AS id, k.n, k.expert_id, k.expert_type, r.tier,
             r.created_at + interval '500 milliseconds' AS assigned_at,
             r.created_at + interval '500 milliseconds' + interval '24 hours' AS sla_due_at,
             r.decided_at - interval '1 second' AS completed_at,
@@ -135,12 +141,12 @@ const CHUNK_STATEMENTS: ReadonlyArray<{ table: (typeof SERVICE_TABLES)[number]; 
   {
     table: 'intake.review_submissions',
     sql: `INSERT INTO "intake"."review_submissions" ("assignment_id", "request_id", "expert_id", "event_id", "submitted_at")
-          SELECT a.id, a.request_id, a.expert_id, gen_random_uuid(), a.completed_at - interval '1 second' FROM ${STAGING}."assignments" a WHERE a.i BETWEEN $1 AND $2`,
+          SELECT a.id, a.request_id, a.expert_id, ${STAGING}.uuid7(a.completed_at - interval '1 second'), a.completed_at - interval '1 second' FROM ${STAGING}."assignments" a WHERE a.i BETWEEN $1 AND $2`,
   },
   {
     table: 'intake.outcomes',
     sql: `INSERT INTO "intake"."outcomes" ("event_id", "request_id", "status", "reported_at", "details")
-          SELECT gen_random_uuid(), h.id, h.deployment_outcome, h.decided_at + interval '2 hours', '{}'
+          SELECT ${STAGING}.uuid7(h.decided_at + interval '2 hours'), h.id, h.deployment_outcome, h.decided_at + interval '2 hours', '{}'
             FROM ${STAGING}."requests" h WHERE h.i BETWEEN $1 AND $2 AND h.deployment_outcome IS NOT NULL`,
   },
   {
@@ -291,7 +297,7 @@ async function writeRecentInboxes(db: Queryable, now: Date): Promise<void> {
   for (const [schema, names] of Object.entries(consumers)) {
     await db.query(
       `INSERT INTO "${schema}"."inbox" ("consumer", "event_id", "processed_at")
-       SELECT c.consumer, gen_random_uuid()::text, h.created_at + interval '1 second'
+       SELECT c.consumer, ${STAGING}.uuid7(h.created_at + interval '1 second')::text, h.created_at + interval '1 second'
          FROM ${STAGING}."requests" h CROSS JOIN unnest($1::text[]) AS c(consumer)
         WHERE h.created_at > $2::timestamptz - $3 * interval '1 day'`,
       [names, now, INBOX_RETENTION_DAYS],

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import type { ReviewAssigned, ReviewCancelled } from '@agf/contracts';
+import { newId, type ReviewAssigned, type ReviewCancelled } from '@agf/contracts';
 import { type ExpertCandidate, pickExpert, requestAreas } from '@agf/coe-domain';
 import type { Transaction } from '@agf/messaging';
 import { type AssignmentRecord, coeRepository as repo, type ExpertRow } from '../coe.repository';
@@ -43,7 +42,7 @@ export class ExpertHandOver {
         }
         const replacement: AssignmentRecord = {
           ...old,
-          assignmentId: randomUUID(),
+          assignmentId: newId(),
           expertId: next.id,
           expertKind: next.type,
           runtime: next.runtime,

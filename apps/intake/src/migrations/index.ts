@@ -5,6 +5,7 @@ import { IntakeApiKeys1732500000003 } from './1732500000003-api-keys';
 import { IntakeReviewerInbox1732500000020 } from './1732500000020-reviewer-inbox';
 import { IntakeRequestEventsAttestations1732500000030 } from './1732500000030-request-events-attestations';
 import { IntakeOpenAssignmentsIndex1732600000001 } from './1732600000001-open-assignments-index';
+import { IntakeIdempotencyKeysCreatedIndex1732800000001 } from './1732800000001-idempotency-keys-created-index';
 
 /** Intake's schema, oldest migration first (the service's and its tests' one list). */
 export const INTAKE_MIGRATIONS = [
@@ -15,4 +16,5 @@ export const INTAKE_MIGRATIONS = [
   IntakeReviewerInbox1732500000020,
   IntakeRequestEventsAttestations1732500000030,
   IntakeOpenAssignmentsIndex1732600000001,
+  IntakeIdempotencyKeysCreatedIndex1732800000001,
 ];

@@ -5,6 +5,7 @@ import { LearningPublishedModels1732500000403 } from './1732500000403-learning-p
 import { LearningChangeHistory1732500000901 } from './1732500000901-learning-change-history';
 import { LearningOutcomeCountsCoveringIndex1732600000401 } from './1732600000401-outcome-counts-covering-index';
 import { LearningOutcomeTotals1732700000401 } from './1732700000401-learning-outcome-totals';
+import { LearningChangeHistoryChangedIndex1732800000401 } from './1732800000401-change-history-changed-index';
 
 /** Learning's schema, oldest migration first (the service's and its tests' one list). */
 export const LEARNING_MIGRATIONS = [
@@ -15,4 +16,5 @@ export const LEARNING_MIGRATIONS = [
   LearningChangeHistory1732500000901,
   LearningOutcomeCountsCoveringIndex1732600000401,
   LearningOutcomeTotals1732700000401,
+  LearningChangeHistoryChangedIndex1732800000401,
 ];
