@@ -85,9 +85,12 @@ describe('coe service (real NATS JetStream and Postgres)', () => {
     await publish('risk.assessed', assessed(request, 0.5, 0.6));
     const assigned = await eventually(async () => {
       const found = await reviewEvents(request.requestId, 'agf.v1.review.assigned.>');
-      expect(found.map((e) => e.data.role).sort()).toEqual(['standard', 'validator']);
+      expect(found.map((e) => e.data.role)).toEqual(['standard']);
       return found;
     });
+    // The built-in validator answered as it was assigned: its assignment comes inside its review.completed.
+    const validated = (await nats.read('AGF_REVIEW', 'agf.v1.review.completed.>')).map((m) => m.json<CloudEvent<'review.completed'>>()).filter((e) => e.data.requestId === request.requestId);
+    expect(validated.map((e) => [e.data.assignment?.role, e.data.assignment?.assignmentId === e.data.assignmentId, e.data.assignment?.expertId === e.data.expertId])).toEqual([['validator', true, true]]);
     const human = assigned.find((e) => e.data.expertKind === 'human')!.data;
     expect(await decisionsOf(request.requestId)).toHaveLength(0);
 

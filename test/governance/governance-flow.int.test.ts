@@ -72,6 +72,22 @@ describe('governance end to end', () => {
     expect(decision.data.monitoringRequirements.length).toBeGreaterThan(0);
     expect(decision.data.rollbackPlan).not.toBeNull();
     expect(decision.data.confidence.calculationBasis).toHaveProperty('expertConsensus');
+    // The validators answered as they were assigned: no review.assigned of their own went out (their answers carry
+    // the assignments), yet the request's story tells each assignment before its answer, as for any review.
+    const published = (await system.nats.read('AGF_REVIEW', 'agf.v1.review.>')).map((m) => m.json<CloudEvent<'review.completed'>>()).filter((e) => e.data.requestId === id && /review\.(assigned|completed)/.test(e.type));
+    expect(published.map((e) => e.type)).toEqual(decision.data.expertReviews.map(() => 'io.agf.review.completed.v1'));
+    expect(published.every((e) => e.data.assignment?.assignmentId === e.data.assignmentId && e.data.assignment.role === 'validator')).toBe(true);
+    const response = await fetch(`${system.intake}/v1/deployment-requests/${id}/events`, { headers: await system.auditor() });
+    const story = [...(await response.text()).matchAll(/^event: (\S+)\ndata: (.*)$/gm)].map((m) => ({ type: m[1], data: (JSON.parse(m[2]!) as { data: Record<string, unknown> }).data }));
+    const indexOf = (type: string, assignmentId: unknown) => story.findIndex((e) => e.type === type && e.data['assignmentId'] === assignmentId);
+    for (const review of published) {
+      expect(indexOf('review.assigned', review.data.assignmentId)).toBeGreaterThanOrEqual(0);
+      expect(indexOf('review.assigned', review.data.assignmentId)).toBeLessThan(indexOf('review.completed', review.data.assignmentId));
+      expect(story[indexOf('review.completed', review.data.assignmentId)]!.data).not.toHaveProperty('assignment');
+    }
+    // Never open, so sla timed nothing and remembers no cancellation (it waited for no review.assigned).
+    await eventually(async () => expect(await system.db.query(`SELECT 1 FROM "sla"."closed_requests" WHERE "request_id" = $1`, [id])).toHaveLength(1));
+    expect(await system.db.query(`SELECT 1 FROM "sla"."timers" WHERE "request_id" = $1 UNION ALL SELECT 1 FROM "sla"."cancelled_assignments" WHERE "request_id" = $1`, [id])).toEqual([]);
   });
 
   it('proceeds with a tier-1 request once a bound reviewer approves it through the API; the trail names the reviewer and SOC2 CC8.1 waits for them', async () => {

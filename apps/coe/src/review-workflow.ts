@@ -447,7 +447,8 @@ export class ReviewWorkflow {
       slaDueAt: record.slaDueAt,
       ...(record.supersedesAssignmentId ? { supersedesAssignmentId: record.supersedesAssignmentId } : {}),
     };
-    tx.emit({ name: 'review.assigned', correlationId: request.requestId, data: assigned });
+    // A built-in validator's assignment is announced inside its review.completed: it is never open.
+    if (!verdict) tx.emit({ name: 'review.assigned', correlationId: request.requestId, data: assigned });
     if (record.expertKind === 'automated' && record.runtime === 'external') {
       tx.emit({
         name: 'review.requested',
@@ -461,7 +462,7 @@ export class ReviewWorkflow {
         },
       });
     }
-    if (verdict) this.announceCompleted(tx, request, record, { ...verdict, completedAt: record.completedAt! });
+    if (verdict) this.announceCompleted(tx, request, record, { ...verdict, completedAt: record.completedAt! }, assigned);
     return record;
   }
 
@@ -484,6 +485,7 @@ export class ReviewWorkflow {
     request: CoeRequest,
     assignment: AssignmentRecord,
     review: { decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence: number; completedAt: string; actor?: Actor },
+    answeredAsAssigned?: ReviewAssigned,
   ): void {
     const { completedAt } = review;
     tx.emit({
@@ -503,6 +505,7 @@ export class ReviewWorkflow {
         completedAt,
         // Who answered, verified; a built-in validator's review has nobody behind it.
         ...(review.actor ? { actor: review.actor } : {}),
+        ...(answeredAsAssigned ? { assignment: answeredAsAssigned } : {}),
       },
     });
   }

@@ -64,6 +64,8 @@ export class TimersMessageController {
 
   @OnMessage('review.completed')
   async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
+    // Answered as it was assigned: it was never open, so nothing was timed, and no review.assigned will come.
+    if (event.data.assignment) return;
     await ctx.lockRequest(event.data.requestId);
     this.cancelLater(ctx, { assignmentId: event.data.assignmentId, requestId: event.data.requestId, reason: 'review completed', ctx });
   }

@@ -21,7 +21,13 @@ export class ReadModelMessageController {
   @OnMessage('risk.assessed') async riskAssessed(e: CloudEvent<'risk.assessed'>, ctx: MessageContext) { project(ctx, { name: 'risk.assessed', data: e.data }); }
   @OnMessage('review.classified') async classified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { project(ctx, { name: 'review.classified', data: e.data }); }
   @OnMessage('review.assigned') async assigned(e: CloudEvent<'review.assigned'>, ctx: MessageContext) { project(ctx, { name: 'review.assigned', data: e.data }); }
-  @OnMessage('review.completed') async completed(e: CloudEvent<'review.completed'>, ctx: MessageContext) { project(ctx, { name: 'review.completed', data: e.data }); }
+  @OnMessage('review.completed')
+  async completed(e: CloudEvent<'review.completed'>, ctx: MessageContext) {
+    // An answer given as it was assigned carries its assignment: the story tells both, as for any review.
+    const { assignment, ...review } = e.data;
+    if (assignment) project(ctx, { name: 'review.assigned', data: assignment });
+    project(ctx, { name: 'review.completed', data: review });
+  }
   @OnMessage('review.rejected') async rejected(e: CloudEvent<'review.rejected'>, ctx: MessageContext) { project(ctx, { name: 'review.rejected', data: e.data, eventId: e.id }); }
   @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { project(ctx, { name: 'sla.warning', data: e.data }); }
   @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { project(ctx, { name: 'sla.breached', data: e.data }); }

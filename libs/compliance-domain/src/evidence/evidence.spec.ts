@@ -75,6 +75,23 @@ describe('population from the audit trail', () => {
     expect(exceptionsOf([record!]).map((e) => e.kind)).toEqual(['refused-self-approval']);
   });
 
+  it('takes the assignment of a review answered as it was assigned (a built-in validator) from the answer itself', () => {
+    const trail = new Trail();
+    const request = aDeploymentRequest();
+    const { requestId, projectId } = request;
+    const answer = review(requestId, projectId, 'test_validator', 'approve');
+    const now = new Date().toISOString();
+    const assignment = {
+      requestId, projectId, assignmentId: answer.assignmentId, expertId: answer.expertId, expertType: answer.expertType, expertKind: answer.expertKind,
+      role: 'validator' as const, scope: [], tierLevel: 0 as const, priority: 'normal' as const, slaHours: 1, assignedAt: now, slaDueAt: now,
+    };
+    trail.add('deployment.requested', request, requestId).add('review.completed', { ...answer, assignment }, requestId);
+    const [record] = buildPopulation(trail.entries);
+    expect(record!.assignments).toEqual([{ assignmentId: answer.assignmentId, expertId: 'test_validator', expertType: 'security', expertKind: 'automated', role: 'validator' }]);
+    expect(record!.tierLevel).toBe(0);
+    expect(record!.approvals).toEqual([expect.objectContaining({ assignmentId: answer.assignmentId, decision: 'approve', identity: null })]);
+  });
+
   it('shows emergency changes, blocks and undecided changes as exceptions', () => {
     const trail = new Trail();
     const emergency = change(trail, { emergency: 'pending', approver: null });

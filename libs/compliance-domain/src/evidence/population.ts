@@ -154,6 +154,12 @@ export function buildPopulation(entries: readonly ChainedAuditEntry[]): ChangeRe
       }
       case 'review.completed': {
         const d = dataOf<'review.completed'>(entry);
+        // Answered as assigned (a built-in validator): the assignment comes with its answer.
+        if (d.assignment) {
+          const a = d.assignment;
+          record.assignments.push({ assignmentId: a.assignmentId, expertId: a.expertId, expertType: a.expertType, expertKind: a.expertKind, role: a.role });
+          record.tierLevel ??= a.tierLevel;
+        }
         record.approvals.push({
           assignmentId: d.assignmentId, expertId: d.expertId, expertType: d.expertType, expertKind: d.expertKind, decision: d.decision,
           identity: d.actor ?? null, completedAt: d.completedAt, evidence: refOf(entry),

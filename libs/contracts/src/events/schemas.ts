@@ -199,6 +199,11 @@ export const ReviewCompleted = z.object({
   completedAt: IsoDateTime,
   /** The verified principal who answered; absent for the CoE's built-in validators. */
   actor: Actor.optional(),
+  /**
+   * The assignment, when the expert answered as it was assigned (the CoE's built-in validators): such an
+   * assignment has no `review.assigned` of its own, since it was never open (nothing to time, notify or wait for).
+   */
+  assignment: ReviewAssigned.optional(),
 });
 export type ReviewCompleted = z.infer<typeof ReviewCompleted>;
 
