@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type AccessRefused, type CloudEvent, cloudEventSchema, type ComplianceEvaluated, createEvent, OutcomeAccepted, ReviewAccepted, subjectFor } from '@agf/contracts';
+import { type AccessRefused, type CloudEvent, cloudEventSchema, type ComplianceEvaluated, createEvent, decisionAlone, OutcomeAccepted, ReviewAccepted, subjectFor } from '@agf/contracts';
 import { aDeploymentRequestInput } from '@agf/contracts/testing';
 import { repositoryRoot } from '@agf/platform';
 import { eventually, natsUrl } from '@agf/testing';
@@ -44,8 +44,9 @@ describe('governance end to end', () => {
     const decision = await system.decision(id);
     expect(cloudEventSchema('decision.made').safeParse(decision).success).toBe(true);
     expect(decision.data).toMatchObject({ outcome: 'PROCEED_STANDARD', approved: true, triggers: [] });
-    // CI's long-poll answers with the same decision.
-    expect(await system.decisionOverHttp(id)).toEqual({ status: 200, decision: decision.data });
+    // CI's long-poll answers with the same decision (without the classification the event carries, decided in one step).
+    expect(decision.data.classification).toMatchObject({ governanceRequired: false, tierLevel: 0 });
+    expect(await system.decisionOverHttp(id)).toEqual({ status: 200, decision: decisionAlone(decision.data) });
     // Intake's read model follows the events; a subscriber can see the decision a moment before it does.
     const view = await eventually(async () => {
       const v = await system.view(id);
@@ -72,19 +73,29 @@ describe('governance end to end', () => {
     expect(decision.data.monitoringRequirements.length).toBeGreaterThan(0);
     expect(decision.data.rollbackPlan).not.toBeNull();
     expect(decision.data.confidence.calculationBasis).toHaveProperty('expertConsensus');
-    // The validators answered as they were assigned: no review.assigned of their own went out (their answers carry
-    // the assignments), yet the request's story tells each assignment before its answer, as for any review.
-    const published = (await system.nats.read('AGF_REVIEW', 'agf.v1.review.>')).map((m) => m.json<CloudEvent<'review.completed'>>()).filter((e) => e.data.requestId === id && /review\.(assigned|completed)/.test(e.type));
-    expect(published.map((e) => e.type)).toEqual(decision.data.expertReviews.map(() => 'io.agf.review.completed.v1'));
-    expect(published.every((e) => e.data.assignment?.assignmentId === e.data.assignmentId && e.data.assignment.role === 'validator')).toBe(true);
+    // Classified and decided in one step: the classification and the validators' reviews (each with its
+    // assignment) come inside decision.made, with no review.* event of their own; the request's story still tells
+    // each of them, in order, before the decision.
+    expect(await system.nats.read('AGF_REVIEW', 'agf.v1.review.>').then((ms) => ms.map((m) => m.json<CloudEvent<'review.completed'>>()).filter((e) => e.data.requestId === id))).toEqual([]);
+    expect(decision.data.classification).toMatchObject({ requestId: id, tierLevel: 0, governanceRequired: true });
+    const reviews = decision.data.validatorReviews ?? [];
+    expect(reviews.map((r) => r.expertId).sort()).toEqual(decision.data.expertReviews.map((r) => r.expertId).sort());
+    expect(reviews.every((r) => r.assignment?.assignmentId === r.assignmentId && r.assignment.role === 'validator')).toBe(true);
     const response = await fetch(`${system.intake}/v1/deployment-requests/${id}/events`, { headers: await system.auditor() });
     const story = [...(await response.text()).matchAll(/^event: (\S+)\ndata: (.*)$/gm)].map((m) => ({ type: m[1], data: (JSON.parse(m[2]!) as { data: Record<string, unknown> }).data }));
-    const indexOf = (type: string, assignmentId: unknown) => story.findIndex((e) => e.type === type && e.data['assignmentId'] === assignmentId);
-    for (const review of published) {
-      expect(indexOf('review.assigned', review.data.assignmentId)).toBeGreaterThanOrEqual(0);
-      expect(indexOf('review.assigned', review.data.assignmentId)).toBeLessThan(indexOf('review.completed', review.data.assignmentId));
-      expect(story[indexOf('review.completed', review.data.assignmentId)]!.data).not.toHaveProperty('assignment');
+    const indexOf = (type: string, assignmentId?: unknown) => story.findIndex((e) => e.type === type && (assignmentId === undefined || e.data['assignmentId'] === assignmentId));
+    expect(indexOf('review.classified')).toBeGreaterThanOrEqual(0);
+    for (const review of reviews) {
+      expect(indexOf('review.assigned', review.assignmentId)).toBeGreaterThan(indexOf('review.classified'));
+      expect(indexOf('review.assigned', review.assignmentId)).toBeLessThan(indexOf('review.completed', review.assignmentId));
+      expect(indexOf('review.completed', review.assignmentId)).toBeLessThan(indexOf('decision.made'));
+      expect(story[indexOf('review.completed', review.assignmentId)]!.data).not.toHaveProperty('assignment');
     }
+    expect(story[indexOf('decision.made')]!.data).not.toHaveProperty('validatorReviews');
+    // The request's view shows the tier and the validators' answers as it would from events of their own.
+    const view = await system.view(id);
+    expect(view.tierLevel).toBe(0);
+    expect(view.reviews.map((r) => r.expertId).sort()).toEqual(reviews.map((r) => r.expertId).sort());
     // Never open, so sla timed nothing and remembers no cancellation (it waited for no review.assigned).
     await eventually(async () => expect(await system.db.query(`SELECT 1 FROM "sla"."closed_requests" WHERE "request_id" = $1`, [id])).toHaveLength(1));
     expect(await system.db.query(`SELECT 1 FROM "sla"."timers" WHERE "request_id" = $1 UNION ALL SELECT 1 FROM "sla"."cancelled_assignments" WHERE "request_id" = $1`, [id])).toEqual([]);

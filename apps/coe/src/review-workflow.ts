@@ -8,6 +8,8 @@ import {
   type EscalationReason,
   newId,
   type ReviewAssigned,
+  type ReviewClassified,
+  type ReviewCompleted,
   ReviewAnswerAddress,
   type ReviewSubmit,
   type RiskAssessed,
@@ -120,22 +122,18 @@ export class ReviewWorkflow {
     if (!inserted) return;
     this.rememberProjectMode(tx.manager, projectModeView(this.policy, request.projectId, inserted.storedMode));
     if (!requiresCompliance(current)) tx.onCommitted(() => this.rememberNotWaitingForCompliance(request.requestId));
-    tx.emit({
-      name: 'review.classified',
-      correlationId: request.requestId,
-      data: {
-        requestId: request.requestId,
-        projectId: request.projectId,
-        governanceRequired: triggers.length > 0,
-        triggers,
-        tierLevel: tier.tier,
-        tierReasons: tier.reasons,
-        classifiedAt: now.toISOString(),
-      },
-    });
+    const classification: ReviewClassified = {
+      requestId: request.requestId,
+      projectId: request.projectId,
+      governanceRequired: triggers.length > 0,
+      triggers,
+      tierLevel: tier.tier,
+      tierReasons: tier.reasons,
+      classifiedAt: now.toISOString(),
+    };
     if (!triggers.length) {
       const decision = decideWithoutGovernance({ request, risk, now, governanceEnabled: this.policy.governance.enabled });
-      await this.publishDecision(tx, { ...decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, []);
+      await this.publishDecision(tx, { ...decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, [], { classification, reviews: [] });
       return;
     }
     const experts = await this.experts(tx);
@@ -163,8 +161,17 @@ export class ReviewWorkflow {
           newId,
         })
       : { assignments: [], unfilled: [] };
+    const planned = [...plan.assignments, ...fallbacks.assignments];
+    // Built-in validators alone, nothing unfilled, no compliance evaluation to wait for: the request is decided
+    // in this transaction (unless the validators' confidence sends it to a person), so its classification and
+    // reviews are held for the decision rather than announced on their own.
+    const held: HeldAnnouncements | undefined =
+      planned.length && !fallbacks.unfilled.length && !requiresCompliance(current) && planned.every((a) => a.expertKind === 'automated' && a.runtime === 'builtin')
+        ? { classification, reviews: [] }
+        : undefined;
+    if (!held) tx.emit({ name: 'review.classified', correlationId: request.requestId, data: classification });
     const assignments: AssignmentRecord[] = [];
-    for (const planned of [...plan.assignments, ...fallbacks.assignments]) assignments.push(await this.assign(tx, current, planned));
+    for (const next of planned) assignments.push(await this.assign(tx, current, next, undefined, held));
     if (fallbacks.unfilled.length) {
       await repo.setUnfilled(tx.manager, request.requestId, fallbacks.unfilled);
       current.unfilled = fallbacks.unfilled;
@@ -172,11 +179,18 @@ export class ReviewWorkflow {
     // A break-glass that came before the request was classified applies now.
     const breakGlass = await repo.waitingBreakGlass(tx.manager, request.requestId);
     if (breakGlass) {
+      if (held) this.announce(tx, held);
       await this.approveAsEmergency(tx, current, breakGlass, sortedAsStored(assignments));
       return;
     }
     // A request classified in this transaction has no decision yet, and its assignments are the ones just made.
-    await this.advance(tx, current, now, { undecided: true, assignments: sortedAsStored(assignments) });
+    await this.advance(tx, current, now, { undecided: true, assignments: sortedAsStored(assignments) }, held);
+  }
+
+  /** Announces held events on their own after all: the request was not decided in the step that made them. */
+  private announce(tx: Tx, held: HeldAnnouncements): void {
+    tx.emit({ name: 'review.classified', correlationId: held.classification.requestId, data: held.classification });
+    for (const review of held.reviews) tx.emit({ name: 'review.completed', correlationId: review.requestId, data: review });
   }
 
   /**
@@ -393,6 +407,7 @@ export class ReviewWorkflow {
     request: CoeRequest,
     planned: PlannedAssignment & { supersedesAssignmentId?: string },
     purpose: { purpose: AssignmentPurpose; escalation: { level: number; reason: EscalationReason } | null; anyCapacity: boolean } = { purpose: 'review', escalation: null, anyCapacity: false },
+    held?: HeldAnnouncements,
   ): Promise<AssignmentRecord> {
     const builtin = planned.expertKind === 'automated' && planned.runtime === 'builtin';
     if (!builtin && purpose.anyCapacity) {
@@ -462,7 +477,7 @@ export class ReviewWorkflow {
         },
       });
     }
-    if (verdict) this.announceCompleted(tx, request, record, { ...verdict, completedAt: record.completedAt! }, assigned);
+    if (verdict) this.announceCompleted(tx, request, record, { ...verdict, completedAt: record.completedAt! }, assigned, held);
     return record;
   }
 
@@ -486,12 +501,10 @@ export class ReviewWorkflow {
     assignment: AssignmentRecord,
     review: { decision: 'approve' | 'reject' | 'conditional'; comments: string; conditions: string[]; confidence: number; completedAt: string; actor?: Actor },
     answeredAsAssigned?: ReviewAssigned,
+    held?: HeldAnnouncements,
   ): void {
     const { completedAt } = review;
-    tx.emit({
-      name: 'review.completed',
-      correlationId: request.requestId,
-      data: {
+    const completed: ReviewCompleted = {
         requestId: request.requestId,
         projectId: request.projectId,
         assignmentId: assignment.assignmentId,
@@ -506,15 +519,16 @@ export class ReviewWorkflow {
         // Who answered, verified; a built-in validator's review has nobody behind it.
         ...(review.actor ? { actor: review.actor } : {}),
         ...(answeredAsAssigned ? { assignment: answeredAsAssigned } : {}),
-      },
-    });
+    };
+    if (held) held.reviews.push(completed);
+    else tx.emit({ name: 'review.completed', correlationId: request.requestId, data: completed });
   }
 
   /**
    * Takes the request's next step (see `nextStep`): wait, decide, or escalate to a named person.
    * `known`: what the caller already holds, so that it is not read back from the database.
    */
-  private async advance(tx: Tx, request: CoeRequest, now: Date, known?: { undecided: true; assignments: AssignmentRecord[] }): Promise<void> {
+  private async advance(tx: Tx, request: CoeRequest, now: Date, known?: { undecided: true; assignments: AssignmentRecord[] }, held?: HeldAnnouncements): Promise<void> {
     if (!known && (await repo.isDecided(tx.manager, request.requestId))) return;
     const assignments = known?.assignments ?? (await repo.assignments(tx.manager, request.requestId));
     const complianceRequired = requiresCompliance(request);
@@ -533,11 +547,12 @@ export class ReviewWorkflow {
       legacyForcedEscalation: request.forcedEscalation,
       now,
     });
-    if (step.kind === 'wait') return;
     if (step.kind === 'decide') {
-      await this.publishDecision(tx, { ...step.decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, assignments);
+      await this.publishDecision(tx, { ...step.decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, assignments, held);
       return;
     }
+    if (held) this.announce(tx, held);
+    if (step.kind === 'wait') return;
     await this.escalate(tx, request, assignments, { reason: step.reason, level: step.level, detail: step.detail }, now);
   }
 
@@ -618,10 +633,11 @@ export class ReviewWorkflow {
    * Records the one decision of the request. Every assignment still open is cancelled with `review.cancelled`
    * (its reviewer is told, its SLA timers stop, its expert's slot is freed).
    */
-  private async publishDecision(tx: Tx, decision: DecisionMade, assignments: AssignmentRecord[]): Promise<void> {
+  private async publishDecision(tx: Tx, decision: DecisionMade, assignments: AssignmentRecord[], held?: HeldAnnouncements): Promise<void> {
     const mode = this.projectModes.get(tx.manager)?.get(decision.projectId) ?? (await effectiveProjectMode(tx.manager, this.policy, decision.projectId));
     if (mode.mode === 'shadow') decision = { ...decision, shadow: true };
     if (!(await repo.insertDecision(tx.manager, decision))) return;
+    if (held) decision = { ...decision, classification: held.classification, ...(held.reviews.length ? { validatorReviews: held.reviews } : {}) };
     const cancelledAt = new Date().toISOString();
     for (const open of assignments.filter(isOpen)) {
       await repo.setAssignmentStatus(tx.manager, open.assignmentId, 'cancelled');
@@ -636,6 +652,12 @@ export class ReviewWorkflow {
     tx.emit({ name: 'decision.made', correlationId: decision.requestId, data: decision });
     tx.onCommitted(() => this.metrics.decisions.inc({ outcome: decision.outcome, tier: String(decision.tierLevel) }));
   }
+}
+
+/** What a request decided in the step that classified it carries in its `decision.made` instead of events of its own. */
+interface HeldAnnouncements {
+  classification: ReviewClassified;
+  reviews: ReviewCompleted[];
 }
 
 /** Still waiting for an answer: pending, or breached and not replaced. */

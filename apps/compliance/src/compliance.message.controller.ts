@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { evaluateCompliance } from '@agf/compliance-domain';
-import type { CloudEvent, ComplianceEvaluated, DeploymentRequest, EventName } from '@agf/contracts';
+import type { CloudEvent, ComplianceEvaluated, DeploymentRequest, EventName, ReviewClassified, ReviewCompleted } from '@agf/contracts';
 import { type InvalidMessage, type LaterEmitter, MessageContext, OnInvalidMessage, OnMessage } from '@agf/messaging';
 import { POLICY } from '@agf/platform';
 import type { GovernancePolicy } from '@agf/policy';
@@ -50,7 +50,11 @@ export class ComplianceMessageController {
 
   @OnMessage('review.completed')
   async reviewCompleted(event: CloudEvent<'review.completed'>, ctx: MessageContext): Promise<void> {
-    const r = event.data;
+    await this.storeReview(event.data, ctx);
+    this.audit(event, ctx);
+  }
+
+  private async storeReview(r: ReviewCompleted, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(r.requestId);
     const review = {
       assignmentId: r.assignmentId,
@@ -68,13 +72,16 @@ export class ComplianceMessageController {
       // A new review evaluates its request (if the request is known: its own event evaluates it otherwise).
       this.evaluateLater(items.filter((i) => reviewed.has(i.requestId)));
     });
-    this.audit(event, ctx);
   }
 
   /** The tier says whether SOC2 CC8.1 needs a person's approval; it normally arrives before any review does. */
   @OnMessage('review.classified')
   async reviewClassified(event: CloudEvent<'review.classified'>, ctx: MessageContext): Promise<void> {
-    const c = event.data;
+    await this.storeTier(event.data, ctx);
+    this.audit(event, ctx);
+  }
+
+  private async storeTier(c: ReviewClassified, ctx: MessageContext): Promise<void> {
     await ctx.lockRequest(c.requestId);
     const classified = { requestId: c.requestId, projectId: c.projectId, tierLevel: c.tierLevel };
     const item: Pending<typeof classified> = { value: classified, requestId: c.requestId, ctx, emit: ctx.emitterForLater() };
@@ -83,7 +90,6 @@ export class ComplianceMessageController {
       const reviewed = await repo.storeTiers(manager, items.map((i) => i.value));
       this.evaluateLater(items.filter((i) => reviewed.has(i.requestId)));
     });
-    this.audit(event, ctx);
   }
 
   @OnMessage('intake.rejected') async intakeRejected(e: CloudEvent<'intake.rejected'>, ctx: MessageContext) { this.audit(e, ctx); }
@@ -104,6 +110,9 @@ export class ComplianceMessageController {
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
     const d = event.data;
+    // Decided in one step: the classification and validators' reviews it carries count as if announced on their own.
+    if (d.classification) await this.storeTier(d.classification, ctx);
+    for (const review of d.validatorReviews ?? []) await this.storeReview(review, ctx);
     if (d.emergency) {
       await ctx.lockRequest(d.requestId);
       const emergency = { approvedBy: d.emergency.approvedBy.subject, afterTheFactAssignmentId: d.emergency.afterTheFactReview?.assignmentId ?? null };

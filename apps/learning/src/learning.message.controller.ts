@@ -1,5 +1,5 @@
 import { Controller, Logger } from '@nestjs/common';
-import type { CloudEvent, LearningModelUpdated, PayloadOf } from '@agf/contracts';
+import { type CloudEvent, decisionAlone, type LearningModelUpdated, type PayloadOf } from '@agf/contracts';
 import { extractFeatures, historyStats } from '@agf/learning-domain';
 import { type LaterEmitter, MessageContext, OnMessage } from '@agf/messaging';
 import type { EntityManager } from 'typeorm';
@@ -56,7 +56,8 @@ export class LearningMessageController {
 
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
-    const decision = event.data;
+    // The pattern keeps the decision itself, not the classification and reviews it may carry.
+    const decision = decisionAlone(event.data);
     await ctx.lockRequest(decision.requestId);
     const item = { decision, ctx, emit: ctx.emitterForLater() };
     ctx.writeLater('decisions', item, async (manager, items: Array<typeof item>) => {

@@ -1,5 +1,5 @@
 import { Controller } from '@nestjs/common';
-import type { CloudEvent } from '@agf/contracts';
+import { type CloudEvent, decisionAlone, type ReviewCompleted } from '@agf/contracts';
 import { MessageContext, OnMessage } from '@agf/messaging';
 import { Attestations } from '../attestations/attestations';
 import { DecisionWaiters } from '../decisions/decision-waiters';
@@ -21,13 +21,7 @@ export class ReadModelMessageController {
   @OnMessage('risk.assessed') async riskAssessed(e: CloudEvent<'risk.assessed'>, ctx: MessageContext) { project(ctx, { name: 'risk.assessed', data: e.data }); }
   @OnMessage('review.classified') async classified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { project(ctx, { name: 'review.classified', data: e.data }); }
   @OnMessage('review.assigned') async assigned(e: CloudEvent<'review.assigned'>, ctx: MessageContext) { project(ctx, { name: 'review.assigned', data: e.data }); }
-  @OnMessage('review.completed')
-  async completed(e: CloudEvent<'review.completed'>, ctx: MessageContext) {
-    // An answer given as it was assigned carries its assignment: the story tells both, as for any review.
-    const { assignment, ...review } = e.data;
-    if (assignment) project(ctx, { name: 'review.assigned', data: assignment });
-    project(ctx, { name: 'review.completed', data: review });
-  }
+  @OnMessage('review.completed') async completed(e: CloudEvent<'review.completed'>, ctx: MessageContext) { projectReview(ctx, e.data); }
   @OnMessage('review.rejected') async rejected(e: CloudEvent<'review.rejected'>, ctx: MessageContext) { project(ctx, { name: 'review.rejected', data: e.data, eventId: e.id }); }
   @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { project(ctx, { name: 'sla.warning', data: e.data }); }
   @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { project(ctx, { name: 'sla.breached', data: e.data }); }
@@ -38,12 +32,25 @@ export class ReadModelMessageController {
 
   @OnMessage('decision.made')
   async decision(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
-    project(ctx, { name: 'decision.made', data: event.data });
+    // A request decided in one step: its classification and validators' reviews come with the decision, and
+    // the story tells them before it, as it would from events of their own.
+    const { classification, validatorReviews } = event.data;
+    const decision = decisionAlone(event.data);
+    if (classification) project(ctx, { name: 'review.classified', data: classification });
+    for (const review of validatorReviews ?? []) projectReview(ctx, review);
+    project(ctx, { name: 'decision.made', data: decision });
     // Last, so that the answers of this same batch are in the request's story the attestation names approvers from.
-    ctx.writeLater('attestation', event.data, (manager, decisions) => this.attestations.record(manager, decisions), { last: true });
+    ctx.writeLater('attestation', decision, (manager, decisions) => this.attestations.record(manager, decisions), { last: true });
     // Waiting clients get the decision from the event itself; the read model shows it once this commits.
-    this.waiters.resolve(event.data);
+    this.waiters.resolve(decision);
   }
+}
+
+/** An answer given as it was assigned carries its assignment: the story tells both, as for any review. */
+function projectReview(ctx: MessageContext, completed: ReviewCompleted): void {
+  const { assignment, ...review } = completed;
+  if (assignment) project(ctx, { name: 'review.assigned', data: assignment });
+  project(ctx, { name: 'review.completed', data: review });
 }
 
 function project(ctx: MessageContext, event: ReadModelEvent): void {

@@ -92,6 +92,24 @@ describe('population from the audit trail', () => {
     expect(record!.approvals).toEqual([expect.objectContaining({ assignmentId: answer.assignmentId, decision: 'approve', identity: null })]);
   });
 
+  it('takes the tier and validators\' reviews of a change decided in one step from its decision', () => {
+    const trail = new Trail();
+    const request = aDeploymentRequest();
+    const { requestId, projectId } = request;
+    const answer = review(requestId, projectId, 'test_validator', 'approve');
+    const now = new Date().toISOString();
+    const assignment = {
+      requestId, projectId, assignmentId: answer.assignmentId, expertId: answer.expertId, expertType: answer.expertType, expertKind: answer.expertKind,
+      role: 'validator' as const, scope: [], tierLevel: 0 as const, priority: 'normal' as const, slaHours: 1, assignedAt: now, slaDueAt: now,
+    };
+    const classification = { requestId, projectId, governanceRequired: true, triggers: [], tierLevel: 0 as const, tierReasons: ['low risk'], classifiedAt: now };
+    trail.add('deployment.requested', request, requestId).add('decision.made', { ...aDecision({ requestId, projectId, tierLevel: 0 }), classification, validatorReviews: [{ ...answer, assignment }] }, requestId);
+    const [record] = buildPopulation(trail.entries);
+    expect(record!.tierLevel).toBe(0);
+    expect(record!.assignments.map((a) => [a.assignmentId, a.role])).toEqual([[answer.assignmentId, 'validator']]);
+    expect(record!.approvals).toEqual([expect.objectContaining({ assignmentId: answer.assignmentId, decision: 'approve', evidence: expect.objectContaining({ sequence: 2 }) })]);
+  });
+
   it('shows emergency changes, blocks and undecided changes as exceptions', () => {
     const trail = new Trail();
     const emergency = change(trail, { emergency: 'pending', approver: null });

@@ -1,4 +1,4 @@
-import { type Actor, type CloudEvent, type DeploymentOutcomeStatus, type DecisionOutcome, type EventName, messageNameOfType } from '@agf/contracts';
+import { type Actor, type CloudEvent, type DeploymentOutcomeStatus, type DecisionOutcome, type EventName, messageNameOfType, type PayloadOf } from '@agf/contracts';
 import type { ChainedAuditEntry } from '../audit-chain';
 
 /** One audit entry an evidence item rests on: where it sits in the chain and the hash that vouches for it. */
@@ -92,6 +92,19 @@ function dataOf<N extends EventName>(entry: ChainedAuditEntry): CloudEvent<N>['d
  * request → risk → assignments and approvals with the verified identities → decision → deployment outcome.
  * `entries` are the entries of the changes wanted, in chain order; an entry of an unknown type is ignored.
  */
+/** A completed review; one answered as it was assigned (a built-in validator) brings its assignment along. */
+function addReview(record: ChangeRecord, d: PayloadOf<'review.completed'>, evidence: EvidenceRef): void {
+  if (d.assignment) {
+    const a = d.assignment;
+    record.assignments.push({ assignmentId: a.assignmentId, expertId: a.expertId, expertType: a.expertType, expertKind: a.expertKind, role: a.role });
+    record.tierLevel ??= a.tierLevel;
+  }
+  record.approvals.push({
+    assignmentId: d.assignmentId, expertId: d.expertId, expertType: d.expertType, expertKind: d.expertKind, decision: d.decision,
+    identity: d.actor ?? null, completedAt: d.completedAt, evidence,
+  });
+}
+
 export function buildPopulation(entries: readonly ChainedAuditEntry[]): ChangeRecord[] {
   const byRequest = new Map<string, ChangeRecord>();
   const recordOf = (requestId: string, projectId: string): ChangeRecord => {
@@ -152,20 +165,9 @@ export function buildPopulation(entries: readonly ChainedAuditEntry[]): ChangeRe
         record.tierLevel ??= d.tierLevel;
         break;
       }
-      case 'review.completed': {
-        const d = dataOf<'review.completed'>(entry);
-        // Answered as assigned (a built-in validator): the assignment comes with its answer.
-        if (d.assignment) {
-          const a = d.assignment;
-          record.assignments.push({ assignmentId: a.assignmentId, expertId: a.expertId, expertType: a.expertType, expertKind: a.expertKind, role: a.role });
-          record.tierLevel ??= a.tierLevel;
-        }
-        record.approvals.push({
-          assignmentId: d.assignmentId, expertId: d.expertId, expertType: d.expertType, expertKind: d.expertKind, decision: d.decision,
-          identity: d.actor ?? null, completedAt: d.completedAt, evidence: refOf(entry),
-        });
+      case 'review.completed':
+        addReview(record, dataOf<'review.completed'>(entry), refOf(entry));
         break;
-      }
       case 'review.rejected': {
         const d = dataOf<'review.rejected'>(entry);
         record.refusedAnswers.push({ assignmentId: d.assignmentId, expertId: d.expertId, by: null, code: d.code, reason: d.reason, refusedAt: d.rejectedAt, evidence: refOf(entry) });
@@ -181,6 +183,9 @@ export function buildPopulation(entries: readonly ChainedAuditEntry[]): ChangeRe
         break;
       case 'decision.made': {
         const d = dataOf<'decision.made'>(entry);
+        // Decided in one step: the classification and validators' reviews come inside the decision.
+        if (d.classification) record.tierLevel = d.classification.tierLevel;
+        for (const review of d.validatorReviews ?? []) addReview(record, review, refOf(entry));
         // Exactly one per request; a redelivered duplicate never reaches the chain twice, but keep the first regardless.
         if (record.decision) break;
         record.decision = {

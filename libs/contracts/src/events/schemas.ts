@@ -310,8 +310,21 @@ export const DecisionMade = z.object({
   emergency: EmergencyChange.optional(),
   /** True when the project runs AGF in shadow mode: decided as usual, but no gate holds the deployment. */
   shadow: z.boolean().optional(),
+  /**
+   * Set when the CoE classified and decided the request in one step (no trigger fired, or built-in validators
+   * alone reviewed it): the classification, and those reviews with their assignments. Nobody waited on them in
+   * between, so they have no `review.classified` or `review.completed` of their own.
+   */
+  classification: ReviewClassified.optional(),
+  validatorReviews: z.array(ReviewCompleted).optional(),
 });
 export type DecisionMade = z.infer<typeof DecisionMade>;
+
+/** A decision as stored and shown: without the classification and reviews it carries when decided in one step. */
+export function decisionAlone(decision: DecisionMade): DecisionMade {
+  const { classification: _classification, validatorReviews: _reviews, ...alone } = decision;
+  return alone;
+}
 
 export const HistoryStats = z.object({
   deployments: z.number().int().min(0),
