@@ -26,6 +26,17 @@ function review(requestId: string, projectId: string, expertId: string, decision
   };
 }
 
+/** A built-in validator's approval, answered as it was assigned: it carries its assignment. */
+function validatorAnswer(requestId: string, projectId: string) {
+  const answer = review(requestId, projectId, 'test_validator', 'approve');
+  const at = answer.completedAt;
+  const assignment = {
+    requestId, projectId, assignmentId: answer.assignmentId, expertId: answer.expertId, expertType: answer.expertType, expertKind: answer.expertKind,
+    role: 'validator' as const, scope: [], tierLevel: 0 as const, priority: 'normal' as const, slaHours: 1, assignedAt: at, slaDueAt: at,
+  };
+  return { ...answer, assignment };
+}
+
 /** A change requested, assessed, reviewed and decided. */
 function change(trail: Trail, opts: { approver?: string | null; approved?: boolean; tier?: 0 | 1 | 2; selfRefused?: boolean; emergency?: 'approved' | 'pending'; personal?: boolean; complianceReview?: boolean } = {}) {
   const request = aDeploymentRequest({ requester: 'rita', riskIndicators: { securitySensitive: true, testsPassed: true, userImpact: 'low', touchesPersonalData: opts.personal ?? false } });
@@ -79,13 +90,8 @@ describe('population from the audit trail', () => {
     const trail = new Trail();
     const request = aDeploymentRequest();
     const { requestId, projectId } = request;
-    const answer = review(requestId, projectId, 'test_validator', 'approve');
-    const now = new Date().toISOString();
-    const assignment = {
-      requestId, projectId, assignmentId: answer.assignmentId, expertId: answer.expertId, expertType: answer.expertType, expertKind: answer.expertKind,
-      role: 'validator' as const, scope: [], tierLevel: 0 as const, priority: 'normal' as const, slaHours: 1, assignedAt: now, slaDueAt: now,
-    };
-    trail.add('deployment.requested', request, requestId).add('review.completed', { ...answer, assignment }, requestId);
+    const answer = validatorAnswer(requestId, projectId);
+    trail.add('deployment.requested', request, requestId).add('review.completed', answer, requestId);
     const [record] = buildPopulation(trail.entries);
     expect(record!.assignments).toEqual([{ assignmentId: answer.assignmentId, expertId: 'test_validator', expertType: 'security', expertKind: 'automated', role: 'validator' }]);
     expect(record!.tierLevel).toBe(0);
@@ -96,14 +102,9 @@ describe('population from the audit trail', () => {
     const trail = new Trail();
     const request = aDeploymentRequest();
     const { requestId, projectId } = request;
-    const answer = review(requestId, projectId, 'test_validator', 'approve');
-    const now = new Date().toISOString();
-    const assignment = {
-      requestId, projectId, assignmentId: answer.assignmentId, expertId: answer.expertId, expertType: answer.expertType, expertKind: answer.expertKind,
-      role: 'validator' as const, scope: [], tierLevel: 0 as const, priority: 'normal' as const, slaHours: 1, assignedAt: now, slaDueAt: now,
-    };
-    const classification = { requestId, projectId, governanceRequired: true, triggers: [], tierLevel: 0 as const, tierReasons: ['low risk'], classifiedAt: now };
-    trail.add('deployment.requested', request, requestId).add('decision.made', { ...aDecision({ requestId, projectId, tierLevel: 0 }), classification, validatorReviews: [{ ...answer, assignment }] }, requestId);
+    const answer = validatorAnswer(requestId, projectId);
+    const classification = { requestId, projectId, governanceRequired: true, triggers: [], tierLevel: 0 as const, tierReasons: ['low risk'], classifiedAt: answer.completedAt };
+    trail.add('deployment.requested', request, requestId).add('decision.made', { ...aDecision({ requestId, projectId, tierLevel: 0 }), classification, validatorReviews: [answer] }, requestId);
     const [record] = buildPopulation(trail.entries);
     expect(record!.tierLevel).toBe(0);
     expect(record!.assignments.map((a) => [a.assignmentId, a.role])).toEqual([[answer.assignmentId, 'validator']]);
