@@ -96,9 +96,18 @@ describe('governance end to end', () => {
     const view = await system.view(id);
     expect(view.tierLevel).toBe(0);
     expect(view.reviews.map((r) => r.expertId).sort()).toEqual(reviews.map((r) => r.expertId).sort());
-    // Never open, so sla timed nothing and remembers no cancellation (it waited for no review.assigned).
-    await eventually(async () => expect(await system.db.query(`SELECT 1 FROM "sla"."closed_requests" WHERE "request_id" = $1`, [id])).toHaveLength(1));
-    expect(await system.db.query(`SELECT 1 FROM "sla"."timers" WHERE "request_id" = $1 UNION ALL SELECT 1 FROM "sla"."cancelled_assignments" WHERE "request_id" = $1`, [id])).toEqual([]);
+    // Never open, so sla, once it has the decision, timed nothing and remembers no cancellation or closure (no
+    // review.assigned of the request will ever come).
+    await eventually(async () => {
+      const sla = await system.nats.jsm.consumers.info(system.nats.namespace.stream('AGF_DECISION'), 'sla');
+      expect({ pending: sla.num_pending, unacked: sla.num_ack_pending }).toEqual({ pending: 0, unacked: 0 });
+    });
+    expect(
+      await system.db.query(
+        `SELECT 1 FROM "sla"."timers" WHERE "request_id" = $1 UNION ALL SELECT 1 FROM "sla"."cancelled_assignments" WHERE "request_id" = $1 UNION ALL SELECT 1 FROM "sla"."closed_requests" WHERE "request_id" = $1`,
+        [id],
+      ),
+    ).toEqual([]);
   });
 
   it('proceeds with a tier-1 request once a bound reviewer approves it through the API; the trail names the reviewer and SOC2 CC8.1 waits for them', async () => {

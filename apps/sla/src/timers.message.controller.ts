@@ -83,6 +83,9 @@ export class TimersMessageController {
    */
   @OnMessage('decision.made')
   async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
+    // Decided in the step that classified it: no assignment of it was ever open or announced, so nothing was
+    // timed and no review.assigned will come; a closure would only be a row to write and to prune.
+    if (event.data.classification && !event.data.emergency) return;
     await ctx.lockRequest(event.data.requestId);
     const keptAssignmentId = event.data.emergency?.afterTheFactReview?.assignmentId ?? null;
     ctx.writeLater('closures', { requestId: event.data.requestId, reason: 'decided', keptAssignmentId, ctx }, (manager, items: Closure[]) => this.closeRequests(manager, items));
