@@ -1,8 +1,8 @@
 import { randomUUIDv7 } from 'node:crypto';
 import { createServer } from 'node:http';
 import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { Pool, type PoolClient } from 'pg';
+import { connectNats } from '@agf/messaging/nats-connection';
 
 /**
  * The reference pipeline: what the hardware can do for a tier-0 request without AGF's framework. Plain
@@ -44,8 +44,8 @@ async function outboxStep(id: string, hop: number, body: string, subject: string
 }
 
 async function main(): Promise<void> {
-  // The same client options as AGF's services (libs/messaging/src/nats-connection.ts).
-  const nc = await connect({ servers: env('NATS_URL', 'nats://127.0.0.1:4222'), noAsyncTraces: true });
+  // The same client, options and all, as AGF's services (and only that module of libs/messaging).
+  const nc = await connectNats(env('NATS_URL', 'nats://127.0.0.1:4222'), ROLE);
   const js = jetstream(nc);
   const publishAndMark = async (eventId: string, subject: string, payload: string): Promise<void> => {
     await js.publish(subject, payload, { msgID: eventId });
