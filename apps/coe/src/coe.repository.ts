@@ -116,11 +116,6 @@ export const coeRepository = {
     return rows.length === 1;
   },
 
-  async waitingBreakGlass(m: EntityManager, requestId: string): Promise<BreakGlassRequested | undefined> {
-    const rows: { event: BreakGlassRequested }[] = await m.query(`SELECT "event" FROM "coe"."break_glass" WHERE "request_id" = $1`, [requestId]);
-    return rows[0]?.event;
-  },
-
   async setForcedEscalation(m: EntityManager, requestId: string, reason: string): Promise<void> {
     await m.query(`UPDATE "coe"."requests" SET "forced_escalation" = $2 WHERE "request_id" = $1`, [requestId, reason]);
   },
@@ -149,15 +144,19 @@ export const coeRepository = {
 
   /** Stores an assignment as it is: pending, or (a built-in validator's) already completed. */
   async insertAssignment(m: EntityManager, a: AssignmentRecord): Promise<void> {
-    await m.query(
-      `INSERT INTO "coe"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "runtime", "role", "scope", "tier_level", "priority",
-         "sla_hours", "assigned_at", "sla_due_at", "status", "supersedes_assignment_id", "decision", "comments", "conditions", "confidence", "completed_at",
-         "purpose", "escalation_level", "escalation_reason")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
-      [a.assignmentId, a.requestId, a.expertId, a.expertType, a.expertKind, a.runtime, a.role, JSON.stringify(a.scope), a.tierLevel, a.priority,
-        a.slaHours, a.assignedAt, a.slaDueAt, a.status, a.supersedesAssignmentId, a.decision, a.comments, JSON.stringify(a.conditions), a.confidence, a.completedAt,
-        a.purpose, a.escalation?.level ?? null, a.escalation?.reason ?? null],
+    await m.query(`${insertAssignmentsSql} SELECT 1`, assignmentArrays([a]));
+  },
+
+  /**
+   * Stores the assignments a classification made and reads the break-glass that came before it, in one
+   * statement: the read comes where it always did, after the assignments, in the same transaction.
+   */
+  async insertAssignmentsAndWaitingBreakGlass(m: EntityManager, requestId: string, assignments: readonly AssignmentRecord[]): Promise<BreakGlassRequested | undefined> {
+    const rows: { event: BreakGlassRequested }[] = await m.query(
+      `${insertAssignmentsSql} SELECT "event" FROM "coe"."break_glass" WHERE "request_id" = $${ASSIGNMENT_COLUMNS + 1}`,
+      [...assignmentArrays(assignments), requestId],
     );
+    return rows[0]?.event;
   },
 
   async assignments(m: EntityManager, requestId: string): Promise<AssignmentRecord[]> {
@@ -233,3 +232,44 @@ export const coeRepository = {
     return rows.length === 1;
   },
 };
+
+const ASSIGNMENT_COLUMNS = 23;
+
+/** A CTE inserting the rows of `assignmentArrays` (parameters $1–$23); the statement goes on with a SELECT. */
+const insertAssignmentsSql = `WITH "inserted" AS (
+  INSERT INTO "coe"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "runtime", "role", "scope", "tier_level", "priority",
+    "sla_hours", "assigned_at", "sla_due_at", "status", "supersedes_assignment_id", "decision", "comments", "conditions", "confidence", "completed_at",
+    "purpose", "escalation_level", "escalation_reason")
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::smallint[], $10::text[],
+    $11::float8[], $12::timestamptz[], $13::timestamptz[], $14::text[], $15::uuid[], $16::text[], $17::text[], $18::jsonb[], $19::float8[], $20::timestamptz[],
+    $21::text[], $22::smallint[], $23::text[]))`;
+
+/** One array per column of `insertAssignmentsSql`, in its order. */
+function assignmentArrays(assignments: readonly AssignmentRecord[]): unknown[][] {
+  const column = <T>(of: (a: AssignmentRecord) => T): T[] => assignments.map(of);
+  return [
+    column((a) => a.assignmentId),
+    column((a) => a.requestId),
+    column((a) => a.expertId),
+    column((a) => a.expertType),
+    column((a) => a.expertKind),
+    column((a) => a.runtime),
+    column((a) => a.role),
+    column((a) => JSON.stringify(a.scope)),
+    column((a) => a.tierLevel),
+    column((a) => a.priority),
+    column((a) => a.slaHours),
+    column((a) => a.assignedAt),
+    column((a) => a.slaDueAt),
+    column((a) => a.status),
+    column((a) => a.supersedesAssignmentId),
+    column((a) => a.decision),
+    column((a) => a.comments),
+    column((a) => JSON.stringify(a.conditions)),
+    column((a) => a.confidence),
+    column((a) => a.completedAt),
+    column((a) => a.purpose),
+    column((a) => a.escalation?.level ?? null),
+    column((a) => a.escalation?.reason ?? null),
+  ];
+}

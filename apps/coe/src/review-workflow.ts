@@ -171,13 +171,14 @@ export class ReviewWorkflow {
         : undefined;
     if (!held) tx.emit({ name: 'review.classified', correlationId: request.requestId, data: classification });
     const assignments: AssignmentRecord[] = [];
-    for (const next of planned) assignments.push(await this.assign(tx, current, next, undefined, held));
+    for (const next of planned) assignments.push(await this.assign(tx, current, next, undefined, held, { storedByCaller: true }));
+    // One statement stores them all and reads whether a break-glass came before the request was classified.
+    const breakGlass = await repo.insertAssignmentsAndWaitingBreakGlass(tx.manager, request.requestId, assignments);
     if (fallbacks.unfilled.length) {
       await repo.setUnfilled(tx.manager, request.requestId, fallbacks.unfilled);
       current.unfilled = fallbacks.unfilled;
     }
     // A break-glass that came before the request was classified applies now.
-    const breakGlass = await repo.waitingBreakGlass(tx.manager, request.requestId);
     if (breakGlass) {
       if (held) this.announce(tx, held);
       await this.approveAsEmergency(tx, current, breakGlass, sortedAsStored(assignments));
@@ -401,13 +402,17 @@ export class ReviewWorkflow {
     if (this.notWaitingForCompliance.size > REMEMBERED_REQUESTS) this.notWaitingForCompliance.delete(this.notWaitingForCompliance.values().next().value!);
   }
 
-  /** Stores and announces one assignment; returns it as stored (a built-in validator's already completed). */
+  /**
+   * Stores and announces one assignment; returns it as stored (a built-in validator's already completed).
+   * `storedByCaller`: the caller stores it with the others it makes (nothing reads it back before then).
+   */
   private async assign(
     tx: Tx,
     request: CoeRequest,
     planned: PlannedAssignment & { supersedesAssignmentId?: string },
     purpose: { purpose: AssignmentPurpose; escalation: { level: number; reason: EscalationReason } | null; anyCapacity: boolean } = { purpose: 'review', escalation: null, anyCapacity: false },
     held?: HeldAnnouncements,
+    { storedByCaller }: { storedByCaller: boolean } = { storedByCaller: false },
   ): Promise<AssignmentRecord> {
     const builtin = planned.expertKind === 'automated' && planned.runtime === 'builtin';
     if (!builtin && purpose.anyCapacity) {
@@ -444,7 +449,7 @@ export class ReviewWorkflow {
     // Built-in validators answer at once: their assignment is stored completed, in one statement.
     const verdict = builtin ? runBuiltinValidator({ expert: { id: pending.expertId, expertType: pending.expertType }, request: request.request, risk: request.risk }) : undefined;
     const record: AssignmentRecord = verdict ? { ...pending, status: 'completed', ...verdict, completedAt: new Date().toISOString() } : pending;
-    await repo.insertAssignment(tx.manager, record);
+    if (!storedByCaller) await repo.insertAssignment(tx.manager, record);
     tx.onCommitted(() => this.metrics.assignments.inc({ expert_type: record.expertType, role: record.role }));
     const assigned: ReviewAssigned = {
       requestId: record.requestId,
