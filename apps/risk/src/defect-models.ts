@@ -4,6 +4,7 @@ import { MessageContext, OnMessage } from '@agf/messaging';
 import { isRiskModel, type RiskModel } from '@agf/model-domain';
 import type { AvailableModel } from '@agf/risk-domain';
 import type { EntityManager } from 'typeorm';
+import type { ModelSequence } from './risk.repository';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
@@ -13,20 +14,24 @@ export const CACHED_MODELS = Number(process.env['AGF_RISK_MODEL_CACHE'] ?? 32);
 
 /**
  * The defect models risk scores with: the newest published per scope, stored in `risk.defect_models`, and a
- * small least-recently-used cache of parsed ones. Each batch asks Postgres for the current sequence of the
- * scopes it needs (one small query), so every replica uses the newest model even when another consumed its event.
+ * small least-recently-used cache of parsed ones. Each batch reads the current sequence of the scopes it needs
+ * (with the histories, in one statement), so every replica uses the newest model even when another consumed
+ * its event; only a model newer than the cached one is read in full.
  */
 @Injectable()
 export class DefectModelStore {
   private readonly cache = new Map<string, { sequence: number; model: RiskModel }>();
 
-  /** For each request, its project's model, else the cross-project model, else none. */
-  async modelsFor(m: Queryable, requests: ReadonlyArray<Pick<DeploymentRequest, 'projectId'>>): Promise<Map<string, AvailableModel>> {
-    const scopes = [...new Set([...requests.map((r) => r.projectId), CROSS_PROJECT_SCOPE])];
-    const current: Array<{ scope: string; sequence: string }> = await m.query(
-      `SELECT "scope", "sequence"::text FROM "risk"."defect_models" WHERE "scope" = ANY($1::text[])`,
-      [scopes],
-    );
+  /** The scopes whose models can score these requests: their projects' and the cross-project one. */
+  scopesFor(requests: ReadonlyArray<Pick<DeploymentRequest, 'projectId'>>): string[] {
+    return [...new Set([...requests.map((r) => r.projectId), CROSS_PROJECT_SCOPE])];
+  }
+
+  /**
+   * For each request, its project's model, else the cross-project model, else none. `current`: the sequences
+   * stored for `scopesFor(requests)` (`riskRepository.histories` reads them).
+   */
+  async modelsFor(m: Queryable, requests: ReadonlyArray<Pick<DeploymentRequest, 'projectId'>>, current: readonly ModelSequence[]): Promise<Map<string, AvailableModel>> {
     const stale = current.filter((c) => this.cache.get(c.scope)?.sequence !== Number(c.sequence)).map((c) => c.scope);
     if (stale.length) {
       const rows: Array<{ scope: string; sequence: string; model: unknown }> = await m.query(

@@ -26,8 +26,8 @@ export class RiskMessageController {
   ) {}
 
   /**
-   * Scored at the end of the transaction, with the other requests of its batch: one history read and one
-   * insert for all of them instead of two statements each. The history read then also sees the
+   * Scored at the end of the transaction, with the other requests of its batch: one read of histories and
+   * model sequences and one insert for all of them instead of three statements each. The history read then also sees the
    * `learning.model.updated` of the same batch.
    */
   @OnMessage('deployment.requested')
@@ -44,8 +44,9 @@ export class RiskMessageController {
   private async assessAll(manager: EntityManager, items: PendingAssessment[]): Promise<void> {
     // The inbox drops a redelivered event; a request published twice under two event ids is scored once, by its first.
     const requests = onePerKey(items, (i) => i.request.requestId);
-    const histories = await repo.histories(manager, requests.map((i) => i.request));
-    const models = await this.defectModels.modelsFor(manager, requests.map((i) => i.request));
+    const wanted = requests.map((i) => i.request);
+    const { views: histories, modelSequences } = await repo.histories(manager, wanted, this.defectModels.scopesFor(wanted));
+    const models = await this.defectModels.modelsFor(manager, wanted, modelSequences);
     const modelWeight = this.policy.governance.risk_weights.model ?? DEFAULT_DEFECT_MODEL_WEIGHT;
     const assessedAt = new Date().toISOString();
     const scored = requests.map((item) => {

@@ -9,27 +9,48 @@ export function historyKey(r: Pick<DeploymentRequest, 'projectId' | 'componentNa
   return JSON.stringify([r.projectId, r.componentName]);
 }
 
+/** The current sequence of a scope's defect model (a bigint, as text). */
+export interface ModelSequence {
+  scope: string;
+  sequence: string;
+}
+
 /** SQL of the `risk` schema; writes run in the caller's (message) transaction. */
 export const riskRepository = {
-  /** The history views of these requests' projects and components, in one statement, by `historyKey`. */
-  async histories(m: Queryable, requests: Array<Pick<DeploymentRequest, 'projectId' | 'componentName'>>): Promise<Map<string, HistoryView>> {
-    const rows: { kind: 'project' | 'component'; project_id: string; component_name: string; stats: HistoryStats }[] = await m.query(
+  /**
+   * The history views of these requests' projects and components, by `historyKey`, and in the same statement
+   * the current sequence of the defect models of `modelScopes` (what `DefectModelStore.modelsFor` compares its
+   * cache with).
+   */
+  async histories(
+    m: Queryable,
+    requests: Array<Pick<DeploymentRequest, 'projectId' | 'componentName'>>,
+    modelScopes: readonly string[],
+  ): Promise<{ views: Map<string, HistoryView>; modelSequences: ModelSequence[] }> {
+    const rows: { kind: 'project' | 'component' | 'model'; project_id: string; component_name: string | null; stats: unknown }[] = await m.query(
       `WITH "wanted" AS (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS w("project_id", "component_name"))
        SELECT 'project' AS "kind", p."project_id", w."component_name", p."stats"
          FROM "wanted" w JOIN "risk"."project_history" p ON p."project_id" = w."project_id"
        UNION ALL
        SELECT 'component', c."project_id", c."component_name", c."stats"
-         FROM "wanted" w JOIN "risk"."component_history" c ON c."project_id" = w."project_id" AND c."component_name" = w."component_name"`,
-      [requests.map((r) => r.projectId), requests.map((r) => r.componentName)],
+         FROM "wanted" w JOIN "risk"."component_history" c ON c."project_id" = w."project_id" AND c."component_name" = w."component_name"
+       UNION ALL
+       SELECT 'model', d."scope", NULL, to_jsonb(d."sequence"::text) FROM "risk"."defect_models" d WHERE d."scope" = ANY($3::text[])`,
+      [requests.map((r) => r.projectId), requests.map((r) => r.componentName), modelScopes],
     );
     const views = new Map<string, HistoryView>();
+    const modelSequences: ModelSequence[] = [];
     for (const row of rows) {
-      const key = historyKey({ projectId: row.project_id, componentName: row.component_name });
+      if (row.kind === 'model') {
+        modelSequences.push({ scope: row.project_id, sequence: row.stats as string });
+        continue;
+      }
+      const key = historyKey({ projectId: row.project_id, componentName: row.component_name! });
       const view = views.get(key) ?? {};
-      view[row.kind] = row.stats;
+      view[row.kind] = row.stats as HistoryStats;
       views.set(key, view);
     }
-    return views;
+    return { views, modelSequences };
   },
 
   /** Stores assessments (one per request) in one statement; returns the requests not assessed before. */
