@@ -233,7 +233,33 @@ export const coeRepository = {
   },
 };
 
-const ASSIGNMENT_COLUMNS = 23;
+/** The value of each column of `insertAssignmentsSql`, in its order. */
+const ASSIGNMENT_COLUMN_VALUES: ReadonlyArray<(a: AssignmentRecord) => unknown> = [
+  (a) => a.assignmentId,
+  (a) => a.requestId,
+  (a) => a.expertId,
+  (a) => a.expertType,
+  (a) => a.expertKind,
+  (a) => a.runtime,
+  (a) => a.role,
+  (a) => JSON.stringify(a.scope),
+  (a) => a.tierLevel,
+  (a) => a.priority,
+  (a) => a.slaHours,
+  (a) => a.assignedAt,
+  (a) => a.slaDueAt,
+  (a) => a.status,
+  (a) => a.supersedesAssignmentId,
+  (a) => a.decision,
+  (a) => a.comments,
+  (a) => JSON.stringify(a.conditions),
+  (a) => a.confidence,
+  (a) => a.completedAt,
+  (a) => a.purpose,
+  (a) => a.escalation?.level ?? null,
+  (a) => a.escalation?.reason ?? null,
+];
+const ASSIGNMENT_COLUMNS = ASSIGNMENT_COLUMN_VALUES.length;
 
 /** A CTE inserting the rows of `assignmentArrays` (parameters $1–$23); the statement goes on with a SELECT. */
 const insertAssignmentsSql = `WITH "inserted" AS (
@@ -244,32 +270,7 @@ const insertAssignmentsSql = `WITH "inserted" AS (
     $11::float8[], $12::timestamptz[], $13::timestamptz[], $14::text[], $15::uuid[], $16::text[], $17::text[], $18::jsonb[], $19::float8[], $20::timestamptz[],
     $21::text[], $22::smallint[], $23::text[]))`;
 
-/** One array per column of `insertAssignmentsSql`, in its order. */
+/** One array per column of `insertAssignmentsSql`. */
 function assignmentArrays(assignments: readonly AssignmentRecord[]): unknown[][] {
-  const column = <T>(of: (a: AssignmentRecord) => T): T[] => assignments.map(of);
-  return [
-    column((a) => a.assignmentId),
-    column((a) => a.requestId),
-    column((a) => a.expertId),
-    column((a) => a.expertType),
-    column((a) => a.expertKind),
-    column((a) => a.runtime),
-    column((a) => a.role),
-    column((a) => JSON.stringify(a.scope)),
-    column((a) => a.tierLevel),
-    column((a) => a.priority),
-    column((a) => a.slaHours),
-    column((a) => a.assignedAt),
-    column((a) => a.slaDueAt),
-    column((a) => a.status),
-    column((a) => a.supersedesAssignmentId),
-    column((a) => a.decision),
-    column((a) => a.comments),
-    column((a) => JSON.stringify(a.conditions)),
-    column((a) => a.confidence),
-    column((a) => a.completedAt),
-    column((a) => a.purpose),
-    column((a) => a.escalation?.level ?? null),
-    column((a) => a.escalation?.reason ?? null),
-  ];
+  return ASSIGNMENT_COLUMN_VALUES.map((value) => assignments.map(value));
 }
