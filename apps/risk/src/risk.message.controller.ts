@@ -27,8 +27,8 @@ export class RiskMessageController {
 
   /**
    * Scored at the end of the transaction, with the other requests of its batch: one read of histories and
-   * model sequences and one insert for all of them instead of three statements each. The history read then also sees the
-   * `learning.model.updated` of the same batch.
+   * model sequences and one insert for all of them instead of three statements each. The history read then
+   * also sees the `learning.model.updated` of the same batch.
    */
   @OnMessage('deployment.requested')
   async deploymentRequested(event: CloudEvent<'deployment.requested'>, ctx: MessageContext): Promise<void> {
