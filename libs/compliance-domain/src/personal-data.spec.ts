@@ -38,6 +38,14 @@ describe('personal fields under the hash chain', () => {
     expect(sealedIdsIn(sealed).sort()).toEqual(values.map((v) => v.id).sort());
   });
 
+  it('gives every value of an event a salt of its own, past the sixteen drawn at once', () => {
+    const many = { id: 'e2', subject: 'request-2', data: { conditions: [], reviews: Array.from({ length: 40 }, (_, i) => ({ comments: `note ${i}`, actor: { subject: `person-${i}` } })) } };
+    const { values } = sealPersonalFields(many, digest, new Set());
+    expect(values).toHaveLength(80);
+    expect(values.every((v) => /^[0-9a-f]{32}$/.test(v.salt))).toBe(true);
+    expect(new Set(values.map((v) => v.salt)).size).toBe(80);
+  });
+
   it('matches a subject as a whole word only, in text and in JSON', () => {
     const { pattern, replacement } = erasurePattern('ann.lee');
     const re = new RegExp(pattern, 'g');

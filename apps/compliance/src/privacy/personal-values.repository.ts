@@ -23,7 +23,13 @@ export const personalValues = {
    */
   async seal(m: Queryable, events: CloudEventEnvelope[]): Promise<Map<string, unknown>> {
     const key = await privacyKey(m);
-    const digestOf = (subject: string) => subjectDigest(key, subject);
+    // A batch names the same people again and again (each event of a change, each field): one HMAC each.
+    const digests = new Map<string, string>();
+    const digestOf = (subject: string): string => {
+      let digest = digests.get(subject);
+      if (digest === undefined) digests.set(subject, (digest = subjectDigest(key, subject)));
+      return digest;
+    };
     const correlations = [...new Set(events.map((e) => e.correlationid))];
     const known: { correlation_id: string; person: string }[] = await m.query(
       `SELECT "correlation_id", "person" FROM "compliance"."change_people" WHERE "correlation_id" = ANY($1::text[])`,
