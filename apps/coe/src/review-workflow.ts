@@ -510,20 +510,20 @@ export class ReviewWorkflow {
   ): void {
     const { completedAt } = review;
     const completed: ReviewCompleted = {
-        requestId: request.requestId,
-        projectId: request.projectId,
-        assignmentId: assignment.assignmentId,
-        expertId: assignment.expertId,
-        expertType: assignment.expertType,
-        expertKind: assignment.expertKind,
-        decision: review.decision,
-        comments: review.comments,
-        conditions: review.conditions,
-        confidence: review.confidence,
-        completedAt,
-        // Who answered, verified; a built-in validator's review has nobody behind it.
-        ...(review.actor ? { actor: review.actor } : {}),
-        ...(answeredAsAssigned ? { assignment: answeredAsAssigned } : {}),
+      requestId: request.requestId,
+      projectId: request.projectId,
+      assignmentId: assignment.assignmentId,
+      expertId: assignment.expertId,
+      expertType: assignment.expertType,
+      expertKind: assignment.expertKind,
+      decision: review.decision,
+      comments: review.comments,
+      conditions: review.conditions,
+      confidence: review.confidence,
+      completedAt,
+      // Who answered, verified; a built-in validator's review has nobody behind it.
+      ...(review.actor ? { actor: review.actor } : {}),
+      ...(answeredAsAssigned ? { assignment: answeredAsAssigned } : {}),
     };
     if (held) held.reviews.push(completed);
     else tx.emit({ name: 'review.completed', correlationId: request.requestId, data: completed });
