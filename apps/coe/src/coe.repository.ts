@@ -60,6 +60,10 @@ export interface ExpertRow {
   away_until: Date | null;
 }
 
+/** The registry's active experts, as `ExpertRow`s; columns named (not `*`), so that a statement reading them is prepared. */
+const ACTIVE_EXPERTS_SQL = `SELECT "id", "expert_type", "kind", "level", "runtime", "specialties", "capacity", "open_reviews", "principal", "available", "away_from", "away_until"
+       FROM "coe"."experts" WHERE "active"`;
+
 /** SQL of the `coe` schema; every function runs in the caller's transaction. */
 export const coeRepository = {
   async lockRequest(m: EntityManager, requestId: string): Promise<CoeRequest | undefined> {
@@ -83,18 +87,28 @@ export const coeRepository = {
     };
   },
 
-  /** False when the request is already known (a re-assessment or a replay). */
   /**
    * Undefined when the request is stored already. Returns the project's stored gate mode with it: a tier-0
-   * request is decided in this same transaction, and the decision needs it (one statement fewer per decision).
+   * request is decided in this same transaction, and the decision needs it. With `withExperts`, the active
+   * experts (`experts`) come with it too, for a request that fired a trigger: one statement fewer per batch.
    */
-  async insertRequest(m: EntityManager, r: Omit<CoeRequest, 'breachCount' | 'forcedEscalation' | 'unfilled'>): Promise<{ storedMode: StoredProjectMode | null } | undefined> {
-    const rows: Array<{ stored_mode: StoredProjectMode | null }> = await m.query(
+  async insertRequest(
+    m: EntityManager,
+    r: Omit<CoeRequest, 'breachCount' | 'forcedEscalation' | 'unfilled'>,
+    options: { withExperts?: boolean } = {},
+  ): Promise<{ storedMode: StoredProjectMode | null; experts?: ExpertRow[] } | undefined> {
+    const rows: Array<{ stored_mode: StoredProjectMode | null; experts?: Array<Omit<ExpertRow, 'away_from' | 'away_until'> & { away_from: string | null; away_until: string | null }> }> = await m.query(
       `INSERT INTO "coe"."requests" ("request_id", "project_id", "requester", "request", "risk", "triggers", "tier_level", "tier_reasons")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING ${storedProjectModeSql('$2')} AS "stored_mode"`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING ${storedProjectModeSql('$2')} AS "stored_mode"${
+         options.withExperts ? `, (SELECT COALESCE(json_agg(e ORDER BY e."id"), '[]'::json) FROM (${ACTIVE_EXPERTS_SQL}) e) AS "experts"` : ''
+       }`,
       [r.requestId, r.projectId, r.requester, JSON.stringify(r.request), JSON.stringify(r.risk), JSON.stringify(r.triggers), r.tierLevel, JSON.stringify(r.tierReasons)],
     );
-    return rows[0] ? { storedMode: rows[0].stored_mode } : undefined;
+    const row = rows[0];
+    if (!row) return undefined;
+    // Timestamps in JSON are text: back to the dates a read of the table gives.
+    const experts = row.experts?.map((e) => ({ ...e, away_from: e.away_from === null ? null : new Date(e.away_from), away_until: e.away_until === null ? null : new Date(e.away_until) }));
+    return { storedMode: row.stored_mode, ...(experts ? { experts } : {}) };
   },
 
   async setBreachCount(m: EntityManager, requestId: string, breachCount: number): Promise<void> {
@@ -121,11 +135,7 @@ export const coeRepository = {
   },
 
   async experts(m: EntityManager): Promise<ExpertRow[]> {
-    // Columns named (not `*`), so that the statement is prepared: it runs for every request CoE classifies.
-    return m.query(
-      `SELECT "id", "expert_type", "kind", "level", "runtime", "specialties", "capacity", "open_reviews", "principal", "available", "away_from", "away_until"
-       FROM "coe"."experts" WHERE "active" ORDER BY "id"`,
-    );
+    return m.query(`${ACTIVE_EXPERTS_SQL} ORDER BY "id"`);
   },
 
   /** Takes one review slot; false when the expert filled up meanwhile (the message is then retried). */
@@ -157,6 +167,30 @@ export const coeRepository = {
       [...assignmentArrays(assignments), requestId],
     );
     return rows[0]?.event;
+  },
+
+  /**
+   * `insertAssignmentsAndWaitingBreakGlass`, and the request's decision stored in the same statement unless a
+   * break-glass is waiting (`decided`: false then, or when the request has a decision already).
+   */
+  async insertAssignmentsAndDecisionUnlessBreakGlass(
+    m: EntityManager,
+    requestId: string,
+    assignments: readonly AssignmentRecord[],
+    decision: DecisionMade,
+  ): Promise<{ breakGlass?: BreakGlassRequested; decided: boolean }> {
+    const n = ASSIGNMENT_COLUMNS;
+    const rows: Array<{ break_glass: BreakGlassRequested | null; decided: boolean }> = await m.query(
+      `${insertAssignmentsSql}, "waiting" AS (SELECT "event" FROM "coe"."break_glass" WHERE "request_id" = $${n + 1}::uuid),
+       "decided" AS (
+         INSERT INTO "coe"."decisions" ("request_id", "outcome", "tier_level", "decision", "decided_at")
+         SELECT $${n + 1}::uuid, $${n + 2}::text, $${n + 3}::smallint, $${n + 4}::jsonb, $${n + 5}::timestamptz WHERE NOT EXISTS (SELECT 1 FROM "waiting")
+         ON CONFLICT DO NOTHING RETURNING 1)
+       SELECT (SELECT "event" FROM "waiting") AS "break_glass", EXISTS (SELECT 1 FROM "decided") AS "decided"`,
+      [...assignmentArrays(assignments), requestId, decision.outcome, decision.tierLevel, JSON.stringify(decision), decision.decidedAt],
+    );
+    const row = rows[0]!;
+    return { ...(row.break_glass ? { breakGlass: row.break_glass } : {}), decided: row.decided };
   },
 
   async assignments(m: EntityManager, requestId: string): Promise<AssignmentRecord[]> {

@@ -118,8 +118,10 @@ export class ReviewWorkflow {
       unfilled: [],
     };
     // A re-assessment of a request already under review: the first classification stands.
-    const inserted = await repo.insertRequest(tx.manager, current);
+    // The experts come with it for the batch's first request that needs them.
+    const inserted = await repo.insertRequest(tx.manager, current, { withExperts: triggers.length > 0 && !this.expertLists.has(tx.manager) });
     if (!inserted) return;
+    if (inserted.experts) this.expertLists.set(tx.manager, inserted.experts);
     this.rememberProjectMode(tx.manager, projectModeView(this.policy, request.projectId, inserted.storedMode));
     if (!requiresCompliance(current)) tx.onCommitted(() => this.rememberNotWaitingForCompliance(request.requestId));
     const classification: ReviewClassified = {
@@ -172,6 +174,7 @@ export class ReviewWorkflow {
     if (!held) tx.emit({ name: 'review.classified', correlationId: request.requestId, data: classification });
     const assignments: AssignmentRecord[] = [];
     for (const next of planned) assignments.push(await this.assign(tx, current, next, undefined, held, { storedByCaller: true }));
+    if (held && (await this.decideWithAssignments(tx, current, now, sortedAsStored(assignments), held))) return;
     // One statement stores them all and reads whether a break-glass came before the request was classified.
     const breakGlass = await repo.insertAssignmentsAndWaitingBreakGlass(tx.manager, request.requestId, assignments);
     if (fallbacks.unfilled.length) {
@@ -186,6 +189,25 @@ export class ReviewWorkflow {
     }
     // A request classified in this transaction has no decision yet, and its assignments are the ones just made.
     await this.advance(tx, current, now, { undecided: true, assignments: sortedAsStored(assignments) }, held);
+  }
+
+  /**
+   * A request its built-in validators decide at once: the decision is stored by the statement that stores their
+   * assignments, unless a break-glass came before the request was classified (then that applies, as it would
+   * have). False when the validators' answers do not decide it: the caller stores the assignments and goes on.
+   */
+  private async decideWithAssignments(tx: Tx, request: CoeRequest, now: Date, assignments: AssignmentRecord[], held: HeldAnnouncements): Promise<boolean> {
+    const step = this.nextStepOf(request, now, assignments, { required: false });
+    if (step.kind !== 'decide') return false;
+    const decision = await this.inProjectMode(tx, { ...step.decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade);
+    const stored = await repo.insertAssignmentsAndDecisionUnlessBreakGlass(tx.manager, request.requestId, assignments, decision);
+    if (stored.breakGlass) {
+      this.announce(tx, held);
+      await this.approveAsEmergency(tx, request, stored.breakGlass, assignments);
+    } else if (stored.decided) {
+      await this.announceDecision(tx, decision, assignments, held);
+    }
+    return true;
   }
 
   /** Announces held events on their own after all: the request was not decided in the step that made them. */
@@ -538,20 +560,7 @@ export class ReviewWorkflow {
     const assignments = known?.assignments ?? (await repo.assignments(tx.manager, request.requestId));
     const complianceRequired = requiresCompliance(request);
     const evaluation = complianceRequired ? await repo.latestCompliance(tx.manager, request.requestId) : undefined;
-    const compliance = { required: complianceRequired, ...(evaluation ? { evaluation } : {}) };
-    const step = nextStep({
-      request: request.request,
-      risk: request.risk,
-      tier: request.tierLevel,
-      triggers: request.triggers,
-      assignments,
-      unfilled: request.unfilled,
-      compliance,
-      minConfidence: this.policy.governance.min_confidence,
-      escalation: this.policy.escalation,
-      legacyForcedEscalation: request.forcedEscalation,
-      now,
-    });
+    const step = this.nextStepOf(request, now, assignments, { required: complianceRequired, ...(evaluation ? { evaluation } : {}) });
     if (step.kind === 'decide') {
       await this.publishDecision(tx, { ...step.decision, requestId: request.requestId, projectId: request.projectId } as DecisionMade, assignments, held);
       return;
@@ -634,14 +643,41 @@ export class ReviewWorkflow {
     this.projectModes.set(manager, modes);
   }
 
-  /**
-   * Records the one decision of the request. Every assignment still open is cancelled with `review.cancelled`
-   * (its reviewer is told, its SLA timers stop, its expert's slot is freed).
-   */
-  private async publishDecision(tx: Tx, decision: DecisionMade, assignments: AssignmentRecord[], held?: HeldAnnouncements): Promise<void> {
+  /** The request's next step on its assignments and compliance as they are (`nextStep`). */
+  private nextStepOf(request: CoeRequest, now: Date, assignments: AssignmentRecord[], compliance: Parameters<typeof nextStep>[0]['compliance']): ReturnType<typeof nextStep> {
+    return nextStep({
+      request: request.request,
+      risk: request.risk,
+      tier: request.tierLevel,
+      triggers: request.triggers,
+      assignments,
+      unfilled: request.unfilled,
+      compliance,
+      minConfidence: this.policy.governance.min_confidence,
+      escalation: this.policy.escalation,
+      legacyForcedEscalation: request.forcedEscalation,
+      now,
+    });
+  }
+
+  /** The decision as its project's gate mode has it: marked `shadow` in a project that only watches. */
+  private async inProjectMode(tx: Tx, decision: DecisionMade): Promise<DecisionMade> {
     const mode = this.projectModes.get(tx.manager)?.get(decision.projectId) ?? (await effectiveProjectMode(tx.manager, this.policy, decision.projectId));
-    if (mode.mode === 'shadow') decision = { ...decision, shadow: true };
+    return mode.mode === 'shadow' ? { ...decision, shadow: true } : decision;
+  }
+
+  /** Records the one decision of the request and announces it (`announceDecision`). */
+  private async publishDecision(tx: Tx, decision: DecisionMade, assignments: AssignmentRecord[], held?: HeldAnnouncements): Promise<void> {
+    decision = await this.inProjectMode(tx, decision);
     if (!(await repo.insertDecision(tx.manager, decision))) return;
+    await this.announceDecision(tx, decision, assignments, held);
+  }
+
+  /**
+   * Publishes a stored decision. Every assignment still open is cancelled with `review.cancelled` (its reviewer
+   * is told, its SLA timers stop, its expert's slot is freed).
+   */
+  private async announceDecision(tx: Tx, decision: DecisionMade, assignments: AssignmentRecord[], held?: HeldAnnouncements): Promise<void> {
     if (held) decision = { ...decision, classification: held.classification, ...(held.reviews.length ? { validatorReviews: held.reviews } : {}) };
     const cancelledAt = new Date().toISOString();
     for (const open of assignments.filter(isOpen)) {

@@ -1,7 +1,7 @@
 import { type AuditEntryContent, type AuditRow, auditEntryFromRow, CanonicalJsonText, type ChainedAuditEntry, canonicalJson, chainEntry } from '@agf/compliance-domain';
 import type { CloudEventEnvelope } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
-import { personalValues } from './privacy/personal-values.repository';
+import { personalValues, type SealingReads } from './privacy/personal-values.repository';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
@@ -25,13 +25,13 @@ type NewEntry = Omit<AuditEntryContent, 'sequence' | 'recordedAt' | 'payload'> &
 
 /**
  * Appends entries after `head` (locked by the caller's transaction) in their order, and moves the head to the
- * last of them, in one statement.
+ * last of them, in one statement, with the data-modifying `ctes` (parameters `params`, numbered from 1) beside.
  */
-async function appendAfter(m: Queryable, head: ChainHead, entries: NewEntry[]): Promise<void> {
+async function appendAfter(m: Queryable, head: ChainHead, entries: NewEntry[], beside: { ctes: string[]; params: unknown[] } = { ctes: [], params: [] }): Promise<void> {
   const recordedAt = new Date().toISOString();
   let previousHash = head.entry_hash;
   let sequence = Number(head.sequence);
-  const values: unknown[] = [];
+  const values: unknown[] = [...beside.params];
   const tuples: string[] = [];
   for (const { payload, ...fields } of entries) {
     sequence += 1;
@@ -44,7 +44,7 @@ async function appendAfter(m: Queryable, head: ChainHead, entries: NewEntry[]): 
   const next = values.length;
   values.push(sequence, previousHash);
   await m.query(
-    `WITH "appended" AS (
+    `WITH ${[...beside.ctes, ''].join(', ')}"appended" AS (
        INSERT INTO "compliance"."audit_entries" ("sequence", "event_id", "event_type", "subject", "correlation_id", "occurred_at", "recorded_at",
          "payload", "previous_hash", "content_hash", "entry_hash") VALUES ${tuples.join(', ')})
      UPDATE "compliance"."chain_head" SET "sequence" = $${next + 1}, "entry_hash" = $${next + 2}`,
@@ -61,12 +61,16 @@ export const auditRepository = {
    */
   async appendAll(m: Queryable, events: CloudEventEnvelope[]): Promise<string[]> {
     if (!events.length) return [];
-    const heads: Array<ChainHead & { known: string[] }> = await m.query(
+    // Personal fields are chained as salted commitments, their values kept beside the chain (erasable). What
+    // sealing needs is read with the head, and what it keeps is written with the entries: two statements.
+    const people = await personalValues.peopleOf(m, events);
+    const heads: Array<ChainHead & { known: string[] } & SealingReads> = await m.query(
       `SELECT h."sequence", h."entry_hash",
               ARRAY(SELECT a."event_id" FROM "compliance"."audit_entries" a WHERE a."event_id" = ANY($1::text[])
-                    UNION ALL SELECT p."event_id" FROM "compliance"."audit_pending" p WHERE p."event_id" = ANY($1::text[])) AS "known"
-         FROM "compliance"."chain_head" h FOR UPDATE`,
-      [events.map((e) => e.id)],
+                    UNION ALL SELECT p."event_id" FROM "compliance"."audit_pending" p WHERE p."event_id" = ANY($1::text[])) AS "known",
+              ${personalValues.readColumns(2, 3)}
+         FROM "compliance"."chain_head" h FOR UPDATE OF h`,
+      [events.map((e) => e.id), people.correlations, people.digests],
     );
     const head = heads[0];
     if (!head) throw new Error('compliance.chain_head is missing: the migration did not run');
@@ -74,12 +78,12 @@ export const auditRepository = {
     // Also once per id within the batch.
     const fresh = events.filter((e) => !known.has(e.id) && known.add(e.id));
     if (!fresh.length) return [];
-    // Personal fields are chained as salted commitments, their values kept beside the chain (erasable).
-    const sealed = await personalValues.seal(m, fresh);
+    const { sealed, writes } = personalValues.seal(fresh, people, head);
     await appendAfter(
       m,
       head,
       fresh.map((e) => ({ eventId: e.id, eventType: e.type, subject: e.subject, correlationId: e.correlationid ?? null, occurredAt: e.time, payload: canonicalJson(sealed.get(e.id)) })),
+      personalValues.writeCtes(writes, 1),
     );
     return fresh.map((e) => e.type);
   },

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { createServiceDataSource, initialiseDatabase } from '@agf/platform';
 import { Client } from 'pg';
+import type { DataSource, MigrationInterface } from 'typeorm';
 
 export const TEST_DATABASE_PREFIX = 'agf_test_';
 
@@ -41,6 +43,28 @@ export async function createTestDatabase(base = baseDatabaseUrl()): Promise<Test
       await dropClient.connect();
       await dropClient.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await dropClient.end();
+    },
+  };
+}
+
+/** A service's schema, migrated, in a fresh database of its own: for tests of one service's SQL. */
+export interface ServiceTestDatabase {
+  db: TestDatabase;
+  dataSource: DataSource;
+  /** Closes the pool and drops the database. */
+  drop(): Promise<void>;
+}
+
+export async function createServiceTestDatabase(schema: string, migrations: Array<new () => MigrationInterface>): Promise<ServiceTestDatabase> {
+  const db = await createTestDatabase();
+  const dataSource = createServiceDataSource({ url: db.url, schema, poolSize: 2, migrations, applicationName: 'agf-test' });
+  await initialiseDatabase(dataSource, schema);
+  return {
+    db,
+    dataSource,
+    async drop(): Promise<void> {
+      await dataSource.destroy();
+      await db.drop();
     },
   };
 }

@@ -15,65 +15,105 @@ export async function privacyKey(m: Queryable): Promise<string> {
   return hmacKey;
 }
 
+/** The people a batch of events names, known by their digests before anything is read. */
+export interface BatchPeople {
+  digestOf: (subject: string) => string;
+  /** Each event's people (digests), by event id. */
+  byEvent: Map<string, string[]>;
+  correlations: string[];
+  /** Every digest the events name. */
+  digests: string[];
+}
+
+/** What sealing a batch reads, in the statement that locks the chain head (`auditRepository.appendAll`). */
+export interface SealingReads {
+  /** The people already recorded for the batch's changes: `[correlation id, digest]`. */
+  people: Array<[string, string]>;
+  /** Digests of people erased, among the batch's and its changes' people. */
+  erased: string[];
+}
+
+/** What sealing a batch leaves to write, in the statement that appends to the chain. */
+export interface SealingWrites {
+  /** People new to their change: `[correlation id, digest]`. */
+  people: Array<[string, string]>;
+  values: Array<PersonalValue & { eventId: string }>;
+}
+
 /** SQL of the personal values beside the audit chain. */
 export const personalValues = {
-  /**
-   * Seals the personal fields of events about to be chained: stores their values (not those of people already
-   * erased) and the people of each change, and returns each event with commitments in place of its values.
-   */
-  async seal(m: Queryable, events: CloudEventEnvelope[]): Promise<Map<string, unknown>> {
+  /** The digests of the people each event names (one HMAC per person and batch: a batch names the same people again and again). */
+  async peopleOf(m: Queryable, events: CloudEventEnvelope[]): Promise<BatchPeople> {
     const key = await privacyKey(m);
-    // A batch names the same people again and again (each event of a change, each field): one HMAC each.
     const digests = new Map<string, string>();
     const digestOf = (subject: string): string => {
       let digest = digests.get(subject);
       if (digest === undefined) digests.set(subject, (digest = subjectDigest(key, subject)));
       return digest;
     };
-    const correlations = [...new Set(events.map((e) => e.correlationid))];
-    const known: { correlation_id: string; person: string }[] = await m.query(
-      `SELECT "correlation_id", "person" FROM "compliance"."change_people" WHERE "correlation_id" = ANY($1::text[])`,
-      [correlations],
-    );
-    const erased = new Set<string>();
-    const peopleOf = new Map<string, Set<string>>(correlations.map((c) => [c, new Set<string>()]));
-    for (const row of known) peopleOf.get(row.correlation_id)!.add(row.person);
-    const fresh: Array<[string, string]> = [];
+    const byEvent = new Map(events.map((event) => [event.id, [...peopleIn(event.data)].map(digestOf)]));
+    return { digestOf, byEvent, correlations: [...new Set(events.map((e) => e.correlationid))], digests: [...new Set(digests.values())] };
+  },
+
+  /**
+   * Output columns `people` and `erased` (`SealingReads`) for a statement whose parameter `correlations` holds
+   * the batch's correlation ids and `digests` the people its events name.
+   */
+  readColumns(correlations: number, digests: number): string {
+    return `(SELECT COALESCE(json_agg(json_build_array(c."correlation_id", c."person")), '[]'::json)
+               FROM "compliance"."change_people" c WHERE c."correlation_id" = ANY($${correlations}::text[])) AS "people",
+            ARRAY(SELECT DISTINCT e."subject_commitment"::text FROM "compliance"."erasures" e
+                   WHERE e."subject_commitment" = ANY($${digests}::text[] || ARRAY(SELECT c."person"::text FROM "compliance"."change_people" c
+                                                                                    WHERE c."correlation_id" = ANY($${correlations}::text[])))) AS "erased"`;
+  },
+
+  /**
+   * Replaces the personal fields of events about to be chained by commitments (pure: `reads` is what the
+   * database holds). Values about people already erased are not kept at all: they show as erased from the start.
+   */
+  seal(events: CloudEventEnvelope[], people: BatchPeople, reads: SealingReads): { sealed: Map<string, unknown>; writes: SealingWrites } {
+    const erased = new Set(reads.erased);
+    const peopleOf = new Map<string, Set<string>>(people.correlations.map((c) => [c, new Set<string>()]));
+    for (const [correlation, person] of reads.people) peopleOf.get(correlation)?.add(person);
+    const writes: SealingWrites = { people: [], values: [] };
     for (const event of events) {
-      for (const person of peopleIn(event.data)) {
-        const digest = digestOf(person);
-        if (!peopleOf.get(event.correlationid)!.has(digest)) fresh.push([event.correlationid, digest]);
-        peopleOf.get(event.correlationid)!.add(digest);
+      const known = peopleOf.get(event.correlationid)!;
+      for (const digest of people.byEvent.get(event.id) ?? []) {
+        if (!known.has(digest)) writes.people.push([event.correlationid, digest]);
+        known.add(digest);
       }
     }
-    const everyone = [...new Set([...peopleOf.values()].flatMap((s) => [...s]))];
-    const erasedRows: { subject_commitment: string }[] = everyone.length
-      ? await m.query(`SELECT DISTINCT "subject_commitment" FROM "compliance"."erasures" WHERE "subject_commitment" = ANY($1::text[])`, [everyone])
-      : [];
-    erasedRows.forEach((r) => erased.add(r.subject_commitment));
     const sealed = new Map<string, unknown>();
-    const kept: Array<PersonalValue & { eventId: string }> = [];
     for (const event of events) {
-      const result = sealPersonalFields(event, digestOf, peopleOf.get(event.correlationid)!);
+      const result = sealPersonalFields(event, people.digestOf, peopleOf.get(event.correlationid)!);
       sealed.set(event.id, result.sealed);
-      // A value about someone erased already is not kept at all: it shows as erased from the start.
-      for (const value of result.values) if (!value.owners.some((o) => erased.has(o))) kept.push({ ...value, eventId: event.id });
+      for (const value of result.values) if (!value.owners.some((o) => erased.has(o))) writes.values.push({ ...value, eventId: event.id });
     }
-    if (fresh.length) {
-      await m.query(
-        `INSERT INTO "compliance"."change_people" ("correlation_id", "person") SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
-        [fresh.map((f) => f[0]), fresh.map((f) => f[1])],
-      );
+    return { sealed, writes };
+  },
+
+  /** Data-modifying CTEs storing `writes`, their parameters numbered from `firstParam` on. */
+  writeCtes(writes: SealingWrites, firstParam: number): { ctes: string[]; params: unknown[] } {
+    const ctes: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${firstParam + params.length - 1}`;
+    };
+    if (writes.people.length) {
+      ctes.push(`"change_people_added" AS (
+         INSERT INTO "compliance"."change_people" ("correlation_id", "person")
+         SELECT * FROM unnest(${param(writes.people.map((p) => p[0]))}::text[], ${param(writes.people.map((p) => p[1]))}::text[]) ON CONFLICT DO NOTHING)`);
     }
-    if (kept.length) {
-      await m.query(
-        `INSERT INTO "compliance"."personal_values" ("id", "event_id", "owners", "value", "salt")
+    if (writes.values.length) {
+      const { values } = writes;
+      ctes.push(`"personal_values_kept" AS (
+         INSERT INTO "compliance"."personal_values" ("id", "event_id", "owners", "value", "salt")
          SELECT v."id", v."event_id", ARRAY(SELECT jsonb_array_elements_text(v."owners")), v."value", v."salt"
-           FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[]) AS v("id", "event_id", "owners", "value", "salt")`,
-        [kept.map((v) => v.id), kept.map((v) => v.eventId), kept.map((v) => JSON.stringify(v.owners)), kept.map((v) => JSON.stringify(v.value)), kept.map((v) => v.salt)],
-      );
+           FROM unnest(${param(values.map((v) => v.id))}::uuid[], ${param(values.map((v) => v.eventId))}::text[], ${param(values.map((v) => JSON.stringify(v.owners)))}::jsonb[],
+                       ${param(values.map((v) => JSON.stringify(v.value)))}::jsonb[], ${param(values.map((v) => v.salt))}::text[]) AS v("id", "event_id", "owners", "value", "salt"))`);
     }
-    return sealed;
+    return { ctes, params };
   },
 
   /** Entries as people read them: each commitment replaced by its value, or `[erased]`. Hashes stay those of the stored entries. */

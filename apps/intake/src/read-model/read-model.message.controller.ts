@@ -38,7 +38,7 @@ export class ReadModelMessageController {
     const decision = decisionAlone(event.data);
     if (classification) project(ctx, { name: 'review.classified', data: classification });
     for (const review of validatorReviews ?? []) projectReview(ctx, review);
-    project(ctx, { name: 'decision.made', data: decision });
+    project(ctx, { name: 'decision.made', data: decision, ...(classification ? { decidedInOneStep: true } : {}) });
     // Last, so that the answers of this same batch are in the request's story the attestation names approvers from.
     ctx.writeLater('attestation', decision, (manager, decisions) => this.attestations.record(manager, decisions), { last: true });
     // Waiting clients get the decision from the event itself; the read model shows it once this commits.

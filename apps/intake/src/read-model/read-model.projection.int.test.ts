@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ComplianceEvaluated, type DecisionEscalated, LIMITS, type ReviewAssigned, type ReviewClassified, type ReviewCompleted, type ReviewRejected, type SlaTimerFired } from '@agf/contracts';
 import { aDecision, aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
-import { createServiceDataSource, initialiseDatabase } from '@agf/platform';
-import { createTestDatabase, type TestDatabase } from '@agf/testing';
+import { createServiceTestDatabase, type ServiceTestDatabase } from '@agf/testing';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import { INTAKE_MIGRATIONS } from '../migrations';
@@ -17,18 +16,16 @@ jest.setTimeout(120_000);
  * is applied on its own, in the same order (real Postgres, intake's own migrations).
  */
 describe('intake read model projection', () => {
-  let db: TestDatabase;
+  let service: ServiceTestDatabase;
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    dataSource = createServiceDataSource({ url: db.url, schema: 'intake', poolSize: 2, migrations: INTAKE_MIGRATIONS, applicationName: 'agf-test' });
-    await initialiseDatabase(dataSource, 'intake');
+    service = await createServiceTestDatabase('intake', INTAKE_MIGRATIONS);
+    dataSource = service.dataSource;
   });
 
   afterAll(async () => {
-    await dataSource?.destroy();
-    await db?.drop();
+    await service?.drop();
   });
 
   /** Each request's events, with the order constraints of their producers: an assignment before its answer and its timers. */
@@ -112,6 +109,52 @@ describe('intake read model projection', () => {
     await dataSource.transaction((m) => projectReadModelEvents(m, sent));
     const shown = await new RequestViewRepository(dataSource).findRejectedAnswers(requestId);
     expect(shown.map((r) => r.reason)).toEqual(sent.slice(5).map((r) => r.data.reason));
+  });
+
+  it('leaves a request decided in one step as its classification, answered assignment and decision applied one by one do', async () => {
+    const request = aDeploymentRequest({ requestId: randomUUID(), projectId: 'p-one-step' });
+    const { requestId, projectId } = request;
+    const at = (seconds: number) => new Date(Date.UTC(2026, 10, 26, 12, 0, seconds)).toISOString();
+    const assigned: ReviewAssigned = {
+      requestId,
+      projectId,
+      assignmentId: randomUUID(),
+      expertId: 'security-scanner',
+      expertType: 'security',
+      expertKind: 'automated',
+      role: 'standard',
+      scope: ['security'],
+      tierLevel: 0,
+      priority: 'normal',
+      slaHours: 1,
+      assignedAt: at(1),
+      slaDueAt: at(59),
+    };
+    const answered: ReviewCompleted = { ...pick(assigned), decision: 'approve', comments: 'no findings', conditions: ['monitor errors'], confidence: 0.95, completedAt: at(1) };
+    const classified: ReviewClassified = { requestId, projectId, governanceRequired: true, triggers: [{ condition: 'SECURITY_CHANGE', reason: 'touches authentication code' }], tierLevel: 0, tierReasons: ['low risk'], classifiedAt: at(1) };
+    const decision = aDecision({ requestId, projectId, tierLevel: 0, decidedAt: at(1) });
+    const assessed = aRiskAssessment(request, { revision: 1, overallScore: 0.2 });
+    const told = (decidedInOneStep: boolean): ReadModelEvent[] => [
+      { name: 'risk.assessed', data: assessed },
+      { name: 'review.classified', data: classified },
+      { name: 'review.assigned', data: assigned },
+      { name: 'review.completed', data: answered },
+      { name: 'decision.made', data: decision, ...(decidedInOneStep ? { decidedInOneStep } : {}) },
+    ];
+    const others = stories.map((s) => s.requestId);
+
+    await reset([requestId, ...others]);
+    await dataSource.transaction((m) => projectReadModelEvents(m, [...told(false), ...events.map((e) => e.event)]));
+    const stepwise = await snapshot();
+
+    await reset([requestId, ...others]);
+    await dataSource.transaction((m) => projectReadModelEvents(m, [...told(true), ...events.map((e) => e.event)]));
+    expect(await snapshot()).toEqual(stepwise);
+    // Delivered again: nothing changes.
+    await dataSource.transaction((m) => projectReadModelEvents(m, told(true)));
+    expect(await snapshot()).toEqual(stepwise);
+    expect(stepwise.requests.find((r) => r.id === requestId)).toMatchObject({ status: 'decided', classification: { tierLevel: 0 }, decision: { requestId } });
+    expect(stepwise.assignments.filter((a) => a.request_id === requestId)).toEqual([expect.objectContaining({ status: 'completed', decision: 'approve', comments: 'no findings' })]);
   });
 
   async function reset(requestIds: string[]): Promise<void> {
@@ -289,4 +332,9 @@ function cut<T>(items: T[], cuts: boolean[]): T[][] {
     if (cuts[i] && i < items.length - 1) batches.push([]);
   });
   return batches;
+}
+
+/** The assignment facts an answer repeats. */
+function pick(a: ReviewAssigned): Pick<ReviewCompleted, 'requestId' | 'projectId' | 'assignmentId' | 'expertId' | 'expertType' | 'expertKind'> {
+  return { requestId: a.requestId, projectId: a.projectId, assignmentId: a.assignmentId, expertId: a.expertId, expertType: a.expertType, expertKind: a.expertKind };
 }

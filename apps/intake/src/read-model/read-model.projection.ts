@@ -27,7 +27,11 @@ export type ReadModelEvent =
   | { name: 'sla.warning'; data: SlaTimerFired }
   | { name: 'sla.breached'; data: SlaTimerFired }
   | { name: 'compliance.evaluated'; data: ComplianceEvaluated }
-  | { name: 'decision.made'; data: DecisionMade }
+  /**
+   * `decidedInOneStep`: the decision carried its classification and validators' reviews, handed over before
+   * it in the same batch; nothing else of the request can be open.
+   */
+  | { name: 'decision.made'; data: DecisionMade; decidedInOneStep?: boolean }
   | { name: 'review.cancelled'; data: ReviewCancelled }
   | { name: 'decision.escalated'; data: DecisionEscalated }
   | { name: 'deployment.break_glass'; data: BreakGlassRequested };
@@ -48,7 +52,11 @@ type Status = keyof typeof STATUS_RANK;
  * row, so that concurrent batches and single messages always lock a request before its assignments.
  */
 export async function projectReadModelEvents(db: Queryable, events: readonly ReadModelEvent[]): Promise<void> {
-  const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => events.filter((e) => e.name === name).map((e) => e.data as Of<N>);
+  // A request decided in one step is written by two statements of its own rather than by the five its
+  // classification, assignments, answers and decision would take one kind at a time.
+  const decidedInOneStep = new Set(events.flatMap((e) => (e.name === 'decision.made' && e.decidedInOneStep ? [e.data.requestId] : [])));
+  const stepwise = decidedInOneStep.size ? events.filter((e) => !(ONE_STEP_KINDS.has(e.name) && decidedInOneStep.has(e.data.requestId))) : events;
+  const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => stepwise.filter((e) => e.name === name).map((e) => e.data as Of<N>);
   const completed = of('review.completed');
   // Also what numbers the requests' story events (`recordRequestEvents`), so it is taken for every transaction.
   await db.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`, [distinct(events.map((e) => e.data.requestId)).sort()]);
@@ -57,14 +65,64 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   await applyAssignments(db, of('review.assigned'));
   await applyCompletedReviews(db, completed);
   await applyCancellations(db, of('review.cancelled'));
-  await applyRejectedAnswers(db, events.filter((e) => e.name === 'review.rejected'));
+  await applyRejectedAnswers(db, stepwise.filter((e) => e.name === 'review.rejected'));
   await applySlaWarnings(db, of('sla.warning'));
   await applySlaBreaches(db, of('sla.breached'));
   await applyComplianceEvaluations(db, of('compliance.evaluated'));
   await applyEscalations(db, of('decision.escalated'));
   await applyDecisions(db, of('decision.made'));
   await applyBreakGlass(db, of('deployment.break_glass'));
+  await applyOneStepDecisions(db, events.filter((e) => ONE_STEP_KINDS.has(e.name) && decidedInOneStep.has(e.data.requestId)));
   await recordRequestEvents(db, events);
+}
+
+/** What a request decided in one step is told by: its classification, validators' assignments and answers, and decision. */
+const ONE_STEP_KINDS = new Set<ReadModelEvent['name']>(['review.classified', 'review.assigned', 'review.completed', 'decision.made']);
+
+/**
+ * Requests decided in one step: classification, decision and status in one update of the request row, and the
+ * validators' assignments stored answered in one insert. They end as the stepwise projection leaves them.
+ */
+async function applyOneStepDecisions(db: Queryable, events: readonly ReadModelEvent[]): Promise<void> {
+  if (!events.length) return;
+  const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => events.filter((e) => e.name === name).map((e) => e.data as Of<N>);
+  const decisions = [...keepBy(of('decision.made'), (d) => d.requestId, () => false).values()];
+  const classifications = new Map(of('review.classified').map((c) => [c.requestId, c]));
+  await db.query(
+    `UPDATE "intake"."requests" r
+        SET "classification" = COALESCE(v."classification", r."classification"), "decision" = COALESCE(r."decision", v."decision"), ${advanceStatus(4)}, "updated_at" = now()
+       FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS v("id", "classification", "decision") WHERE r."id" = v."id"`,
+    [
+      decisions.map((d) => d.requestId),
+      decisions.map((d) => (classifications.has(d.requestId) ? JSON.stringify(classifications.get(d.requestId)) : null)),
+      decisions.map((d) => JSON.stringify(d)),
+      ...statusParams('decided'),
+    ],
+  );
+  const answers = new Map(of('review.completed').map((r) => [r.assignmentId, r]));
+  const assignments = [...keepBy(of('review.assigned'), (a) => a.assignmentId, () => true).values()];
+  if (!assignments.length) return;
+  const answerOf = (a: ReviewAssigned) => answers.get(a.assignmentId);
+  await db.query(
+    `INSERT INTO "intake"."assignments" ("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "status", "tier_level", "assigned_at", "sla_due_at", "supersedes_assignment_id",
+                                         "scope", "priority", "decision", "comments", "conditions", "completed_at")
+     SELECT a."id", a."request_id", a."expert_id", a."expert_type", a."expert_kind", a."role", CASE WHEN a."completed_at" IS NULL THEN 'cancelled' ELSE 'completed' END,
+            a."tier_level", a."assigned_at", a."sla_due_at", a."supersedes", a."scope", a."priority", a."decision", a."comments", a."conditions", a."completed_at"
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int2[], $8::timestamptz[], $9::timestamptz[], $10::uuid[], $11::jsonb[], $12::text[],
+                   $13::text[], $14::text[], $15::jsonb[], $16::timestamptz[])
+            AS a("id", "request_id", "expert_id", "expert_type", "expert_kind", "role", "tier_level", "assigned_at", "sla_due_at", "supersedes", "scope", "priority",
+                 "decision", "comments", "conditions", "completed_at")
+     ON CONFLICT ("id") DO UPDATE SET "status" = EXCLUDED."status", "decision" = EXCLUDED."decision", "comments" = EXCLUDED."comments",
+       "conditions" = EXCLUDED."conditions", "completed_at" = EXCLUDED."completed_at"`,
+    [
+      ...assignmentFacts(assignments),
+      ...assignmentRouting(assignments),
+      assignments.map((a) => answerOf(a)?.decision ?? null),
+      assignments.map((a) => answerOf(a)?.comments ?? null),
+      assignments.map((a) => (answerOf(a) ? JSON.stringify(answerOf(a)!.conditions) : null)),
+      assignments.map((a) => answerOf(a)?.completedAt ?? null),
+    ],
+  );
 }
 
 async function applyRiskAssessments(db: Queryable, assessments: RiskAssessed[]): Promise<void> {
@@ -118,19 +176,9 @@ async function applyAssignments(db: Queryable, assignments: ReviewAssigned[]): P
        "supersedes_assignment_id" = EXCLUDED."supersedes_assignment_id", "scope" = EXCLUDED."scope", "priority" = EXCLUDED."priority"`,
     [
       distinct(assignments.map((a) => a.requestId)),
-      assignments.map((a) => a.assignmentId),
-      assignments.map((a) => a.requestId),
-      assignments.map((a) => a.expertId),
-      assignments.map((a) => a.expertType),
-      assignments.map((a) => a.expertKind),
-      assignments.map((a) => a.role),
-      assignments.map((a) => a.tierLevel),
-      assignments.map((a) => a.assignedAt),
-      assignments.map((a) => a.slaDueAt),
+      ...assignmentFacts(assignments),
       ...statusParams('in_review'),
-      assignments.map((a) => a.supersedesAssignmentId ?? null),
-      assignments.map((a) => JSON.stringify(a.scope)),
-      assignments.map((a) => a.priority),
+      ...assignmentRouting(assignments),
     ],
   );
   const superseded = assignments.flatMap((a) => (a.supersedesAssignmentId ? [a.supersedesAssignmentId] : []));
@@ -138,6 +186,26 @@ async function applyAssignments(db: Queryable, assignments: ReviewAssigned[]): P
     // Also when the decision, seen first, cancelled it: CoE reassigns only before it decides.
     await db.query(`UPDATE "intake"."assignments" SET "status" = 'reassigned' WHERE "id" = ANY($1::uuid[]) AND "status" IN ('pending', 'breached', 'cancelled')`, [superseded]);
   }
+}
+
+/** One array per column: id, request, expert (id, type, kind), role, tier, assigned and due. */
+function assignmentFacts(assignments: readonly ReviewAssigned[]): unknown[][] {
+  return [
+    assignments.map((a) => a.assignmentId),
+    assignments.map((a) => a.requestId),
+    assignments.map((a) => a.expertId),
+    assignments.map((a) => a.expertType),
+    assignments.map((a) => a.expertKind),
+    assignments.map((a) => a.role),
+    assignments.map((a) => a.tierLevel),
+    assignments.map((a) => a.assignedAt),
+    assignments.map((a) => a.slaDueAt),
+  ];
+}
+
+/** One array per column: the assignment it replaces, its scope and its priority. */
+function assignmentRouting(assignments: readonly ReviewAssigned[]): unknown[][] {
+  return [assignments.map((a) => a.supersedesAssignmentId ?? null), assignments.map((a) => JSON.stringify(a.scope)), assignments.map((a) => a.priority)];
 }
 
 async function applyCompletedReviews(db: Queryable, reviews: ReviewCompleted[]): Promise<void> {
