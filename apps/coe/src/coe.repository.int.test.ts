@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { aDecision, aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
-import { messagingTablesMigration } from '@agf/messaging';
 import { createServiceTestDatabase, type ServiceTestDatabase } from '@agf/testing';
 import type { DataSource } from 'typeorm';
 import { type AssignmentRecord, coeRepository as repo } from './coe.repository';
-import { CoeSchema1732500000101 } from './migrations/1732500000101-coe-schema';
-import { ExpertRegistry1732500000120 } from './migrations/1732500000120-expert-registry';
-import { CoeEscalation1732500000130 } from './migrations/1732500000130-coe-escalation';
-import { CoeProjectModes1732500000140 } from './migrations/1732500000140-project-modes';
+import { COE_MIGRATIONS } from './migrations';
 
 jest.setTimeout(60_000);
 
@@ -20,13 +16,7 @@ describe('coe repository', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    service = await createServiceTestDatabase('coe', [
-      messagingTablesMigration('coe'),
-      CoeSchema1732500000101,
-      ExpertRegistry1732500000120,
-      CoeEscalation1732500000130,
-      CoeProjectModes1732500000140,
-    ]);
+    service = await createServiceTestDatabase('coe', COE_MIGRATIONS);
     dataSource = service.dataSource;
     await dataSource.query(
       `INSERT INTO "coe"."experts" ("id", "expert_type", "kind", "level", "runtime", "specialties", "capacity", "open_reviews", "principal", "available", "away_from", "away_until", "active")

@@ -2,16 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { isSealedValue, subjectDigest, verifyChain } from '@agf/compliance-domain';
 import { type CloudEventEnvelope, createEvent } from '@agf/contracts';
 import { aDecision, aDeploymentRequest, aRiskAssessment } from '@agf/contracts/testing';
-import { messagingTablesMigration } from '@agf/messaging';
 import { statementsSent } from '@agf/platform';
 import { createServiceTestDatabase, type ServiceTestDatabase } from '@agf/testing';
 import type { DataSource } from 'typeorm';
 import { auditRepository as audit } from './audit.repository';
-import { ComplianceSchema1732500000501 } from './migrations/1732500000501-compliance-schema';
-import { ComplianceReviewerIdentity1732500000502 } from './migrations/1732500000502-compliance-reviewer-identity';
-import { ComplianceAppendOnlyAudit1732500000510 } from './migrations/1732500000510-append-only-audit';
-import { ComplianceEmergency1732500000520 } from './migrations/1732500000520-compliance-emergency';
-import { CompliancePersonalData1732500001100 } from './migrations/1732500001100-compliance-personal-data';
+import { COMPLIANCE_MIGRATIONS } from './migrations';
 import { personalValues, privacyKey } from './privacy/personal-values.repository';
 
 jest.setTimeout(60_000);
@@ -25,14 +20,7 @@ describe('audit repository', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    service = await createServiceTestDatabase('compliance', [
-      messagingTablesMigration('compliance'),
-      ComplianceSchema1732500000501,
-      ComplianceReviewerIdentity1732500000502,
-      ComplianceAppendOnlyAudit1732500000510,
-      ComplianceEmergency1732500000520,
-      CompliancePersonalData1732500001100,
-    ]);
+    service = await createServiceTestDatabase('compliance', COMPLIANCE_MIGRATIONS);
     dataSource = service.dataSource;
   });
 

@@ -55,8 +55,10 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   // A request decided in one step is written by two statements of its own rather than by the five its
   // classification, assignments, answers and decision would take one kind at a time.
   const decidedInOneStep = new Set(events.flatMap((e) => (e.name === 'decision.made' && e.decidedInOneStep ? [e.data.requestId] : [])));
-  const stepwise = decidedInOneStep.size ? events.filter((e) => !(ONE_STEP_KINDS.has(e.name) && decidedInOneStep.has(e.data.requestId))) : events;
-  const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => stepwise.filter((e) => e.name === name).map((e) => e.data as Of<N>);
+  const oneStep: ReadModelEvent[] = [];
+  const stepwise: ReadModelEvent[] = [];
+  for (const e of events) (ONE_STEP_KINDS.has(e.name) && decidedInOneStep.has(e.data.requestId) ? oneStep : stepwise).push(e);
+  const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => dataOf(stepwise, name);
   const completed = of('review.completed');
   // Also what numbers the requests' story events (`recordRequestEvents`), so it is taken for every transaction.
   await db.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`, [distinct(events.map((e) => e.data.requestId)).sort()]);
@@ -72,8 +74,13 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   await applyEscalations(db, of('decision.escalated'));
   await applyDecisions(db, of('decision.made'));
   await applyBreakGlass(db, of('deployment.break_glass'));
-  await applyOneStepDecisions(db, events.filter((e) => ONE_STEP_KINDS.has(e.name) && decidedInOneStep.has(e.data.requestId)));
+  await applyOneStepDecisions(db, oneStep);
   await recordRequestEvents(db, events);
+}
+
+/** The data of the events of one kind. */
+function dataOf<N extends ReadModelEvent['name']>(events: readonly ReadModelEvent[], name: N): Array<Of<N>> {
+  return events.filter((e) => e.name === name).map((e) => e.data as Of<N>);
 }
 
 /** What a request decided in one step is told by: its classification, validators' assignments and answers, and decision. */
@@ -85,7 +92,7 @@ const ONE_STEP_KINDS = new Set<ReadModelEvent['name']>(['review.classified', 're
  */
 async function applyOneStepDecisions(db: Queryable, events: readonly ReadModelEvent[]): Promise<void> {
   if (!events.length) return;
-  const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => events.filter((e) => e.name === name).map((e) => e.data as Of<N>);
+  const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => dataOf(events, name);
   const decisions = [...keepBy(of('decision.made'), (d) => d.requestId, () => false).values()];
   const classifications = new Map(of('review.classified').map((c) => [c.requestId, c]));
   await db.query(

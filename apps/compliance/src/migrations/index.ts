@@ -1,0 +1,16 @@
+import { messagingTablesMigration } from '@agf/messaging';
+import { ComplianceSchema1732500000501 } from './1732500000501-compliance-schema';
+import { ComplianceReviewerIdentity1732500000502 } from './1732500000502-compliance-reviewer-identity';
+import { ComplianceAppendOnlyAudit1732500000510 } from './1732500000510-append-only-audit';
+import { ComplianceEmergency1732500000520 } from './1732500000520-compliance-emergency';
+import { CompliancePersonalData1732500001100 } from './1732500001100-compliance-personal-data';
+
+/** Compliance's schema, oldest migration first (the service's and its tests' one list). */
+export const COMPLIANCE_MIGRATIONS = [
+  messagingTablesMigration('compliance'),
+  ComplianceSchema1732500000501,
+  ComplianceReviewerIdentity1732500000502,
+  ComplianceAppendOnlyAudit1732500000510,
+  ComplianceEmergency1732500000520,
+  CompliancePersonalData1732500001100,
+];
