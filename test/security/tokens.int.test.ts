@@ -56,6 +56,14 @@ describe('OIDC bearer tokens', () => {
     expect((await scrape(await idp.bearer(metricsReader, { notBefore: Math.floor(Date.now() / 1000) + 10 }))).status).toBe(200);
   });
 
+  it('refuses a token it accepted once as soon as the token expires (exp + skew), although it remembers verified tokens', async () => {
+    const expiring = await idp.bearer(metricsReader, { expiresIn: -27 }); // accepted for about 3 more seconds
+    expect((await scrape(expiring)).status).toBe(200);
+    expect((await scrape(expiring)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await expectUnauthorized(expiring, /expired/);
+  });
+
   it.each([
     ['no Authorization header', async () => undefined, /no credential/],
     ['a scheme other than Bearer', async () => `Basic ${Buffer.from('a:b').toString('base64')}`, /expected Authorization: Bearer/],

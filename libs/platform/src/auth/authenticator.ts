@@ -2,6 +2,7 @@ import { hashApiKey, looksLikeApiKey, type Principal, principalFromClaims } from
 import type { AuthPolicy } from '@agf/policy';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { ApiKeyReplica } from './api-key-replica';
+import { VerifiedTokens } from './verified-tokens';
 
 export interface OidcSettings {
   issuer: string;
@@ -20,6 +21,7 @@ const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256
  */
 export class Authenticator {
   private jwks?: Promise<JWTVerifyGetKey>;
+  private readonly verified = new VerifiedTokens({ maxEntries: 1000, maxAgeMs: 60_000 });
 
   constructor(
     private readonly keys: ApiKeyReplica,
@@ -45,6 +47,8 @@ export class Authenticator {
 
   private async token(jwt: string): Promise<Authentication> {
     if (!this.oidc) return { ok: false, reason: 'not an AGF API key, and no OIDC issuer is configured (AGF_OIDC_ISSUER)' };
+    const known = this.verified.principalOf(jwt);
+    if (known) return { ok: true, principal: known };
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(jwt, await this.keySet(), {
@@ -59,7 +63,10 @@ export class Authenticator {
       return { ok: false, reason: `invalid token: ${describeJoseError(error)}` };
     }
     const principal = principalFromClaims(payload, this.oidc.issuer, this.claims);
-    return principal ? { ok: true, principal } : { ok: false, reason: 'invalid token: no usable sub claim' };
+    if (!principal) return { ok: false, reason: 'invalid token: no usable sub claim' };
+    // `exp` is a required claim, so jose has checked it is a number.
+    this.verified.remember(jwt, principal, ((payload['exp'] as number) + this.claims.clock_skew_seconds) * 1000);
+    return { ok: true, principal };
   }
 
   private keySet(): Promise<JWTVerifyGetKey> {
