@@ -155,6 +155,20 @@ describe('intake read model projection', () => {
     expect(await snapshot()).toEqual(stepwise);
     expect(stepwise.requests.find((r) => r.id === requestId)).toMatchObject({ status: 'decided', classification: { tierLevel: 0 }, decision: { requestId } });
     expect(stepwise.assignments.filter((a) => a.request_id === requestId)).toEqual([expect.objectContaining({ status: 'completed', decision: 'approve', comments: 'no findings' })]);
+
+    // With its evaluation: the request row is updated once for the assessment, evaluation and decision together.
+    const evaluated: ComplianceEvaluated = { requestId, projectId, passed: true, pending: false, controls: [], basedOnAssignments: [assigned.assignmentId], evaluatedAt: at(2) };
+    await reset([requestId]);
+    const statements: string[] = [];
+    await dataSource.transaction((m) =>
+      projectReadModelEvents({ query: (sql: string, parameters?: unknown[]) => (statements.push(sql), m.query(sql, parameters)) }, [...told(true), { name: 'compliance.evaluated', data: evaluated }]),
+    );
+    expect(statements.filter((sql) => /^\s*UPDATE "intake"."requests"/.test(sql))).toHaveLength(1);
+    // The row lock, that update, the answered assignment, the story.
+    expect(statements).toHaveLength(4);
+    expect((await snapshot()).requests).toEqual([
+      expect.objectContaining({ id: requestId, status: 'decided', status_rank: 3, risk: expect.objectContaining({ revision: 1 }), compliance: expect.objectContaining({ passed: true }), decision: expect.objectContaining({ requestId }) }),
+    ]);
   });
 
   async function reset(requestIds: string[]): Promise<void> {

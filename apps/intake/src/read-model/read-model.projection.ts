@@ -52,8 +52,9 @@ type Status = keyof typeof STATUS_RANK;
  * row, so that concurrent batches and single messages always lock a request before its assignments.
  */
 export async function projectReadModelEvents(db: Queryable, events: readonly ReadModelEvent[]): Promise<void> {
-  // A request decided in one step is written by two statements of its own rather than by the five its
-  // classification, assignments, answers and decision would take one kind at a time.
+  // A request decided in one step is written by the update of the request rows and one insert of its
+  // answered assignments, rather than by the five statements its classification, assignments, answers and
+  // decision would take one kind at a time.
   const decidedInOneStep = new Set(events.flatMap((e) => (e.name === 'decision.made' && e.decidedInOneStep ? [e.data.requestId] : [])));
   const oneStep: ReadModelEvent[] = [];
   const stepwise: ReadModelEvent[] = [];
@@ -62,7 +63,6 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   const completed = of('review.completed');
   // Also what numbers the requests' story events (`recordRequestEvents`), so it is taken for every transaction.
   await db.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`, [distinct(events.map((e) => e.data.requestId)).sort()]);
-  await applyRiskAssessments(db, of('risk.assessed'));
   await applyClassifications(db, of('review.classified'));
   await applyAssignments(db, of('review.assigned'));
   await applyCompletedReviews(db, completed);
@@ -70,11 +70,11 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   await applyRejectedAnswers(db, stepwise.filter((e) => e.name === 'review.rejected'));
   await applySlaWarnings(db, of('sla.warning'));
   await applySlaBreaches(db, of('sla.breached'));
-  await applyComplianceEvaluations(db, of('compliance.evaluated'));
   await applyEscalations(db, of('decision.escalated'));
   await applyDecisions(db, of('decision.made'));
   await applyBreakGlass(db, of('deployment.break_glass'));
-  await applyOneStepDecisions(db, oneStep);
+  await applyRequestFacts(db, of('risk.assessed'), of('compliance.evaluated'), oneStep);
+  await applyOneStepAssignments(db, oneStep);
   await recordRequestEvents(db, events);
 }
 
@@ -87,25 +87,56 @@ function dataOf<N extends ReadModelEvent['name']>(events: readonly ReadModelEven
 const ONE_STEP_KINDS = new Set<ReadModelEvent['name']>(['review.classified', 'review.assigned', 'review.completed', 'decision.made']);
 
 /**
- * Requests decided in one step: classification, decision and status in one update of the request row, and the
- * validators' assignments stored answered in one insert. They end as the stepwise projection leaves them.
+ * What a batch tells of the request rows themselves, in one update of each row rather than one per kind: the
+ * newest risk assessment (by revision) and compliance evaluation (by time), and, for a request decided in one
+ * step, its classification and decision. Each guard is the one its kind would apply alone, and the status
+ * only moves forward, so the rows end as they would with a statement per kind, in any order.
  */
-async function applyOneStepDecisions(db: Queryable, events: readonly ReadModelEvent[]): Promise<void> {
-  if (!events.length) return;
-  const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => dataOf(events, name);
-  const decisions = [...keepBy(of('decision.made'), (d) => d.requestId, () => false).values()];
-  const classifications = new Map(of('review.classified').map((c) => [c.requestId, c]));
+async function applyRequestFacts(db: Queryable, assessments: RiskAssessed[], evaluations: ComplianceEvaluated[], oneStep: readonly ReadModelEvent[]): Promise<void> {
+  const risks = keepBy(assessments, (a) => a.requestId, (a, b) => b.revision >= a.revision);
+  const compliance = keepBy(evaluations, (e) => e.requestId, (a, b) => b.evaluatedAt >= a.evaluatedAt);
+  const decisions = keepBy(dataOf(oneStep, 'decision.made'), (d) => d.requestId, () => false);
+  const classifications = new Map(dataOf(oneStep, 'review.classified').map((c) => [c.requestId, c]));
+  const ids = distinct([...risks.keys(), ...compliance.keys(), ...decisions.keys()]);
+  if (!ids.length) return;
+  const statusOf = (id: string): Status | null => (decisions.has(id) ? 'decided' : risks.has(id) ? 'assessing' : null);
+  const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
   await db.query(
     `UPDATE "intake"."requests" r
-        SET "classification" = COALESCE(v."classification", r."classification"), "decision" = COALESCE(r."decision", v."decision"), ${advanceStatus(4)}, "updated_at" = now()
-       FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS v("id", "classification", "decision") WHERE r."id" = v."id"`,
+        SET "risk" = CASE WHEN v."risk" IS NOT NULL AND ((r."risk"->>'revision')::int IS NULL OR (r."risk"->>'revision')::int < v."revision") THEN v."risk" ELSE r."risk" END,
+            "compliance" = CASE WHEN v."compliance" IS NOT NULL AND (r."compliance" IS NULL OR (r."compliance"->>'evaluatedAt') <= v."evaluated_at") THEN v."compliance" ELSE r."compliance" END,
+            "classification" = COALESCE(v."classification", r."classification"), "decision" = COALESCE(r."decision", v."decision"),
+            "status" = CASE WHEN r."status_rank" < v."status_rank" THEN v."status" ELSE r."status" END, "status_rank" = GREATEST(r."status_rank", v."status_rank"),
+            "updated_at" = now()
+       FROM unnest($1::uuid[], $2::jsonb[], $3::int[], $4::jsonb[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::int2[])
+            AS v("id", "risk", "revision", "compliance", "evaluated_at", "classification", "decision", "status", "status_rank")
+      WHERE r."id" = v."id"`,
     [
-      decisions.map((d) => d.requestId),
-      decisions.map((d) => (classifications.has(d.requestId) ? JSON.stringify(classifications.get(d.requestId)) : null)),
-      decisions.map((d) => JSON.stringify(d)),
-      ...statusParams('decided'),
+      ids,
+      ids.map((id) => {
+        const risk = risks.get(id);
+        if (!risk) return null;
+        const { request: _request, ...shown } = risk;
+        return JSON.stringify(shown);
+      }),
+      ids.map((id) => risks.get(id)?.revision ?? null),
+      ids.map((id) => json(compliance.get(id))),
+      ids.map((id) => compliance.get(id)?.evaluatedAt ?? null),
+      ids.map((id) => json(decisions.has(id) ? classifications.get(id) : undefined)),
+      ids.map((id) => json(decisions.get(id))),
+      ids.map(statusOf),
+      ids.map((id) => {
+        const status = statusOf(id);
+        return status === null ? null : STATUS_RANK[status];
+      }),
     ],
   );
+}
+
+/** The validators' assignments of requests decided in one step, stored answered in one insert. */
+async function applyOneStepAssignments(db: Queryable, events: readonly ReadModelEvent[]): Promise<void> {
+  if (!events.length) return;
+  const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => dataOf(events, name);
   const answers = new Map(of('review.completed').map((r) => [r.assignmentId, r]));
   const assignments = [...keepBy(of('review.assigned'), (a) => a.assignmentId, () => true).values()];
   if (!assignments.length) return;
@@ -128,24 +159,6 @@ async function applyOneStepDecisions(db: Queryable, events: readonly ReadModelEv
       assignments.map((a) => answerOf(a)?.comments ?? null),
       assignments.map((a) => (answerOf(a) ? JSON.stringify(answerOf(a)!.conditions) : null)),
       assignments.map((a) => answerOf(a)?.completedAt ?? null),
-    ],
-  );
-}
-
-async function applyRiskAssessments(db: Queryable, assessments: RiskAssessed[]): Promise<void> {
-  if (!assessments.length) return;
-  const newest = [...keepBy(assessments, (a) => a.requestId, (a, b) => b.revision >= a.revision).values()];
-  await db.query(
-    `UPDATE "intake"."requests" r
-        SET "risk" = CASE WHEN (r."risk"->>'revision')::int IS NULL OR (r."risk"->>'revision')::int < v."revision" THEN v."risk" ELSE r."risk" END,
-            ${advanceStatus(4)}, "updated_at" = now()
-       FROM unnest($1::uuid[], $2::jsonb[], $3::int[]) AS v("id", "risk", "revision")
-      WHERE r."id" = v."id"`,
-    [
-      newest.map((a) => a.requestId),
-      newest.map(({ request: _request, ...risk }) => JSON.stringify(risk)),
-      newest.map((a) => a.revision),
-      ...statusParams('assessing'),
     ],
   );
 }
@@ -304,17 +317,6 @@ async function applySlaBreaches(db: Queryable, breaches: SlaTimerFired[]): Promi
         SET "breached_at" = v."fired_at", "status" = CASE WHEN a."status" = 'pending' THEN 'breached' ELSE a."status" END
        FROM unnest($1::uuid[], $2::timestamptz[]) AS v("id", "fired_at") WHERE a."id" = v."id"`,
     [latest.map((b) => b.assignmentId), latest.map((b) => b.firedAt)],
-  );
-}
-
-async function applyComplianceEvaluations(db: Queryable, evaluations: ComplianceEvaluated[]): Promise<void> {
-  if (!evaluations.length) return;
-  const newest = [...keepBy(evaluations, (e) => e.requestId, (a, b) => b.evaluatedAt >= a.evaluatedAt).values()];
-  await db.query(
-    `UPDATE "intake"."requests" r SET "compliance" = v."evaluation", "updated_at" = now()
-       FROM unnest($1::uuid[], $2::jsonb[], $3::text[]) AS v("id", "evaluation", "evaluated_at")
-      WHERE r."id" = v."id" AND (r."compliance" IS NULL OR (r."compliance"->>'evaluatedAt') <= v."evaluated_at")`,
-    [newest.map((e) => e.requestId), newest.map((e) => JSON.stringify(e)), newest.map((e) => e.evaluatedAt)],
   );
 }
 
