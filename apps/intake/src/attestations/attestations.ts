@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { decisionStatement, type DsseEnvelope, digestFromMetadata, signStatement } from '@agf/attestation-domain';
 import { type Actor, type DecisionMade, type DeploymentRequest } from '@agf/contracts';
 import type { EntityManager } from 'typeorm';
+import type { DecidedInOneStep } from '../read-model/read-model.projection';
 import { AttestationSigner } from './attestation-signer';
 
 /**
@@ -12,23 +13,30 @@ import { AttestationSigner } from './attestation-signer';
 export class Attestations {
   constructor(private readonly signer: AttestationSigner) {}
 
-  /** Set-based: one read of the requests and their answers, one insert, for all the decisions of a transaction. */
-  async record(manager: Pick<EntityManager, 'query'>, decisions: DecisionMade[]): Promise<void> {
+  /**
+   * Set-based: one read of the requests and their answers, one insert, for all the decisions of a transaction.
+   * Requests decided in one step are known already (`decidedInOneStep`, from the read model's lock of them).
+   */
+  async record(manager: Pick<EntityManager, 'query'>, decisions: DecisionMade[], decidedInOneStep: DecidedInOneStep = new Map()): Promise<void> {
     const first = decisions.filter((d, i) => decisions.findIndex((other) => other.requestId === d.requestId) === i);
     if (!first.length) return;
-    const rows = (await manager.query(
+    const toRead = first.filter((d) => !decidedInOneStep.has(d.requestId)).map((d) => d.requestId);
+    const rows = !toRead.length ? [] : ((await manager.query(
       `SELECT r."id", r."request",
               (SELECT COALESCE(json_agg(e."data" ORDER BY e."seq"), '[]'::json) FROM "intake"."request_events" e
                 WHERE e."request_id" = r."id" AND e."type" = 'review.completed') AS "answers"
          FROM "intake"."requests" r WHERE r."id" = ANY($1::uuid[])`,
-      [first.map((d) => d.requestId)],
-    )) as Array<{ id: string; request: DeploymentRequest; answers: Array<{ assignmentId: string; actor?: Actor }> }>;
-    const known = new Map(rows.map((row) => [row.id, row]));
+      [toRead],
+    )) as Array<{ id: string; request: DeploymentRequest; answers: Array<{ assignmentId: string; actor?: Actor }> }>);
+    const known = new Map<string, { metadata: Record<string, unknown> | undefined; answers: Array<{ assignmentId: string; actor?: Actor }> }>([
+      ...rows.map((row) => [row.id, { metadata: row.request.metadata, answers: row.answers }] as const),
+      ...decidedInOneStep,
+    ]);
     const envelopes = first.flatMap((decision) => {
       const row = known.get(decision.requestId);
       if (!row) return [];
       const actorsByAssignment = new Map(row.answers.flatMap((a) => (a.actor ? [[a.assignmentId, a.actor] as const] : [])));
-      const statement = decisionStatement({ decision, digest: digestFromMetadata(row.request.metadata), actorsByAssignment });
+      const statement = decisionStatement({ decision, digest: digestFromMetadata(row.metadata), actorsByAssignment });
       return [{ requestId: decision.requestId, envelope: signStatement(statement, this.signer.privateKey) }];
     });
     if (!envelopes.length) return;

@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { type CloudEvent, decisionAlone, type ReviewCompleted } from '@agf/contracts';
 import { MessageContext, OnMessage } from '@agf/messaging';
+import type { EntityManager } from 'typeorm';
 import { Attestations } from '../attestations/attestations';
 import { DecisionWaiters } from '../decisions/decision-waiters';
 import { requestEventsCommitted } from '../request-events/request-events.store';
@@ -18,17 +19,17 @@ export class ReadModelMessageController {
     private readonly attestations: Attestations,
   ) {}
 
-  @OnMessage('risk.assessed') async riskAssessed(e: CloudEvent<'risk.assessed'>, ctx: MessageContext) { project(ctx, { name: 'risk.assessed', data: e.data }); }
-  @OnMessage('review.classified') async classified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { project(ctx, { name: 'review.classified', data: e.data }); }
-  @OnMessage('review.assigned') async assigned(e: CloudEvent<'review.assigned'>, ctx: MessageContext) { project(ctx, { name: 'review.assigned', data: e.data }); }
-  @OnMessage('review.completed') async completed(e: CloudEvent<'review.completed'>, ctx: MessageContext) { projectReview(ctx, e.data); }
-  @OnMessage('review.rejected') async rejected(e: CloudEvent<'review.rejected'>, ctx: MessageContext) { project(ctx, { name: 'review.rejected', data: e.data, eventId: e.id }); }
-  @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { project(ctx, { name: 'sla.warning', data: e.data }); }
-  @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { project(ctx, { name: 'sla.breached', data: e.data }); }
-  @OnMessage('compliance.evaluated') async compliance(e: CloudEvent<'compliance.evaluated'>, ctx: MessageContext) { project(ctx, { name: 'compliance.evaluated', data: e.data }); }
-  @OnMessage('review.cancelled') async cancelled(e: CloudEvent<'review.cancelled'>, ctx: MessageContext) { project(ctx, { name: 'review.cancelled', data: e.data }); }
-  @OnMessage('decision.escalated') async escalated(e: CloudEvent<'decision.escalated'>, ctx: MessageContext) { project(ctx, { name: 'decision.escalated', data: e.data }); }
-  @OnMessage('deployment.break_glass') async breakGlass(e: CloudEvent<'deployment.break_glass'>, ctx: MessageContext) { project(ctx, { name: 'deployment.break_glass', data: e.data }); }
+  @OnMessage('risk.assessed') async riskAssessed(e: CloudEvent<'risk.assessed'>, ctx: MessageContext) { this.project(ctx, { name: 'risk.assessed', data: e.data }); }
+  @OnMessage('review.classified') async classified(e: CloudEvent<'review.classified'>, ctx: MessageContext) { this.project(ctx, { name: 'review.classified', data: e.data }); }
+  @OnMessage('review.assigned') async assigned(e: CloudEvent<'review.assigned'>, ctx: MessageContext) { this.project(ctx, { name: 'review.assigned', data: e.data }); }
+  @OnMessage('review.completed') async completed(e: CloudEvent<'review.completed'>, ctx: MessageContext) { this.projectReview(ctx, e.data); }
+  @OnMessage('review.rejected') async rejected(e: CloudEvent<'review.rejected'>, ctx: MessageContext) { this.project(ctx, { name: 'review.rejected', data: e.data, eventId: e.id }); }
+  @OnMessage('sla.warning') async slaWarning(e: CloudEvent<'sla.warning'>, ctx: MessageContext) { this.project(ctx, { name: 'sla.warning', data: e.data }); }
+  @OnMessage('sla.breached') async slaBreached(e: CloudEvent<'sla.breached'>, ctx: MessageContext) { this.project(ctx, { name: 'sla.breached', data: e.data }); }
+  @OnMessage('compliance.evaluated') async compliance(e: CloudEvent<'compliance.evaluated'>, ctx: MessageContext) { this.project(ctx, { name: 'compliance.evaluated', data: e.data }); }
+  @OnMessage('review.cancelled') async cancelled(e: CloudEvent<'review.cancelled'>, ctx: MessageContext) { this.project(ctx, { name: 'review.cancelled', data: e.data }); }
+  @OnMessage('decision.escalated') async escalated(e: CloudEvent<'decision.escalated'>, ctx: MessageContext) { this.project(ctx, { name: 'decision.escalated', data: e.data }); }
+  @OnMessage('deployment.break_glass') async breakGlass(e: CloudEvent<'deployment.break_glass'>, ctx: MessageContext) { this.project(ctx, { name: 'deployment.break_glass', data: e.data }); }
 
   @OnMessage('decision.made')
   async decision(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
@@ -36,24 +37,28 @@ export class ReadModelMessageController {
     // the story tells them before it, as it would from events of their own.
     const { classification, validatorReviews } = event.data;
     const decision = decisionAlone(event.data);
-    if (classification) project(ctx, { name: 'review.classified', data: classification });
-    for (const review of validatorReviews ?? []) projectReview(ctx, review);
-    project(ctx, { name: 'decision.made', data: decision, ...(classification ? { decidedInOneStep: true } : {}) });
-    // Last, so that the answers of this same batch are in the request's story the attestation names approvers from.
-    ctx.writeLater('attestation', decision, (manager, decisions) => this.attestations.record(manager, decisions), { last: true });
+    if (classification) this.project(ctx, { name: 'review.classified', data: classification });
+    for (const review of validatorReviews ?? []) this.projectReview(ctx, review);
+    this.project(ctx, { name: 'decision.made', data: decision, ...(classification ? { decidedInOneStep: true } : {}) });
     // Waiting clients get the decision from the event itself; the read model shows it once this commits.
     this.waiters.resolve(decision);
   }
-}
 
-/** An answer given as it was assigned carries its assignment: the story tells both, as for any review. */
-function projectReview(ctx: MessageContext, completed: ReviewCompleted): void {
-  const { assignment, ...review } = completed;
-  if (assignment) project(ctx, { name: 'review.assigned', data: assignment });
-  project(ctx, { name: 'review.completed', data: review });
-}
+  /** An answer given as it was assigned carries its assignment: the story tells both, as for any review. */
+  private projectReview(ctx: MessageContext, completed: ReviewCompleted): void {
+    const { assignment, ...review } = completed;
+    if (assignment) this.project(ctx, { name: 'review.assigned', data: assignment });
+    this.project(ctx, { name: 'review.completed', data: review });
+  }
 
-function project(ctx: MessageContext, event: ReadModelEvent): void {
-  ctx.writeLater('read-model', event, projectReadModelEvents);
-  ctx.onCommitted(() => requestEventsCommitted.emit('committed', event.data.requestId));
+  private project(ctx: MessageContext, event: ReadModelEvent): void {
+    ctx.writeLater('read-model', event, this.projectAndAttest);
+    ctx.onCommitted(() => requestEventsCommitted.emit('committed', event.data.requestId));
+  }
+
+  /** The batch's events, then its decisions' attestations: the answers of this same batch are in the story by then. */
+  private readonly projectAndAttest = async (manager: EntityManager, events: ReadModelEvent[]): Promise<void> => {
+    const decidedInOneStep = await projectReadModelEvents(manager, events);
+    await this.attestations.record(manager, events.flatMap((e) => (e.name === 'decision.made' ? [e.data] : [])), decidedInOneStep);
+  };
 }

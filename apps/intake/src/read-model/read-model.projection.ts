@@ -51,7 +51,7 @@ type Status = keyof typeof STATUS_RANK;
  * may arrive: whichever comes first creates the row, the other fills in what it knows. Request rows are locked first, in id order, whenever a transaction touches more than one
  * row, so that concurrent batches and single messages always lock a request before its assignments.
  */
-export async function projectReadModelEvents(db: Queryable, events: readonly ReadModelEvent[]): Promise<void> {
+export async function projectReadModelEvents(db: Queryable, events: readonly ReadModelEvent[]): Promise<DecidedInOneStep> {
   // A request decided in one step is written by the update of the request rows and one insert of its
   // answered assignments, rather than by the five statements its classification, assignments, answers and
   // decision would take one kind at a time.
@@ -61,8 +61,12 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   for (const e of events) (ONE_STEP_KINDS.has(e.name) && decidedInOneStep.has(e.data.requestId) ? oneStep : stepwise).push(e);
   const of = <N extends ReadModelEvent['name']>(name: N): Array<Of<N>> => dataOf(stepwise, name);
   const completed = of('review.completed');
-  // Also what numbers the requests' story events (`recordRequestEvents`), so it is taken for every transaction.
-  await db.query(`SELECT 1 FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`, [distinct(events.map((e) => e.data.requestId)).sort()]);
+  // Also what numbers the requests' story events (`recordRequestEvents`), so it is taken for every transaction;
+  // it reads the metadata a one-step decision's attestation names the artifact by.
+  const locked = (await db.query(
+    `SELECT "id", CASE WHEN "id" = ANY($2::uuid[]) THEN "request"->'metadata' END AS "metadata" FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`,
+    [distinct(events.map((e) => e.data.requestId)).sort(), [...decidedInOneStep]],
+  )) as Array<{ id: string; metadata: Record<string, unknown> | null }>;
   await applyClassifications(db, of('review.classified'));
   await applyAssignments(db, of('review.assigned'));
   await applyCompletedReviews(db, completed);
@@ -76,7 +80,17 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   await applyRequestFacts(db, of('risk.assessed'), of('compliance.evaluated'), oneStep);
   await applyOneStepAssignments(db, oneStep);
   await recordRequestEvents(db, events);
+  const answers = dataOf(oneStep, 'review.completed');
+  return new Map(
+    locked.filter((row) => decidedInOneStep.has(row.id)).map((row) => [row.id, { metadata: row.metadata ?? undefined, answers: answers.filter((a) => a.requestId === row.id) }]),
+  );
 }
+
+/**
+ * The requests of a batch decided in one step, as its attestation needs them: the request's metadata, and
+ * every answer it had (all came with the decision: nothing of it was open before).
+ */
+export type DecidedInOneStep = ReadonlyMap<string, { metadata: Record<string, unknown> | undefined; answers: ReviewCompleted[] }>;
 
 /** The data of the events of one kind. */
 function dataOf<N extends ReadModelEvent['name']>(events: readonly ReadModelEvent[], name: N): Array<Of<N>> {
