@@ -5,6 +5,7 @@ import { ComplianceAppendOnlyAudit1732500000510 } from './1732500000510-append-o
 import { ComplianceEmergency1732500000520 } from './1732500000520-compliance-emergency';
 import { CompliancePersonalData1732500001100 } from './1732500001100-compliance-personal-data';
 
+import { ComplianceRequestsFillfactor1732900000501 } from './1732900000501-requests-fillfactor';
 /** Compliance's schema, oldest migration first (the service's and its tests' one list). */
 export const COMPLIANCE_MIGRATIONS = [
   messagingTablesMigration('compliance'),
@@ -13,4 +14,5 @@ export const COMPLIANCE_MIGRATIONS = [
   ComplianceAppendOnlyAudit1732500000510,
   ComplianceEmergency1732500000520,
   CompliancePersonalData1732500001100,
+  ComplianceRequestsFillfactor1732900000501,
 ];

@@ -7,6 +7,7 @@ import { IntakeRequestEventsAttestations1732500000030 } from './1732500000030-re
 import { IntakeOpenAssignmentsIndex1732600000001 } from './1732600000001-open-assignments-index';
 import { IntakeIdempotencyKeysCreatedIndex1732800000001 } from './1732800000001-idempotency-keys-created-index';
 
+import { IntakeRequestsFillfactor1732900000001 } from './1732900000001-requests-fillfactor';
 /** Intake's schema, oldest migration first (the service's and its tests' one list). */
 export const INTAKE_MIGRATIONS = [
   messagingTablesMigration('intake'),
@@ -17,4 +18,5 @@ export const INTAKE_MIGRATIONS = [
   IntakeRequestEventsAttestations1732500000030,
   IntakeOpenAssignmentsIndex1732600000001,
   IntakeIdempotencyKeysCreatedIndex1732800000001,
+  IntakeRequestsFillfactor1732900000001,
 ];

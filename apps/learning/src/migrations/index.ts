@@ -7,6 +7,7 @@ import { LearningOutcomeCountsCoveringIndex1732600000401 } from './1732600000401
 import { LearningOutcomeTotals1732700000401 } from './1732700000401-learning-outcome-totals';
 import { LearningChangeHistoryChangedIndex1732800000401 } from './1732800000401-change-history-changed-index';
 
+import { LearningPatternsFillfactor1732900000401 } from './1732900000401-patterns-fillfactor';
 /** Learning's schema, oldest migration first (the service's and its tests' one list). */
 export const LEARNING_MIGRATIONS = [
   messagingTablesMigration('learning'),
@@ -17,4 +18,5 @@ export const LEARNING_MIGRATIONS = [
   LearningOutcomeCountsCoveringIndex1732600000401,
   LearningOutcomeTotals1732700000401,
   LearningChangeHistoryChangedIndex1732800000401,
+  LearningPatternsFillfactor1732900000401,
 ];
