@@ -19,7 +19,10 @@ export class MetricsService {
 
   constructor(@Inject(SERVICE_NAME) service: string) {
     this.registry.setDefaultLabels({ service });
-    collectDefaultMetrics({ register: this.registry, prefix: 'agf_' });
+    // The event-loop delay histogram samples every 100 ms rather than prom-client's 10 ms: its timer woke each
+    // idle service 100 times a second, 0.6 % of a core per process (seven on one host) for a figure that is
+    // read every scrape.
+    collectDefaultMetrics({ register: this.registry, prefix: 'agf_', eventLoopMonitoringPrecision: 100 });
     const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     this.httpRequests = new Counter({ name: 'agf_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
     this.httpDuration = new Histogram({ name: 'agf_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'status'], buckets, registers: [this.registry] });

@@ -231,7 +231,7 @@ async function measureStep(
   await system.settle();
   const catchUpSeconds = (Date.now() - loadEnded) / 1000;
   const measured = await sampler.stop();
-  // The other pipeline idles meanwhile (AGF's six services about 1 % of a core each): not this step's cost.
+  // The other pipeline idles meanwhile (printed below): not this step's cost.
   const idle = await othersSampler.stop();
   const { postgresByClient } = measured.serverCpuSeconds;
   let otherPipelineCpuSeconds = idle.usage.reduce((sum, u) => sum + u.cpuSeconds, 0);
@@ -244,6 +244,11 @@ async function measureStep(
   const report: StepReport = { result, ...measured, hostCpuSeconds: measured.hostCpuSeconds - otherPipelineCpuSeconds, otherPipelineCpuSeconds, catchUpSeconds, durationSeconds };
   system.reports.push(report);
   printStep(report, p99Limit);
+  // What a service costs when it has nothing to do (timers, pollers, heartbeats): paid on every host it runs on.
+  for (const other of others) {
+    const usage = idle.usage.filter((u) => other.processes().some((p) => p.name === u.name));
+    if (usage.length) console.log(`          meanwhile ${other.label} idled: ${fixed(usage.reduce((sum, u) => sum + u.cpuPercent, 0), 1)} % of a core for its ${usage.length} processes together`);
+  }
   if (!sustained(report, p99Limit) && result.decisionsPerSecond < rate * 0.8) system.stepping = false;
   return report;
 }
