@@ -55,6 +55,9 @@ describe('bench:history preload (real Postgres)', () => {
     for (const table of ['coe.assignments', 'compliance.assignments', 'compliance.reviews']) expect([table, await count(`SELECT count(*) AS n FROM ${table}`)]).toEqual([table, assignments]);
     expect(await count(`SELECT count(*) AS n FROM "sla"."timers"`)).toBe(2 * assignments);
     expect(await count(`SELECT count(*) AS n FROM "sla"."timers" WHERE "fired_at" IS NULL AND "cancelled_at" IS NULL`)).toBe(0);
+    // Each change knows its people (the requester, and each reviewer): what sealing reads with the chain head.
+    expect(await count(`SELECT count(DISTINCT "correlation_id") AS n FROM "compliance"."change_people" c JOIN "intake"."requests" r ON r."id"::text = c."correlation_id"`)).toBe(200);
+    expect(await count(`SELECT count(*) AS n FROM "compliance"."change_people"`)).toBeGreaterThan(200);
     // The same request ids in each schema, and every story ends with its decision.
     expect(await count(`SELECT count(*) AS n FROM "intake"."requests" r JOIN "coe"."decisions" d ON d."request_id" = r."id" JOIN "learning"."patterns" p ON p."request_id" = r."id"`)).toBe(200);
     expect(

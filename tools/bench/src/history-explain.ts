@@ -34,6 +34,12 @@ export function hotPathStatements(s: HotPathSamples): HotPathStatement[] {
       params: [s.requestId],
     },
     { name: 'intake: story events of a request', sql: `SELECT "seq", "type", "data", "recorded_at" FROM "intake"."request_events" WHERE "request_id" = $1 AND "seq" > $2 ORDER BY "seq" LIMIT $3`, params: [s.requestId, 0, 200] },
+    {
+      // The read model's lock of a batch's requests (read-model.projection.ts), with a one-step decision's metadata.
+      name: "intake: lock a batch's requests",
+      sql: `SELECT "id", CASE WHEN "id" = ANY($2::uuid[]) THEN "request"->'metadata' END AS "metadata" FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`,
+      params: [[s.requestId], [s.requestId]],
+    },
     { name: 'intake: next story seq', sql: `SELECT max(e."seq") FROM "intake"."request_events" e WHERE e."request_id" = $1`, params: [s.requestId] },
     {
       // reviews/review-inbox.repository.ts, open assignments only (the inbox's default view).
@@ -120,7 +126,21 @@ export function hotPathStatements(s: HotPathSamples): HotPathStatement[] {
       params: [s.requestId, [s.projectId]],
     },
     // compliance (audit.repository.ts, evaluation.repository.ts).
-    { name: 'compliance: chain head', sql: `SELECT "sequence", "entry_hash" FROM "compliance"."chain_head" FOR UPDATE`, params: [] },
+    {
+      // The head read of an append (audit.repository.ts, personal-values.repository.ts `readColumns`): the events
+      // already chained, the people of the changes and which of them are erased.
+      name: 'compliance: chain head with what sealing reads',
+      sql: `SELECT h."sequence", h."entry_hash",
+              ARRAY(SELECT a."event_id" FROM "compliance"."audit_entries" a WHERE a."event_id" = ANY($1::text[])
+                    UNION ALL SELECT p."event_id" FROM "compliance"."audit_pending" p WHERE p."event_id" = ANY($1::text[])) AS "known",
+              (SELECT COALESCE(json_agg(json_build_array(c."correlation_id", c."person")), '[]'::json)
+                 FROM "compliance"."change_people" c WHERE c."correlation_id" = ANY($2::text[])) AS "people",
+              ARRAY(SELECT DISTINCT e."subject_commitment"::text FROM "compliance"."erasures" e
+                     WHERE e."subject_commitment" = ANY($3::text[] || ARRAY(SELECT c."person"::text FROM "compliance"."change_people" c
+                                                                        WHERE c."correlation_id" = ANY($2::text[])))) AS "erased"
+         FROM "compliance"."chain_head" h FOR UPDATE OF h`,
+      params: [['00000000-0000-4000-8000-000000000001'], [s.requestId], ['0'.repeat(64)]],
+    },
     {
       name: 'compliance: events already chained',
       sql: `SELECT a."event_id" FROM "compliance"."audit_entries" a WHERE a."event_id" = ANY($1::text[])

@@ -43,6 +43,7 @@ const SERVICE_TABLES = [
   'sla.timers', 'sla.cancelled_assignments', 'sla.closed_requests', 'sla.inbox',
   'learning.patterns', 'learning.outcome_totals', 'learning.project_revisions', 'learning.published_models', 'learning.inbox',
   'compliance.requests', 'compliance.assignments', 'compliance.reviews', 'compliance.audit_entries', 'compliance.inbox',
+  'compliance.change_people', 'compliance.erasures',
 ] as const;
 
 /** Templates of the JSON documents the services store, from the contracts' own builders; SQL overrides their per-request fields. */
@@ -217,6 +218,20 @@ const CHUNK_STATEMENTS: ReadonlyArray<{ table: (typeof SERVICE_TABLES)[number]; 
     table: 'compliance.requests',
     sql: `INSERT INTO "compliance"."requests" ("request_id", "project_id", "request", "risk_assessed", "latest_evaluation", "tier_level")
           SELECT h.id, h.project_id, ${requestJson()}, true, ${complianceJson()}, h.tier FROM ${STAGING}."requests" h WHERE h.i BETWEEN $1 AND $2`,
+  },
+  {
+    // The people of each change (its requester and reviewers, as the commitments sealing reads them), and one
+    // requester in a thousand erased since.
+    table: 'compliance.change_people',
+    sql: `INSERT INTO "compliance"."change_people" ("correlation_id", "person")
+          SELECT h.id::text, encode(sha256(convert_to(h.requester, 'UTF8')), 'hex') FROM ${STAGING}."requests" h WHERE h.i BETWEEN $1 AND $2
+          UNION SELECT a.request_id::text, encode(sha256(convert_to('reviewer-' || a.n, 'UTF8')), 'hex') FROM ${STAGING}."assignments" a WHERE a.i BETWEEN $1 AND $2`,
+  },
+  {
+    table: 'compliance.erasures',
+    sql: `INSERT INTO "compliance"."erasures" ("erasure_id", "subject_commitment", "pseudonym", "audit_values_removed", "requested_at")
+          SELECT gen_random_uuid(), encode(sha256(convert_to('erased-' || h.i, 'UTF8')), 'hex'), 'erased-' || h.i, 3, h.decided_at
+            FROM ${STAGING}."requests" h WHERE h.i BETWEEN $1 AND $2 AND h.i % 1000 = 0`,
   },
   {
     table: 'compliance.assignments',
