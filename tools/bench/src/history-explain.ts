@@ -136,7 +136,7 @@ export function hotPathStatements(s: HotPathSamples): HotPathStatement[] {
               (SELECT COALESCE(json_agg(json_build_array(c."correlation_id", c."person")), '[]'::json)
                  FROM "compliance"."change_people" c WHERE c."correlation_id" = ANY($2::text[])) AS "people",
               ARRAY(SELECT DISTINCT e."subject_commitment"::text FROM "compliance"."erasures" e
-                     WHERE e."subject_commitment" = ANY($3::text[] || ARRAY(SELECT c."person"::text FROM "compliance"."change_people" c
+                     WHERE e."subject_commitment" = ANY($3::char(64)[] || ARRAY(SELECT c."person" FROM "compliance"."change_people" c
                                                                         WHERE c."correlation_id" = ANY($2::text[])))) AS "erased"
          FROM "compliance"."chain_head" h FOR UPDATE OF h`,
       params: [['00000000-0000-4000-8000-000000000001'], [s.requestId], ['0'.repeat(64)]],

@@ -220,8 +220,8 @@ const CHUNK_STATEMENTS: ReadonlyArray<{ table: (typeof SERVICE_TABLES)[number]; 
           SELECT h.id, h.project_id, ${requestJson()}, true, ${complianceJson()}, h.tier FROM ${STAGING}."requests" h WHERE h.i BETWEEN $1 AND $2`,
   },
   {
-    // The people of each change (its requester and reviewers, as the commitments sealing reads them), and one
-    // requester in a thousand erased since.
+    // The people of each change (its requester and reviewers, as the commitments sealing reads them), and people
+    // erased since: more than a plan may read without an index (20,000).
     table: 'compliance.change_people',
     sql: `INSERT INTO "compliance"."change_people" ("correlation_id", "person")
           SELECT h.id::text, encode(sha256(convert_to(h.requester, 'UTF8')), 'hex') FROM ${STAGING}."requests" h WHERE h.i BETWEEN $1 AND $2
@@ -231,7 +231,7 @@ const CHUNK_STATEMENTS: ReadonlyArray<{ table: (typeof SERVICE_TABLES)[number]; 
     table: 'compliance.erasures',
     sql: `INSERT INTO "compliance"."erasures" ("erasure_id", "subject_commitment", "pseudonym", "audit_values_removed", "requested_at")
           SELECT gen_random_uuid(), encode(sha256(convert_to('erased-' || h.i, 'UTF8')), 'hex'), 'erased-' || h.i, 3, h.decided_at
-            FROM ${STAGING}."requests" h WHERE h.i BETWEEN $1 AND $2 AND h.i % 1000 = 0`,
+            FROM ${STAGING}."requests" h WHERE h.i BETWEEN $1 AND $2 AND h.i % 50 = 0`,
   },
   {
     table: 'compliance.assignments',

@@ -57,13 +57,14 @@ export const personalValues = {
 
   /**
    * Output columns `people` and `erased` (`SealingReads`) for a statement whose parameter `correlations` holds
-   * the batch's correlation ids and `digests` the people its events name.
+   * the batch's correlation ids and `digests` the people its events name. The digests are compared as the
+   * column's char(64): compared as text, the erasures (which only grow) could not be read through their index.
    */
   readColumns(correlations: number, digests: number): string {
     return `(SELECT COALESCE(json_agg(json_build_array(c."correlation_id", c."person")), '[]'::json)
                FROM "compliance"."change_people" c WHERE c."correlation_id" = ANY($${correlations}::text[])) AS "people",
             ARRAY(SELECT DISTINCT e."subject_commitment"::text FROM "compliance"."erasures" e
-                   WHERE e."subject_commitment" = ANY($${digests}::text[] || ARRAY(SELECT c."person"::text FROM "compliance"."change_people" c
+                   WHERE e."subject_commitment" = ANY($${digests}::char(64)[] || ARRAY(SELECT c."person" FROM "compliance"."change_people" c
                                                                                     WHERE c."correlation_id" = ANY($${correlations}::text[])))) AS "erased"`;
   },
 
