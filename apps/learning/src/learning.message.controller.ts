@@ -3,7 +3,7 @@ import { type CloudEvent, decisionAlone, type LearningModelUpdated, type Payload
 import { extractFeatures, historyStats } from '@agf/learning-domain';
 import { type LaterEmitter, MessageContext, OnMessage } from '@agf/messaging';
 import type { EntityManager } from 'typeorm';
-import { type PatternRow, learningRepository as repo, type StoredRisk } from './learning.repository';
+import { learningRepository as repo, type StoredRisk } from './learning.repository';
 import { LearningMetrics } from './learning-metrics';
 import { changeMetricsOf, type HistoryOutcome } from '@agf/model-domain';
 import { changeHistoryRepository } from './change-history.repository';
@@ -112,15 +112,14 @@ export class LearningMessageController {
     const emitters = new Map(captures.map((c) => [c.requestId, c.emit]));
     for (const row of await repo.captureIfComplete(manager, [...emitters.keys()])) {
       const emit = emitters.get(row.requestId)!;
-      if (!isComplete(row)) continue;
       const captured: PayloadOf<'learning.pattern.captured'> = {
         requestId: row.requestId,
         projectId: row.projectId,
         componentName: row.componentName,
         features: row.features,
-        riskScore: row.risk?.overallScore ?? row.decision.riskScore,
-        tierLevel: row.decision.tierLevel,
-        decisionOutcome: row.decision.outcome,
+        riskScore: row.riskScore,
+        tierLevel: row.tierLevel,
+        decisionOutcome: row.decisionOutcome,
         deploymentOutcome: row.deploymentOutcome,
         capturedAt: new Date().toISOString(),
       };
@@ -158,8 +157,4 @@ export class LearningMessageController {
     if (!(await repo.recordPublishedModel(manager, update))) return;
     emit({ name: 'learning.model.updated', correlationId: cause.requestId, data: update });
   }
-}
-
-function isComplete(row: PatternRow): row is PatternRow & { features: NonNullable<PatternRow['features']>; decision: NonNullable<PatternRow['decision']> } {
-  return row.features !== null && row.decision !== null;
 }

@@ -44,6 +44,20 @@ export interface SimilarCandidate {
   deploymentOutcome: string | null;
 }
 
+/** A pattern just captured, as `learning.pattern.captured` tells it. */
+export interface CompletedPattern {
+  requestId: string;
+  projectId: string;
+  componentName: string;
+  features: FeatureVector;
+  /** The assessment's overall score, or the decision's when no assessment was stored. */
+  riskScore: number;
+  tierLevel: DecisionMade['tierLevel'];
+  decisionOutcome: DecisionMade['outcome'];
+  deploymentOutcome: OutcomeStatus | null;
+  publishedHistoryIsCurrent: boolean;
+}
+
 /** Columns of a pattern row and the `PatternRow` field each is read into. */
 const PATTERN_FIELDS = [
   ['request_id', 'requestId'], ['project_id', 'projectId'], ['component_name', 'componentName'], ['request', 'request'], ['risk', 'risk'],
@@ -52,8 +66,6 @@ const PATTERN_FIELDS = [
 ] as const satisfies ReadonlyArray<readonly [string, keyof PatternRow]>;
 
 const PATTERN_COLUMNS = PATTERN_FIELDS.map(([column, field]) => (column === field ? `"${column}"` : `"${column}" AS "${field}"`)).join(', ');
-/** The same fields, read from the CTE `c` that returned `PATTERN_COLUMNS`. */
-const CAPTURED_FIELDS = PATTERN_FIELDS.map(([, field]) => `"c"."${field}"`).join(', ');
 
 /**
  * SQL condition: a decision can leave the published history as it is: the component's history was published,
@@ -168,14 +180,17 @@ export const learningRepository = {
    * complete yet or captured already are left out. Also says, in the same statement, whether the history last
    * published for each one's project and component is still current (`historyIsCurrent`).
    */
-  async captureIfComplete(m: Queryable, requestIds: string[]): Promise<Array<PatternRow & { publishedHistoryIsCurrent: boolean }>> {
+  async captureIfComplete(m: Queryable, requestIds: string[]): Promise<CompletedPattern[]> {
     if (!requestIds.length) return [];
+    // Only what the captured event says: not the stored request and decision documents (a few KB to parse per pattern).
     return m.query(
       `WITH "c" AS (
          UPDATE "learning"."patterns" SET "captured" = true
           WHERE "request_id" = ANY($1::uuid[]) AND NOT "captured" AND "features" IS NOT NULL AND "decision" IS NOT NULL
-          RETURNING ${PATTERN_COLUMNS})
-       SELECT ${CAPTURED_FIELDS}, ${historyIsCurrent('"c"."projectId"', '"c"."componentName"')} AS "publishedHistoryIsCurrent"
+          RETURNING "request_id" AS "requestId", "project_id" AS "projectId", "component_name" AS "componentName", "features",
+                    COALESCE(("risk"->>'overallScore')::float8, ("decision"->>'riskScore')::float8) AS "riskScore",
+                    ("decision"->>'tierLevel')::int AS "tierLevel", "decision"->>'outcome' AS "decisionOutcome", "deployment_outcome" AS "deploymentOutcome")
+       SELECT "c".*, ${historyIsCurrent('"c"."projectId"', '"c"."componentName"')} AS "publishedHistoryIsCurrent"
          FROM "c"`,
       [requestIds],
     );
