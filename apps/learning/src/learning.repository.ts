@@ -190,7 +190,8 @@ export const learningRepository = {
           RETURNING "request_id" AS "requestId", "project_id" AS "projectId", "component_name" AS "componentName", "features",
                     COALESCE(("risk"->>'overallScore')::float8, ("decision"->>'riskScore')::float8) AS "riskScore",
                     ("decision"->>'tierLevel')::int AS "tierLevel", "decision"->>'outcome' AS "decisionOutcome", "deployment_outcome" AS "deploymentOutcome")
-       SELECT "c".*, ${historyIsCurrent('"c"."projectId"', '"c"."componentName"')} AS "publishedHistoryIsCurrent"
+       SELECT "c"."requestId", "c"."projectId", "c"."componentName", "c"."features", "c"."riskScore", "c"."tierLevel", "c"."decisionOutcome", "c"."deploymentOutcome",
+              ${historyIsCurrent('"c"."projectId"', '"c"."componentName"')} AS "publishedHistoryIsCurrent"
          FROM "c"`,
       [requestIds],
     );
