@@ -98,6 +98,8 @@ describe('evidence report over real requests', () => {
     await eventually(async () => {
       for (const id of Object.values(ids)) expect((await system.auditTrail(id)).some((e) => e.eventType === 'io.agf.decision.made.v1')).toBe(true);
     }, 30_000, 250);
+    // And what follows a decision (learning, notifications, timers cancelled) is in it too: the sample compares whole trails.
+    await system.settled();
     to = new Date(Date.now() + 1000).toISOString();
   });
 

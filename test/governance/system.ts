@@ -146,6 +146,25 @@ export class TestSystem {
     });
   }
 
+  /**
+   * Waits until the system has nothing in flight: every outbox sent and every service consumer caught up. Work
+   * that follows a decision (learning, notifications, cancelled timers) keeps adding to a request's trail for a
+   * while after the decision itself is audited.
+   */
+  async settled(timeoutMs = 60_000): Promise<void> {
+    const outboxes = await this.db.query<{ schema: string }>(`SELECT "table_schema" AS "schema" FROM "information_schema"."tables" WHERE "table_name" = 'outbox'`);
+    await eventually(async () => {
+      // Consumers first: once they are caught up, every outbox row their work wrote is committed, so the outboxes
+      // are read after it; what the relays sent meanwhile shows in the second look at the consumers.
+      expect(await this.nats.consumerBacklog()).toEqual([]);
+      for (const { schema } of outboxes) {
+        const [row] = await this.db.query<{ n: string }>(`SELECT count(*) AS "n" FROM "${schema}"."outbox" WHERE "sent_at" IS NULL`);
+        expect({ schema, unsent: Number(row!.n) }).toEqual({ schema, unsent: 0 });
+      }
+      expect(await this.nats.consumerBacklog()).toEqual([]);
+    }, timeoutMs, 250);
+  }
+
   /** The audit trail of a request (or of any correlation id), read by an auditor from compliance. */
   async auditTrail(correlationId: string): Promise<AuditEntry[]> {
     const response = await fetch(`${this.services.get('compliance')!.url}/v1/audit/trail?requestId=${correlationId}`, { headers: await this.auditor() });

@@ -90,6 +90,19 @@ export class TestNats {
     return event;
   }
 
+  /** The durable (service) consumers of this namespace with messages not yet delivered or not yet acknowledged. */
+  async consumerBacklog(): Promise<Array<{ consumer: string; pending: number }>> {
+    const backlog: Array<{ consumer: string; pending: number }> = [];
+    for (const stream of STREAM_NAMES) {
+      // The test's own ordered readers are ephemeral and not AGF's business; every service consumer is durable.
+      for await (const consumer of this.jsm.consumers.list(this.namespace.stream(stream))) {
+        const pending = consumer.num_pending + consumer.num_ack_pending;
+        if (consumer.config.durable_name && pending > 0) backlog.push({ consumer: `${stream}/${consumer.name}`, pending });
+      }
+    }
+    return backlog;
+  }
+
   /** Removes this namespace's streams (and so its consumers). */
   async cleanup(): Promise<void> {
     for (const stream of STREAM_NAMES) await this.jsm.streams.delete(this.namespace.stream(stream)).catch(() => undefined);
