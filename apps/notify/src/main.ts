@@ -4,6 +4,7 @@ import { messagingTablesMigration } from '@agf/messaging';
 import { BOOKKEEPING_CONSUMER, EXIT_CONFIG_ERROR, loadInfraConfig, runService } from '@agf/platform';
 import { loadPolicyFile } from '@agf/policy';
 import { NotifySchema1732500000601 } from './migrations/1732500000601-notify-schema';
+import { NotifySubscriptionsChanged1732900000601 } from './migrations/1732900000601-subscriptions-changed';
 import { loadNotifyConfig } from './notify-config';
 import { NotifyModule } from './notify.module';
 
@@ -21,5 +22,5 @@ void runService({
   // Addresses of experts added or changed through coe's registry API, without a restart.
   expertRegistry: true,
   ...BOOKKEEPING_CONSUMER,
-  migrations: [messagingTablesMigration('notify'), NotifySchema1732500000601],
+  migrations: [messagingTablesMigration('notify'), NotifySchema1732500000601, NotifySubscriptionsChanged1732900000601],
 });

@@ -12,6 +12,7 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { type DeliveryRow, type DeliveryStatus, deliveriesRepository as repo, type SubscriptionRow } from './deliveries.repository';
 import { NOTIFY_CONFIG, type NotifyConfig } from './notify-config';
+import { SubscribedProjects } from './subscribed-projects';
 
 const SubscriptionInput = z.strictObject({
   projectId: ProjectId,
@@ -101,6 +102,7 @@ export class SubscriptionsHttpController {
     private readonly dataSource: DataSource,
     private readonly refusals: AccessRefusals,
     @Inject(NOTIFY_CONFIG) private readonly config: NotifyConfig,
+    private readonly subscribed: SubscribedProjects,
   ) {}
 
   @Post()
@@ -110,6 +112,8 @@ export class SubscriptionsHttpController {
     if (!mayManage(principal, input.projectId)) throw this.refusals.refuseHttp(req, 'forbidden', `may not manage the subscriptions of project ${input.projectId}`);
     await this.checkTarget(input.url);
     const created = await repo.addSubscription(this.dataSource, { id: randomUUID(), projectId: input.projectId, url: input.url, secret: input.secret, events: input.events, createdBy: principal.subject });
+    // Before the answer, not when the announcement comes back: the project's next event goes to its subscriber.
+    this.subscribed.add(input.projectId);
     return subscriptionView(created);
   }
 

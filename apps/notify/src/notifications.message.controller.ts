@@ -8,6 +8,7 @@ import { type NewDelivery, deliveriesRepository as repo } from './deliveries.rep
 import { Dispatcher } from './dispatcher';
 import { NOTIFY_CONFIG, type NotifyConfig, RECIPIENT_DIRECTORY } from './notify-config';
 import { NotifyMetrics } from './notify-metrics';
+import { SubscribedProjects } from './subscribed-projects';
 
 /**
  * Turns each source event into its deliveries, queued in the same transaction as the inbox record: a
@@ -23,6 +24,7 @@ export class NotificationsMessageController {
     @Inject(RECIPIENT_DIRECTORY) private readonly directory: RecipientDirectory,
     private readonly dispatcher: Dispatcher,
     private readonly metrics: NotifyMetrics,
+    private readonly subscribed: SubscribedProjects,
   ) {}
 
   @OnMessage('review.assigned')
@@ -85,7 +87,18 @@ export class NotificationsMessageController {
     }
     const { notifications } = this.config;
     const plan = planDeliveries(notice, notifications.routes, notifications.channels, this.directory);
+    if (this.routesNowhere(notice, plan)) return;
     ctx.writeLater('deliveries', { notice, plan, ctx }, (manager, items: QueuedNotice[]) => this.queueAll(manager, items));
+  }
+
+  /**
+   * Nothing to send, to log or to resolve, and no webhook subscription in the project: the event is passed over
+   * without a transaction (most tier-0 decisions). A decision may resolve a page an earlier event triggered.
+   */
+  private routesNowhere(notice: Notice, plan: RoutingPlan): boolean {
+    if (plan.deliveries.length || plan.skipped.length) return false;
+    if (notice.event === 'decision' && this.config.notifications.channels.some((channel) => channel.kind === 'pagerduty')) return false;
+    return !this.subscribed.mayHaveSubscriptions(notice.projectId);
   }
 
   /**

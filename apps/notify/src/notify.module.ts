@@ -7,6 +7,7 @@ import { loadNotifyConfig, NOTIFY_CONFIG, RECIPIENT_DIRECTORY, RegistryRecipient
 import { NotifyMetrics } from './notify-metrics';
 import { DeliveriesHttpController, SubscriptionsHttpController } from './notifications.http.controller';
 import { NotificationsMessageController } from './notifications.message.controller';
+import { SubscribedProjects } from './subscribed-projects';
 
 @Module({
   controllers: [NotificationsMessageController, DeliveriesHttpController, SubscriptionsHttpController],
@@ -21,6 +22,7 @@ import { NotificationsMessageController } from './notifications.message.controll
     NotifyMetrics,
     ChannelSenders,
     Dispatcher,
+    SubscribedProjects,
   ],
 })
 export class NotifyModule {}
