@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICE_PORTS, type ServiceName } from './infra-config';
-import { repositoryRoot, serviceNodeFlags } from './process-layout';
+import { repositoryRoot, SERVICE_PROCESS_ENV, serviceNodeFlags, serviceProcessEnv } from './process-layout';
 
 const SERVICES = Object.keys(SERVICE_PORTS) as ServiceName[];
 
@@ -19,8 +19,20 @@ describe('serviceNodeFlags', () => {
   });
 });
 
+describe('serviceProcessEnv', () => {
+  it('limits malloc arenas unless the caller chose a limit of its own', () => {
+    expect(serviceProcessEnv({ PATH: '/bin' })).toEqual({ MALLOC_ARENA_MAX: '2', PATH: '/bin' });
+    expect(serviceProcessEnv({ MALLOC_ARENA_MAX: '8' })).toEqual({ MALLOC_ARENA_MAX: '8' });
+  });
+});
+
 describe('the container image command (deploy/Dockerfile)', () => {
   const root = repositoryRoot(__dirname);
+
+  it('sets the environment every service process starts with', () => {
+    const dockerfile = readFileSync(join(root, 'deploy', 'Dockerfile'), 'utf8');
+    for (const [name, value] of Object.entries(SERVICE_PROCESS_ENV)) expect(dockerfile).toMatch(new RegExp(`^ENV ${name}=${value}$`, 'm'));
+  });
   const cmd = /^CMD (.+)$/m.exec(readFileSync(join(root, 'deploy', 'Dockerfile'), 'utf8'))?.[1];
 
   it.each(SERVICES)('starts %s with serviceNodeFlags', (service) => {

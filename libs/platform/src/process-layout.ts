@@ -32,3 +32,16 @@ export function serviceNodeFlags(service: ServiceName, env: NodeJS.ProcessEnv = 
   const flags = env['AGF_SERVICE_NODE_FLAGS'] ?? `${BASE_NODE_FLAGS}${WITHOUT_MAGLEV.has(service) ? ' --no-maglev' : ''}`;
   return flags.split(/\s+/).filter(Boolean);
 }
+
+/**
+ * Environment every service process starts with, unless its caller sets the same names (npm start, tests,
+ * benchmarks; the container image sets them in deploy/Dockerfile). glibc gives each thread that allocates a
+ * malloc arena of its own, and a service's threads do: libuv's pool verifies the pipeline's RS256 tokens, V8's
+ * helpers compile and collect. Two arenas took 6–12 MB off the peak RSS of intake and compliance at 80/s
+ * (docs/benchmarks.md) at no cost in CPU that the bench could tell from its noise.
+ */
+export const SERVICE_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+export function serviceProcessEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...SERVICE_PROCESS_ENV, ...env };
+}

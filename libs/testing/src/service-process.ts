@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { repositoryRoot, type ServiceName, serviceNodeFlags } from '@agf/platform';
+import { repositoryRoot, type ServiceName, serviceNodeFlags, serviceProcessEnv } from '@agf/platform';
 import { testIdentity } from './test-identity';
 
 export type { ServiceName } from '@agf/platform';
@@ -72,7 +72,7 @@ export class ServiceProcess {
   async restart(extraEnv: Record<string, string> = {}): Promise<void> {
     const entry = join(ROOT, 'dist', 'apps', this.name, 'src', 'main.js');
     const env = {
-      ...process.env,
+      ...serviceProcessEnv(process.env),
       // Tests authenticate with tokens of this process's own issuer (a test may point a service elsewhere).
       ...(await testIdentity()).env,
       DATABASE_URL: this.options.databaseUrl,

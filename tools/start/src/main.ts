@@ -14,6 +14,7 @@ import {
   SERVICE_PORTS,
   type ServiceName,
   serviceNodeFlags,
+  serviceProcessEnv,
   serviceRole,
   urlAsRole,
   waitFor,
@@ -58,7 +59,7 @@ function launch(service: Supervised, color: string): void {
   const child = spawn(process.execPath, [...serviceNodeFlags(service.name), join(ROOT, 'dist', 'apps', service.name, 'src', 'main.js')], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...serviceProcessEnv(process.env),
       AGF_BOOTSTRAP_KEY_FILE: BOOTSTRAP_KEY_FILE,
       AGF_AUDIT_CHECKPOINT_DIR: AUDIT_CHECKPOINT_DIR,
       AGF_AUDIT_CHECKPOINT_KEY_FILE: AUDIT_CHECKPOINT_KEY_FILE,
