@@ -10,6 +10,7 @@ describe('serviceNodeFlags', () => {
   it('runs the services nearest the memory target without Maglev, the others with V8 defaults for the compilers', () => {
     expect(serviceNodeFlags('intake', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10', '--no-maglev']);
     expect(serviceNodeFlags('compliance', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10', '--no-maglev']);
+    expect(serviceNodeFlags('learning', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10', '--no-maglev']);
     expect(serviceNodeFlags('risk', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10']);
   });
 

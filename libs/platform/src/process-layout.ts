@@ -25,7 +25,7 @@ const BASE_NODE_FLAGS = '--max-semi-space-size=2 --heap-growing-percent=10';
  * load for ~10 % more of their CPU (Turbofan still optimises hot code; docs/benchmarks.md). The
  * container image asks `serviceNodeFlags` too (deploy/Dockerfile).
  */
-const WITHOUT_MAGLEV: ReadonlySet<ServiceName> = new Set(['intake', 'compliance']);
+const WITHOUT_MAGLEV: ReadonlySet<ServiceName> = new Set(['intake', 'compliance', 'learning']);
 
 /** A service's Node flags; `AGF_SERVICE_NODE_FLAGS` replaces them for every service (empty: V8 defaults). */
 export function serviceNodeFlags(service: ServiceName, env: NodeJS.ProcessEnv = process.env): string[] {
