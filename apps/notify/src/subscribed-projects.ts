@@ -56,8 +56,9 @@ export class SubscribedProjects implements OnApplicationBootstrap, OnModuleDestr
 
   private async listen(): Promise<void> {
     const { url, applicationName } = this.dataSource.options as { url?: string; applicationName?: string };
-    // Named as the service's pool is: its role, its share of Postgres' time.
-    const client = new Client({ connectionString: url, application_name: applicationName ?? 'agf-notify', keepAlive: true });
+    // Named as the service's pool is: its role, its share of Postgres' time. A read that gets no answer (a peer
+    // gone without a reset) times out, and the connection is started over.
+    const client = new Client({ connectionString: url, application_name: applicationName ?? 'agf-notify', keepAlive: true, keepAliveInitialDelayMillis: 10_000, query_timeout: 10_000 });
     this.client = client;
     const lost = (reason: string) => {
       if (this.client !== client) return;
