@@ -3,7 +3,7 @@ import { createServiceDataSource, statementsSent } from '@agf/platform';
 import { createTestDatabase, type TestDatabase } from '@agf/testing';
 import type { DataSource, EntityManager } from 'typeorm';
 
-/** The service DataSource prepares parameterised statements once per connection (real Postgres). */
+/** The service DataSource prepares parameterised statements once per connection and compresses with lz4 (real Postgres). */
 describe('service database connections', () => {
   let db: TestDatabase;
   let dataSource: DataSource;
@@ -22,6 +22,13 @@ describe('service database connections', () => {
 
   const prepared = async () =>
     dataSource.query<Array<{ name: string; statement: string }>>(`SELECT "name", "statement" FROM pg_prepared_statements ORDER BY "name"`);
+
+  it('compresses the large values it writes with lz4, not pglz', async () => {
+    await dataSource.query(`CREATE TABLE "public"."documents" ("id" int PRIMARY KEY, "body" text NOT NULL)`);
+    await dataSource.query(`INSERT INTO "public"."documents" ("id", "body") VALUES (1, repeat('a compressible sentence ', 400))`);
+    expect(await dataSource.query(`SELECT pg_column_compression("body") AS "method" FROM "public"."documents"`)).toEqual([{ method: 'lz4' }]);
+    await dataSource.query(`DROP TABLE "public"."documents"`);
+  });
 
   it('prepares a parameterised statement once and reuses it, with the right results', async () => {
     const insert = `INSERT INTO "public"."things" ("id", "n") VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING "id"`;

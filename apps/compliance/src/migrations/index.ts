@@ -4,8 +4,9 @@ import { ComplianceReviewerIdentity1732500000502 } from './1732500000502-complia
 import { ComplianceAppendOnlyAudit1732500000510 } from './1732500000510-append-only-audit';
 import { ComplianceEmergency1732500000520 } from './1732500000520-compliance-emergency';
 import { CompliancePersonalData1732500001100 } from './1732500001100-compliance-personal-data';
-
 import { ComplianceRequestsFillfactor1732900000501 } from './1732900000501-requests-fillfactor';
+import { CompliancePersonalValuesIndexes1732900000502 } from './1732900000502-personal-values-indexes';
+
 /** Compliance's schema, oldest migration first (the service's and its tests' one list). */
 export const COMPLIANCE_MIGRATIONS = [
   messagingTablesMigration('compliance'),
@@ -15,4 +16,5 @@ export const COMPLIANCE_MIGRATIONS = [
   ComplianceEmergency1732500000520,
   CompliancePersonalData1732500001100,
   ComplianceRequestsFillfactor1732900000501,
+  CompliancePersonalValuesIndexes1732900000502,
 ];
