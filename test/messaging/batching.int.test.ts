@@ -179,7 +179,7 @@ describe('outbox relay (real NATS and Postgres)', () => {
     await probe?.stop();
   });
 
-  it('publishes the events a handler emitted right after its commit and marks them sent', async () => {
+  it('publishes the events a handler emitted right after its commit and then deletes their rows', async () => {
     const event = decision('emits');
     await probe.nats.publish('agf.v1.decision.made.emits', JSON.stringify(event));
     const published = await eventually(async () => {
@@ -187,6 +187,6 @@ describe('outbox relay (real NATS and Postgres)', () => {
       expect(found).toHaveLength(1);
       return found[0]!;
     }, 5000);
-    await eventually(async () => expect(await probe.db.query(`SELECT 1 FROM probe.outbox WHERE event_id = $1 AND sent_at IS NOT NULL`, [published.headers['Nats-Msg-Id']])).toHaveLength(1), 5000);
+    await eventually(async () => expect(await probe.db.query(`SELECT 1 FROM probe.outbox WHERE event_id = $1`, [published.headers['Nats-Msg-Id']])).toHaveLength(0), 5000);
   });
 });

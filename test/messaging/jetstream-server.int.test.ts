@@ -178,27 +178,34 @@ describe('JetStream transport: inbox, retries and dead letters (real NATS and Po
     expect(pullRequests).toBeLessThanOrEqual(3);
   });
 
-  it('marks the events of commits close together sent in one statement', async () => {
+  it('deletes the published rows of commits close together in one statement', async () => {
+    // A statement-level trigger numbers each statement that deletes outbox rows and keeps what it deleted.
+    await probe.db.query(`CREATE SEQUENCE probe.deleting_statements`);
+    await probe.db.query(`CREATE TABLE probe.deleted_rows ("statement" bigint NOT NULL, "request_id" text, "created_at" timestamptz NOT NULL)`);
+    await probe.db.query(`
+      CREATE FUNCTION probe.keep_deleted_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE statement bigint := nextval('probe.deleting_statements');
+      BEGIN
+        INSERT INTO probe.deleted_rows SELECT statement, payload::jsonb -> 'data' ->> 'requestId', created_at FROM gone;
+        RETURN NULL;
+      END $$`);
+    await probe.db.query(`CREATE TRIGGER keep_deleted_rows AFTER DELETE ON probe.outbox REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION probe.keep_deleted_rows()`);
     const decisions = Array.from({ length: 4 }, () => decision('emits'));
     for (const event of decisions) {
       await probe.nats.publish('agf.v1.decision.made.emits', JSON.stringify(event));
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     const requestIds = decisions.map((d) => d.data.requestId);
-    // Each statement marks with its own now(): distinct sent_at values count the marking statements.
-    const { marks, spanMs } = await eventually(async () => {
-      const rows = await probe.db.query<{ sent_at: Date | null; created_at: Date }>(
-        `SELECT sent_at, created_at FROM probe.outbox WHERE payload::jsonb -> 'data' ->> 'requestId' = ANY($1::text[])`,
-        [requestIds],
-      );
+    const { statements, spanMs } = await eventually(async () => {
+      const rows = await probe.db.query<{ statement: string; created_at: Date }>(`SELECT "statement", "created_at" FROM probe.deleted_rows WHERE "request_id" = ANY($1::text[])`, [requestIds]);
       expect(rows).toHaveLength(4);
-      expect(rows.every((row) => row.sent_at)).toBe(true);
       const created = rows.map((row) => row.created_at.getTime());
-      return { marks: new Set(rows.map((row) => row.sent_at!.getTime())).size, spanMs: Math.max(...created) - Math.min(...created) };
+      return { statements: new Set(rows.map((row) => row.statement)).size, spanMs: Math.max(...created) - Math.min(...created) };
     }, 5000);
-    // Commits ~25 ms apart (more on a slow host) share a mark per 500 ms they span, plus one (allowing one per
-    // 100 ms); a mark for every commit or two (a 20 ms delay) would be 3-4 over the ~75 ms they usually span.
-    expect(marks).toBeLessThanOrEqual(Math.floor(spanMs / 100) + 2);
+    expect(await probe.db.query(`SELECT 1 FROM probe.outbox`)).toHaveLength(0);
+    // Commits ~25 ms apart (more on a slow host) share a delete per 500 ms they span, plus one (allowing one per
+    // 100 ms); a delete for every commit or two (a 20 ms delay) would be 3-4 over the ~75 ms they usually span.
+    expect(statements).toBeLessThanOrEqual(Math.floor(spanMs / 100) + 2);
   });
 
   it('forgets inbox entries only once no stream or dead-letter replay can bring their message again', async () => {

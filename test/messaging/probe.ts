@@ -9,7 +9,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { startTracing, type Tracing } from '@agf/platform';
 import { createTestDatabase, TestNats, type TestDatabase } from '@agf/testing';
-import { type HandlerResult, type InvalidMessage, JetStreamServer, MessageContext, messagingTablesMigration, OnInvalidMessage, OnMessage, OutboxRelay, PoisonMessage } from '@agf/messaging';
+import { type HandlerResult, type InvalidMessage, JetStreamServer, MessageContext, messagingMigrations, OnInvalidMessage, OnMessage, OutboxRelay, PoisonMessage } from '@agf/messaging';
 
 class ProbeTables1732500000009 implements MigrationInterface {
   name = 'ProbeTables1732500000009';
@@ -112,7 +112,7 @@ export class Probe {
     const db = await createTestDatabase();
     const nats = await TestNats.connect();
     await options.beforeListen?.(nats);
-    const dataSource = new DataSource({ type: 'postgres', url: db.url, schema: 'probe', migrations: [messagingTablesMigration('probe'), ProbeTables1732500000009] });
+    const dataSource = new DataSource({ type: 'postgres', url: db.url, schema: 'probe', migrations: [...messagingMigrations('probe'), ProbeTables1732500000009] });
     await dataSource.initialize();
     await dataSource.query('CREATE SCHEMA probe');
     await dataSource.runMigrations();
@@ -121,7 +121,6 @@ export class Probe {
       batchSize: 10,
       idleDelayMs: options.relayPollMs ?? 200,
       graceMs: 1000,
-      retainSentMs: 60_000,
       logger: console,
     });
     relay.start();

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { messagingTablesMigration } from '@agf/messaging';
+import { messagingMigrations } from '@agf/messaging';
 import { EXIT_CONFIG_ERROR, runService } from '@agf/platform';
 import { loadIntegrationsConfig } from './integrations-config';
 import { IntegrationsSchema1732500000701 } from './migrations/1732500000701-integrations-schema';
@@ -27,5 +27,5 @@ void runService({
   // Nothing waits on this service's consumers but a pipeline's callback: short batches.
   consumerLingerMs: 5,
   selfAuthenticatedPaths: [GITHUB_WEBHOOK_PATH, GITLAB_WEBHOOK_PATH],
-  migrations: [messagingTablesMigration('integrations'), IntegrationsSchema1732500000701, IntegrationsProjectModes1732500000702, IntegrationsRetentionIndexes1732800000701],
+  migrations: [...messagingMigrations('integrations'), IntegrationsSchema1732500000701, IntegrationsProjectModes1732500000702, IntegrationsRetentionIndexes1732800000701],
 });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { messagingTablesMigration } from '@agf/messaging';
+import { messagingMigrations } from '@agf/messaging';
 import { BOOKKEEPING_CONSUMER, EXIT_CONFIG_ERROR, loadInfraConfig, runService } from '@agf/platform';
 import { loadPolicyFile } from '@agf/policy';
 import { NotifySchema1732500000601 } from './migrations/1732500000601-notify-schema';
@@ -22,5 +22,5 @@ void runService({
   // Addresses of experts added or changed through coe's registry API, without a restart.
   expertRegistry: true,
   ...BOOKKEEPING_CONSUMER,
-  migrations: [messagingTablesMigration('notify'), NotifySchema1732500000601, NotifySubscriptionsChanged1732900000601],
+  migrations: [...messagingMigrations('notify'), NotifySchema1732500000601, NotifySubscriptionsChanged1732900000601],
 });

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { messagingTablesMigration } from '@agf/messaging';
+import { messagingMigrations } from '@agf/messaging';
 import { runService } from '@agf/platform';
 import { RiskSchema1732500000201 } from './migrations/1732500000201-risk-schema';
 import { RiskDefectModels1732500000902 } from './migrations/1732500000902-risk-defect-models';
@@ -10,5 +10,5 @@ void runService({
   consumerBatchSize: 16,
   consumerLingerMs: 10,
   module: RiskModule,
-  migrations: [messagingTablesMigration('risk'), RiskSchema1732500000201, RiskDefectModels1732500000902],
+  migrations: [...messagingMigrations('risk'), RiskSchema1732500000201, RiskDefectModels1732500000902],
 });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { messagingTablesMigration } from '@agf/messaging';
+import { messagingMigrations } from '@agf/messaging';
 import { EXIT_CONFIG_ERROR, runService } from '@agf/platform';
 import { FLAGGER_CONFIRM_PROMOTION_PATH, FLAGGER_ROLLBACK_PATH } from './gates.http.controller';
 import { RolloutSchema1732500001000 } from './migrations/1732500001000-rollout-schema';
@@ -22,5 +22,5 @@ void runService({
   // A failing signal must become a rollback within 60 s: short batches.
   consumerLingerMs: 5,
   selfAuthenticatedPaths: [FLAGGER_CONFIRM_PROMOTION_PATH, FLAGGER_ROLLBACK_PATH],
-  migrations: [messagingTablesMigration('rollout'), RolloutSchema1732500001000],
+  migrations: [...messagingMigrations('rollout'), RolloutSchema1732500001000],
 });

@@ -19,7 +19,7 @@ const MESSAGING: Record<string, TableClasses> = {
   inbox: { operational: ['consumer', 'event_id', 'processed_at'] },
   migrations: { operational: ['id', 'timestamp', 'name'] },
   // An outbox row is an event on its way out: its payload may name people.
-  outbox: { personal: ['payload'], operational: ['seq', 'event_id', 'subject', 'headers', 'created_at', 'sent_at'] },
+  outbox: { personal: ['payload'], operational: ['seq', 'event_id', 'subject', 'headers', 'created_at'] },
 };
 
 const TABLES: Record<string, Record<string, TableClasses>> = {

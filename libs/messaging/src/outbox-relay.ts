@@ -14,20 +14,18 @@ export interface OutboxRelayOptions {
    * poller takes anyway is published twice: JetStream de-duplicates it, a plain NATS subscriber sees both.
    */
   graceMs?: number;
-  /** Sent rows older than this are deleted; they only matter for JetStream's duplicate window. */
-  retainSentMs: number;
   logger: { warn(message: string): void; error(message: string): void };
   onPublished?: (count: number) => void;
 }
 
 /**
- * How long published rows wait to be marked sent together with those of other commits. A mark is a statement
+ * How long published rows wait to be deleted together with those of other commits. The delete is a statement
  * of its own: at 20 ms the decision path's services each sent one for nearly every commit up to ~50 a second,
  * and at 100 ms the five services that publish for a decision sent 0.5 per decision at 100 decisions a second.
- * A row waits unmarked a little longer; nothing reads `sent_at` that soon (the poller leaves rows alone for
+ * A published row stays a little longer; nothing reads it that soon (the poller leaves rows alone for
  * `graceMs`, 5 s in the services, and a row published twice is dropped by JetStream's duplicate window).
  */
-const MARK_DELAY_MS = 500;
+const DELETE_DELAY_MS = 500;
 
 interface PendingRow {
   seq: string;
@@ -38,25 +36,25 @@ interface PendingRow {
 }
 
 /**
- * Publishes committed outbox rows to JetStream with `Nats-Msg-Id` = event id, then marks them sent.
+ * Publishes committed outbox rows to JetStream with `Nats-Msg-Id` = event id, then deletes them: every row
+ * in an outbox is one still to publish.
  *
- * The process that committed rows publishes them at once (`publishCommitted`) and marks them sent in one
+ * The process that committed rows publishes them at once (`publishCommitted`) and deletes them in one
  * statement shared with other commits, so a hop costs no transaction of its own. A poller picks up what that
  * missed: rows whose publish failed (NATS down), and rows of a process that crashed after its commit; it skips
- * the rows its own process is still publishing or marking. `FOR UPDATE SKIP LOCKED` lets replicas share the
- * polling; a row published twice (a crash between publish and mark, or another replica's poller racing a
+ * the rows its own process is still publishing or deleting. `FOR UPDATE SKIP LOCKED` lets replicas share the
+ * polling; a row published twice (a crash between publish and delete, or another replica's poller racing a
  * publish slower than `graceMs`) is dropped by JetStream's duplicate window.
  */
 export class OutboxRelay {
   private running = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
-  private lastPurge = 0;
   private readonly publishing = new Set<Promise<void>>();
   private readonly publishedIds: string[] = [];
-  /** Event ids published after their commit and not yet marked sent: this process's poller leaves them alone. */
+  /** Event ids published after their commit and not yet deleted: this process's poller leaves them alone. */
   private readonly inFlight = new Set<string>();
-  private marking: Promise<void> | undefined;
+  private deleting: Promise<void> | undefined;
   private readonly reportedUnpublishable = new Set<string>();
 
   constructor(
@@ -81,9 +79,9 @@ export class OutboxRelay {
     const work = Promise.all(rows.map((row) => this.publish(row))).then(
       () => {
         this.publishedIds.push(...rows.map((row) => row.eventId));
-        // A moment's wait lets the publishes of concurrent commits share the mark: under load one statement
-        // marks the rows of many transactions (the poller leaves unmarked rows alone for `graceMs` anyway).
-        this.marking ??= new Promise((resolve) => setTimeout(resolve, MARK_DELAY_MS)).then(() => this.markPublished());
+        // A moment's wait lets the publishes of concurrent commits share the delete: under load one statement
+        // deletes the rows of many transactions (the poller leaves young rows alone for `graceMs` anyway).
+        this.deleting ??= new Promise((resolve) => setTimeout(resolve, DELETE_DELAY_MS)).then(() => this.deletePublished());
       },
       () => {
         for (const row of rows) this.inFlight.delete(row.eventId); // the poller retries them once NATS answers again
@@ -98,19 +96,19 @@ export class OutboxRelay {
     this.wake?.();
     await this.loop;
     await Promise.allSettled([...this.publishing]);
-    await this.marking;
+    await this.deleting;
   }
 
   /** Rows not yet sent: the fault suite and health report read this. */
   async pendingCount(): Promise<number> {
-    const rows: { n: string }[] = await this.dataSource.query(`SELECT count(*) AS n FROM "${this.options.schema}"."outbox" WHERE "sent_at" IS NULL`);
+    const rows: { n: string }[] = await this.dataSource.query(`SELECT count(*) AS n FROM "${this.options.schema}"."outbox"`);
     return Number(rows[0]?.n ?? 0);
   }
 
   /** Seconds the oldest unsent row has waited (0 when there is none). */
   async oldestPendingAgeSeconds(): Promise<number> {
     const rows: { age: number }[] = await this.dataSource.query(
-      `SELECT extract(epoch FROM now() - "created_at")::float8 AS "age" FROM "${this.options.schema}"."outbox" WHERE "sent_at" IS NULL ORDER BY "seq" LIMIT 1`,
+      `SELECT extract(epoch FROM now() - "created_at")::float8 AS "age" FROM "${this.options.schema}"."outbox" ORDER BY "seq" LIMIT 1`,
     );
     return rows[0]?.age ?? 0;
   }
@@ -122,7 +120,6 @@ export class OutboxRelay {
         const sent = await this.publishBatch();
         failures = 0;
         if (sent === this.options.batchSize) continue;
-        await this.maybePurge();
       } catch (error) {
         failures += 1;
         if (failures === 1 || failures % 20 === 0) this.options.logger.warn(`outbox relay: ${(error as Error).message}; retrying`);
@@ -139,17 +136,17 @@ export class OutboxRelay {
     return this.js.publish(row.subject, row.payload, { msgID: row.eventId, headers: h, timeout: 5000 });
   }
 
-  /** Marks every row published since the last mark in one statement; a failed mark is retried with the next. */
-  private async markPublished(): Promise<void> {
+  /** Deletes every row published since the last delete in one statement. */
+  private async deletePublished(): Promise<void> {
     try {
       while (this.publishedIds.length) {
         const ids = this.publishedIds.splice(0);
         try {
-          await this.dataSource.query(`UPDATE "${this.options.schema}"."outbox" SET "sent_at" = now() WHERE "event_id" = ANY($1::uuid[]) AND "sent_at" IS NULL`, [ids]);
+          await this.dataSource.query(`DELETE FROM "${this.options.schema}"."outbox" WHERE "event_id" = ANY($1::uuid[])`, [ids]);
           this.options.onPublished?.(ids.length);
         } catch (error) {
-          // Unmarked rows are published again by the poller (so the outbox drains), and de-duplicated by JetStream.
-          this.options.logger.warn(`outbox relay: marking ${ids.length} published rows failed (${(error as Error).message})`);
+          // Rows left are published again by the poller (so the outbox drains), and de-duplicated by JetStream.
+          this.options.logger.warn(`outbox relay: deleting ${ids.length} published rows failed (${(error as Error).message})`);
           for (const id of this.publishedIds.splice(0)) this.inFlight.delete(id);
           return;
         } finally {
@@ -157,7 +154,7 @@ export class OutboxRelay {
         }
       }
     } finally {
-      this.marking = undefined;
+      this.deleting = undefined;
     }
   }
 
@@ -165,17 +162,17 @@ export class OutboxRelay {
     const { schema, batchSize, graceMs = 0 } = this.options;
     // Almost every poll finds nothing: one indexed read decides that, instead of a transaction of three statements.
     const oldest: { due: boolean }[] = await this.dataSource.query(
-      `SELECT "created_at" < now() - ($1::int * interval '1 millisecond') AS "due" FROM "${schema}"."outbox" WHERE "sent_at" IS NULL ORDER BY "seq" LIMIT 1`,
+      `SELECT "created_at" < now() - ($1::int * interval '1 millisecond') AS "due" FROM "${schema}"."outbox" ORDER BY "seq" LIMIT 1`,
       [graceMs],
     );
     if (!oldest[0]?.due) return 0;
     return this.dataSource.transaction(async (manager) => {
       const candidates: PendingRow[] = await manager.query(
-        // Only the oldest unsent rows are looked at: during a backlog every unsent row is young, and finding
-        // that out row by row cost each poll thousands of row visits.
+        // Only the oldest rows are looked at: during a backlog every row is young, and finding that out row by
+        // row cost each poll thousands of row visits.
         `SELECT "seq", "event_id", "subject", "payload", "headers" FROM "${schema}"."outbox"
-          WHERE "seq" IN (SELECT "seq" FROM "${schema}"."outbox" WHERE "sent_at" IS NULL ORDER BY "seq" LIMIT $1)
-            AND "sent_at" IS NULL AND "created_at" < now() - ($2::int * interval '1 millisecond')
+          WHERE "seq" IN (SELECT "seq" FROM "${schema}"."outbox" ORDER BY "seq" LIMIT $1)
+            AND "created_at" < now() - ($2::int * interval '1 millisecond')
           ORDER BY "seq" FOR UPDATE SKIP LOCKED`,
         [batchSize, graceMs],
       );
@@ -189,9 +186,9 @@ export class OutboxRelay {
       const published = rows.filter((_, i) => results[i]!.status === 'fulfilled');
       const failures = results.flatMap((result, i) => (result.status === 'rejected' ? [{ row: rows[i]!, error: result.reason as Error }] : []));
       // Nothing went out (NATS unreachable): back off. Otherwise a row that cannot be published (say, over the
-      // server's max_payload) must not hold up the rows behind it: they are marked, it is reported and retried.
+      // server's max_payload) must not hold up the rows behind it: they are deleted, it is reported and retried.
       if (!published.length) throw new Error(`${failures[0]!.error.message} (${failures.length} rows, the first event ${failures[0]!.row.event_id})`);
-      await manager.query(`UPDATE "${schema}"."outbox" SET "sent_at" = now() WHERE "seq" = ANY($1::bigint[])`, [published.map((r) => r.seq)]);
+      await manager.query(`DELETE FROM "${schema}"."outbox" WHERE "seq" = ANY($1::bigint[])`, [published.map((r) => r.seq)]);
       this.options.onPublished?.(published.length);
       for (const { row, error } of failures) this.reportUnpublishable(row, error);
       return published.length;
@@ -204,16 +201,6 @@ export class OutboxRelay {
     if (this.reportedUnpublishable.size >= 1000) this.reportedUnpublishable.clear();
     this.reportedUnpublishable.add(row.event_id);
     this.options.logger.error(`outbox relay: event ${row.event_id} (${row.subject}, outbox seq ${row.seq}) could not be published: ${error.message}; retrying`);
-  }
-
-  private async maybePurge(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastPurge < 60_000) return;
-    this.lastPurge = now;
-    await this.dataSource.query(
-      `DELETE FROM "${this.options.schema}"."outbox" WHERE "sent_at" < now() - ($1::int * interval '1 millisecond')`,
-      [this.options.retainSentMs],
-    );
   }
 
   private sleep(ms: number): Promise<void> {

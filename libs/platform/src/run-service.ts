@@ -139,7 +139,6 @@ export async function runService(definition: ServiceDefinition): Promise<Running
     idleDelayMs: infra.AGF_OUTBOX_POLL_MS,
     // Another replica's poller leaves a row this long to the process publishing it after its commit.
     graceMs: 5000,
-    retainSentMs: 3600_000,
     logger,
     onPublished: (count) => runtime.metrics.outboxPublished.inc(count),
   });

@@ -5,7 +5,7 @@ import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type CloudEvent, createEvent } from '@agf/contracts';
-import { ensureStreams, JetStreamServer, MessageContext, messagingTablesMigration, OnMessage, OutboxRelay } from '@agf/messaging';
+import { ensureStreams, JetStreamServer, MessageContext, messagingMigrations, OnMessage, OutboxRelay } from '@agf/messaging';
 import { createServiceDataSource, initialiseDatabase } from '@agf/platform';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Controller, Module } from '@nestjs/common';
@@ -78,12 +78,12 @@ async function main(): Promise<void> {
     url: db.url,
     schema: 'transport',
     poolSize: 10,
-    migrations: [messagingTablesMigration('transport'), BenchTables1732500000010],
+    migrations: [...messagingMigrations('transport'), BenchTables1732500000010],
     applicationName: 'agf-bench-transport',
   });
   try {
     await initialiseDatabase(dataSource, 'transport');
-    const relay = new OutboxRelay(dataSource, jetstream(nats.nc), { schema: 'transport', batchSize: 256, idleDelayMs: 1000, retainSentMs: 60_000, logger: console });
+    const relay = new OutboxRelay(dataSource, jetstream(nats.nc), { schema: 'transport', batchSize: 256, idleDelayMs: 1000, logger: console });
     const server = new JetStreamServer({
       service: 'bench',
       schema: 'transport',

@@ -1,4 +1,4 @@
-import { messagingTablesMigration } from '@agf/messaging';
+import { messagingMigrations } from '@agf/messaging';
 import { ComplianceSchema1732500000501 } from './1732500000501-compliance-schema';
 import { ComplianceReviewerIdentity1732500000502 } from './1732500000502-compliance-reviewer-identity';
 import { ComplianceAppendOnlyAudit1732500000510 } from './1732500000510-append-only-audit';
@@ -9,7 +9,7 @@ import { CompliancePersonalValuesIndexes1732900000502 } from './1732900000502-pe
 
 /** Compliance's schema, oldest migration first (the service's and its tests' one list). */
 export const COMPLIANCE_MIGRATIONS = [
-  messagingTablesMigration('compliance'),
+  ...messagingMigrations('compliance'),
   ComplianceSchema1732500000501,
   ComplianceReviewerIdentity1732500000502,
   ComplianceAppendOnlyAudit1732500000510,

@@ -1,4 +1,4 @@
-import { messagingTablesMigration } from '@agf/messaging';
+import { messagingMigrations } from '@agf/messaging';
 import { IntakeSchema1732500000001 } from './1732500000001-intake-schema';
 import { IntakeRejectedAnswers1732500000002 } from './1732500000002-rejected-answers';
 import { IntakeApiKeys1732500000003 } from './1732500000003-api-keys';
@@ -10,7 +10,7 @@ import { IntakeIdempotencyKeysCreatedIndex1732800000001 } from './1732800000001-
 import { IntakeRequestsFillfactor1732900000001 } from './1732900000001-requests-fillfactor';
 /** Intake's schema, oldest migration first (the service's and its tests' one list). */
 export const INTAKE_MIGRATIONS = [
-  messagingTablesMigration('intake'),
+  ...messagingMigrations('intake'),
   IntakeSchema1732500000001,
   IntakeRejectedAnswers1732500000002,
   IntakeApiKeys1732500000003,

@@ -1,4 +1,4 @@
-import { messagingTablesMigration } from '@agf/messaging';
+import { messagingMigrations } from '@agf/messaging';
 import { LearningSchema1732500000401 } from './1732500000401-learning-schema';
 import { LearningOutcomeIndex1732500000402 } from './1732500000402-learning-outcome-index';
 import { LearningPublishedModels1732500000403 } from './1732500000403-learning-published-models';
@@ -10,7 +10,7 @@ import { LearningChangeHistoryChangedIndex1732800000401 } from './1732800000401-
 import { LearningPatternsFillfactor1732900000401 } from './1732900000401-patterns-fillfactor';
 /** Learning's schema, oldest migration first (the service's and its tests' one list). */
 export const LEARNING_MIGRATIONS = [
-  messagingTablesMigration('learning'),
+  ...messagingMigrations('learning'),
   LearningSchema1732500000401,
   LearningOutcomeIndex1732500000402,
   LearningPublishedModels1732500000403,
