@@ -51,6 +51,25 @@ describe('canonicalJson', () => {
       { numRuns: 500 },
     );
   });
+
+  it('is, for JSON values, JSON.stringify with each object\'s keys in sorted order (the text chains already hold)', () => {
+    // Spelled out: an object cannot hold integer-like keys in sorted order for JSON.stringify to keep.
+    const sortedJson = (value: unknown): string =>
+      Array.isArray(value)
+        ? `[${value.map(sortedJson).join(',')}]`
+        : value !== null && typeof value === 'object'
+          ? `{${Object.keys(value)
+              .sort()
+              .map((key) => `${JSON.stringify(key)}:${sortedJson((value as Record<string, unknown>)[key])}`)
+              .join(',')}}`
+          : JSON.stringify(value);
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(canonicalJson(value)).toBe(sortedJson(value));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
 
 function contentFor(sequence: number): AuditEntryContent {

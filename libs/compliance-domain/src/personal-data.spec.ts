@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { join } from 'node:path';
 import { canonicalJson } from './audit-chain';
 import { DATA_CLASSIFICATION } from './data-classification';
@@ -44,6 +45,26 @@ describe('personal fields under the hash chain', () => {
     expect(values).toHaveLength(80);
     expect(values.every((v) => /^[0-9a-f]{32}$/.test(v.salt))).toBe(true);
     expect(new Set(values.map((v) => v.salt)).size).toBe(80);
+  });
+
+  it('seals any event without changing it, and what it seals reads back as the event', () => {
+    // Keys that seal (identities, people, free text) mixed with keys that do not, at any depth.
+    const key = fc.constantFrom('data', 'subject', 'actor', 'requester', 'comments', 'conditions', 'request', 'reviews', 'version', 'score', 'ä"k');
+    const { json } = fc.letrec((tie) => ({
+      json: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
+      array: fc.array(tie('json'), { maxLength: 4 }),
+      object: fc.dictionary(key, tie('json'), { maxKeys: 5 }),
+    }));
+    fc.assert(
+      fc.property(fc.dictionary(key, json, { maxKeys: 6 }), (event) => {
+        const before = structuredClone(event);
+        const { sealed, values } = sealPersonalFields(event, digest, new Set([digest('rita')]));
+        expect(event).toEqual(before);
+        expect(revealPersonalFields(sealed, new Map(values.map((v) => [v.id, { value: v.value, salt: v.salt }])))).toEqual(event);
+        expect(sealedIdsIn(sealed).sort()).toEqual(values.map((v) => v.id).sort());
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('matches a subject as a whole word only, in text and in JSON', () => {

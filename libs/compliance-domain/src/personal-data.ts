@@ -46,7 +46,7 @@ export function peopleIn(value: unknown, found = new Set<string>(), key?: string
   if (Array.isArray(value)) value.forEach((item) => peopleIn(item, found, key));
   else if (value && typeof value === 'object') {
     if (key && (IDENTITY_OBJECT_KEYS.has(key) || key === 'data') && typeof (value as { subject?: unknown }).subject === 'string') found.add((value as { subject: string }).subject);
-    for (const [k, v] of Object.entries(value)) peopleIn(v, found, k);
+    for (const k of Object.keys(value)) peopleIn((value as Record<string, unknown>)[k], found, k);
   } else if (key && PERSON_KEYS.has(key) && typeof value === 'string') found.add(value);
   return found;
 }
@@ -65,17 +65,42 @@ export function sealPersonalFields(event: unknown, digestOf: (subject: string) =
     values.push({ id, owners, value, salt });
     return { $personal: id, commitment: commitmentOf(value, salt) };
   };
+  // Copy on write: a part with nothing to seal is the event's own (most of an event is not personal), so
+  // sealing allocates only along the paths to what it replaces. The event itself is never changed.
   const walk = (value: unknown, key: string | undefined, topLevel: boolean): unknown => {
-    if (Array.isArray(value)) return key && FREE_TEXT_KEYS.has(key) && value.length ? seal(value, everyone) : value.map((item) => walk(item, key, false));
+    if (Array.isArray(value)) {
+      if (key && FREE_TEXT_KEYS.has(key) && value.length) return seal(value, everyone);
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < value.length; i += 1) {
+        const item: unknown = value[i];
+        const walked = walk(item, key, false);
+        if (copy === undefined && walked !== item) copy = value.slice(0, i);
+        copy?.push(walked);
+      }
+      return copy ?? value;
+    }
     if (value && typeof value === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) {
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record);
+      let copy: Record<string, unknown> | undefined;
+      for (let i = 0; i < keys.length; i += 1) {
+        const k = keys[i]!;
+        const v = record[k];
         // The envelope's own `subject` is the correlation id, not a person.
         // An API key's `subject` (`access.key.*` events' data) is the person the key is for.
-        if (k === 'subject' && key && (IDENTITY_OBJECT_KEYS.has(key) || key === 'data') && typeof v === 'string') out[k] = seal(v, [digestOf(v)]);
-        else out[k] = topLevel && k === 'subject' ? v : walk(v, k, false);
+        const walked =
+          k === 'subject' && key && (IDENTITY_OBJECT_KEYS.has(key) || key === 'data') && typeof v === 'string'
+            ? seal(v, [digestOf(v)])
+            : topLevel && k === 'subject'
+              ? v
+              : walk(v, k, false);
+        if (copy === undefined && walked !== v) {
+          copy = {};
+          for (let j = 0; j < i; j += 1) copy[keys[j]!] = record[keys[j]!];
+        }
+        if (copy) copy[k] = walked;
       }
-      return out;
+      return copy ?? value;
     }
     if (typeof value === 'string' && key && PERSON_KEYS.has(key)) return seal(value, [digestOf(value)]);
     if (typeof value === 'string' && value !== '' && key && FREE_TEXT_KEYS.has(key)) return seal(value, everyone);
