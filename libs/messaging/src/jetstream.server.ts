@@ -295,8 +295,11 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       this.tracer.startActiveSpan(`${subject} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } }, async (span) => {
         const heartbeat = setInterval(() => msg.working(), Math.max(1000, this.options.ackWaitMs / 2));
         try {
-          const result = await this.processThroughDatabaseOutages(name, subject, msg);
+          const { result, committed } = await this.processThroughDatabaseOutages(name, subject, msg);
+          // The ack and the events the transaction emitted leave in one socket write: both are queued in this
+          // synchronous block, and the client writes what is queued once the block ends.
           msg.ack();
+          committed();
           observe(result);
         } catch (error) {
           if (!(error instanceof PoisonMessage) && (await this.processedBefore(name, msg).catch(() => false))) {
@@ -320,7 +323,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
    * here (its ack wait kept alive) and tried again until the database answers: redelivered, it would spend
    * its deliveries and be dead-lettered, leaving its request undecided until someone replayed it.
    */
-  private async processThroughDatabaseOutages(name: MessageName, subject: string, msg: JsMsg): Promise<HandlerResult> {
+  private async processThroughDatabaseOutages(name: MessageName, subject: string, msg: JsMsg): Promise<Processed> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.processInTransaction(name, subject, msg);
@@ -416,7 +419,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     for (const { stream, msg } of individually) await this.process(stream, msg);
   }
 
-  private async processInTransaction(name: MessageName, subject: string, msg: JsMsg): Promise<HandlerResult> {
+  /** Runs the handler in a transaction; what follows its commit (callbacks, publishing its events) is left to the caller, after the ack. */
+  private async processInTransaction(name: MessageName, subject: string, msg: JsMsg): Promise<Processed> {
     const { payload, envelope, inboxId, pattern } = this.decode(name, msg);
     const { dataSource, schema, service, relay } = this.options;
     let outboxRows: OutboxRow[] = [];
@@ -439,11 +443,14 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       if (error instanceof InboxEntryTaken) return 'duplicate' as const;
       throw error;
     });
-    if (result !== 'duplicate') {
-      for (const callback of deferredWrites.afterCommit) callback();
-      relay.publishCommitted(outboxRows);
-    }
-    return result;
+    if (result === 'duplicate') return { result, committed: () => undefined };
+    return {
+      result,
+      committed: () => {
+        for (const callback of deferredWrites.afterCommit) callback();
+        relay.publishCommitted(outboxRows);
+      },
+    };
   }
 
   /** Whether an earlier delivery of this message committed (its inbox entry exists). */
@@ -557,6 +564,12 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 }
 
 const ESCAPED_NUL_OR_SURROGATE = /\\u(?:0000|[dD][89a-fA-F])/;
+
+/** A message's transaction, ended: how, and what is left to do once it is acked (nothing for a duplicate). */
+interface Processed {
+  result: HandlerResult;
+  committed: () => void;
+}
 
 /** A message as its handler gets it: the payload, the envelope of an event, its inbox entry, and which handler. */
 interface Decoded {

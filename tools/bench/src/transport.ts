@@ -18,9 +18,10 @@ import { benchServers } from './cleanup';
  * `deployment.outcome` events first; then one consumer (a service's transport with a handler that writes one
  * row per message, set-based as the bookkeeping services do) works it off, and the process's CPU time per
  * message is printed: decode, validation, trace context, Nest's handler call, the transaction with the inbox
- * claim, and the ack. Postgres and NATS run elsewhere, so their CPU is not in the figure.
+ * claim, and the ack. With `--emit` the handler also emits an event per message, published after the commit,
+ * as a hop of the decision path does. Postgres and NATS run elsewhere, so their CPU is not in the figure.
  */
-const HELP = `usage: npm run bench:transport -- [--messages 20000] [--batch 16] [--concurrency 4] [--profile file.cpuprofile]`;
+const HELP = `usage: npm run bench:transport -- [--messages 20000] [--batch 16] [--concurrency 4] [--emit] [--profile file.cpuprofile]`;
 
 class BenchTables1732500000010 implements MigrationInterface {
   name = 'BenchTables1732500000010';
@@ -35,6 +36,9 @@ class BenchTables1732500000010 implements MigrationInterface {
 let handled = 0;
 let allHandled: () => void = () => undefined;
 let expected = 0;
+let emitPerMessage = false;
+
+const NO_HISTORY = { deployments: 0, failures: 0, rollbacks: 0, failureRate: 0, rollbackRate: 0, lastFailureAt: null, recentIncidents: 0 };
 
 @Controller()
 class BenchHandlers {
@@ -46,6 +50,11 @@ class BenchHandlers {
         events.map((e) => e.data.projectId),
       ]);
     });
+    if (emitPerMessage) {
+      const { requestId, projectId, componentName } = event.data;
+      const data = { projectId, componentName, project: NO_HISTORY, component: NO_HISTORY, revision: 1, cause: { requestId, kind: 'outcome' as const }, updatedAt: new Date().toISOString() };
+      ctx.emit({ name: 'learning.model.updated', data });
+    }
     ctx.onCommitted(() => {
       handled += 1;
       if (handled === expected) allHandled();
@@ -68,11 +77,13 @@ async function main(): Promise<void> {
       batch: { type: 'string', default: '16' },
       concurrency: { type: 'string', default: '4' },
       profile: { type: 'string' },
+      emit: { type: 'boolean', default: false },
       help: { type: 'boolean' },
     },
   });
   if (values.help) return void console.log(HELP);
   expected = Number(values.messages);
+  emitPerMessage = values.emit === true;
   const { cleanup, db, nats } = await benchServers('bench:transport');
   const dataSource = createServiceDataSource({
     url: db.url,
@@ -84,6 +95,7 @@ async function main(): Promise<void> {
   try {
     await initialiseDatabase(dataSource, 'transport');
     const relay = new OutboxRelay(dataSource, jetstream(nats.nc), { schema: 'transport', batchSize: 256, idleDelayMs: 1000, logger: console });
+    relay.start();
     const server = new JetStreamServer({
       service: 'bench',
       schema: 'transport',
@@ -143,7 +155,7 @@ async function main(): Promise<void> {
     }
     const perMessageUs = (cpu.user + cpu.system) / expected;
     console.log(
-      `batch ${values.batch}, concurrency ${values.concurrency}: ${expected} messages in ${seconds.toFixed(1)} s (${(expected / seconds).toFixed(0)}/s); ` +
+      `batch ${values.batch}, concurrency ${values.concurrency}${emitPerMessage ? ', an event emitted per message' : ''}: ${expected} messages in ${seconds.toFixed(1)} s (${(expected / seconds).toFixed(0)}/s); ` +
         `CPU per message ${perMessageUs.toFixed(0)} µs (user ${(cpu.user / expected).toFixed(0)}, system ${(cpu.system / expected).toFixed(0)}), of it GC ${((gcMs * 1000) / expected).toFixed(0)} µs; ` +
         `${((writeSyscalls() - writesBefore) / expected).toFixed(2)} socket writes per message`,
     );
