@@ -16,22 +16,26 @@ export class CanonicalJsonText {
  * so hashes computed today can be recomputed years later.
  */
 export function canonicalJson(value: unknown): string {
-  // One string grown by appending (V8 joins the pieces once, when the hash reads it): compliance canonicalises
-  // every event it audits, and a list of pieces or a string per nested member was most of the garbage it made.
+  // One string grown by appending (V8 joins the pieces once, when the hash reads it) rather than a list of
+  // pieces joined at the end: compliance canonicalises every event it audits, and the list was garbage.
   const out = { text: '' };
   writeCanonical(value, out);
   return out.text;
 }
 
-/** `"key":` of the object keys met so far: events repeat the same few hundred keys, each escaped once. */
+/**
+ * `"key":` of the object keys met so far: events repeat the same few hundred keys, each escaped once. Bounded in
+ * count and key length, since keys of free-form maps (metadata) come from outside.
+ */
 const quotedKeys = new Map<string, string>();
 const MAX_QUOTED_KEYS = 4096;
+const MAX_QUOTED_KEY_LENGTH = 64;
 
 function quotedKey(key: string): string {
   let quoted = quotedKeys.get(key);
   if (quoted === undefined) {
     quoted = `${JSON.stringify(key)}:`;
-    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
+    if (quotedKeys.size < MAX_QUOTED_KEYS && key.length <= MAX_QUOTED_KEY_LENGTH) quotedKeys.set(key, quoted);
   }
   return quoted;
 }
