@@ -7,9 +7,9 @@ import { repositoryRoot, SERVICE_PROCESS_ENV, serviceNodeFlags, serviceProcessEn
 const SERVICES = Object.keys(SERVICE_PORTS) as ServiceName[];
 
 describe('serviceNodeFlags', () => {
-  it('runs the services nearest the memory target without Maglev, the others with V8 defaults for the compilers', () => {
+  it('runs the services nearest the memory target without Maglev, the others with V8 defaults for the compilers; compliance with larger semi-spaces', () => {
     expect(serviceNodeFlags('intake', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10', '--no-maglev']);
-    expect(serviceNodeFlags('compliance', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10', '--no-maglev']);
+    expect(serviceNodeFlags('compliance', {})).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=10', '--no-maglev']);
     expect(serviceNodeFlags('learning', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10', '--no-maglev']);
     expect(serviceNodeFlags('risk', {})).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10']);
   });
@@ -17,6 +17,13 @@ describe('serviceNodeFlags', () => {
   it('takes AGF_SERVICE_NODE_FLAGS instead, for every service; empty means V8 defaults', () => {
     expect(serviceNodeFlags('intake', { AGF_SERVICE_NODE_FLAGS: ' --max-semi-space-size=4  --cpu-prof ' })).toEqual(['--max-semi-space-size=4', '--cpu-prof']);
     expect(serviceNodeFlags('compliance', { AGF_SERVICE_NODE_FLAGS: '' })).toEqual([]);
+  });
+
+  it('takes AGF_SERVICE_NODE_FLAGS_<SERVICE> for that service alone, before AGF_SERVICE_NODE_FLAGS', () => {
+    const env = { AGF_SERVICE_NODE_FLAGS: '--cpu-prof', AGF_SERVICE_NODE_FLAGS_COMPLIANCE: '--max-semi-space-size=8' };
+    expect(serviceNodeFlags('compliance', env)).toEqual(['--max-semi-space-size=8']);
+    expect(serviceNodeFlags('risk', env)).toEqual(['--cpu-prof']);
+    expect(serviceNodeFlags('intake', { AGF_SERVICE_NODE_FLAGS_COMPLIANCE: '' })).toEqual(['--max-semi-space-size=2', '--heap-growing-percent=10', '--no-maglev']);
   });
 });
 

@@ -18,7 +18,16 @@ export function repositoryRoot(from: string): string {
  * puts the collector in its memory-reducing mode: it cost the services 40–70 % more CPU per decision and
  * the sustained rate (docs/benchmarks.md).
  */
-const BASE_NODE_FLAGS = '--max-semi-space-size=2 --heap-growing-percent=10';
+const HEAP_GROWING_FLAG = '--heap-growing-percent=10';
+const SEMI_SPACE_MB = 2;
+
+/**
+ * Compliance holds a batch of up to 64 events (sealed, canonicalised, hashed) through its audit writes, so with
+ * 2 MB semi-spaces much of it outlived two scavenges and was promoted: collection took 30 % of its busy time.
+ * With 4 MB it took 17–18 % of a core at 60–80/s instead of 20–21 %, at the same peak RSS, which loading pdfkit
+ * only for evidence packages (7 MB) pays for (docs/benchmarks.md).
+ */
+const SEMI_SPACE_MB_OF: Partial<Record<ServiceName, number>> = { compliance: 4 };
 
 /**
  * The services whose peak RSS comes nearest 150 MB also run without V8's Maglev compiler: 10–15 MB less under
@@ -27,10 +36,18 @@ const BASE_NODE_FLAGS = '--max-semi-space-size=2 --heap-growing-percent=10';
  */
 const WITHOUT_MAGLEV: ReadonlySet<ServiceName> = new Set(['intake', 'compliance', 'learning']);
 
-/** A service's Node flags; `AGF_SERVICE_NODE_FLAGS` replaces them for every service (empty: V8 defaults). */
+/**
+ * A service's Node flags; `AGF_SERVICE_NODE_FLAGS_<SERVICE>` (e.g. `AGF_SERVICE_NODE_FLAGS_COMPLIANCE`) replaces
+ * them for one service, `AGF_SERVICE_NODE_FLAGS` for every other (empty: V8 defaults).
+ */
 export function serviceNodeFlags(service: ServiceName, env: NodeJS.ProcessEnv = process.env): string[] {
-  const flags = env['AGF_SERVICE_NODE_FLAGS'] ?? `${BASE_NODE_FLAGS}${WITHOUT_MAGLEV.has(service) ? ' --no-maglev' : ''}`;
+  const flags = env[`AGF_SERVICE_NODE_FLAGS_${service.toUpperCase()}`] ?? env['AGF_SERVICE_NODE_FLAGS'] ?? defaultNodeFlags(service);
   return flags.split(/\s+/).filter(Boolean);
+}
+
+function defaultNodeFlags(service: ServiceName): string {
+  const semiSpace = `--max-semi-space-size=${SEMI_SPACE_MB_OF[service] ?? SEMI_SPACE_MB}`;
+  return `${semiSpace} ${HEAP_GROWING_FLAG}${WITHOUT_MAGLEV.has(service) ? ' --no-maglev' : ''}`;
 }
 
 /**
