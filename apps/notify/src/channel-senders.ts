@@ -17,7 +17,7 @@ import {
   webhookSignature,
 } from '@agf/notify-domain';
 import type { NotificationChannel } from '@agf/policy';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { DataSource } from 'typeorm';
 import { type DeliveryRow, deliveriesRepository as repo } from './deliveries.repository';
 import { NOTIFY_CONFIG, type NotifyConfig } from './notify-config';
@@ -38,6 +38,9 @@ export class DeliveryFailure extends Error {
 export const SUBSCRIPTION_CHANNEL_PREFIX = 'subscription:';
 
 const USER_AGENT = 'AGF-Notify/1';
+
+/** nodemailer holds a few MB of heap once required: loaded with the first email, not by every notify process at start. */
+let nodemailerModule: Promise<typeof import('nodemailer')> | undefined;
 
 /** Sends one delivery over its channel; resolves when the receiver accepted it, throws DeliveryFailure otherwise. */
 @Injectable()
@@ -91,7 +94,9 @@ export class ChannelSenders implements OnModuleDestroy {
     if (!delivery.address) throw new DeliveryFailure('no email address', true);
     let mailer = this.mailers.get(channel.name);
     if (!mailer) {
-      mailer = nodemailer.createTransport(channel.smtp_url);
+      const { createTransport } = await (nodemailerModule ??= import('nodemailer'));
+      // Another email of this channel may have made its transport while the module loaded.
+      mailer = this.mailers.get(channel.name) ?? createTransport(channel.smtp_url);
       this.mailers.set(channel.name, mailer);
     }
     const message = emailMessage(notice, this.config.notifications.link_base_url, channel.subject_prefix);
