@@ -312,14 +312,16 @@ function humanLoopPaths(requestId: object): OpenApiDocument['paths'] {
 }
 
 /** OpenAPI at `/docs` (Swagger UI), `/docs-json` and `/docs-yaml`. */
+/**
+ * The document is built for each request of it (a few milliseconds; people and tools read it now and then)
+ * rather than held: as an object and as YAML it would keep about a megabyte of intake's heap for good.
+ */
 export function serveOpenApi(app: NestExpressApplication): void {
-  const document = openApiDocument();
-  const yaml = toYaml(document);
   // The UI's own files; `swagger-ui-dist`'s main module would load its browser bundle into this process.
   const swaggerUi = dirname(require.resolve('swagger-ui-dist/absolute-path.js'));
   const http = app.getHttpAdapter().getInstance() as express.Express;
-  http.get('/docs-json', (_req, res) => void res.json(document));
-  http.get('/docs-yaml', (_req, res) => void res.type('text/yaml').send(yaml));
+  http.get('/docs-json', (_req, res) => void res.json(openApiDocument()));
+  http.get('/docs-yaml', (_req, res) => void res.type('text/yaml').send(toYaml(openApiDocument())));
   http.get('/docs', (_req, res) => void res.type('html').send(SWAGGER_UI_PAGE));
   http.use('/docs', express.static(swaggerUi, { index: false }));
 }
