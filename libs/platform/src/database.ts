@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { COMMIT_WITH_NEXT_STATEMENT } from '@agf/messaging';
 import { DataSource, type MigrationInterface } from 'typeorm';
+import { withArrayLiterals } from './array-literal';
 
 export interface ServiceDatabaseOptions {
   url: string;
@@ -68,7 +69,7 @@ type PgResult = { command: string };
 const resultOf = (command: string): PgResult => ({ command, rowCount: null, rows: [], fields: [] }) as PgResult;
 
 /**
- * A pg client (in pipeline mode) that saves round trips and planning:
+ * A pg client (in pipeline mode) that saves round trips, planning and copies:
  * - It prepares each parameterised statement once per connection, named after its text, instead of having
  *   Postgres parse and plan it on every execution: a backend spends about a quarter less CPU per statement
  *   (`npm run bench:statements`, docs/benchmarks.md).
@@ -78,6 +79,8 @@ const resultOf = (command: string): PgResult => ({ command, rowCount: null, rows
  *   its BEGIN's, so an error of either reaches the caller; a transaction that ends before any statement sends
  *   nothing. After a failed statement, Postgres turns the COMMIT already sent into a rollback; the COMMIT that
  *   TypeORM then sends gets the result of the one already sent, and its ROLLBACK is answered here.
+ * - It writes array parameters of strings as pg would, with the quoting of long JSON texts left to V8's JSON
+ *   serializer (`arrayLiteral`).
  */
 class PreparingClient extends Client {
   private beginDeferred = false;
@@ -136,10 +139,12 @@ class PreparingClient extends Client {
   private send(args: unknown[]): Promise<unknown> | undefined {
     statementsSent.count += 1;
     const query = super.query as unknown as Query;
-    const [text, values] = args;
-    if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && values.length <= MAX_PREPARED_PARAMETERS) {
-      const name = statementName(text);
+    const [text, given] = args;
+    if (typeof text === 'string' && Array.isArray(given) && given.length > 0) {
+      const values = withArrayLiterals(given);
+      const name = values.length <= MAX_PREPARED_PARAMETERS ? statementName(text) : undefined;
       if (name) return query.call(this, { name, text, values }, ...args.slice(2));
+      return query.call(this, text, values, ...args.slice(2));
     }
     return query.apply(this, args);
   }
