@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { arrayLiteral, withArrayLiterals } from './array-literal';
 
 // pg's own conversion of a parameter (not in its typings): the text these must equal.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a module of pg that has no typings to import
 const { prepareValue } = require('pg/lib/utils') as { prepareValue(value: unknown): unknown };
 
 const anyString = fc.oneof(

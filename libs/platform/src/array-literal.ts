@@ -1,4 +1,5 @@
 /** Control characters, which JSON escapes as `\n` or `\u0001` where an array literal keeps them as they are. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 
 /**
