@@ -69,6 +69,13 @@ describe('canonicalJson', () => {
       }),
       { numRuns: 1000 },
     );
+    // Objects with many keys too (free-form metadata), which are sorted another way.
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.jsonValue({ maxDepth: 1 }), { minKeys: 20, maxKeys: 80 }), (value) => {
+        expect(canonicalJson(value)).toBe(sortedJson(value));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
