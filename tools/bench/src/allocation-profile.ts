@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ownerOfCode } from './perf-profile';
 
 /**
  * What the services allocate, by call site (docs/benchmarks.md, "Where the time goes"). Garbage collection
@@ -43,11 +44,7 @@ function sampleThisProcess(directory: string): void {
 
 /** The package (or AGF's own app or library) a frame's code belongs to. */
 export function packageOf(url: string): string {
-  const inPackage = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
-  if (inPackage) return inPackage;
-  const own = /\/dist\/((?:apps|libs|tools)\/[^/]+)\//.exec(url)?.[1];
-  if (own) return `AGF ${own}`;
-  return url || '(native)';
+  return ownerOfCode(url) ?? (url || '(native)');
 }
 
 /** Bytes by package of the allocating frame, and by call site: the allocating frame and its three callers. */

@@ -25,6 +25,17 @@ export function kindOf(frames: string[]): Kind {
   return 'V8 and Node runtime';
 }
 
+/** The npm package (innermost `node_modules`) or AGF app, library or tool a file of code belongs to. */
+export function ownerOfCode(path: string): string | undefined {
+  const inPackage = path.lastIndexOf('/node_modules/');
+  if (inPackage >= 0) {
+    const [scope, name] = path.slice(inPackage + '/node_modules/'.length).split('/');
+    return scope!.startsWith('@') ? `${scope}/${name}` : scope!;
+  }
+  const own = /\/dist\/((?:apps|libs|tools)\/[^/]+)\//.exec(path)?.[1];
+  return own ? `AGF ${own}` : undefined;
+}
+
 /**
  * Whose code a sample runs: the package (an npm package, or AGF's own library or app) of its innermost
  * JavaScript frame, whatever native code (builtins, the runtime, the kernel) it called; garbage collection
@@ -35,13 +46,8 @@ export function codeOf(frames: string[]): string {
   for (const frame of frames) {
     const path = /(\S+):\d+:\d+ \(\/tmp\/perf-\d+\.map\)$/.exec(frame)?.[1];
     if (!path) continue;
-    const inPackage = path.lastIndexOf('/node_modules/');
-    if (inPackage >= 0) {
-      const [scope, name] = path.slice(inPackage + '/node_modules/'.length).split('/');
-      return scope!.startsWith('@') ? `${scope}/${name}` : scope!;
-    }
-    const own = /\/dist\/((?:apps|libs|tools)\/[^/]+)\//.exec(path)?.[1];
-    if (own) return `AGF ${own}`;
+    const owner = ownerOfCode(path);
+    if (owner) return owner;
     if (path.startsWith('node:')) return 'Node.js internals';
     return path;
   }
