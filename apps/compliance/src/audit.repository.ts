@@ -39,7 +39,7 @@ async function appendAfter(m: Queryable, head: ChainHead, entries: NewEntry[], b
     previousHash = entry.entryHash;
     const base = values.length;
     values.push(entry.sequence, entry.eventId, entry.eventType, entry.subject, entry.correlationId, entry.occurredAt, entry.recordedAt, payload, entry.previousHash, entry.contentHash, entry.entryHash);
-    tuples.push(`(${Array.from({ length: 11 }, (_, i) => `$${base + i + 1}`).join(', ')})`);
+    tuples.push(entryPlaceholders(base));
   }
   const next = values.length;
   values.push(sequence, previousHash);
@@ -50,6 +50,13 @@ async function appendAfter(m: Queryable, head: ChainHead, entries: NewEntry[], b
      UPDATE "compliance"."chain_head" SET "sequence" = $${next + 1}, "entry_hash" = $${next + 2}`,
     values,
   );
+}
+
+/** `($n, …)` of an entry's 11 columns after `base` parameters. */
+function entryPlaceholders(base: number): string {
+  let tuple = `($${base + 1}`;
+  for (let i = 2; i <= 11; i += 1) tuple += `, $${base + i}`;
+  return `${tuple})`;
 }
 
 /** SQL of the audit trail. */
@@ -70,22 +77,28 @@ export const auditRepository = {
                     UNION ALL SELECT p."event_id" FROM "compliance"."audit_pending" p WHERE p."event_id" = ANY($1::text[])) AS "known",
               ${personalValues.readColumns(2, 3)}
          FROM "compliance"."chain_head" h FOR UPDATE OF h`,
-      [events.map((e) => e.id), people.correlations, people.digests],
+      [people.eventIds, people.correlations, people.digests],
     );
     const head = heads[0];
     if (!head) throw new Error('compliance.chain_head is missing: the migration did not run');
     const known = new Set(head.known);
     // Also once per id within the batch.
-    const fresh = events.filter((e) => !known.has(e.id) && known.add(e.id));
+    const fresh: CloudEventEnvelope[] = [];
+    for (const e of events) {
+      if (known.has(e.id)) continue;
+      known.add(e.id);
+      fresh.push(e);
+    }
     if (!fresh.length) return [];
     const { sealed, writes } = personalValues.seal(fresh, people, head);
-    await appendAfter(
-      m,
-      head,
-      fresh.map((e) => ({ eventId: e.id, eventType: e.type, subject: e.subject, correlationId: e.correlationid ?? null, occurredAt: e.time, payload: canonicalJson(sealed.get(e.id)) })),
-      personalValues.writeCtes(writes, 1),
-    );
-    return fresh.map((e) => e.type);
+    const entries: NewEntry[] = [];
+    const types: string[] = [];
+    for (const e of fresh) {
+      entries.push({ eventId: e.id, eventType: e.type, subject: e.subject, correlationId: e.correlationid ?? null, occurredAt: e.time, payload: canonicalJson(sealed.get(e.id)) });
+      types.push(e.type);
+    }
+    await appendAfter(m, head, entries, personalValues.writeCtes(writes, 1));
+    return types;
   },
 
   async anyPending(m: Queryable): Promise<boolean> {

@@ -43,7 +43,7 @@ export function subjectDigest(key: string, subject: string): string {
 
 /** The people an event names (verified identities and requesters), wherever they are in it. */
 export function peopleIn(value: unknown, found = new Set<string>(), key?: string): Set<string> {
-  if (Array.isArray(value)) value.forEach((item) => peopleIn(item, found, key));
+  if (Array.isArray(value)) for (const item of value) peopleIn(item, found, key);
   else if (value && typeof value === 'object') {
     if (key && (IDENTITY_OBJECT_KEYS.has(key) || key === 'data') && typeof (value as { subject?: unknown }).subject === 'string') found.add((value as { subject: string }).subject);
     for (const k of Object.keys(value)) peopleIn((value as Record<string, unknown>)[k], found, k);
@@ -56,24 +56,40 @@ export function peopleIn(value: unknown, found = new Set<string>(), key?: string
  * the whole change (this event's included): free text is owned by all of them, since it may mention any.
  */
 export function sealPersonalFields(event: unknown, digestOf: (subject: string) => string, changeOwners: ReadonlySet<string>): { sealed: unknown; values: PersonalValue[] } {
-  const values: PersonalValue[] = [];
-  const everyone = [...changeOwners].sort();
-  const nextSalt = saltSource();
-  const seal = (value: unknown, owners: string[]): SealedValue => {
-    const salt = nextSalt();
+  const sealing = new Sealing(digestOf, [...changeOwners].sort());
+  return { sealed: sealing.walk(event, undefined, true), values: sealing.values };
+}
+
+/**
+ * One event's sealing. A class rather than closures made per event: V8 drops the optimised code of closures no
+ * live object holds at each major collection, and compiles them again once hot.
+ */
+class Sealing {
+  readonly values: PersonalValue[] = [];
+  private readonly salts = new SaltPool();
+
+  constructor(
+    private readonly digestOf: (subject: string) => string,
+    /** Free text is owned by all the people of the change, since it may mention any. */
+    private readonly everyone: string[],
+  ) {}
+
+  private seal(value: unknown, owners: string[]): SealedValue {
+    const salt = this.salts.next();
     const id = newId();
-    values.push({ id, owners, value, salt });
+    this.values.push({ id, owners, value, salt });
     return { $personal: id, commitment: commitmentOf(value, salt) };
-  };
+  }
+
   // Copy on write: a part with nothing to seal is the event's own (most of an event is not personal), so
   // sealing allocates only along the paths to what it replaces. The event itself is never changed.
-  const walk = (value: unknown, key: string | undefined, topLevel: boolean): unknown => {
+  walk(value: unknown, key: string | undefined, topLevel: boolean): unknown {
     if (Array.isArray(value)) {
-      if (key && FREE_TEXT_KEYS.has(key) && value.length) return seal(value, everyone);
+      if (key && FREE_TEXT_KEYS.has(key) && value.length) return this.seal(value, this.everyone);
       let copy: unknown[] | undefined;
       for (let i = 0; i < value.length; i += 1) {
         const item: unknown = value[i];
-        const walked = walk(item, key, false);
+        const walked = this.walk(item, key, false);
         if (copy === undefined && walked !== item) copy = value.slice(0, i);
         copy?.push(walked);
       }
@@ -90,10 +106,10 @@ export function sealPersonalFields(event: unknown, digestOf: (subject: string) =
         // An API key's `subject` (`access.key.*` events' data) is the person the key is for.
         const walked =
           k === 'subject' && key && (IDENTITY_OBJECT_KEYS.has(key) || key === 'data') && typeof v === 'string'
-            ? seal(v, [digestOf(v)])
+            ? this.seal(v, [this.digestOf(v)])
             : topLevel && k === 'subject'
               ? v
-              : walk(v, k, false);
+              : this.walk(v, k, false);
         if (copy === undefined && walked !== v) {
           copy = {};
           for (let j = 0; j < i; j += 1) copy[keys[j]!] = record[keys[j]!];
@@ -102,29 +118,30 @@ export function sealPersonalFields(event: unknown, digestOf: (subject: string) =
       }
       return copy ?? value;
     }
-    if (typeof value === 'string' && key && PERSON_KEYS.has(key)) return seal(value, [digestOf(value)]);
-    if (typeof value === 'string' && value !== '' && key && FREE_TEXT_KEYS.has(key)) return seal(value, everyone);
+    if (typeof value === 'string' && key && PERSON_KEYS.has(key)) return this.seal(value, [this.digestOf(value)]);
+    if (typeof value === 'string' && value !== '' && key && FREE_TEXT_KEYS.has(key)) return this.seal(value, this.everyone);
     return value;
-  };
-  return { sealed: walk(event, undefined, true), values };
+  }
 }
 
 /**
  * Fresh 16-byte salts (hex), drawn from the CSPRNG sixteen at a time: one `randomBytes` call cost about as
  * much as the rest of a value's sealing, and an event seals several.
  */
-function saltSource(): () => string {
-  const SALT_BYTES = 16;
-  let pool = Buffer.alloc(0);
-  let offset = 0;
-  return () => {
-    if (offset === pool.length) {
-      pool = randomBytes(SALT_BYTES * 16);
-      offset = 0;
+class SaltPool {
+  private static readonly SALT_BYTES = 16;
+  private pool = Buffer.alloc(0);
+  private offset = 0;
+
+  next(): string {
+    const size = SaltPool.SALT_BYTES;
+    if (this.offset === this.pool.length) {
+      this.pool = randomBytes(size * 16);
+      this.offset = 0;
     }
-    offset += SALT_BYTES;
-    return pool.toString('hex', offset - SALT_BYTES, offset);
-  };
+    this.offset += size;
+    return this.pool.toString('hex', this.offset - size, this.offset);
+  }
 }
 
 /**

@@ -65,7 +65,8 @@ export class RequestLocks {
 
   async lock(manager: EntityManager, requestId: string): Promise<void> {
     if (this.held.has(requestId)) return;
-    const ids = [...new Set([requestId, ...this.batchRequestIds])].filter((id) => !this.held.has(id));
+    const ids = [requestId];
+    for (const id of this.batchRequestIds) if (!this.held.has(id) && !ids.includes(id)) ids.push(id);
     await manager.query(
       `SELECT count(pg_advisory_xact_lock(hashtext($1), hashtext("id"))) FROM (SELECT unnest($2::text[]) AS "id" ORDER BY 1) AS "ids"`,
       [`agf-${this.service}`, ids],

@@ -78,7 +78,7 @@ export class OutboxRelay {
     for (const row of rows) this.inFlight.add(row.eventId);
     const work = Promise.all(rows.map((row) => this.publish(row))).then(
       () => {
-        this.publishedIds.push(...rows.map((row) => row.eventId));
+        for (const row of rows) this.publishedIds.push(row.eventId);
         // A moment's wait lets the publishes of concurrent commits share the delete: under load one statement
         // deletes the rows of many transactions (the poller leaves young rows alone for `graceMs` anyway).
         this.deleting ??= new Promise((resolve) => setTimeout(resolve, DELETE_DELAY_MS)).then(() => this.deletePublished());

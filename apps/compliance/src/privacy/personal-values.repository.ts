@@ -21,6 +21,7 @@ export interface BatchPeople {
   /** Each event's people (digests), by event id. */
   byEvent: Map<string, string[]>;
   correlations: string[];
+  eventIds: string[];
   /** Every digest the events name. */
   digests: string[];
 }
@@ -51,8 +52,18 @@ export const personalValues = {
       if (digest === undefined) digests.set(subject, (digest = subjectDigest(key, subject)));
       return digest;
     };
-    const byEvent = new Map(events.map((event) => [event.id, [...peopleIn(event.data)].map(digestOf)]));
-    return { digestOf, byEvent, correlations: [...new Set(events.map((e) => e.correlationid))], digests: [...new Set(digests.values())] };
+    // Loops rather than callbacks on the batch path: see `invokeInSpan` (libs/messaging) on V8's closures.
+    const byEvent = new Map<string, string[]>();
+    const correlations = new Set<string>();
+    const eventIds: string[] = [];
+    for (const event of events) {
+      eventIds.push(event.id);
+      const eventDigests: string[] = [];
+      for (const person of peopleIn(event.data)) eventDigests.push(digestOf(person));
+      byEvent.set(event.id, eventDigests);
+      correlations.add(event.correlationid);
+    }
+    return { digestOf, byEvent, correlations: [...correlations], eventIds, digests: [...new Set(digests.values())] };
   },
 
   /**
@@ -107,12 +118,19 @@ export const personalValues = {
          SELECT * FROM unnest(${param(writes.people.map((p) => p[0]))}::text[], ${param(writes.people.map((p) => p[1]))}::text[]) ON CONFLICT DO NOTHING)`);
     }
     if (writes.values.length) {
-      const { values } = writes;
+      const columns = { id: [] as string[], eventId: [] as string[], owners: [] as string[], value: [] as string[], salt: [] as string[] };
+      for (const v of writes.values) {
+        columns.id.push(v.id);
+        columns.eventId.push(v.eventId);
+        columns.owners.push(JSON.stringify(v.owners));
+        columns.value.push(JSON.stringify(v.value));
+        columns.salt.push(v.salt);
+      }
       ctes.push(`"personal_values_kept" AS (
          INSERT INTO "compliance"."personal_values" ("id", "event_id", "owners", "value", "salt")
          SELECT v."id", v."event_id", ARRAY(SELECT jsonb_array_elements_text(v."owners")), v."value", v."salt"
-           FROM unnest(${param(values.map((v) => v.id))}::uuid[], ${param(values.map((v) => v.eventId))}::text[], ${param(values.map((v) => JSON.stringify(v.owners)))}::jsonb[],
-                       ${param(values.map((v) => JSON.stringify(v.value)))}::jsonb[], ${param(values.map((v) => v.salt))}::text[]) AS v("id", "event_id", "owners", "value", "salt"))`);
+           FROM unnest(${param(columns.id)}::uuid[], ${param(columns.eventId)}::text[], ${param(columns.owners)}::jsonb[],
+                       ${param(columns.value)}::jsonb[], ${param(columns.salt)}::text[]) AS v("id", "event_id", "owners", "value", "salt"))`);
     }
     return { ctes, params };
   },

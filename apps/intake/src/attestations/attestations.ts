@@ -18,9 +18,13 @@ export class Attestations {
    * Requests decided in one step are known already (`decidedInOneStep`, from the read model's lock of them).
    */
   async record(manager: Pick<EntityManager, 'query'>, decisions: DecisionMade[], decidedInOneStep: DecidedInOneStep = new Map()): Promise<void> {
-    const first = decisions.filter((d, i) => decisions.findIndex((other) => other.requestId === d.requestId) === i);
+    // Loops rather than callbacks on the batch path: see `invokeInSpan` (libs/messaging) on V8's closures.
+    const firstOfRequest = new Map<string, DecisionMade>();
+    for (const d of decisions) if (!firstOfRequest.has(d.requestId)) firstOfRequest.set(d.requestId, d);
+    const first = [...firstOfRequest.values()];
     if (!first.length) return;
-    const toRead = first.filter((d) => !decidedInOneStep.has(d.requestId)).map((d) => d.requestId);
+    const toRead: string[] = [];
+    for (const d of first) if (!decidedInOneStep.has(d.requestId)) toRead.push(d.requestId);
     const rows = !toRead.length ? [] : ((await manager.query(
       `SELECT r."id", r."request",
               (SELECT COALESCE(json_agg(e."data" ORDER BY e."seq"), '[]'::json) FROM "intake"."request_events" e

@@ -1,5 +1,5 @@
 import { Controller } from '@nestjs/common';
-import { type CloudEvent, decisionAlone, type ReviewCompleted } from '@agf/contracts';
+import { type CloudEvent, type DecisionMade, decisionAlone, type ReviewCompleted } from '@agf/contracts';
 import { MessageContext, OnMessage } from '@agf/messaging';
 import type { EntityManager } from 'typeorm';
 import { Attestations } from '../attestations/attestations';
@@ -59,6 +59,8 @@ export class ReadModelMessageController {
   /** The batch's events, then its decisions' attestations: the answers of this same batch are in the story by then. */
   private readonly projectAndAttest = async (manager: EntityManager, events: ReadModelEvent[]): Promise<void> => {
     const decidedInOneStep = await projectReadModelEvents(manager, events);
-    await this.attestations.record(manager, events.flatMap((e) => (e.name === 'decision.made' ? [e.data] : [])), decidedInOneStep);
+    const decisions: DecisionMade[] = [];
+    for (const e of events) if (e.name === 'decision.made') decisions.push(e.data);
+    await this.attestations.record(manager, decisions, decidedInOneStep);
   };
 }

@@ -55,7 +55,13 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   // A request decided in one step is written by the update of the request rows and one insert of its
   // answered assignments, rather than by the five statements its classification, assignments, answers and
   // decision would take one kind at a time.
-  const decidedInOneStep = new Set(events.flatMap((e) => (e.name === 'decision.made' && e.decidedInOneStep ? [e.data.requestId] : [])));
+  // Loops rather than callbacks on the batch path: see `invokeInSpan` (libs/messaging) on V8's closures.
+  const decidedInOneStep = new Set<string>();
+  const requestIds = new Set<string>();
+  for (const e of events) {
+    if (e.name === 'decision.made' && e.decidedInOneStep) decidedInOneStep.add(e.data.requestId);
+    requestIds.add(e.data.requestId);
+  }
   const oneStep: ReadModelEvent[] = [];
   const stepwise: ReadModelEvent[] = [];
   for (const e of events) (ONE_STEP_KINDS.has(e.name) && decidedInOneStep.has(e.data.requestId) ? oneStep : stepwise).push(e);
@@ -65,7 +71,7 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   // it reads the metadata a one-step decision's attestation names the artifact by.
   const locked = (await db.query(
     `SELECT "id", CASE WHEN "id" = ANY($2::uuid[]) THEN "request"->'metadata' END AS "metadata" FROM "intake"."requests" WHERE "id" = ANY($1::uuid[]) ORDER BY "id" FOR UPDATE`,
-    [distinct(events.map((e) => e.data.requestId)).sort(), [...decidedInOneStep]],
+    [[...requestIds].sort(), [...decidedInOneStep]],
   )) as Array<{ id: string; metadata: Record<string, unknown> | null }>;
   await applyClassifications(db, of('review.classified'));
   await applyAssignments(db, of('review.assigned'));
@@ -80,10 +86,10 @@ export async function projectReadModelEvents(db: Queryable, events: readonly Rea
   await applyRequestFacts(db, of('risk.assessed'), of('compliance.evaluated'), oneStep);
   await applyOneStepAssignments(db, oneStep);
   await recordRequestEvents(db, events);
-  const answers = dataOf(oneStep, 'review.completed');
-  return new Map(
-    locked.filter((row) => decidedInOneStep.has(row.id)).map((row) => [row.id, { metadata: row.metadata ?? undefined, answers: answers.filter((a) => a.requestId === row.id) }]),
-  );
+  const decided = new Map<string, { metadata: Record<string, unknown> | undefined; answers: ReviewCompleted[] }>();
+  for (const row of locked) if (decidedInOneStep.has(row.id)) decided.set(row.id, { metadata: row.metadata ?? undefined, answers: [] });
+  for (const answer of dataOf(oneStep, 'review.completed')) decided.get(answer.requestId)?.answers.push(answer);
+  return decided;
 }
 
 /**
@@ -94,7 +100,9 @@ export type DecidedInOneStep = ReadonlyMap<string, { metadata: Record<string, un
 
 /** The data of the events of one kind. */
 function dataOf<N extends ReadModelEvent['name']>(events: readonly ReadModelEvent[], name: N): Array<Of<N>> {
-  return events.filter((e) => e.name === name).map((e) => e.data as Of<N>);
+  const data: Array<Of<N>> = [];
+  for (const e of events) if (e.name === name) data.push(e.data as Of<N>);
+  return data;
 }
 
 /** What a request decided in one step is told by: its classification, validators' assignments and answers, and decision. */
@@ -107,14 +115,35 @@ const ONE_STEP_KINDS = new Set<ReadModelEvent['name']>(['review.classified', 're
  * only moves forward, so the rows end as they would with a statement per kind, in any order.
  */
 async function applyRequestFacts(db: Queryable, assessments: RiskAssessed[], evaluations: ComplianceEvaluated[], oneStep: readonly ReadModelEvent[]): Promise<void> {
-  const risks = keepBy(assessments, (a) => a.requestId, (a, b) => b.revision >= a.revision);
-  const compliance = keepBy(evaluations, (e) => e.requestId, (a, b) => b.evaluatedAt >= a.evaluatedAt);
-  const decisions = keepBy(dataOf(oneStep, 'decision.made'), (d) => d.requestId, () => false);
+  const risks = keepBy(assessments, requestIdOf, isNewerRevision);
+  const compliance = keepBy(evaluations, requestIdOf, isNewerEvaluation);
+  const decisions = keepBy(dataOf(oneStep, 'decision.made'), requestIdOf, keepFirst);
   const classifications = new Map(dataOf(oneStep, 'review.classified').map((c) => [c.requestId, c]));
   const ids = distinct([...risks.keys(), ...compliance.keys(), ...decisions.keys()]);
   if (!ids.length) return;
-  const statusOf = (id: string): Status | null => (decisions.has(id) ? 'decided' : risks.has(id) ? 'assessing' : null);
-  const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+  const columns = { risk: [] as Array<string | null>, revision: [] as Array<number | null>, compliance: [] as Array<string | null>, evaluatedAt: [] as Array<string | null> };
+  const { risk, revision, compliance: evaluation, evaluatedAt } = columns;
+  const classification: Array<string | null> = [];
+  const decision: Array<string | null> = [];
+  const status: Array<Status | null> = [];
+  const statusRank: Array<number | null> = [];
+  for (const id of ids) {
+    const assessment = risks.get(id);
+    if (assessment) {
+      const { request: _request, ...shown } = assessment;
+      risk.push(JSON.stringify(shown));
+    } else risk.push(null);
+    revision.push(assessment?.revision ?? null);
+    const evaluated = compliance.get(id);
+    evaluation.push(jsonOrNull(evaluated));
+    evaluatedAt.push(evaluated?.evaluatedAt ?? null);
+    const decided = decisions.get(id);
+    classification.push(jsonOrNull(decided ? classifications.get(id) : undefined));
+    decision.push(jsonOrNull(decided));
+    const statusNow: Status | null = decided ? 'decided' : assessment ? 'assessing' : null;
+    status.push(statusNow);
+    statusRank.push(statusNow === null ? null : STATUS_RANK[statusNow]);
+  }
   await db.query(
     `UPDATE "intake"."requests" r
         SET "risk" = CASE WHEN v."risk" IS NOT NULL AND ((r."risk"->>'revision')::int IS NULL OR (r."risk"->>'revision')::int < v."revision") THEN v."risk" ELSE r."risk" END,
@@ -125,25 +154,7 @@ async function applyRequestFacts(db: Queryable, assessments: RiskAssessed[], eva
        FROM unnest($1::uuid[], $2::jsonb[], $3::int[], $4::jsonb[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::int2[])
             AS v("id", "risk", "revision", "compliance", "evaluated_at", "classification", "decision", "status", "status_rank")
       WHERE r."id" = v."id"`,
-    [
-      ids,
-      ids.map((id) => {
-        const risk = risks.get(id);
-        if (!risk) return null;
-        const { request: _request, ...shown } = risk;
-        return JSON.stringify(shown);
-      }),
-      ids.map((id) => risks.get(id)?.revision ?? null),
-      ids.map((id) => json(compliance.get(id))),
-      ids.map((id) => compliance.get(id)?.evaluatedAt ?? null),
-      ids.map((id) => json(decisions.has(id) ? classifications.get(id) : undefined)),
-      ids.map((id) => json(decisions.get(id))),
-      ids.map(statusOf),
-      ids.map((id) => {
-        const status = statusOf(id);
-        return status === null ? null : STATUS_RANK[status];
-      }),
-    ],
+    [ids, risk, revision, evaluation, evaluatedAt, classification, decision, status, statusRank],
   );
 }
 
@@ -440,6 +451,11 @@ function statusParams(status: Status): [Status, number] {
 }
 
 /** One item per key: a later item replaces the kept one when `replaces(kept, later)` says so. */
+const requestIdOf = (item: { requestId: string }): string => item.requestId;
+const isNewerRevision = (kept: RiskAssessed, later: RiskAssessed): boolean => later.revision >= kept.revision;
+const isNewerEvaluation = (kept: ComplianceEvaluated, later: ComplianceEvaluated): boolean => later.evaluatedAt >= kept.evaluatedAt;
+const keepFirst = (): boolean => false;
+
 function keepBy<T>(items: readonly T[], key: (item: T) => string, replaces: (kept: T, later: T) => boolean): Map<string, T> {
   const kept = new Map<string, T>();
   for (const item of items) {
@@ -448,6 +464,10 @@ function keepBy<T>(items: readonly T[], key: (item: T) => string, replaces: (kep
     if (current === undefined || replaces(current, item)) kept.set(k, item);
   }
   return kept;
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
 }
 
 function distinct(values: readonly string[]): string[] {
