@@ -121,8 +121,11 @@ async function applyRequestFacts(db: Queryable, assessments: RiskAssessed[], eva
   const classifications = new Map(dataOf(oneStep, 'review.classified').map((c) => [c.requestId, c]));
   const ids = distinct([...risks.keys(), ...compliance.keys(), ...decisions.keys()]);
   if (!ids.length) return;
-  const columns = { risk: [] as Array<string | null>, revision: [] as Array<number | null>, compliance: [] as Array<string | null>, evaluatedAt: [] as Array<string | null> };
-  const { risk, revision, compliance: evaluation, evaluatedAt } = columns;
+  // One loop filling every column, rather than a callback per column (see `invokeInSpan`, libs/messaging).
+  const risk: Array<string | null> = [];
+  const revision: Array<number | null> = [];
+  const evaluation: Array<string | null> = [];
+  const evaluatedAt: Array<string | null> = [];
   const classification: Array<string | null> = [];
   const decision: Array<string | null> = [];
   const status: Array<Status | null> = [];
@@ -450,12 +453,12 @@ function statusParams(status: Status): [Status, number] {
   return [status, STATUS_RANK[status]];
 }
 
-/** One item per key: a later item replaces the kept one when `replaces(kept, later)` says so. */
 const requestIdOf = (item: { requestId: string }): string => item.requestId;
 const isNewerRevision = (kept: RiskAssessed, later: RiskAssessed): boolean => later.revision >= kept.revision;
 const isNewerEvaluation = (kept: ComplianceEvaluated, later: ComplianceEvaluated): boolean => later.evaluatedAt >= kept.evaluatedAt;
 const keepFirst = (): boolean => false;
 
+/** One item per key: a later item replaces the kept one when `replaces(kept, later)` says so. */
 function keepBy<T>(items: readonly T[], key: (item: T) => string, replaces: (kept: T, later: T) => boolean): Map<string, T> {
   const kept = new Map<string, T>();
   for (const item of items) {

@@ -3,13 +3,6 @@ import type { EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
-/** One step of a request's story as `GET …/events` tells it. */
-export interface StoredRequestEvent {
-  requestId: string;
-  type: string;
-  data: Record<string, unknown>;
-}
-
 export interface RequestEventRow {
   seq: number;
   type: string;
