@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { newId } from '@agf/contracts';
 import { countOutcomes, type DeploymentRecord, type OutcomeStatus } from '@agf/learning-domain';
 import { createServiceDataSource, initialiseDatabase } from '@agf/platform';
 import { createTestDatabase, type TestDatabase } from '@agf/testing';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
-import { learningRepository as repo } from './learning.repository';
+import { learningRepository as repo, SIMILAR_CANDIDATE_SCAN, similarCandidatesQuery } from './learning.repository';
 import { LEARNING_MIGRATIONS } from './migrations';
 import { LearningOutcomeTotals1732700000401 } from './migrations/1732700000401-learning-outcome-totals';
 
@@ -116,5 +117,82 @@ describe('learning outcome counts', () => {
       await after.destroy().catch(() => undefined);
       await upgraded.drop();
     }
+  });
+});
+
+/**
+ * The similar-request read stays bounded as a project's history grows (real Postgres, learning's migrations): it
+ * takes the newest patterns with features up to the cap, from an index, reading no more rows than it returns.
+ */
+describe('similar candidates', () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+  const idsOf: Record<string, string[]> = {};
+  /** Rows without features yet (their assessment not in): never candidates. */
+  const withoutFeatures = new Set<string>();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataSource = learningDataSource(db.url, LEARNING_MIGRATIONS);
+    await initialiseDatabase(dataSource, 'learning');
+    const sizes: Record<string, number> = { long: SIMILAR_CANDIDATE_SCAN * 4, short: 1500, tiny: 40 };
+    for (const [projectId, size] of Object.entries(sizes)) {
+      const ids = Array.from({ length: size }, () => newId());
+      idsOf[projectId] = ids;
+      // Among the newest of each project.
+      for (const id of [...ids].sort().reverse().slice(3, 6)) withoutFeatures.add(id);
+      await dataSource.query(
+        `INSERT INTO "learning"."patterns" ("request_id", "project_id", "component_name", "features", "decided_at")
+         SELECT id, $2, 'api', CASE WHEN id = ANY($3::uuid[]) THEN NULL ELSE '{"codeChanges":1}'::jsonb END, now()
+           FROM unnest($1::uuid[]) AS id`,
+        [ids, projectId, [...withoutFeatures]],
+      );
+    }
+    await dataSource.query(`ANALYZE "learning"."patterns"`);
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await db?.drop();
+  });
+
+  /** The ids a read should give: the newest with features of those projects, but the excluded one, up to the cap. */
+  function newest(projects: string[], excluded: string): string[] {
+    const ids = projects.flatMap((p) => idsOf[p]!).filter((id) => id !== excluded && !withoutFeatures.has(id));
+    return ids.sort().reverse().slice(0, SIMILAR_CANDIDATE_SCAN);
+  }
+
+  it.each([[['long']], [['short', 'tiny']], [['tiny', 'long', 'tiny']]])('gives the newest patterns of %j, newest first, up to the cap', async (projects) => {
+    const excluded = [...idsOf[projects[0]!]!].sort().reverse()[0]!;
+    const candidates = await repo.similarCandidates(dataSource, excluded, projects);
+    expect(candidates.map((c) => c.requestId)).toEqual(newest([...new Set(projects)], excluded));
+    expect(candidates[0]).toMatchObject({ componentName: 'api', features: { codeChanges: 1 } });
+  });
+
+  it("gives every project's newest to a reader of all projects", async () => {
+    const excluded = idsOf['short']![7]!;
+    const candidates = await repo.similarCandidates(dataSource, excluded, 'all');
+    expect(candidates.map((c) => c.requestId)).toEqual(newest(Object.keys(idsOf), excluded));
+  });
+
+  it.each<[string, 'all' | string[]]>([
+    ['one project', ['long']],
+    ['several projects', ['long', 'short']],
+    ['every project', 'all'],
+  ])('reads the patterns of %s through an index, no more rows than the cap and the rows it passes over', async (_, projects) => {
+    const [text, parameters] = similarCandidatesQuery(newId(), projects);
+    const [{ 'QUERY PLAN': [plan] }] = await dataSource.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, parameters);
+    type PlanNode = { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string; 'Actual Rows': number; 'Actual Loops': number; 'Rows Removed by Filter'?: number; Plans?: PlanNode[] };
+    const scans: PlanNode[] = [];
+    const walk = (node: PlanNode): void => {
+      if (node['Relation Name'] === 'patterns') scans.push(node);
+      node.Plans?.forEach(walk);
+    };
+    walk((plan as { Plan: PlanNode }).Plan);
+    expect(scans.map((scan) => scan['Node Type'])).toEqual(['Index Scan']);
+    expect(scans[0]!['Index Name']).toBe(projects === 'all' ? 'patterns_pkey' : 'patterns_recent_by_project');
+    const read = scans.reduce((sum, scan) => sum + (scan['Actual Rows'] + (scan['Rows Removed by Filter'] ?? 0)) * scan['Actual Loops'], 0);
+    const projectCount = projects === 'all' ? 1 : projects.length;
+    expect(read).toBeLessThanOrEqual(projectCount * (SIMILAR_CANDIDATE_SCAN + withoutFeatures.size));
   });
 });

@@ -83,8 +83,39 @@ function capturable(rows: Array<{ request_id: string; capturable?: boolean }>): 
   return new Set(rows.filter((row) => row.capturable).map((row) => row.request_id));
 }
 
-/** Upper bound of rows the similarity scan loads, so memory stays bounded as history grows. */
+/** Upper bound of rows the similarity scan loads, so memory and time stay bounded as history grows. */
 export const SIMILAR_CANDIDATE_SCAN = 5000;
+
+const SIMILAR_CANDIDATE_COLUMNS = `"request_id" AS "requestId", "project_id" AS "projectId", "component_name" AS "componentName",
+  COALESCE("request"->>'version', "decision"->>'version') AS "version", "features",
+  ("risk"->>'overallScore')::double precision AS "riskScore", "tier_level" AS "tierLevel",
+  "decision_outcome" AS "decisionOutcome", "deployment_outcome" AS "deploymentOutcome"`;
+
+/**
+ * The newest patterns with features of the given projects (`all`, or a list), newest request first (request ids
+ * are UUIDv7s), capped at SIMILAR_CANDIDATE_SCAN. Each project's newest come from `patterns_recent_by_project`,
+ * every project's from the primary key: the read stops at the cap however long the history.
+ */
+export function similarCandidatesQuery(excludeRequestId: string, projects: 'all' | string[]): [string, unknown[]] {
+  if (projects === 'all') {
+    return [
+      `SELECT ${SIMILAR_CANDIDATE_COLUMNS} FROM "learning"."patterns"
+        WHERE "features" IS NOT NULL AND "request_id" <> $1
+        ORDER BY "request_id" DESC LIMIT ${SIMILAR_CANDIDATE_SCAN}`,
+      [excludeRequestId],
+    ];
+  }
+  // One index scan per project: Postgres 15 does not read `project_id = ANY(…)` from an index in id order.
+  return [
+    `SELECT "c".* FROM unnest($2::text[]) AS "p"("project_id")
+     CROSS JOIN LATERAL (
+       SELECT ${SIMILAR_CANDIDATE_COLUMNS} FROM "learning"."patterns"
+        WHERE "project_id" = "p"."project_id" AND "features" IS NOT NULL AND "request_id" <> $1
+        ORDER BY "request_id" DESC LIMIT ${SIMILAR_CANDIDATE_SCAN}) AS "c"
+     ORDER BY "c"."requestId" DESC LIMIT ${SIMILAR_CANDIDATE_SCAN}`,
+    [excludeRequestId, [...new Set(projects)]],
+  ];
+}
 
 /** SQL of the `learning` schema; writes run in the caller's (message) transaction. */
 export const learningRepository = {
@@ -264,21 +295,9 @@ export const learningRepository = {
     return rows.length === 1;
   },
 
-  /**
-   * Patterns with features across the given projects (`all`, or a list), most recently decided first, capped
-   * at SIMILAR_CANDIDATE_SCAN.
-   */
+  /** Patterns with features across the given projects (`all`, or a list): `similarCandidatesQuery`. */
   async similarCandidates(m: Queryable, excludeRequestId: string, projects: 'all' | string[]): Promise<SimilarCandidate[]> {
-    return m.query(
-      `SELECT "request_id" AS "requestId", "project_id" AS "projectId", "component_name" AS "componentName",
-         COALESCE("request"->>'version', "decision"->>'version') AS "version", "features",
-         ("risk"->>'overallScore')::double precision AS "riskScore", "tier_level" AS "tierLevel",
-         "decision_outcome" AS "decisionOutcome", "deployment_outcome" AS "deploymentOutcome"
-       FROM "learning"."patterns"
-       WHERE "features" IS NOT NULL AND "request_id" <> $1 AND ($2::text[] IS NULL OR "project_id" = ANY($2::text[]))
-       ORDER BY "decided_at" DESC NULLS LAST, "request_id"
-       LIMIT ${SIMILAR_CANDIDATE_SCAN}`,
-      [excludeRequestId, projects === 'all' ? null : projects],
-    );
+    const [text, parameters] = similarCandidatesQuery(excludeRequestId, projects);
+    return m.query(text, parameters);
   },
 };

@@ -120,10 +120,14 @@ export function hotPathStatements(s: HotPathSamples): HotPathStatement[] {
     },
     {
       name: 'learning: similar candidates',
-      sql: `SELECT "request_id", "features", "decision_outcome", "deployment_outcome" FROM "learning"."patterns"
-             WHERE "features" IS NOT NULL AND "request_id" <> $1 AND ($2::text[] IS NULL OR "project_id" = ANY($2::text[]))
-             ORDER BY "decided_at" DESC NULLS LAST, "request_id" LIMIT 5000`,
+      sql: `SELECT "c".* FROM unnest($2::text[]) AS "p"("project_id")
+            CROSS JOIN LATERAL (
+              SELECT "request_id", "features", "decision_outcome", "deployment_outcome" FROM "learning"."patterns"
+               WHERE "project_id" = "p"."project_id" AND "features" IS NOT NULL AND "request_id" <> $1
+               ORDER BY "request_id" DESC LIMIT 5000) AS "c"
+            ORDER BY "c"."request_id" DESC LIMIT 5000`,
       params: [s.requestId, [s.projectId]],
+      pageSize: 5000, // SIMILAR_CANDIDATE_SCAN: the newest 5,000, however long the history
     },
     // compliance (audit.repository.ts, evaluation.repository.ts).
     {

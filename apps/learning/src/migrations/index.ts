@@ -6,8 +6,9 @@ import { LearningChangeHistory1732500000901 } from './1732500000901-learning-cha
 import { LearningOutcomeCountsCoveringIndex1732600000401 } from './1732600000401-outcome-counts-covering-index';
 import { LearningOutcomeTotals1732700000401 } from './1732700000401-learning-outcome-totals';
 import { LearningChangeHistoryChangedIndex1732800000401 } from './1732800000401-change-history-changed-index';
-
 import { LearningPatternsFillfactor1732900000401 } from './1732900000401-patterns-fillfactor';
+import { LearningPatternsRecentByProject1733000000401 } from './1733000000401-patterns-recent-by-project';
+
 /** Learning's schema, oldest migration first (the service's and its tests' one list). */
 export const LEARNING_MIGRATIONS = [
   ...messagingMigrations('learning'),
@@ -19,4 +20,5 @@ export const LEARNING_MIGRATIONS = [
   LearningOutcomeTotals1732700000401,
   LearningChangeHistoryChangedIndex1732800000401,
   LearningPatternsFillfactor1732900000401,
+  LearningPatternsRecentByProject1733000000401,
 ];
