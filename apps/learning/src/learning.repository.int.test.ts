@@ -121,8 +121,10 @@ describe('learning outcome counts', () => {
 });
 
 /**
- * The similar-request read stays bounded as a project's history grows (real Postgres, learning's migrations): it
- * takes the newest patterns with features up to the cap, from an index, reading no more rows than it returns.
+ * The similar-request read stays bounded as a project's history grows (real Postgres, learning's migrations): of
+ * the newest patterns up to the cap it takes those with features, finding them by walking an index newest first.
+ * Which way the planner then reads their rows depends on the table's size; `npm run bench:history` checks the
+ * whole plan on a 5-year history.
  */
 describe('similar candidates', () => {
   let db: TestDatabase;
@@ -148,7 +150,8 @@ describe('similar candidates', () => {
         [ids, projectId, [...withoutFeatures]],
       );
     }
-    await dataSource.query(`ANALYZE "learning"."patterns"`);
+    // As autovacuum leaves a table that is mostly history: statistics, and pages marked all-visible.
+    await dataSource.query(`VACUUM ANALYZE "learning"."patterns"`);
   });
 
   afterAll(async () => {
@@ -156,10 +159,10 @@ describe('similar candidates', () => {
     await db?.drop();
   });
 
-  /** The ids a read should give: the newest with features of those projects, but the excluded one, up to the cap. */
+  /** The ids a read should give: of the newest of those projects but the excluded one, up to the cap, those with features. */
   function newest(projects: string[], excluded: string): string[] {
-    const ids = projects.flatMap((p) => idsOf[p]!).filter((id) => id !== excluded && !withoutFeatures.has(id));
-    return ids.sort().reverse().slice(0, SIMILAR_CANDIDATE_SCAN);
+    const ids = projects.flatMap((p) => idsOf[p]!).filter((id) => id !== excluded);
+    return ids.sort().reverse().slice(0, SIMILAR_CANDIDATE_SCAN).filter((id) => !withoutFeatures.has(id));
   }
 
   it.each([[['long']], [['short', 'tiny']], [['tiny', 'long', 'tiny']]])('gives the newest patterns of %j, newest first, up to the cap', async (projects) => {
@@ -175,24 +178,22 @@ describe('similar candidates', () => {
     expect(candidates.map((c) => c.requestId)).toEqual(newest(Object.keys(idsOf), excluded));
   });
 
-  it.each<[string, 'all' | string[]]>([
-    ['one project', ['long']],
-    ['several projects', ['long', 'short']],
-    ['every project', 'all'],
-  ])('reads the patterns of %s through an index, no more rows than the cap and the rows it passes over', async (_, projects) => {
+  it.each<[string, 'all' | string[], string]>([
+    ['one project', ['long'], 'patterns_recent_by_project'],
+    ['several projects', ['long', 'short'], 'patterns_recent_by_project'],
+    ['every project', 'all', 'patterns_pkey'],
+  ])('finds the newest patterns of %s from an index alone, reading no more than the cap from it', async (_, projects, index) => {
     const [text, parameters] = similarCandidatesQuery(newId(), projects);
     const [{ 'QUERY PLAN': [plan] }] = await dataSource.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, parameters);
-    type PlanNode = { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string; 'Actual Rows': number; 'Actual Loops': number; 'Rows Removed by Filter'?: number; Plans?: PlanNode[] };
-    const scans: PlanNode[] = [];
-    const walk = (node: PlanNode): void => {
-      if (node['Relation Name'] === 'patterns') scans.push(node);
-      node.Plans?.forEach(walk);
+    type PlanNode = { 'Node Type': string; 'Index Name'?: string; 'Actual Rows': number; 'Actual Loops': number; 'Rows Removed by Filter'?: number; Plans?: PlanNode[] };
+    const walks: PlanNode[] = [];
+    const visit = (node: PlanNode): void => {
+      if (node['Index Name'] === index && node['Node Type'] === 'Index Only Scan') walks.push(node);
+      node.Plans?.forEach(visit);
     };
-    walk((plan as { Plan: PlanNode }).Plan);
-    expect(scans.map((scan) => scan['Node Type'])).toEqual(['Index Scan']);
-    expect(scans[0]!['Index Name']).toBe(projects === 'all' ? 'patterns_pkey' : 'patterns_recent_by_project');
-    const read = scans.reduce((sum, scan) => sum + (scan['Actual Rows'] + (scan['Rows Removed by Filter'] ?? 0)) * scan['Actual Loops'], 0);
-    const projectCount = projects === 'all' ? 1 : projects.length;
-    expect(read).toBeLessThanOrEqual(projectCount * (SIMILAR_CANDIDATE_SCAN + withoutFeatures.size));
+    visit((plan as { Plan: PlanNode }).Plan);
+    expect(walks).toHaveLength(1);
+    const read = (walks[0]!['Actual Rows'] + (walks[0]!['Rows Removed by Filter'] ?? 0)) * walks[0]!['Actual Loops'];
+    expect(read).toBeLessThanOrEqual((projects === 'all' ? 1 : projects.length) * SIMILAR_CANDIDATE_SCAN);
   });
 });

@@ -92,28 +92,26 @@ const SIMILAR_CANDIDATE_COLUMNS = `"request_id" AS "requestId", "project_id" AS 
   "decision_outcome" AS "decisionOutcome", "deployment_outcome" AS "deploymentOutcome"`;
 
 /**
- * The newest patterns with features of the given projects (`all`, or a list), newest request first (request ids
- * are UUIDv7s), capped at SIMILAR_CANDIDATE_SCAN. Each project's newest come from `patterns_recent_by_project`,
- * every project's from the primary key: the read stops at the cap however long the history.
+ * Of the newest SIMILAR_CANDIDATE_SCAN patterns of the given projects (`all`, or a list), those with features,
+ * newest first (request ids are UUIDv7s). The newest ids come from an index alone (`patterns_recent_by_project`
+ * for each project, the primary key for all), and only their rows are read: the read stops at the cap however
+ * long the history. A plain `ORDER BY … LIMIT` on the rows let the planner, which estimates an average project
+ * (a thousandth of the table), read and sort every pattern of a busy one (31,000 rows, 190–830 ms at 1,000,000).
  */
 export function similarCandidatesQuery(excludeRequestId: string, projects: 'all' | string[]): [string, unknown[]] {
-  if (projects === 'all') {
-    return [
-      `SELECT ${SIMILAR_CANDIDATE_COLUMNS} FROM "learning"."patterns"
-        WHERE "features" IS NOT NULL AND "request_id" <> $1
-        ORDER BY "request_id" DESC LIMIT ${SIMILAR_CANDIDATE_SCAN}`,
-      [excludeRequestId],
-    ];
-  }
-  // One index scan per project: Postgres 15 does not read `project_id = ANY(…)` from an index in id order.
+  const newest =
+    projects === 'all'
+      ? `SELECT "request_id" FROM "learning"."patterns" WHERE "request_id" <> $1 ORDER BY "request_id" DESC LIMIT ${SIMILAR_CANDIDATE_SCAN}`
+      : // One walk per project: Postgres 15 does not read `project_id = ANY(…)` from an index in id order.
+        `SELECT "n"."request_id" FROM unnest($2::text[]) AS "p"("project_id")
+         CROSS JOIN LATERAL (
+           SELECT "request_id" FROM "learning"."patterns" WHERE "project_id" = "p"."project_id" AND "request_id" <> $1
+            ORDER BY "request_id" DESC LIMIT ${SIMILAR_CANDIDATE_SCAN}) AS "n"
+         ORDER BY "n"."request_id" DESC LIMIT ${SIMILAR_CANDIDATE_SCAN}`;
   return [
-    `SELECT "c".* FROM unnest($2::text[]) AS "p"("project_id")
-     CROSS JOIN LATERAL (
-       SELECT ${SIMILAR_CANDIDATE_COLUMNS} FROM "learning"."patterns"
-        WHERE "project_id" = "p"."project_id" AND "features" IS NOT NULL AND "request_id" <> $1
-        ORDER BY "request_id" DESC LIMIT ${SIMILAR_CANDIDATE_SCAN}) AS "c"
-     ORDER BY "c"."requestId" DESC LIMIT ${SIMILAR_CANDIDATE_SCAN}`,
-    [excludeRequestId, [...new Set(projects)]],
+    `SELECT ${SIMILAR_CANDIDATE_COLUMNS} FROM (${newest}) AS "newest" JOIN "learning"."patterns" USING ("request_id")
+      WHERE "features" IS NOT NULL ORDER BY "request_id" DESC`,
+    projects === 'all' ? [excludeRequestId] : [excludeRequestId, [...new Set(projects)]],
   ];
 }
 

@@ -120,12 +120,14 @@ export function hotPathStatements(s: HotPathSamples): HotPathStatement[] {
     },
     {
       name: 'learning: similar candidates',
-      sql: `SELECT "c".* FROM unnest($2::text[]) AS "p"("project_id")
-            CROSS JOIN LATERAL (
-              SELECT "request_id", "features", "decision_outcome", "deployment_outcome" FROM "learning"."patterns"
-               WHERE "project_id" = "p"."project_id" AND "features" IS NOT NULL AND "request_id" <> $1
-               ORDER BY "request_id" DESC LIMIT 5000) AS "c"
-            ORDER BY "c"."request_id" DESC LIMIT 5000`,
+      sql: `SELECT "request_id", "features", "decision_outcome", "deployment_outcome"
+              FROM (SELECT "n"."request_id" FROM unnest($2::text[]) AS "p"("project_id")
+                    CROSS JOIN LATERAL (
+                      SELECT "request_id" FROM "learning"."patterns" WHERE "project_id" = "p"."project_id" AND "request_id" <> $1
+                       ORDER BY "request_id" DESC LIMIT 5000) AS "n"
+                    ORDER BY "n"."request_id" DESC LIMIT 5000) AS "newest"
+              JOIN "learning"."patterns" USING ("request_id")
+             WHERE "features" IS NOT NULL ORDER BY "request_id" DESC`,
       params: [s.requestId, [s.projectId]],
       pageSize: 5000, // SIMILAR_CANDIDATE_SCAN: the newest 5,000, however long the history
     },
