@@ -47,7 +47,7 @@ describe('bench:history preload (real Postgres)', () => {
   });
 
   it('writes every request to every service, with the same reviews everywhere and its timers closed', async () => {
-    for (const table of ['intake.requests', 'risk.assessments', 'coe.requests', 'coe.decisions', 'sla.closed_requests', 'learning.patterns', 'compliance.requests']) {
+    for (const table of ['intake.requests', 'risk.assessments', 'coe.requests', 'coe.decisions', 'learning.patterns', 'compliance.requests']) {
       expect([table, await count(`SELECT count(*) AS n FROM ${table}`)]).toEqual([table, 200]);
     }
     const assignments = await count(`SELECT count(*) AS n FROM "intake"."assignments"`);

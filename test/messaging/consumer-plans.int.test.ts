@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { subjectFor } from '@agf/contracts';
 import { durableConsumersOf, ensureConsumer, ensureServiceConsumers, ensureStreams } from '@agf/messaging';
-import { TestNats } from '@agf/testing';
+import { provisionBus } from '@agf/platform';
+import { natsUrl, TestNats } from '@agf/testing';
 import { AckPolicy } from '@nats-io/jetstream';
 
 const SETTINGS = { maxDeliver: 3, ackWaitMs: 5000, maxAckPending: 10 };
@@ -47,5 +48,34 @@ describe('a service whose consumer plan changes (an upgrade)', () => {
     // Running it again (another replica, the provisioning step) changes nothing.
     await ensureServiceConsumers(nats.jsm, nats.namespace, 'sla', plans, SETTINGS);
     expect((await nats.jsm.consumers.info(stream, 'sla-review-assigned')).num_pending).toBe(2);
+  });
+
+  it('retires the consumer of a stream the service no longer reads, but keeps it while messages wait in it', async () => {
+    const stream = nats.namespace.stream('AGF_DECISION');
+    const consumersOfSla = async () => {
+      const names: string[] = [];
+      for await (const info of nats.jsm.consumers.list(stream)) if (info.name.startsWith('sla')) names.push(info.name);
+      return names;
+    };
+    // Before the upgrade sla read decision.made; one was published while it was being upgraded.
+    await ensureServiceConsumers(nats.jsm, nats.namespace, 'sla', durableConsumersOf('sla', ['decision.made']), SETTINGS);
+    await nats.publish(subjectFor('decision.made', 'demo'), JSON.stringify({ name: 'decision.made' }), randomUUID());
+    const warnings: string[] = [];
+    const provision = () => provisionBus({ url: natsUrl(), namespace: nats.namespace, env: {}, warn: (message) => warnings.push(message) });
+
+    await provision();
+    expect(await consumersOfSla()).toEqual(['sla']);
+    expect(warnings).toEqual([expect.stringContaining(`${stream}/sla: no longer read, but 1 message(s) wait in it`)]);
+
+    const waiting = await nats.js.consumers.get(stream, 'sla');
+    (await waiting.next({ expires: 2000 }))!.ack();
+    await nats.nc.flush();
+    await provision();
+    expect(await consumersOfSla()).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    // The services that do read decisions keep their consumers.
+    const readers: string[] = [];
+    for await (const info of nats.jsm.consumers.list(stream)) readers.push(info.name);
+    expect(readers.sort()).toEqual(['compliance', 'intake', 'integrations', 'learning', 'notify', 'rollout']);
   });
 });

@@ -68,8 +68,9 @@ class SlaDriver {
     );
   }
 
-  async decide(requestId: string): Promise<void> {
-    await this.publish('decision.made', aDecision({ requestId, projectId: 'sla-project', componentName: 'payments', version: '1.2.3', outcome: 'PROCEED_STANDARD', riskScore: 0.2 }), requestId);
+  /** What the CoE publishes for each assignment still open when it decides the request. */
+  async cancelAsDecided(requestId: string, assignmentId: string): Promise<void> {
+    await this.publish('review.cancelled', { requestId, projectId: 'sla-project', assignmentId, expertId: 'security_expert_human', reason: 'decided', cancelledAt: new Date().toISOString() }, requestId);
   }
 
   async fired(requestId?: string): Promise<Fired[]> {
@@ -187,28 +188,25 @@ describe('sla service (real NATS JetStream and Postgres)', () => {
     expect(await driver.fired(requestId)).toHaveLength(0);
   });
 
-  it('fires nothing for a request decided before (or after) its assignments arrive', async () => {
+  it("reads no decision: a request's timers stop with the CoE's review.cancelled, not with decision.made", async () => {
+    const consumers: string[] = [];
+    for await (const consumer of nats.jsm.consumers.list(nats.namespace.stream('AGF_DECISION'))) consumers.push(consumer.name);
+    expect(consumers.filter((name) => name.startsWith('sla'))).toEqual([]);
     const requestId = randomUUID();
-    const early = await driver.assign(2000, { requestId });
+    const open = await driver.assign(2500, { requestId });
     await eventually(async () => expect(await timersOf(sla, requestId)).toHaveLength(2));
-    await driver.decide(requestId);
-    await eventually(async () => expect((await timersOf(sla, requestId)).every((t) => t.status === 'cancelled')).toBe(true));
-    // A late assignment of the decided request (redelivery, another stream) stays silent too.
-    const late = await driver.assign(1500, { requestId });
-    await eventually(async () => {
-      const timers = await timersOf(sla, requestId);
-      expect(timers).toHaveLength(4);
-      expect(timers.every((t) => t.status === 'cancelled' && t.cancelReason === 'decided')).toBe(true);
-    });
+    await driver.publish('decision.made', aDecision({ requestId, projectId: 'sla-project', componentName: 'payments', version: '1.2.3', outcome: 'PROCEED_STANDARD', riskScore: 0.2 }), requestId);
+    await sleep(500);
+    expect((await timersOf(sla, requestId)).map((t) => t.status)).toEqual(['scheduled', 'scheduled']);
+    await driver.cancelAsDecided(requestId, open.data.assignmentId);
+    await eventually(async () => expect((await timersOf(sla, requestId)).map((t) => [t.status, t.cancelReason])).toEqual(Array(2).fill(['cancelled', 'review cancelled: decided'])));
     await sleep(2500);
     expect(await driver.fired(requestId)).toHaveLength(0);
-    expect(new Set([early.data.assignmentId, late.data.assignmentId]).size).toBe(2);
   });
 
   it('cancels the timers of an assignment the CoE cancelled (review.cancelled), in either order of the two events', async () => {
     const requestId = randomUUID();
-    const cancel = (assignmentId: string) =>
-      driver.publish('review.cancelled', { requestId, projectId: 'sla-project', assignmentId, expertId: 'security_expert_human', reason: 'decided', cancelledAt: new Date().toISOString() }, requestId);
+    const cancel = (assignmentId: string) => driver.cancelAsDecided(requestId, assignmentId);
     const before = await driver.assign(1500, { requestId });
     await eventually(async () => expect(await timersOf(sla, requestId)).toHaveLength(2));
     await cancel(before.data.assignmentId);
@@ -226,10 +224,13 @@ describe('sla service (real NATS JetStream and Postgres)', () => {
     expect(await driver.fired(requestId)).toHaveLength(0);
   });
 
-  it("keeps timing a break-glass approval's after-the-fact review after the decision that closed the request", async () => {
+  it("times a break-glass approval's after-the-fact review, assigned after the decision that cancelled the open one", async () => {
     const requestId = randomUUID();
     const reviewAfter = randomUUID();
     const open = await driver.assign(60_000, { requestId });
+    await eventually(async () => expect(await timersOf(sla, requestId)).toHaveLength(2));
+    // The CoE's decision transaction: the open review cancelled, the decision, then the review after the fact.
+    await driver.cancelAsDecided(requestId, open.data.assignmentId);
     await driver.publish(
       'decision.made',
       {
@@ -238,11 +239,10 @@ describe('sla service (real NATS JetStream and Postgres)', () => {
       },
       requestId,
     );
-    await eventually(async () => expect((await timersOf(sla, requestId)).every((t) => t.status === 'cancelled')).toBe(true));
     await driver.assign(1500, { requestId, assignmentId: reviewAfter });
-    // Only the after-the-fact review's two timers fire; the open review's were closed by the decision.
+    // Only the after-the-fact review's two timers fire; the open review's stopped with its cancellation.
     await eventually(async () => expect((await driver.fired(requestId)).map((f) => f.event.data.assignmentId)).toEqual([reviewAfter, reviewAfter]), 10_000);
-    expect((await timersOf(sla, requestId)).filter((t) => t.assignmentId === open.data.assignmentId).map((t) => t.cancelReason)).toEqual(['decided', 'decided']);
+    expect((await timersOf(sla, requestId)).filter((t) => t.assignmentId === open.data.assignmentId).map((t) => t.cancelReason)).toEqual(['review cancelled: decided', 'review cancelled: decided']);
   });
 
   it('cancels timers whose review, decision or replacement arrives together with their assignment (one batch)', async () => {
@@ -252,12 +252,12 @@ describe('sla service (real NATS JetStream and Postgres)', () => {
     // Published back to back, so that they are likely to share the service's transactions.
     await Promise.all([
       driver.assign(1500, { requestId: reviewed, assignmentId: reviewedAssignment }).then(() => driver.complete(reviewed, reviewedAssignment)),
-      driver.assign(1500, { requestId: decided }).then(() => driver.decide(decided)),
+      driver.assign(1500, { requestId: decided }).then((assigned) => driver.cancelAsDecided(decided, assigned.data.assignmentId)),
       driver.assign(1500, { requestId: replaced, assignmentId: replacedAssignment }).then(() => driver.assign(1500, { requestId: replaced, supersedes: replacedAssignment })),
     ]);
     await eventually(async () => {
       expect((await timersOf(sla, reviewed)).map((t) => [t.status, t.cancelReason])).toEqual([['cancelled', 'review completed'], ['cancelled', 'review completed']]);
-      expect((await timersOf(sla, decided)).map((t) => [t.status, t.cancelReason])).toEqual([['cancelled', 'decided'], ['cancelled', 'decided']]);
+      expect((await timersOf(sla, decided)).map((t) => [t.status, t.cancelReason])).toEqual([['cancelled', 'review cancelled: decided'], ['cancelled', 'review cancelled: decided']]);
       const replacedTimers = await timersOf(sla, replaced);
       expect(replacedTimers.filter((t) => t.assignmentId === replacedAssignment).map((t) => [t.status, t.cancelReason])).toEqual([['cancelled', 'superseded'], ['cancelled', 'superseded']]);
     });

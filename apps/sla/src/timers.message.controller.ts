@@ -13,18 +13,10 @@ interface Cancellation {
   ctx: MessageContext;
 }
 
-interface Closure {
-  requestId: string;
-  reason: string;
-  keptAssignmentId: string | null;
-  ctx: MessageContext;
-}
-
 /** Metric label of each cancel reason stored. */
 const CANCEL_LABELS: Record<string, string> = {
   superseded: 'superseded',
   'review completed': 'review_completed',
-  decided: 'decided',
   'review cancelled: decided': 'decided',
   'review cancelled: expert-unavailable': 'expert_unavailable',
   'review cancelled: removed-from-registry': 'removed_from_registry',
@@ -33,10 +25,13 @@ const CANCEL_LABELS: Record<string, string> = {
 /**
  * Keeps the timer table in step with the review workflow. Each handler first takes its request's lock (held to
  * the commit), so a timer stored here and a cancellation of it in another transaction cannot interleave, in
- * whatever order the three kinds of events arrive. The writes are left to the end of the transaction, one
- * statement per kind for the whole batch, and either order of the kinds gives the same timers: a cancellation
- * or closure written first is remembered, so the timers stored after it are stored cancelled; one written
- * after cancels the open timers stored before it.
+ * whatever order the events arrive. The writes are left to the end of the transaction, one statement per kind
+ * for the whole batch, and either order gives the same timers: a cancellation written first is remembered, so
+ * the timers stored after it are stored cancelled; one written after cancels the open timers stored before it.
+ *
+ * A decision needs no handler here: the CoE cancels every assignment still open in the decision's transaction
+ * (`review.cancelled`, reason `decided`), and the review after the fact of a break-glass approval is assigned
+ * after it. Consuming `decision.made` as well would only cost a delivery per decision.
  */
 @Controller()
 export class TimersMessageController {
@@ -77,20 +72,6 @@ export class TimersMessageController {
     this.cancelLater(ctx, { assignmentId: event.data.assignmentId, requestId: event.data.requestId, reason: `review cancelled: ${event.data.reason}`, ctx });
   }
 
-  /**
-   * A decision closes the request's timers (its open assignments are also cancelled one by one); the review
-   * after the fact of a break-glass approval is kept: it is timed after the decision.
-   */
-  @OnMessage('decision.made')
-  async decisionMade(event: CloudEvent<'decision.made'>, ctx: MessageContext): Promise<void> {
-    // Decided in the step that classified it: no assignment of it was ever open or announced, so nothing was
-    // timed and no review.assigned will come; a closure would only be a row to write and to prune.
-    if (event.data.classification && !event.data.emergency) return;
-    await ctx.lockRequest(event.data.requestId);
-    const keptAssignmentId = event.data.emergency?.afterTheFactReview?.assignmentId ?? null;
-    ctx.writeLater('closures', { requestId: event.data.requestId, reason: 'decided', keptAssignmentId, ctx }, (manager, items: Closure[]) => this.closeRequests(manager, items));
-  }
-
   private cancelLater(ctx: MessageContext, cancellation: Cancellation): void {
     ctx.writeLater('cancellations', cancellation, (manager, items: Cancellation[]) => this.cancelAssignments(manager, items));
   }
@@ -106,10 +87,6 @@ export class TimersMessageController {
 
   private async cancelAssignments(manager: EntityManager, items: Cancellation[]): Promise<void> {
     this.countCancelled(items[0]!.ctx, await repo.cancelAssignments(manager, items));
-  }
-
-  private async closeRequests(manager: EntityManager, items: Closure[]): Promise<void> {
-    this.countCancelled(items[0]!.ctx, await repo.closeRequests(manager, items));
   }
 
   private countCancelled(ctx: MessageContext, reasons: string[]): void {

@@ -53,9 +53,9 @@ function toTimer(r: Record<string, unknown>): TimerRow {
 /** SQL of the `sla` schema; writes run in the caller's transaction. */
 export const timersRepository = {
   /**
-   * Stores the timers of many assignments in one statement; those whose review or request's decision came
-   * first (recorded by an earlier statement) are stored cancelled (visible, never fired). Returns the cancel
-   * reason of each timer that was new (null: live).
+   * Stores the timers of many assignments in one statement; those whose completion or cancellation came first
+   * (recorded by an earlier statement) are stored cancelled (visible, never fired). Returns the cancel reason of
+   * each timer that was new (null: live).
    */
   async insertTimers(m: Queryable, assignments: NewTimers[]): Promise<Array<string | null>> {
     const planned = assignments.flatMap((t) => t.timers.map((timer) => ({ ...t, timer })));
@@ -69,9 +69,7 @@ export const timersRepository = {
          FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::smallint[], $7::timestamptz[], $8::timestamptz[],
                      $9::timestamptz[], $10::float8[], $11::text[])
               AS p("assignment_id", "kind", "request_id", "project_id", "expert_id", "tier_level", "assigned_at", "sla_due_at", "due_at", "fraction", "cause_event_id")
-         CROSS JOIN LATERAL (SELECT COALESCE(
-           (SELECT "reason" FROM "sla"."cancelled_assignments" WHERE "assignment_id" = p."assignment_id"),
-           (SELECT "reason" FROM "sla"."closed_requests" WHERE "request_id" = p."request_id" AND "kept_assignment_id" IS DISTINCT FROM p."assignment_id")) AS "reason") AS c
+         LEFT JOIN "sla"."cancelled_assignments" c ON c."assignment_id" = p."assignment_id"
        ON CONFLICT DO NOTHING RETURNING "cancel_reason"`,
       [
         column((p) => p.assignmentId),
@@ -108,24 +106,6 @@ export const timersRepository = {
        UPDATE "sla"."timers" t SET "cancelled_at" = now(), "cancel_reason" = c."reason"
          FROM "cancellation" c WHERE t."assignment_id" = c."assignment_id" AND ${OPEN_T} RETURNING c."reason"`,
       [first.map((c) => c.assignmentId), first.map((c) => c.requestId), first.map((c) => c.reason)],
-    );
-    return updatedRows(cancelled).map((row) => row['reason'] as string);
-  },
-
-  /**
-   * Closes requests (decided): every open timer of them is cancelled, and any assignment announced later too,
-   * except `keptAssignmentId` (a break-glass approval's review after the fact, timed after the decision).
-   */
-  async closeRequests(m: Queryable, closures: Array<{ requestId: string; reason: string; keptAssignmentId?: string | null }>): Promise<string[]> {
-    const first = onePerKey(closures, (c) => c.requestId);
-    if (!first.length) return [];
-    const cancelled: unknown = await m.query(
-      `WITH "closure" AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS c("request_id", "reason", "kept_assignment_id")),
-            "closed" AS (
-              INSERT INTO "sla"."closed_requests" ("request_id", "reason", "kept_assignment_id") SELECT "request_id", "reason", "kept_assignment_id" FROM "closure" ON CONFLICT DO NOTHING)
-       UPDATE "sla"."timers" t SET "cancelled_at" = now(), "cancel_reason" = c."reason"
-         FROM "closure" c WHERE t."request_id" = c."request_id" AND t."assignment_id" IS DISTINCT FROM c."kept_assignment_id" AND ${OPEN_T} RETURNING c."reason"`,
-      [first.map((c) => c.requestId), first.map((c) => c.reason), first.map((c) => c.keptAssignmentId ?? null)],
     );
     return updatedRows(cancelled).map((row) => row['reason'] as string);
   },

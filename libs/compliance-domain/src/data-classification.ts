@@ -77,7 +77,6 @@ const TABLES: Record<string, Record<string, TableClasses>> = {
   sla: {
     ...MESSAGING,
     cancelled_assignments: { operational: ['assignment_id', 'request_id', 'reason', 'cancelled_at'] },
-    closed_requests: { operational: ['request_id', 'reason', 'closed_at', 'kept_assignment_id'] },
     timers: { operational: ['assignment_id', 'kind', 'request_id', 'project_id', 'expert_id', 'tier_level', 'assigned_at', 'sla_due_at', 'due_at', 'fraction', 'cause_event_id', 'created_at', 'fired_at', 'cancelled_at', 'cancel_reason'] },
   },
   learning: {

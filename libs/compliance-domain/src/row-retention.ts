@@ -58,7 +58,6 @@ export const PRUNED_TABLES: Readonly<Record<string, readonly PrunedTable[]>> = {
   sla: [
     byRequest('timers', 'created_at'),
     { table: 'cancelled_assignments', walk: { id: 'assignment_id', type: 'uuid' }, dateColumn: 'cancelled_at', period: 'operational' },
-    byRequest('closed_requests', 'closed_at'),
   ],
   learning: [
     byRequest('patterns', 'decided_at'),

@@ -25,8 +25,8 @@ import { EventTooLarge, type OutboxRow, toOutboxRow } from './outbox';
 import type { OutboxRelay } from './outbox-relay';
 import { headerSafe, isDatabaseUnavailable, redeliveryDelayMs } from './retry-policy';
 import { Semaphore } from './semaphore';
-import { type DurableConsumerPlan, durableConsumersOf } from './durable-consumers';
-import { ensureServiceConsumers, ensureStreams, removeUnreadConsumer, type StreamOptions } from './topology';
+import { type DurableConsumerPlan, durableConsumersOf, isDurableOfService } from './durable-consumers';
+import { ensureServiceConsumers, ensureStreams, retireUnreadConsumers, type StreamOptions, unreadConsumerKept } from './topology';
 
 export type HandlerResult = 'processed' | 'duplicate' | 'ignored' | 'retried' | 'dead_lettered';
 
@@ -137,8 +137,10 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         const read = new Set(plans.map((plan) => plan.stream));
         // A stream the service no longer reads (after an upgrade): its old durable would only pile up messages.
         for (const stream of STREAM_NAMES.filter((name) => !read.has(name))) {
-          const { waiting } = await removeUnreadConsumer(jsm, namespace, stream, this.options.service);
-          if (waiting) this.logger.warn(`${this.options.service}/${stream}: no longer read, but ${waiting} message(s) wait in its durable consumer; kept (remove it with \`nats consumer rm ${namespace.stream(stream)} ${this.options.service}\` once they are not needed)`);
+          const ofThisService = (durable: string): boolean => isDurableOfService(this.options.service, stream, durable);
+          for (const { durable, waiting } of await retireUnreadConsumers(jsm, namespace, stream, ofThisService)) {
+            this.logger.warn(unreadConsumerKept(namespace.stream(stream), durable, waiting));
+          }
         }
         await ensureServiceConsumers(jsm, namespace, this.options.service, plans, {
           maxDeliver: this.options.maxDeliver,

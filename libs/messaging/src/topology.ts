@@ -150,19 +150,31 @@ export async function ensureServiceConsumers(jsm: JetStreamManager, ns: Namespac
 }
 
 /**
- * Deletes a durable consumer of a stream its service no longer reads, unless messages are still waiting in it
- * (published before the service changed, and read by nobody else): then it is kept, and their count returned.
+ * Deletes the durable consumers of a stream that `unread` says nobody reads any more (a service's after an
+ * upgrade), unless messages are still waiting in one (published before the service changed, and read by nobody
+ * else): that one is kept, and returned with their count, for an operator to look at.
  */
-export async function removeUnreadConsumer(jsm: JetStreamManager, ns: Namespace, stream: StreamName, durable: string): Promise<{ waiting: number }> {
+export async function retireUnreadConsumers(jsm: JetStreamManager, ns: Namespace, stream: StreamName, unread: (durable: string) => boolean): Promise<Array<{ durable: string; waiting: number }>> {
+  const kept: Array<{ durable: string; waiting: number }> = [];
   try {
-    const info = await jsm.consumers.info(ns.stream(stream), durable);
-    const waiting = info.num_pending + info.num_ack_pending;
-    if (waiting === 0) await jsm.consumers.delete(ns.stream(stream), durable);
-    return { waiting };
+    for await (const info of jsm.consumers.list(ns.stream(stream))) {
+      const durable = info.config.durable_name ?? info.name;
+      if (!unread(durable)) continue;
+      const waiting = info.num_pending + info.num_ack_pending;
+      if (waiting) kept.push({ durable, waiting });
+      else await jsm.consumers.delete(ns.stream(stream), durable).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+    }
   } catch (error) {
     if (!isNotFound(error)) throw error;
-    return { waiting: 0 };
   }
+  return kept;
+}
+
+/** What to tell an operator about a consumer `retireUnreadConsumers` kept. */
+export function unreadConsumerKept(stream: string, durable: string, waiting: number): string {
+  return `${stream}/${durable}: no longer read, but ${waiting} message(s) wait in it; kept (remove it with \`nats consumer rm ${stream} ${durable}\` once they are not needed)`;
 }
 
 function isNotFound(error: unknown): boolean {

@@ -92,8 +92,9 @@ export function hotPathStatements(s: HotPathSamples): HotPathStatement[] {
     },
     { name: 'sla: next due time', sql: `SELECT (SELECT min("due_at") FROM "sla"."timers" WHERE ${timerOpen}) AS "next", clock_timestamp() AS "now"`, params: [] },
     {
-      name: 'sla: close a request',
-      sql: `UPDATE "sla"."timers" t SET "cancelled_at" = now(), "cancel_reason" = 'decided' WHERE t."request_id" = $1 AND t."fired_at" IS NULL AND t."cancelled_at" IS NULL RETURNING 1`,
+      // Any uuid shows the plan: the statement finds an assignment's timers by the primary key.
+      name: "sla: cancel an assignment's timers",
+      sql: `UPDATE "sla"."timers" t SET "cancelled_at" = now(), "cancel_reason" = 'review cancelled: decided' WHERE t."assignment_id" = $1 AND t."fired_at" IS NULL AND t."cancelled_at" IS NULL RETURNING 1`,
       params: [s.requestId],
     },
     // learning (learning.repository.ts).

@@ -40,7 +40,7 @@ const SERVICE_TABLES = [
   'intake.requests', 'intake.request_events', 'intake.assignments', 'intake.review_submissions', 'intake.outcomes', 'intake.inbox',
   'risk.assessments', 'risk.project_history', 'risk.component_history', 'risk.inbox',
   'coe.requests', 'coe.assignments', 'coe.compliance_evaluations', 'coe.decisions', 'coe.inbox',
-  'sla.timers', 'sla.cancelled_assignments', 'sla.closed_requests', 'sla.inbox',
+  'sla.timers', 'sla.cancelled_assignments', 'sla.inbox',
   'learning.patterns', 'learning.outcome_totals', 'learning.project_revisions', 'learning.published_models', 'learning.inbox',
   'compliance.requests', 'compliance.assignments', 'compliance.reviews', 'compliance.audit_entries', 'compliance.inbox',
   'compliance.change_people', 'compliance.erasures',
@@ -199,11 +199,6 @@ const CHUNK_STATEMENTS: ReadonlyArray<{ table: (typeof SERVICE_TABLES)[number]; 
     table: 'sla.cancelled_assignments',
     sql: `INSERT INTO "sla"."cancelled_assignments" ("assignment_id", "request_id", "reason", "cancelled_at")
           SELECT a.id, a.request_id, 'review-completed', a.completed_at FROM ${STAGING}."assignments" a WHERE a.i BETWEEN $1 AND $2`,
-  },
-  {
-    table: 'sla.closed_requests',
-    sql: `INSERT INTO "sla"."closed_requests" ("request_id", "reason", "closed_at")
-          SELECT h.id, 'decided', h.decided_at FROM ${STAGING}."requests" h WHERE h.i BETWEEN $1 AND $2`,
   },
   {
     table: 'learning.patterns',

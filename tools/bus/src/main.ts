@@ -69,7 +69,7 @@ async function provision(namespace: Namespace, experts: string[]): Promise<void>
   const env = process.env;
   const seedFile = env['NATS_NKEY_SEED_FILE'];
   const nkeySeed = seedFile ? new TextEncoder().encode(readFileSync(seedFile, 'utf8').trim()) : undefined;
-  const created = await provisionBus({ url: env['NATS_URL'] ?? 'nats://127.0.0.1:4222', nkeySeed, tlsCaFile: env['NATS_TLS_CA_FILE'], namespace, experts, env });
+  const created = await provisionBus({ url: env['NATS_URL'] ?? 'nats://127.0.0.1:4222', nkeySeed, tlsCaFile: env['NATS_TLS_CA_FILE'], namespace, experts, env, warn: (message) => console.error(`agf: ${message}`) });
   console.log(JSON.stringify({ streams: 'ensured', consumers: created }));
 }
 

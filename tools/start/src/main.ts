@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   }
   const natsUrl = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
   const nkeySeed = NATS_SEED_DIR ? new TextEncoder().encode(readFileSync(join(NATS_SEED_DIR, 'provisioner.nk'), 'utf8').trim()) : undefined;
-  const consumers = await waitFor('NATS', () => provisionBus({ url: natsUrl, nkeySeed, tlsCaFile: process.env['NATS_TLS_CA_FILE'], namespace: new Namespace(process.env['AGF_NAMESPACE'] ?? '') }), (message) => log('start', message));
+  const consumers = await waitFor('NATS', () => provisionBus({ url: natsUrl, nkeySeed, tlsCaFile: process.env['NATS_TLS_CA_FILE'], namespace: new Namespace(process.env['AGF_NAMESPACE'] ?? ''), warn: (message) => log('start', message) }), (message) => log('start', message));
   log('start', `provisioned every stream and ${consumers.length} durable consumers`);
   const services: Supervised[] = wanted.map((name) => ({ name, restarts: 0, startedAt: 0 }));
   services.forEach((service, index) => launch(service, COLORS[index % COLORS.length]!));

@@ -65,7 +65,7 @@ const OWN_BUS_ROLES: Record<ServiceName, BusRole> = {
     ],
     consumes: ['risk.assessed', 'review.submit', 'sla.breached', 'compliance.evaluated', 'deployment.break_glass'],
   },
-  sla: { publishes: ['sla.warning', 'sla.breached'], consumes: ['review.assigned', 'review.completed', 'review.cancelled', 'decision.made'] },
+  sla: { publishes: ['sla.warning', 'sla.breached'], consumes: ['review.assigned', 'review.completed', 'review.cancelled'] },
   learning: { publishes: ['learning.model.updated', 'learning.pattern.captured', 'learning.risk-model.published'], consumes: ['risk.assessed', 'decision.made', 'deployment.outcome'] },
   compliance: {
     publishes: ['compliance.evaluated', 'security.audit.read', 'privacy.erasure.requested', 'privacy.erasure.recorded', 'privacy.retention.requested'],

@@ -1,5 +1,5 @@
-import { subjectFor } from '@agf/contracts';
-import { connectNats, DEFAULT_STREAM_OPTIONS, durableConsumersOf, ensureServiceConsumers, ensureStreams, type Namespace } from '@agf/messaging';
+import { STREAM_NAMES, subjectFor } from '@agf/contracts';
+import { connectNats, DEFAULT_STREAM_OPTIONS, durableConsumersOf, ensureServiceConsumers, ensureStreams, isDurableOfService, type Namespace, retireUnreadConsumers, unreadConsumerKept } from '@agf/messaging';
 import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { SERVICE_PORTS, type ServiceName } from '../infra-config';
 import { BUS_ROLES, expertConsumerName, inboxPrefixOf } from './bus-roles';
@@ -7,9 +7,19 @@ import { BUS_ROLES, expertConsumerName, inboxPrefixOf } from './bus-roles';
 /**
  * The provisioning step (`agf provision`, and `npm start` before the services): creates or updates every stream
  * and every service's durable consumers (and a consumer per external expert) as a user with JetStream admin
- * rights, so that the services themselves need none. Safe to run again. Returns the consumers it ensured.
+ * rights, so that the services themselves need none, and retires a service's consumers of streams it no longer
+ * reads (after an upgrade; one with messages waiting is kept, and `warn` told). Safe to run again. Returns the
+ * consumers it ensured.
  */
-export async function provisionBus(options: { url: string; nkeySeed?: Uint8Array; tlsCaFile?: string; namespace: Namespace; experts?: string[]; env?: NodeJS.ProcessEnv }): Promise<string[]> {
+export async function provisionBus(options: {
+  url: string;
+  nkeySeed?: Uint8Array;
+  tlsCaFile?: string;
+  namespace: Namespace;
+  experts?: string[];
+  env?: NodeJS.ProcessEnv;
+  warn?: (message: string) => void;
+}): Promise<string[]> {
   const { namespace } = options;
   const env = options.env ?? process.env;
   const nc = await connectNats(options.url, 'agf-provision', { nkeySeed: options.nkeySeed, inboxPrefix: inboxPrefixOf('provisioner'), tlsCaFile: options.tlsCaFile });
@@ -21,7 +31,9 @@ export async function provisionBus(options: { url: string; nkeySeed?: Uint8Array
       decisionRetentionDays: Number(env['AGF_DECISION_RETENTION_DAYS'] ?? DEFAULT_STREAM_OPTIONS.decisionRetentionDays),
     });
     const created: string[] = [];
-    for (const service of Object.keys(SERVICE_PORTS) as ServiceName[]) {
+    const services = Object.keys(SERVICE_PORTS) as ServiceName[];
+    const readers = new Map(STREAM_NAMES.map((stream) => [stream, new Set<ServiceName>()]));
+    for (const service of services) {
       const plans = durableConsumersOf(service, BUS_ROLES[service].consumes);
       await ensureServiceConsumers(jsm, namespace, service, plans, {
         maxDeliver: Number(env['AGF_MAX_DELIVER'] ?? 5),
@@ -29,6 +41,11 @@ export async function provisionBus(options: { url: string; nkeySeed?: Uint8Array
         maxAckPending: Number(env['AGF_CONSUMER_CONCURRENCY'] ?? 8) * 20,
       });
       created.push(...plans.map((plan) => `${namespace.stream(plan.stream)}/${plan.durable}`));
+      for (const plan of plans) readers.get(plan.stream)!.add(service);
+    }
+    for (const stream of STREAM_NAMES) {
+      const unread = (durable: string): boolean => services.some((service) => !readers.get(stream)!.has(service) && isDurableOfService(service, stream, durable));
+      for (const { durable, waiting } of await retireUnreadConsumers(jsm, namespace, stream, unread)) options.warn?.(unreadConsumerKept(namespace.stream(stream), durable, waiting));
     }
     for (const expertId of options.experts ?? []) {
       const durable = expertConsumerName(expertId);
