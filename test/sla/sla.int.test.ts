@@ -193,15 +193,14 @@ describe('sla service (real NATS JetStream and Postgres)', () => {
     for await (const consumer of nats.jsm.consumers.list(nats.namespace.stream('AGF_DECISION'))) consumers.push(consumer.name);
     expect(consumers.filter((name) => name.startsWith('sla'))).toEqual([]);
     const requestId = randomUUID();
-    const open = await driver.assign(2500, { requestId });
+    // Due in a minute: nothing fires while the test looks, so every status seen is the events' doing.
+    const open = await driver.assign(60_000, { requestId });
     await eventually(async () => expect(await timersOf(sla, requestId)).toHaveLength(2));
     await driver.publish('decision.made', aDecision({ requestId, projectId: 'sla-project', componentName: 'payments', version: '1.2.3', outcome: 'PROCEED_STANDARD', riskScore: 0.2 }), requestId);
     await sleep(500);
     expect((await timersOf(sla, requestId)).map((t) => t.status)).toEqual(['scheduled', 'scheduled']);
     await driver.cancelAsDecided(requestId, open.data.assignmentId);
     await eventually(async () => expect((await timersOf(sla, requestId)).map((t) => [t.status, t.cancelReason])).toEqual(Array(2).fill(['cancelled', 'review cancelled: decided'])));
-    await sleep(2500);
-    expect(await driver.fired(requestId)).toHaveLength(0);
   });
 
   it('cancels the timers of an assignment the CoE cancelled (review.cancelled), in either order of the two events', async () => {
